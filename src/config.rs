@@ -1,0 +1,519 @@
+//! Settings: every `AUTHD_*` variable of the contract, read with envy, checked
+//! once at startup. A bad value stops the process with one line naming the
+//! variable and the reason.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A string that must never be printed: Debug and Display show a placeholder.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    EdDSA,
+    ES256,
+    RS256,
+    HS256,
+}
+
+impl JwtAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EdDSA => "EdDSA",
+            Self::ES256 => "ES256",
+            Self::RS256 => "RS256",
+            Self::HS256 => "HS256",
+        }
+    }
+}
+
+impl std::str::FromStr for JwtAlgorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "EdDSA" => Ok(Self::EdDSA),
+            "ES256" => Ok(Self::ES256),
+            "RS256" => Ok(Self::RS256),
+            "HS256" => Ok(Self::HS256),
+            other => Err(format!(
+                "unknown algorithm `{other}`: expected EdDSA, ES256, RS256 or HS256"
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenCheck {
+    /// Signature, claims, and a live session in Redis.
+    Session,
+    /// Signature and claims only: no I/O on the guarded path.
+    Signature,
+}
+
+/// The raw environment, exactly as the contract names it.
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(default = "d_bind")]
+    bind: String,
+    #[serde(default = "d_redis_url")]
+    redis_url: Secret,
+    #[serde(default = "d_redis_prefix")]
+    redis_prefix: String,
+    #[serde(default = "d_database_url")]
+    database_url: Secret,
+    #[serde(default = "d_env")]
+    env: String,
+    #[serde(default = "d_authd")]
+    issuer: String,
+    #[serde(default = "d_authd")]
+    audience: String,
+    #[serde(default = "d_alg")]
+    jwt_algorithm: String,
+    jwt_private_key_file: Option<String>,
+    jwt_secret: Option<Secret>,
+    jwt_verify_key_files: Option<String>,
+    #[serde(default = "d_leeway")]
+    jwt_leeway: u64,
+    #[serde(default = "d_access_ttl")]
+    access_token_ttl: u64,
+    #[serde(default = "d_refresh_ttl")]
+    refresh_token_ttl: u64,
+    #[serde(default = "d_max_age")]
+    session_max_age: u64,
+    #[serde(default = "d_grace")]
+    refresh_reuse_grace: u64,
+    #[serde(default = "d_check")]
+    access_token_check: String,
+    #[serde(default = "d_max_failures")]
+    login_max_failures: u32,
+    #[serde(default = "d_lockout")]
+    login_lockout: u64,
+    #[serde(default)]
+    trusted_proxies: String,
+    #[serde(default = "d_redis_timeout")]
+    redis_timeout_ms: u64,
+    #[serde(default = "d_db_timeout")]
+    database_timeout_ms: u64,
+}
+
+fn d_bind() -> String {
+    "127.0.0.1:8080".into()
+}
+fn d_redis_url() -> Secret {
+    Secret::new("redis://127.0.0.1:6379")
+}
+fn d_redis_prefix() -> String {
+    "authd:".into()
+}
+fn d_database_url() -> Secret {
+    Secret::new("sqlite://authd.db")
+}
+fn d_env() -> String {
+    "development".into()
+}
+fn d_authd() -> String {
+    "authd".into()
+}
+fn d_alg() -> String {
+    "EdDSA".into()
+}
+fn d_leeway() -> u64 {
+    30
+}
+fn d_access_ttl() -> u64 {
+    900
+}
+fn d_refresh_ttl() -> u64 {
+    2_592_000
+}
+fn d_max_age() -> u64 {
+    7_776_000
+}
+fn d_grace() -> u64 {
+    10
+}
+fn d_check() -> String {
+    "session".into()
+}
+fn d_max_failures() -> u32 {
+    5
+}
+fn d_lockout() -> u64 {
+    300
+}
+fn d_redis_timeout() -> u64 {
+    1000
+}
+fn d_db_timeout() -> u64 {
+    2000
+}
+
+/// Where the signing key comes from.
+#[derive(Clone, Debug)]
+pub enum SigningKeySource {
+    /// A PKCS#8 PEM file (EdDSA, ES256, RS256).
+    PemFile(PathBuf),
+    /// The HS256 shared secret.
+    Secret(Secret),
+    /// Nothing configured: development generates a key that dies with the process.
+    Ephemeral,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub redis_url: Secret,
+    pub redis_prefix: String,
+    pub database_url: Secret,
+    pub environment: Environment,
+    pub issuer: String,
+    pub audience: String,
+    pub jwt_algorithm: JwtAlgorithm,
+    pub signing_key: SigningKeySource,
+    pub verify_key_files: Vec<PathBuf>,
+    pub jwt_leeway: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub session_max_age: Duration,
+    pub refresh_reuse_grace: Duration,
+    pub access_token_check: AccessTokenCheck,
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+    pub trusted_proxies: Vec<String>,
+    pub redis_timeout: Duration,
+    pub database_timeout: Duration,
+}
+
+/// A setting that cannot be used, with the variable it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub reason: String,
+}
+
+fn bad(variable: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: variable.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Secrets that appear in documentation and examples; production refuses them.
+const KNOWN_DEFAULT_SECRETS: &[&str] = &[
+    "change-me-to-at-least-32-random-bytes!!",
+    "changeme",
+    "change-me",
+    "secret",
+];
+
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Reads `AUTHD_*` from the process environment (after `.env`, loaded by main).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_iter(std::env::vars())
+    }
+
+    /// Reads settings from any list of variables; tests pass their own.
+    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<Self, ConfigError> {
+        // Empty values mean "unset", as in most .env files.
+        let vars = vars
+            .into_iter()
+            .filter(|(k, v)| k.starts_with("AUTHD_") && !v.is_empty());
+        let raw: Raw = envy::prefixed("AUTHD_")
+            .from_iter(vars)
+            .map_err(envy_error)?;
+        Self::check(raw)
+    }
+
+    fn check(raw: Raw) -> Result<Self, ConfigError> {
+        let bind = raw.bind.parse::<SocketAddr>().map_err(|_| {
+            bad(
+                "AUTHD_BIND",
+                format!("`{}` is not an address like 127.0.0.1:8080", raw.bind),
+            )
+        })?;
+        let environment = match raw.env.as_str() {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => {
+                return Err(bad(
+                    "AUTHD_ENV",
+                    format!("`{other}` is neither `development` nor `production`"),
+                ))
+            }
+        };
+        let jwt_algorithm = raw
+            .jwt_algorithm
+            .parse::<JwtAlgorithm>()
+            .map_err(|e| bad("AUTHD_JWT_ALGORITHM", e))?;
+        let access_token_check = match raw.access_token_check.as_str() {
+            "session" => AccessTokenCheck::Session,
+            "signature" => AccessTokenCheck::Signature,
+            other => {
+                return Err(bad(
+                    "AUTHD_ACCESS_TOKEN_CHECK",
+                    format!("`{other}` is neither `session` nor `signature`"),
+                ))
+            }
+        };
+        if raw.redis_prefix.contains(['{', '}']) {
+            return Err(bad(
+                "AUTHD_REDIS_PREFIX",
+                "must not contain `{` or `}`: authd adds its own hash tags for Redis Cluster",
+            ));
+        }
+        for (name, value) in [
+            ("AUTHD_ACCESS_TOKEN_TTL", raw.access_token_ttl),
+            ("AUTHD_REFRESH_TOKEN_TTL", raw.refresh_token_ttl),
+            ("AUTHD_SESSION_MAX_AGE", raw.session_max_age),
+            ("AUTHD_LOGIN_LOCKOUT", raw.login_lockout),
+            ("AUTHD_REDIS_TIMEOUT_MS", raw.redis_timeout_ms),
+            ("AUTHD_DATABASE_TIMEOUT_MS", raw.database_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(bad(name, "must be greater than 0"));
+            }
+        }
+        if raw.login_max_failures == 0 {
+            return Err(bad("AUTHD_LOGIN_MAX_FAILURES", "must be greater than 0"));
+        }
+        if raw.redis_url.expose().trim().is_empty() {
+            return Err(bad("AUTHD_REDIS_URL", "is empty"));
+        }
+
+        let signing_key = match (jwt_algorithm, raw.jwt_private_key_file, raw.jwt_secret) {
+            (JwtAlgorithm::HS256, Some(_), _) => {
+                return Err(bad(
+                    "AUTHD_JWT_PRIVATE_KEY_FILE",
+                    "HS256 signs with AUTHD_JWT_SECRET, not a key file",
+                ))
+            }
+            (JwtAlgorithm::HS256, None, Some(secret)) => {
+                if secret.expose().len() < MIN_HS256_SECRET_BYTES {
+                    return Err(bad(
+                        "AUTHD_JWT_SECRET",
+                        format!(
+                            "is {} bytes; HS256 needs at least {MIN_HS256_SECRET_BYTES} random bytes (e.g. `openssl rand -base64 48`)",
+                            secret.expose().len()
+                        ),
+                    ));
+                }
+                if environment == Environment::Production
+                    && KNOWN_DEFAULT_SECRETS.contains(&secret.expose())
+                {
+                    return Err(bad(
+                        "AUTHD_JWT_SECRET",
+                        "is a published example value; set a fresh random secret (e.g. `openssl rand -base64 48`)",
+                    ));
+                }
+                SigningKeySource::Secret(secret)
+            }
+            (_, _, Some(_)) => {
+                return Err(bad(
+                    "AUTHD_JWT_SECRET",
+                    format!(
+                        "is only used with HS256, but AUTHD_JWT_ALGORITHM is {}; use AUTHD_JWT_PRIVATE_KEY_FILE",
+                        jwt_algorithm.as_str()
+                    ),
+                ))
+            }
+            (_, Some(path), None) => SigningKeySource::PemFile(PathBuf::from(path)),
+            (_, None, None) => SigningKeySource::Ephemeral,
+        };
+        if matches!(signing_key, SigningKeySource::Ephemeral)
+            && environment == Environment::Production
+        {
+            let (variable, how) = if jwt_algorithm == JwtAlgorithm::HS256 {
+                ("AUTHD_JWT_SECRET", "set a random secret of at least 32 bytes")
+            } else {
+                (
+                    "AUTHD_JWT_PRIVATE_KEY_FILE",
+                    "create one with `authd keygen > key.pem` and point this variable at it",
+                )
+            };
+            return Err(bad(
+                variable,
+                format!("production needs a signing key that outlives the process: {how}"),
+            ));
+        }
+
+        let verify_key_files = split_list(raw.jwt_verify_key_files.as_deref().unwrap_or(""))
+            .map(PathBuf::from)
+            .collect::<Vec<_>>();
+        if jwt_algorithm == JwtAlgorithm::HS256 && !verify_key_files.is_empty() {
+            return Err(bad(
+                "AUTHD_JWT_VERIFY_KEY_FILES",
+                "holds PEM keys, which HS256 cannot use",
+            ));
+        }
+
+        Ok(Settings {
+            bind,
+            redis_url: raw.redis_url,
+            redis_prefix: raw.redis_prefix,
+            database_url: raw.database_url,
+            environment,
+            issuer: raw.issuer,
+            audience: raw.audience,
+            jwt_algorithm,
+            signing_key,
+            verify_key_files,
+            jwt_leeway: Duration::from_secs(raw.jwt_leeway),
+            access_token_ttl: Duration::from_secs(raw.access_token_ttl),
+            refresh_token_ttl: Duration::from_secs(raw.refresh_token_ttl),
+            session_max_age: Duration::from_secs(raw.session_max_age),
+            refresh_reuse_grace: Duration::from_secs(raw.refresh_reuse_grace),
+            access_token_check,
+            login_max_failures: raw.login_max_failures,
+            login_lockout: Duration::from_secs(raw.login_lockout),
+            trusted_proxies: split_list(&raw.trusted_proxies)
+                .map(str::to_string)
+                .collect(),
+            redis_timeout: Duration::from_millis(raw.redis_timeout_ms),
+            database_timeout: Duration::from_millis(raw.database_timeout_ms),
+        })
+    }
+}
+
+fn split_list(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').map(str::trim).filter(|p| !p.is_empty())
+}
+
+/// envy names the variable in lower case without its prefix and quotes the
+/// value; give the operator the variable as they typed it.
+fn envy_error(e: envy::Error) -> ConfigError {
+    match e {
+        envy::Error::MissingValue(field) => bad(
+            &format!("AUTHD_{}", field.to_uppercase()),
+            "is required but not set",
+        ),
+        envy::Error::Custom(msg) => match msg.rsplit_once(" provided by ") {
+            Some((reason, var)) => {
+                let reason = reason
+                    .split(" while parsing value ")
+                    .next()
+                    .unwrap_or(reason);
+                bad(
+                    &format!("AUTHD_{}", var.to_uppercase()),
+                    format!("expected a whole number ({reason})"),
+                )
+            }
+            None => bad("AUTHD_*", msg),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let s = Settings::from_iter(vars(&[])).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.redis_prefix, "authd:");
+        assert_eq!(s.jwt_algorithm, JwtAlgorithm::EdDSA);
+        assert_eq!(s.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(s.refresh_token_ttl, Duration::from_secs(2_592_000));
+        assert_eq!(s.session_max_age, Duration::from_secs(7_776_000));
+        assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!(s.jwt_leeway, Duration::from_secs(30));
+        assert_eq!(s.access_token_check, AccessTokenCheck::Session);
+        assert_eq!(s.login_max_failures, 5);
+        assert_eq!(s.redis_timeout, Duration::from_millis(1000));
+        assert_eq!(s.database_timeout, Duration::from_millis(2000));
+        assert!(matches!(s.signing_key, SigningKeySource::Ephemeral));
+    }
+
+    #[test]
+    fn a_malformed_number_names_the_variable() {
+        let e = Settings::from_iter(vars(&[("AUTHD_ACCESS_TOKEN_TTL", "fifteen")])).unwrap_err();
+        assert_eq!(e.variable, "AUTHD_ACCESS_TOKEN_TTL");
+        assert!(!e.reason.contains("fifteen") || e.reason.contains("number"));
+    }
+
+    #[test]
+    fn a_short_hs256_secret_is_refused_and_not_echoed() {
+        let e = Settings::from_iter(vars(&[
+            ("AUTHD_JWT_ALGORITHM", "HS256"),
+            ("AUTHD_JWT_SECRET", "too-short-secret"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "AUTHD_JWT_SECRET");
+        assert!(!e.to_string().contains("too-short-secret"));
+    }
+
+    #[test]
+    fn production_needs_a_key() {
+        let e = Settings::from_iter(vars(&[("AUTHD_ENV", "production")])).unwrap_err();
+        assert_eq!(e.variable, "AUTHD_JWT_PRIVATE_KEY_FILE");
+        assert!(e.reason.contains("authd keygen"));
+    }
+
+    #[test]
+    fn production_refuses_a_published_secret() {
+        let e = Settings::from_iter(vars(&[
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_ALGORITHM", "HS256"),
+            ("AUTHD_JWT_SECRET", KNOWN_DEFAULT_SECRETS[0]),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "AUTHD_JWT_SECRET");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings::from_iter(vars(&[
+            ("AUTHD_JWT_ALGORITHM", "HS256"),
+            ("AUTHD_JWT_SECRET", "0123456789abcdef0123456789abcdef-x"),
+            ("AUTHD_DATABASE_URL", "postgres://u:hunter2@db/authd"),
+        ]))
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("0123456789abcdef"));
+        assert!(!debug.contains("hunter2"));
+    }
+
+    #[test]
+    fn a_prefix_with_braces_is_refused() {
+        let e = Settings::from_iter(vars(&[("AUTHD_REDIS_PREFIX", "x{y}")])).unwrap_err();
+        assert_eq!(e.variable, "AUTHD_REDIS_PREFIX");
+    }
+}

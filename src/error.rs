@@ -1,0 +1,195 @@
+//! The JSON error contract: every failure a client can see is an `ApiError`,
+//! rendered as `{"error", "error_description"}` with the contract's status
+//! and headers. Library error text never reaches a response body.
+
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// Seconds a client should wait before retrying after a 503.
+const RETRY_AFTER_UNAVAILABLE: &str = "1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    #[error("invalid grant")]
+    InvalidGrant { reason: Option<GrantFailure> },
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    #[error("invalid token")]
+    InvalidToken { token_sent: bool },
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("store unavailable: {0}")]
+    Unavailable(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Why a refresh token was refused; `/api/token` reports it as `reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrantFailure {
+    Invalid,
+    Reused,
+}
+
+/// Redis or the database did not answer in time or at all. The detail is
+/// logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis: {0}")]
+    Redis(String),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("{0} did not answer within its budget")]
+    Timeout(&'static str),
+    #[error("password hashing queue is full")]
+    Busy,
+    #[error("password hashing: {0}")]
+    Hashing(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<GrantFailure>,
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidGrant { .. } => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidToken { .. } => "invalid_token",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "invalid_request",
+            Self::EmailTaken => "email_taken",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable(_) => "temporarily_unavailable",
+            Self::Internal(_) => "server_error",
+        }
+    }
+
+    fn description(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(text) => text,
+            Self::InvalidGrant { .. } => "the credentials or refresh token are invalid",
+            Self::UnsupportedGrantType => "only grant_type=refresh_token is supported",
+            Self::InvalidToken { .. } => "a valid Bearer access token is required",
+            Self::NotFound => "no such resource",
+            Self::MethodNotAllowed => "this route does not take that method",
+            Self::EmailTaken => "an account with this email already exists",
+            Self::PayloadTooLarge => "the request body is larger than 16 KiB",
+            Self::UnsupportedMediaType => "the body must be application/json",
+            Self::RateLimited { .. } => "too many failed logins; retry later",
+            Self::Unavailable(_) => "a backing store is unavailable; retry shortly",
+            Self::Internal(_) => "internal error",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) | Self::InvalidGrant { .. } | Self::UnsupportedGrantType => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Unavailable(cause) => log::warn!("answering 503: {cause}"),
+            Self::Internal(cause) => log::error!("answering 500: {cause}"),
+            _ => {}
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        match self {
+            Self::InvalidToken { token_sent } => {
+                let challenge = if *token_sent {
+                    r#"Bearer realm="authd", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="authd""#
+                };
+                res.insert_header((header::WWW_AUTHENTICATE, challenge));
+            }
+            Self::RateLimited { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE));
+            }
+            _ => {}
+        }
+        let reason = match self {
+            Self::InvalidGrant { reason } => *reason,
+            _ => None,
+        };
+        res.json(ErrorBody {
+            error: self.code(),
+            error_description: self.description(),
+            reason,
+        })
+    }
+}
+
+/// Rewrites error responses that actix produced itself (unknown route, wrong
+/// method, payload errors) into the JSON contract. Responses that already
+/// carry JSON pass through untouched.
+pub fn render_framework_error<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let error = match res.status() {
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        s if s.is_server_error() => ApiError::Internal(format!("framework error {s}")),
+        _ => ApiError::InvalidRequest("the request is malformed"),
+    };
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, error.error_response()).map_into_right_body(),
+    ))
+}
+
+/// Shorthand for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,105 @@
+//! The `authd` binary: `authd` serves, `authd keygen` prints a key.
+
+use std::process::ExitCode;
+
+use authd::config::{JwtAlgorithm, Settings};
+use authd::startup::Application;
+use authd::tokens::generate_private_key_pem;
+
+const HELP: &str = "\
+authd: login, short-lived JWT access tokens, rotating refresh tokens
+
+USAGE:
+    authd                         run the service (settings from AUTHD_* and .env)
+    authd keygen [--alg ALG]      print a fresh PKCS#8 PEM private key
+                                  ALG: EdDSA (default), ES256, RS256
+    authd --help | --version
+
+SETTINGS (environment, defaults in brackets; see .env.example):
+    AUTHD_BIND [127.0.0.1:8080]            AUTHD_REDIS_URL [redis://127.0.0.1:6379]
+    AUTHD_REDIS_PREFIX [authd:]            AUTHD_DATABASE_URL [sqlite://authd.db]
+    AUTHD_ENV [development]                AUTHD_ISSUER [authd]   AUTHD_AUDIENCE [authd]
+    AUTHD_JWT_ALGORITHM [EdDSA]            AUTHD_JWT_PRIVATE_KEY_FILE   AUTHD_JWT_SECRET
+    AUTHD_JWT_VERIFY_KEY_FILES             AUTHD_JWT_LEEWAY [30]
+    AUTHD_ACCESS_TOKEN_TTL [900]           AUTHD_REFRESH_TOKEN_TTL [2592000]
+    AUTHD_SESSION_MAX_AGE [7776000]        AUTHD_REFRESH_REUSE_GRACE [10]
+    AUTHD_ACCESS_TOKEN_CHECK [session]     AUTHD_LOGIN_MAX_FAILURES [5]
+    AUTHD_LOGIN_LOCKOUT [300]              AUTHD_TRUSTED_PROXIES []
+    AUTHD_REDIS_TIMEOUT_MS [1000]          AUTHD_DATABASE_TIMEOUT_MS [2000]
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => serve(),
+        Some("-h" | "--help" | "help") => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        Some("-V" | "--version") => {
+            println!("authd {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some("keygen") => keygen(&args[1..]),
+        Some(other) => {
+            eprintln!("authd: unknown argument `{other}`; see `authd --help`");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn keygen(args: &[String]) -> ExitCode {
+    let alg = match args {
+        [] => JwtAlgorithm::EdDSA,
+        [flag, alg] if flag == "--alg" => match alg.parse::<JwtAlgorithm>() {
+            Ok(JwtAlgorithm::HS256) | Err(_) => {
+                eprintln!("authd keygen: --alg takes EdDSA, ES256 or RS256 (HS256 uses AUTHD_JWT_SECRET)");
+                return ExitCode::from(2);
+            }
+            Ok(alg) => alg,
+        },
+        _ => {
+            eprintln!("authd keygen: usage: authd keygen [--alg EdDSA|ES256|RS256]");
+            return ExitCode::from(2);
+        }
+    };
+    match generate_private_key_pem(alg) {
+        Ok(pem) => {
+            print!("{pem}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("authd keygen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve() -> ExitCode {
+    // A missing .env is normal; a malformed one is reported by the settings.
+    let _ = dotenvy::dotenv();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("authd: configuration error: {e}");
+            return ExitCode::from(78);
+        }
+    };
+    let runtime = match actix_web::rt::System::new().block_on(async {
+        let app = Application::build(settings).await?;
+        app.run_until_stopped()
+            .await
+            .map_err(|e| authd::startup::StartupError {
+                variable: "server".into(),
+                reason: e.to_string(),
+            })
+    }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("authd: cannot start: {e}");
+            ExitCode::from(78)
+        }
+    };
+    runtime
+}

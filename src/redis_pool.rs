@@ -1,0 +1,145 @@
+//! The Redis connection pool and the one rule every Redis call follows: the
+//! whole operation, pool wait included, fits in `AUTHD_REDIS_TIMEOUT_MS`, or
+//! it fails as a `StoreError` (a 503 to the client).
+//!
+//! deadpool-redis's own manager sends a PING on every checkout, which would
+//! double the round trips of a refresh. This manager hands out its
+//! multiplexed connections as they are, pings only connections idle for a
+//! while, and the pool drops a connection as soon as a call on it fails at
+//! the transport level.
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
+use deadpool_redis::redis::aio::MultiplexedConnection;
+use deadpool_redis::redis::{self, AsyncConnectionConfig, Client, RedisError, RedisResult};
+
+use crate::config::Secret;
+use crate::error::StoreError;
+
+/// Connections idle longer than this are pinged before reuse.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+const POOL_SIZE: usize = 16;
+
+pub struct RedisManager {
+    client: Client,
+    config: AsyncConnectionConfig,
+    budget: Duration,
+}
+
+impl managed::Manager for RedisManager {
+    type Type = MultiplexedConnection;
+    type Error = RedisError;
+
+    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
+        self.client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut MultiplexedConnection,
+        metrics: &Metrics,
+    ) -> RecycleResult<RedisError> {
+        if metrics.last_used() < IDLE_BEFORE_PING {
+            return Ok(());
+        }
+        let ping = redis::cmd("PING");
+        match tokio::time::timeout(self.budget, ping.query_async::<String>(conn)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(RecycleError::Backend(e)),
+            Err(_) => Err(RecycleError::message("PING timed out")),
+        }
+    }
+}
+
+pub type Pool = managed::Pool<RedisManager>;
+
+#[derive(Clone)]
+pub struct Redis {
+    pool: Pool,
+    budget: Duration,
+}
+
+impl Redis {
+    /// Builds the pool; connections are made on first use, so authd starts
+    /// (and reports not-ready) while Redis is down.
+    pub fn new(url: &Secret, budget: Duration) -> Result<Self, String> {
+        let client = Client::open(url.expose()).map_err(|e| format!("invalid Redis URL ({e})"))?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(budget))
+            .set_response_timeout(Some(budget));
+        let manager = RedisManager {
+            client,
+            config,
+            budget,
+        };
+        let timeouts = managed::Timeouts {
+            wait: Some(budget),
+            create: Some(budget),
+            recycle: Some(budget),
+        };
+        let pool = managed::Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .timeouts(timeouts)
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| format!("cannot build the Redis pool ({e})"))?;
+        Ok(Self { pool, budget })
+    }
+
+    /// Runs `op` on a pooled connection within the budget. Transport errors
+    /// retire the connection so the next call dials afresh.
+    pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let call = async {
+            let conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| StoreError::Redis(format!("pool: {e}")))?;
+            match op(MultiplexedConnection::clone(&conn)).await {
+                Ok(value) => Ok(value),
+                Err(e) => {
+                    if is_transport_error(&e) {
+                        let _ = Object::take(conn);
+                    }
+                    Err(StoreError::Redis(e.to_string()))
+                }
+            }
+        };
+        match tokio::time::timeout(self.budget, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout("redis")),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|mut conn| async move { redis::cmd("PING").query_async::<String>(&mut conn).await })
+            .await
+            .map(|_| ())
+    }
+
+    /// The server's `maxmemory-policy`, for the startup warning.
+    pub async fn maxmemory_policy(&self) -> Result<String, StoreError> {
+        let pair: Vec<String> = self
+            .run(|mut conn| async move {
+                redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory-policy")
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(pair.get(1).cloned().unwrap_or_default())
+    }
+}
+
+fn is_transport_error(e: &RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
+}

@@ -1,0 +1,19 @@
+//! Liveness and readiness for load balancers and orchestrators.
+
+use actix_web::{web, HttpResponse};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// 200 while the process serves requests; touches no store.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// 200 only when Redis and the database both answer within their budgets.
+pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let (redis, database) = tokio::join!(state.sessions.redis().ping(), state.users.ping());
+    redis.map_err(ApiError::from)?;
+    database.map_err(ApiError::from)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+}

@@ -1,0 +1,14 @@
+//! `/.well-known/jwks.json` (RFC 7517): the public keys that verify access
+//! tokens, serialized once at startup.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use crate::state::AppState;
+
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(state.access_tokens.keys().jwks_json.clone())
+}

@@ -1,0 +1,9 @@
+//! Refresh sessions in Redis. The design (keys, values, TTLs, scripts) is
+//! described in `docs/sessions.md`; `token` owns the refresh-token format,
+//! `store` the atomic operations on a session.
+
+pub mod store;
+pub mod token;
+
+pub use store::{IssuedRefresh, RotateOutcome, SessionStore};
+pub use token::RefreshToken;

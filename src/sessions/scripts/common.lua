@@ -1,0 +1,20 @@
+-- Helpers prepended to every session script (see sessions/store.rs).
+
+-- Redis server time in milliseconds: one clock for every authd instance.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Drops index entries of sessions that have ended on their own, then lets
+-- the index live exactly as long as its longest-lived session; an empty
+-- index is deleted.
+local function reindex(index, now)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  if last[2] then
+    redis.call('PEXPIREAT', index, last[2])
+  else
+    redis.call('DEL', index)
+  end
+end

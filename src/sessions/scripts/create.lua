@@ -1,0 +1,19 @@
+-- Starts a session.
+-- KEYS[1] session hash          <prefix>{u:<user>}:s:<session>
+-- KEYS[2] the user's index      <prefix>{u:<user>}:sessions
+-- ARGV[1] session id
+-- ARGV[2] family hash           SHA-256 of the token family secret
+-- ARGV[3] token hash            SHA-256 of the first token's secret
+-- ARGV[4] idle lifetime, ms     AUTHD_REFRESH_TOKEN_TTL
+-- ARGV[5] absolute lifetime, ms AUTHD_SESSION_MAX_AGE
+-- Returns { expires_in_ms }
+local now = now_ms()
+local max_age = tonumber(ARGV[5])
+local expires = now + math.min(tonumber(ARGV[4]), max_age)
+redis.call('HSET', KEYS[1],
+  'fam', ARGV[2], 'cur', ARGV[3],
+  'created', now, 'used', now, 'abs', now + max_age)
+redis.call('PEXPIREAT', KEYS[1], expires)
+redis.call('ZADD', KEYS[2], expires, ARGV[1])
+reindex(KEYS[2], now)
+return { expires - now }

@@ -1,0 +1,13 @@
+-- Ends one session.
+-- KEYS[1] session hash          <prefix>{u:<user>}:s:<session>
+-- KEYS[2] the user's index      <prefix>{u:<user>}:sessions
+-- ARGV[1] session id
+-- ARGV[2] family hash the session must have, or '' to end it regardless
+-- Returns 1 when a session ended, else 0.
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'fam') ~= ARGV[2] then
+  return 0
+end
+local ended = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+reindex(KEYS[2], now_ms())
+return ended

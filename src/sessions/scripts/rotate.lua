@@ -1,0 +1,58 @@
+-- Checks a presented refresh token and rotates it, atomically.
+-- KEYS[1] session hash          <prefix>{u:<user>}:s:<session>
+-- KEYS[2] the user's index      <prefix>{u:<user>}:sessions
+-- KEYS[3] reuse tombstone       <prefix>{u:<user>}:reused:<session>
+-- ARGV[1] session id
+-- ARGV[2] family hash of the presented token
+-- ARGV[3] secret hash of the presented token
+-- ARGV[4] nonce the successor was derived with
+-- ARGV[5] secret hash of that successor
+-- ARGV[6] idle lifetime, ms
+-- ARGV[7] reuse grace, ms
+-- Returns one of
+--   { 'rotated', expires_in_ms }          the successor is now current
+--   { 'grace', nonce, expires_in_ms }     the token was just replaced: the
+--                                         caller re-derives the same successor
+--   { 'reused' }                          an older token: session revoked
+--   { 'invalid' }                         unknown, ended or forged
+local now = now_ms()
+local s = redis.call('HMGET', KEYS[1], 'fam', 'cur', 'prev', 'nonce', 'rotated', 'abs')
+local fam, cur, prev, nonce, rotated, abs = s[1], s[2], s[3], s[4], s[5], s[6]
+
+if not fam then
+  if redis.call('GET', KEYS[3]) == ARGV[2] then
+    return { 'reused' }
+  end
+  return { 'invalid' }
+end
+if fam ~= ARGV[2] then
+  return { 'invalid' }
+end
+
+if cur == ARGV[3] then
+  local expires = math.min(now + tonumber(ARGV[6]), tonumber(abs))
+  if expires <= now then
+    return { 'invalid' }
+  end
+  redis.call('HSET', KEYS[1], 'prev', cur, 'cur', ARGV[5], 'nonce', ARGV[4],
+    'rotated', now, 'used', now)
+  redis.call('PEXPIREAT', KEYS[1], expires)
+  redis.call('ZADD', KEYS[2], expires, ARGV[1])
+  reindex(KEYS[2], now)
+  return { 'rotated', expires - now }
+end
+
+if prev == ARGV[3] and now - tonumber(rotated) <= tonumber(ARGV[7]) then
+  return { 'grace', nonce, redis.call('PTTL', KEYS[1]) }
+end
+
+-- A token of this family that was replaced earlier: someone holds a copy.
+-- End the session, and remember why for as long as it would have lived.
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+reindex(KEYS[2], now)
+if ttl > 0 then
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
+end
+return { 'reused' }

@@ -1,0 +1,218 @@
+//! Every change to a session is one Lua script, one round trip, atomic on
+//! the Redis node that holds the user's hash tag.
+
+use std::time::Duration;
+
+use deadpool_redis::redis::{self, Script};
+use uuid::Uuid;
+
+use super::token::{new_nonce, RefreshToken};
+use crate::error::StoreError;
+use crate::redis_pool::Redis;
+
+const COMMON: &str = include_str!("scripts/common.lua");
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{COMMON}\n{body}"))
+}
+
+/// Key names. Everything of one user shares the hash tag `{u:<user id>}`,
+/// so each script touches a single Redis Cluster slot.
+#[derive(Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    fn tag(&self, user: Uuid) -> String {
+        format!("{}{{u:{}}}", self.prefix, user.as_simple())
+    }
+    pub fn session(&self, user: Uuid, session: Uuid) -> String {
+        format!("{}:s:{}", self.tag(user), session.as_simple())
+    }
+    pub fn session_prefix(&self, user: Uuid) -> String {
+        format!("{}:s:", self.tag(user))
+    }
+    pub fn index(&self, user: Uuid) -> String {
+        format!("{}:sessions", self.tag(user))
+    }
+    pub fn tombstone(&self, user: Uuid, session: Uuid) -> String {
+        format!("{}:reused:{}", self.tag(user), session.as_simple())
+    }
+}
+
+/// A refresh token the client may use, and how long it stays valid.
+pub struct IssuedRefresh {
+    pub token: RefreshToken,
+    pub expires_in: Duration,
+}
+
+pub enum RotateOutcome {
+    /// A successor was issued (freshly, or again within the grace window).
+    Rotated(IssuedRefresh),
+    /// The token had been replaced before: the session is now revoked.
+    Reused,
+    /// Unknown, expired, revoked or forged.
+    Invalid,
+}
+
+pub struct SessionStore {
+    redis: Redis,
+    keys: Keys,
+    idle_ms: u64,
+    max_age_ms: u64,
+    grace_ms: u64,
+    create: Script,
+    rotate: Script,
+    revoke: Script,
+    revoke_all: Script,
+}
+
+impl SessionStore {
+    pub fn new(
+        redis: Redis,
+        prefix: &str,
+        idle: Duration,
+        max_age: Duration,
+        grace: Duration,
+    ) -> Self {
+        Self {
+            redis,
+            keys: Keys {
+                prefix: prefix.to_string(),
+            },
+            idle_ms: idle.as_millis() as u64,
+            max_age_ms: max_age.as_millis() as u64,
+            grace_ms: grace.as_millis() as u64,
+            create: script(include_str!("scripts/create.lua")),
+            rotate: script(include_str!("scripts/rotate.lua")),
+            revoke: script(include_str!("scripts/revoke.lua")),
+            revoke_all: script(include_str!("scripts/revoke_all.lua")),
+        }
+    }
+
+    pub fn redis(&self) -> &Redis {
+        &self.redis
+    }
+
+    /// Starts a session for `user` and returns its first refresh token.
+    pub async fn create(&self, user: Uuid) -> Result<IssuedRefresh, StoreError> {
+        let token = RefreshToken::generate(user);
+        let mut call = self.create.prepare_invoke();
+        call.key(self.keys.session(user, token.session_id))
+            .key(self.keys.index(user))
+            .arg(token.session_id.as_simple().to_string())
+            .arg(token.family_hash())
+            .arg(token.secret_hash())
+            .arg(self.idle_ms)
+            .arg(self.max_age_ms);
+        let (expires_in_ms,): (u64,) = self
+            .redis
+            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
+            .await?;
+        Ok(IssuedRefresh {
+            token,
+            expires_in: Duration::from_millis(expires_in_ms),
+        })
+    }
+
+    /// Checks `presented` and rotates it, in one atomic step.
+    pub async fn rotate(&self, presented: &RefreshToken) -> Result<RotateOutcome, StoreError> {
+        let (user, session) = (presented.user_id, presented.session_id);
+        let nonce = new_nonce();
+        let successor = presented.successor(nonce.as_bytes());
+        let mut call = self.rotate.prepare_invoke();
+        call.key(self.keys.session(user, session))
+            .key(self.keys.index(user))
+            .key(self.keys.tombstone(user, session))
+            .arg(session.as_simple().to_string())
+            .arg(presented.family_hash())
+            .arg(presented.secret_hash())
+            .arg(&nonce)
+            .arg(successor.secret_hash())
+            .arg(self.idle_ms)
+            .arg(self.grace_ms);
+        let reply: Vec<redis::Value> = self
+            .redis
+            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
+            .await?;
+        let outcome = match reply.as_slice() {
+            [status, ttl] if text(status) == Some("rotated") => {
+                RotateOutcome::Rotated(IssuedRefresh {
+                    token: successor,
+                    expires_in: millis(ttl)?,
+                })
+            }
+            [status, stored_nonce, ttl] if text(status) == Some("grace") => {
+                let stored_nonce = text(stored_nonce)
+                    .ok_or_else(|| StoreError::Redis("grace reply without nonce".into()))?;
+                RotateOutcome::Rotated(IssuedRefresh {
+                    token: presented.successor(stored_nonce.as_bytes()),
+                    expires_in: millis(ttl)?,
+                })
+            }
+            [status] if text(status) == Some("reused") => RotateOutcome::Reused,
+            [status] if text(status) == Some("invalid") => RotateOutcome::Invalid,
+            _ => return Err(StoreError::Redis(format!("unexpected rotate reply {reply:?}"))),
+        };
+        Ok(outcome)
+    }
+
+    /// Ends one session. With `family_of`, only if the token belongs to it
+    /// (logout by refresh token); returns whether a session ended.
+    pub async fn revoke(
+        &self,
+        user: Uuid,
+        session: Uuid,
+        family_of: Option<&RefreshToken>,
+    ) -> Result<bool, StoreError> {
+        let mut call = self.revoke.prepare_invoke();
+        call.key(self.keys.session(user, session))
+            .key(self.keys.index(user))
+            .arg(session.as_simple().to_string())
+            .arg(family_of.map(RefreshToken::family_hash).unwrap_or_default());
+        let ended: u64 = self
+            .redis
+            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
+            .await?;
+        Ok(ended > 0)
+    }
+
+    /// Ends every session of `user` except `keep`; returns how many ended.
+    pub async fn revoke_all(&self, user: Uuid, keep: Option<Uuid>) -> Result<u64, StoreError> {
+        let mut call = self.revoke_all.prepare_invoke();
+        call.key(self.keys.index(user))
+            .arg(self.keys.session_prefix(user))
+            .arg(keep.map(|k| k.as_simple().to_string()).unwrap_or_default());
+        self.redis
+            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
+            .await
+    }
+
+    /// Whether the session is still live: the one read the guard makes in
+    /// `session` mode.
+    pub async fn is_live(&self, user: Uuid, session: Uuid) -> Result<bool, StoreError> {
+        let key = self.keys.session(user, session);
+        self.redis
+            .run(|mut conn| async move {
+                redis::cmd("EXISTS").arg(&key).query_async::<bool>(&mut conn).await
+            })
+            .await
+    }
+}
+
+fn text(v: &redis::Value) -> Option<&str> {
+    match v {
+        redis::Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
+        redis::Value::SimpleString(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn millis(v: &redis::Value) -> Result<Duration, StoreError> {
+    match v {
+        redis::Value::Int(ms) if *ms > 0 => Ok(Duration::from_millis(*ms as u64)),
+        redis::Value::Int(_) => Ok(Duration::ZERO),
+        other => Err(StoreError::Redis(format!("expected milliseconds, got {other:?}"))),
+    }
+}

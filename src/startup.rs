@@ -1,0 +1,171 @@
+//! Builds the application: keys, stores, the route table, and a listener
+//! bound before the server starts so tests can ask for port 0.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Settings;
+use crate::error::{render_framework_error, ApiError};
+use crate::guard::require_bearer;
+use crate::redis_pool::Redis;
+use crate::routes::{account, body::MAX_BODY_BYTES, health, jwks, tokens};
+use crate::sessions::SessionStore;
+use crate::state::AppState;
+use crate::tokens::{AccessTokens, KeySet};
+use crate::users::{PasswordHasher, UserStore};
+
+/// A setting or resource that keeps authd from starting, named for the
+/// operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct StartupError {
+    pub variable: String,
+    pub reason: String,
+}
+
+impl StartupError {
+    fn new(variable: &str, reason: impl Into<String>) -> Self {
+        Self {
+            variable: variable.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<crate::config::ConfigError> for StartupError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Self::new(&e.variable, e.reason)
+    }
+}
+
+impl From<crate::tokens::keys::KeyError> for StartupError {
+    fn from(e: crate::tokens::keys::KeyError) -> Self {
+        Self::new(e.variable, e.reason)
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let keys = KeySet::from_settings(&settings)?;
+        if keys.ephemeral {
+            log::warn!(
+                "no signing key configured: using an ephemeral {} key; every token dies with this process (run `authd keygen` and set AUTHD_JWT_PRIVATE_KEY_FILE)",
+                settings.jwt_algorithm.as_str()
+            );
+        }
+        let access_tokens = AccessTokens::new(
+            keys,
+            settings.issuer.clone(),
+            settings.audience.clone(),
+            settings.access_token_ttl,
+            settings.jwt_leeway,
+        );
+
+        let users = UserStore::connect(settings.database_url.expose(), settings.database_timeout)
+            .await
+            .map_err(|e| StartupError::new("AUTHD_DATABASE_URL", e))?;
+        let redis = Redis::new(&settings.redis_url, settings.redis_timeout)
+            .map_err(|e| StartupError::new("AUTHD_REDIS_URL", e))?;
+        warn_if_redis_evicts(&redis).await;
+        let sessions = SessionStore::new(
+            redis,
+            &settings.redis_prefix,
+            settings.refresh_token_ttl,
+            settings.session_max_age,
+            settings.refresh_reuse_grace,
+        );
+        let hasher = PasswordHasher::new().map_err(|e| StartupError::new("argon2", e))?;
+
+        let state = web::Data::new(AppState {
+            access_tokens,
+            sessions,
+            users,
+            hasher,
+            access_token_check: settings.access_token_check,
+        });
+
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| StartupError::new("AUTHD_BIND", format!("cannot listen on {}: {e}", settings.bind)))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| StartupError::new("AUTHD_BIND", e.to_string()))?;
+        log::info!("authd listening on http://{address}");
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .wrap(ErrorHandlers::new().default_handler(render_framework_error))
+                // The path only: query strings and headers may carry secrets.
+                .wrap(Logger::new(r#"%a "%m %U" %s %b %Dms"#).exclude("/healthz"))
+                .configure(routes)
+        })
+        .listen(listener)
+        .map_err(|e| StartupError::new("AUTHD_BIND", e.to_string()))?
+        .shutdown_timeout(10)
+        .run();
+
+        Ok(Self {
+            port: address.port(),
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The route table. Guarded resources each wrap the Bearer guard, so an
+/// unknown path is a 404 whether or not a token came with it.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api")
+            .route("/register", web::post().to(account::register))
+            .route("/login", web::post().to(tokens::login))
+            .route("/token", web::post().to(tokens::refresh))
+            .route("/logout", web::post().to(tokens::logout))
+            .service(
+                web::resource("/logout-all")
+                    .wrap(from_fn(require_bearer))
+                    .route(web::post().to(tokens::logout_all)),
+            )
+            .service(
+                web::resource("/me")
+                    .wrap(from_fn(require_bearer))
+                    .route(web::get().to(account::me)),
+            )
+            .service(
+                web::resource("/secure")
+                    .wrap(from_fn(require_bearer))
+                    .route(web::get().to(account::secure)),
+            ),
+    )
+    .route("/.well-known/jwks.json", web::get().to(jwks::jwks))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::NotFound) }));
+}
+
+/// An evicting Redis silently logs users out or forgets revocations.
+async fn warn_if_redis_evicts(redis: &Redis) {
+    match redis.maxmemory_policy().await {
+        Ok(policy) if policy == "noeviction" => {}
+        Ok(policy) => log::warn!(
+            "Redis maxmemory-policy is `{policy}`: under memory pressure Redis will evict sessions and revocation markers; set it to `noeviction`"
+        ),
+        Err(e) => log::warn!("Redis did not answer at startup ({e}); requests that need it will get 503 until it does"),
+    }
+}

@@ -1,0 +1,139 @@
+//! Issuing and verifying access tokens. Everything a verification needs
+//! (decoding keys by `kid`, the pinned `Validation`) is prepared once in
+//! `AccessTokens::new`; a request only parses and checks.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::keys::KeySet;
+use crate::identity::Identity;
+
+/// RFC 9068 §2.1: the `typ` of a JWT access token.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// Tokens longer than this are refused before any parsing.
+pub const MAX_ACCESS_TOKEN_BYTES: usize = 8 * 1024;
+
+#[derive(Serialize)]
+struct IssuedClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    sub: String,
+    sid: String,
+    jti: String,
+    iat: u64,
+    exp: u64,
+}
+
+/// The claims authd reads after jsonwebtoken has checked `iss`, `aud`,
+/// `exp` and `nbf`; a token without `sid` fails to deserialize.
+#[derive(Deserialize)]
+struct VerifiedClaims {
+    sub: String,
+    sid: String,
+}
+
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_in: u64,
+}
+
+pub struct AccessTokens {
+    keys: KeySet,
+    header: Header,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+/// Why a token was refused; only logged at debug level, never sent.
+#[derive(Debug)]
+pub struct Rejected(pub &'static str);
+
+impl AccessTokens {
+    pub fn new(keys: KeySet, issuer: String, audience: String, ttl: Duration, leeway: Duration) -> Self {
+        let mut header = Header::new(keys.algorithm);
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_string());
+        header.kid = Some(keys.signing_kid.clone());
+
+        let mut validation = Validation::new(keys.algorithm);
+        validation.leeway = leeway.as_secs();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&issuer]);
+        validation.set_audience(&[&audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+
+        Self {
+            keys,
+            header,
+            validation,
+            issuer,
+            audience,
+            ttl,
+        }
+    }
+
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    pub fn issue(&self, identity: Identity) -> Result<IssuedAccessToken, jsonwebtoken::errors::Error> {
+        let now = unix_now();
+        let claims = IssuedClaims {
+            iss: &self.issuer,
+            aud: &self.audience,
+            sub: identity.user_id.to_string(),
+            sid: identity.session_id.to_string(),
+            jti: Uuid::new_v4().to_string(),
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+        };
+        let token = encode(&self.header, &claims, &self.keys.signing_key)?;
+        Ok(IssuedAccessToken {
+            token,
+            expires_in: self.ttl.as_secs(),
+        })
+    }
+
+    /// Checks signature and claims (RFC 8725 §3: algorithm pinned, `typ`
+    /// explicit). Does no I/O.
+    pub fn verify(&self, token: &str) -> Result<Identity, Rejected> {
+        if token.len() > MAX_ACCESS_TOKEN_BYTES {
+            return Err(Rejected("token too large"));
+        }
+        let header = decode_header(token).map_err(|_| Rejected("malformed header"))?;
+        if header.alg != self.keys.algorithm {
+            return Err(Rejected("algorithm not allowed"));
+        }
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return Err(Rejected("wrong typ"));
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.verifying.get(kid))
+            .ok_or(Rejected("unknown kid"))?;
+        let data = decode::<VerifiedClaims>(token, key, &self.validation)
+            .map_err(|_| Rejected("signature or claims invalid"))?;
+        let user_id = Uuid::parse_str(&data.claims.sub).map_err(|_| Rejected("bad sub"))?;
+        let session_id = Uuid::parse_str(&data.claims.sid).map_err(|_| Rejected("bad sid"))?;
+        Ok(Identity {
+            user_id,
+            session_id,
+        })
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,8 @@
+//! Access tokens: RFC 9068 JWTs signed with the configured key, and the keys
+//! themselves (RFC 7517 JWKS, RFC 7638 key ids).
+
+pub mod access;
+pub mod keys;
+
+pub use access::{AccessTokens, IssuedAccessToken};
+pub use keys::{generate_private_key_pem, KeySet};

@@ -1,0 +1,132 @@
+//! The contract's rules for emails and passwords, applied before anything
+//! expensive happens.
+
+use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// An email as the user typed it (trimmed) and the key it is unique by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub display: String,
+    pub normalized: String,
+}
+
+impl Email {
+    pub fn parse(input: &str) -> Option<Self> {
+        let display: String = input.trim().nfc().collect();
+        if display.is_empty() || display.chars().count() > MAX_EMAIL_CHARS {
+            return None;
+        }
+        if display.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
+        let (local, domain) = display.split_once('@')?;
+        if local.is_empty() || domain.contains('@') {
+            return None;
+        }
+        let labels_ok = domain.contains('.') && domain.split('.').all(|label| !label.is_empty());
+        if !labels_ok {
+            return None;
+        }
+        let normalized = display.to_lowercase();
+        Some(Self {
+            display,
+            normalized,
+        })
+    }
+}
+
+/// A password in NFC form. Debug never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordProblem {
+    TooShort,
+    TooLong,
+}
+
+impl Password {
+    /// NFC-normalizes (NIST SP 800-63B §5.1.1.2) and checks the bounds.
+    /// The length of the raw input is checked first, so no normalization
+    /// work is spent on an oversized string.
+    pub fn parse(input: &str) -> Result<Self, PasswordProblem> {
+        // NFC never more than triples a string's length in chars; anything
+        // this long cannot come back under the limit.
+        if input.chars().count() > MAX_PASSWORD_CHARS * 3 {
+            return Err(PasswordProblem::TooLong);
+        }
+        let normalized: String = input.nfc().collect();
+        let chars = normalized.chars().count();
+        if chars < MIN_PASSWORD_CHARS {
+            return Err(PasswordProblem::TooShort);
+        }
+        if chars > MAX_PASSWORD_CHARS {
+            return Err(PasswordProblem::TooLong);
+        }
+        Ok(Self(normalized))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_keyed_in_lower_case() {
+        let e = Email::parse("  Alice@Example.COM ").unwrap();
+        assert_eq!(e.display, "Alice@Example.COM");
+        assert_eq!(e.normalized, "alice@example.com");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "a@@b.c",
+            "a@b@c.d",
+            "@b.c",
+            "a b@c.d",
+            "a@b..c",
+            "a\u{7}@b.c",
+            &format!("{}@b.c", "a".repeat(260)),
+        ] {
+            assert_eq!(Email::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn password_bounds_count_characters_after_nfc() {
+        assert_eq!(Password::parse("short").unwrap_err(), PasswordProblem::TooShort);
+        assert!(Password::parse("ééééééé\u{301}").is_err()); // 7 chars after NFC of e+acute
+        assert!(Password::parse(&"ü".repeat(1024)).is_ok());
+        assert_eq!(
+            Password::parse(&"x".repeat(1025)).unwrap_err(),
+            PasswordProblem::TooLong
+        );
+    }
+
+    #[test]
+    fn nfc_makes_equivalent_passwords_equal() {
+        let composed = Password::parse("caf\u{e9}-password").unwrap();
+        let decomposed = Password::parse("cafe\u{301}-password").unwrap();
+        assert_eq!(composed.as_bytes(), decomposed.as_bytes());
+    }
+}

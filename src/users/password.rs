@@ -1,0 +1,89 @@
+//! Argon2id hashing on tokio's blocking pool, a few at a time. A flood of
+//! logins waits for a permit (bounded in time) instead of piling work onto
+//! the async workers or into memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::Argon2;
+use tokio::sync::Semaphore;
+
+use super::credentials::Password;
+use crate::error::StoreError;
+
+/// How long a login may wait for a hashing slot before it gets a 503.
+const QUEUE_BUDGET: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    /// A real Argon2id hash of a random password, verified for unknown
+    /// emails so that they cost the same time as a wrong password.
+    dummy_hash: Arc<String>,
+}
+
+impl PasswordHasher {
+    /// Hashes one random password (about 50 ms) to make the dummy.
+    pub fn new() -> Result<Self, String> {
+        let parallel = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        // Leave a core to the async workers so refreshes and the guard stay
+        // quick while logins queue.
+        let permits = parallel.saturating_sub(1).max(1);
+        let mut random = [0u8; 32];
+        rand::fill(&mut random);
+        let dummy_hash = Argon2::default()
+            .hash_password(&random)
+            .map_err(|e| format!("argon2: {e}"))?
+            .to_string();
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(permits)),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    /// Argon2id (m=19 MiB, t=2, p=1: the OWASP minimum), PHC string format.
+    pub async fn hash(&self, password: Password) -> Result<String, StoreError> {
+        self.on_blocking_pool(move || {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| StoreError::Hashing(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Verifies against `stored`, or against the dummy when there is no
+    /// account, so both take the same time.
+    pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<bool, StoreError> {
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
+        let matched = self
+            .on_blocking_pool(move || {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok()
+            })
+            .await?;
+        Ok(known && matched)
+    }
+
+    async fn on_blocking_pool<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = tokio::time::timeout(QUEUE_BUDGET, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| StoreError::Busy)?
+            .map_err(|_| StoreError::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| StoreError::Hashing(e.to_string()))
+    }
+}
