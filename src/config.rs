@@ -245,7 +245,9 @@ impl Settings {
     }
 
     /// Reads settings from any list of variables; tests pass their own.
-    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<Self, ConfigError> {
+    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(
+        vars: I,
+    ) -> Result<Self, ConfigError> {
         // Empty values mean "unset", as in most .env files.
         let vars = vars
             .into_iter()
@@ -355,7 +357,10 @@ impl Settings {
             && environment == Environment::Production
         {
             let (variable, how) = if jwt_algorithm == JwtAlgorithm::HS256 {
-                ("AUTHD_JWT_SECRET", "set a random secret of at least 32 bytes")
+                (
+                    "AUTHD_JWT_SECRET",
+                    "set a random secret of at least 32 bytes",
+                )
             } else {
                 (
                     "AUTHD_JWT_PRIVATE_KEY_FILE",

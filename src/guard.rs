@@ -20,25 +20,26 @@ pub async fn require_bearer(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         let error = ApiError::Internal("guard without application state".into());
-        return Ok(req.into_response(error.error_response()).map_into_right_body());
+        return Ok(req
+            .into_response(error.error_response())
+            .map_into_right_body());
     };
     match authenticate(req.headers(), &state).await {
         Ok(identity) => {
             req.extensions_mut().insert(identity);
-            next.call(req).await.map(ServiceResponse::map_into_left_body)
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body)
         }
-        Err(error) => Ok(req.into_response(error.error_response()).map_into_right_body()),
+        Err(error) => Ok(req
+            .into_response(error.error_response())
+            .map_into_right_body()),
     }
 }
 
-/// The whole check, also used by `/api/logout` when it is called with a
-/// Bearer token instead of a refresh token.
+/// The whole check: a valid token and, in `session` mode, a live session.
 pub async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Identity, ApiError> {
-    let token = bearer_token(headers).ok_or(ApiError::InvalidToken { token_sent: false })?;
-    let identity = state.access_tokens.verify(token).map_err(|rejected| {
-        log::debug!("access token rejected: {}", rejected.0);
-        ApiError::InvalidToken { token_sent: true }
-    })?;
+    let identity = verify_bearer(headers, state)?;
     if state.access_token_check == AccessTokenCheck::Session
         && !state
             .sessions
@@ -48,6 +49,16 @@ pub async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Ident
         return Err(ApiError::InvalidToken { token_sent: true });
     }
     Ok(identity)
+}
+
+/// Signature and claims only, no I/O. `/api/logout` uses it so that a
+/// second logout with the same token is still a 204.
+pub fn verify_bearer(headers: &HeaderMap, state: &AppState) -> Result<Identity, ApiError> {
+    let token = bearer_token(headers).ok_or(ApiError::InvalidToken { token_sent: false })?;
+    state.access_tokens.verify(token).map_err(|rejected| {
+        log::debug!("access token rejected: {}", rejected.0);
+        ApiError::InvalidToken { token_sent: true }
+    })
 }
 
 /// `Authorization: Bearer <token>`, scheme case-insensitive. Any other

@@ -51,13 +51,15 @@ fn main() -> ExitCode {
 fn keygen(args: &[String]) -> ExitCode {
     let alg = match args {
         [] => JwtAlgorithm::EdDSA,
-        [flag, alg] if flag == "--alg" => match alg.parse::<JwtAlgorithm>() {
-            Ok(JwtAlgorithm::HS256) | Err(_) => {
-                eprintln!("authd keygen: --alg takes EdDSA, ES256 or RS256 (HS256 uses AUTHD_JWT_SECRET)");
-                return ExitCode::from(2);
+        [flag, alg] if flag == "--alg" => {
+            match alg.parse::<JwtAlgorithm>() {
+                Ok(JwtAlgorithm::HS256) | Err(_) => {
+                    eprintln!("authd keygen: --alg takes EdDSA, ES256 or RS256 (HS256 uses AUTHD_JWT_SECRET)");
+                    return ExitCode::from(2);
+                }
+                Ok(alg) => alg,
             }
-            Ok(alg) => alg,
-        },
+        }
         _ => {
             eprintln!("authd keygen: usage: authd keygen [--alg EdDSA|ES256|RS256]");
             return ExitCode::from(2);

@@ -92,8 +92,12 @@ impl Application {
             access_token_check: settings.access_token_check,
         });
 
-        let listener = TcpListener::bind(settings.bind)
-            .map_err(|e| StartupError::new("AUTHD_BIND", format!("cannot listen on {}: {e}", settings.bind)))?;
+        let listener = TcpListener::bind(settings.bind).map_err(|e| {
+            StartupError::new(
+                "AUTHD_BIND",
+                format!("cannot listen on {}: {e}", settings.bind),
+            )
+        })?;
         let address = listener
             .local_addr()
             .map_err(|e| StartupError::new("AUTHD_BIND", e.to_string()))?;
@@ -156,7 +160,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/.well-known/jwks.json", web::get().to(jwks::jwks))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
-    .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::NotFound) }));
+    .default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
+    }));
 }
 
 /// An evicting Redis silently logs users out or forgets revocations.

@@ -45,8 +45,12 @@ pub fn rfc3339(unix_seconds: i64) -> String {
 
 pub fn password_rules(problem: PasswordProblem) -> ApiError {
     match problem {
-        PasswordProblem::TooShort => ApiError::InvalidRequest("password must be at least 8 characters"),
-        PasswordProblem::TooLong => ApiError::InvalidRequest("password must be at most 1024 characters"),
+        PasswordProblem::TooShort => {
+            ApiError::InvalidRequest("password must be at least 8 characters")
+        }
+        PasswordProblem::TooLong => {
+            ApiError::InvalidRequest("password must be at most 1024 characters")
+        }
     }
 }
 
@@ -56,7 +60,8 @@ pub async fn register(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let (input, _) = body::required::<RegisterRequest>(&req, &body, false)?;
-    let email = Email::parse(&input.email).ok_or(ApiError::InvalidRequest("email is not a valid address"))?;
+    let email = Email::parse(&input.email)
+        .ok_or(ApiError::InvalidRequest("email is not a valid address"))?;
     let password = Password::parse(&input.password).map_err(password_rules)?;
     // Cheap check first so a duplicate costs no Argon2 time; the unique
     // index settles races.
@@ -64,10 +69,14 @@ pub async fn register(
         return Err(ApiError::EmailTaken);
     }
     let hash = state.hasher.hash(password).await?;
-    let user = state.users.create(&email, &hash).await.map_err(|e| match e {
-        CreateUserError::EmailTaken => ApiError::EmailTaken,
-        CreateUserError::Store(e) => e.into(),
-    })?;
+    let user = state
+        .users
+        .create(&email, &hash)
+        .await
+        .map_err(|e| match e {
+            CreateUserError::EmailTaken => ApiError::EmailTaken,
+            CreateUserError::Store(e) => e.into(),
+        })?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 

@@ -49,7 +49,9 @@ pub fn optional<T: DeserializeOwned>(
     match encoding(req) {
         Some(Encoding::Json) => serde_json::from_slice(body)
             .map(|v| Some((v, Encoding::Json)))
-            .map_err(|_| ApiError::InvalidRequest("the body is not valid JSON of the expected shape")),
+            .map_err(|_| {
+                ApiError::InvalidRequest("the body is not valid JSON of the expected shape")
+            }),
         Some(Encoding::Form) if form => serde_urlencoded::from_bytes(body)
             .map(|v| Some((v, Encoding::Form)))
             .map_err(|_| ApiError::InvalidRequest("the form body is malformed")),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::body;
 use crate::error::{ApiError, ApiResult, GrantFailure};
-use crate::guard::authenticate;
+use crate::guard::verify_bearer;
 use crate::identity::Identity;
 use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome};
 use crate::state::AppState;
@@ -58,13 +58,16 @@ pub async fn login(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let (input, _) = body::required::<LoginRequest>(&req, &body, false)?;
-    let email = Email::parse(&input.email).ok_or(ApiError::InvalidRequest("email is not a valid address"))?;
+    let email = Email::parse(&input.email)
+        .ok_or(ApiError::InvalidRequest("email is not a valid address"))?;
     let password = match Password::parse(&input.password) {
         Ok(password) => password,
         // Too long: refused before any hashing. Too short: cannot be any
         // account's password, so it is simply wrong.
         Err(crate::users::credentials::PasswordProblem::TooLong) => {
-            return Err(ApiError::InvalidRequest("password must be at most 1024 characters"))
+            return Err(ApiError::InvalidRequest(
+                "password must be at most 1024 characters",
+            ))
         }
         Err(crate::users::credentials::PasswordProblem::TooShort) => {
             return Err(ApiError::InvalidGrant { reason: None })
@@ -152,7 +155,7 @@ pub async fn logout(
             }
         }
         None => {
-            let identity = authenticate(req.headers(), &state).await?;
+            let identity = verify_bearer(req.headers(), &state)?;
             state
                 .sessions
                 .revoke(identity.user_id, identity.session_id, None)

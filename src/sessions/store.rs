@@ -153,7 +153,11 @@ impl SessionStore {
             }
             [status] if text(status) == Some("reused") => RotateOutcome::Reused,
             [status] if text(status) == Some("invalid") => RotateOutcome::Invalid,
-            _ => return Err(StoreError::Redis(format!("unexpected rotate reply {reply:?}"))),
+            _ => {
+                return Err(StoreError::Redis(format!(
+                    "unexpected rotate reply {reply:?}"
+                )))
+            }
         };
         Ok(outcome)
     }
@@ -195,7 +199,10 @@ impl SessionStore {
         let key = self.keys.session(user, session);
         self.redis
             .run(|mut conn| async move {
-                redis::cmd("EXISTS").arg(&key).query_async::<bool>(&mut conn).await
+                redis::cmd("EXISTS")
+                    .arg(&key)
+                    .query_async::<bool>(&mut conn)
+                    .await
             })
             .await
     }
@@ -213,6 +220,8 @@ fn millis(v: &redis::Value) -> Result<Duration, StoreError> {
     match v {
         redis::Value::Int(ms) if *ms > 0 => Ok(Duration::from_millis(*ms as u64)),
         redis::Value::Int(_) => Ok(Duration::ZERO),
-        other => Err(StoreError::Redis(format!("expected milliseconds, got {other:?}"))),
+        other => Err(StoreError::Redis(format!(
+            "expected milliseconds, got {other:?}"
+        ))),
     }
 }

@@ -54,7 +54,13 @@ pub struct AccessTokens {
 pub struct Rejected(pub &'static str);
 
 impl AccessTokens {
-    pub fn new(keys: KeySet, issuer: String, audience: String, ttl: Duration, leeway: Duration) -> Self {
+    pub fn new(
+        keys: KeySet,
+        issuer: String,
+        audience: String,
+        ttl: Duration,
+        leeway: Duration,
+    ) -> Self {
         let mut header = Header::new(keys.algorithm);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_string());
         header.kid = Some(keys.signing_kid.clone());
@@ -81,7 +87,10 @@ impl AccessTokens {
         &self.keys
     }
 
-    pub fn issue(&self, identity: Identity) -> Result<IssuedAccessToken, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        identity: Identity,
+    ) -> Result<IssuedAccessToken, jsonwebtoken::errors::Error> {
         let now = unix_now();
         let claims = IssuedClaims {
             iss: &self.issuer,
@@ -110,7 +119,8 @@ impl AccessTokens {
             return Err(Rejected("algorithm not allowed"));
         }
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+                || t.eq_ignore_ascii_case("application/at+jwt")
         });
         if !typ_ok {
             return Err(Rejected("wrong typ"));

@@ -164,9 +164,8 @@ fn private_key_from_pem(
     if !is_private_pem(pem) {
         return Ok(None);
     }
-    let mismatch = |e: jsonwebtoken::errors::Error| {
-        format!("not a {} PKCS#8 private key ({e})", alg.as_str())
-    };
+    let mismatch =
+        |e: jsonwebtoken::errors::Error| format!("not a {} PKCS#8 private key ({e})", alg.as_str());
     let key = match alg {
         JwtAlgorithm::EdDSA => {
             // Accept both PKCS#8 v1 and v2 (with public key), then hand
@@ -189,9 +188,8 @@ fn public_jwk_from_pem(alg: JwtAlgorithm, pem: &str) -> Result<Jwk, String> {
     if let Some((_, jwk)) = private_key_from_pem(alg, pem)? {
         return Ok(jwk);
     }
-    let mismatch = |e: jsonwebtoken::errors::Error| {
-        format!("not a {} public key in PEM ({e})", alg.as_str())
-    };
+    let mismatch =
+        |e: jsonwebtoken::errors::Error| format!("not a {} public key in PEM ({e})", alg.as_str());
     let decoding = match alg {
         JwtAlgorithm::EdDSA => DecodingKey::from_ed_pem(pem.as_bytes()),
         JwtAlgorithm::ES256 => DecodingKey::from_ec_pem(pem.as_bytes()),

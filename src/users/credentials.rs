@@ -114,8 +114,12 @@ mod tests {
 
     #[test]
     fn password_bounds_count_characters_after_nfc() {
-        assert_eq!(Password::parse("short").unwrap_err(), PasswordProblem::TooShort);
-        assert!(Password::parse("ééééééé\u{301}").is_err()); // 7 chars after NFC of e+acute
+        assert_eq!(
+            Password::parse("short").unwrap_err(),
+            PasswordProblem::TooShort
+        );
+        // 8 code points typed, 7 characters after NFC (e + combining acute = é).
+        assert!(Password::parse("eeeeeee\u{301}").is_err());
         assert!(Password::parse(&"ü".repeat(1024)).is_ok());
         assert_eq!(
             Password::parse(&"x".repeat(1025)).unwrap_err(),

@@ -57,7 +57,11 @@ impl PasswordHasher {
 
     /// Verifies against `stored`, or against the dummy when there is no
     /// account, so both take the same time.
-    pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<bool, StoreError> {
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<bool, StoreError> {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
         let matched = self

@@ -117,7 +117,10 @@ impl UserStore {
     }
 
     /// The account and its password hash, by email.
-    pub async fn find_credentials(&self, email: &Email) -> Result<Option<(User, String)>, StoreError> {
+    pub async fn find_credentials(
+        &self,
+        email: &Email,
+    ) -> Result<Option<(User, String)>, StoreError> {
         let row = self
             .within(
                 sqlx::query(
@@ -160,10 +163,14 @@ impl UserStore {
 }
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
-    let id: String = row.try_get("id").map_err(|e| StoreError::Database(redact(&e)))?;
+    let id: String = row
+        .try_get("id")
+        .map_err(|e| StoreError::Database(redact(&e)))?;
     Ok(User {
         id: Uuid::parse_str(&id).map_err(|e| StoreError::Database(e.to_string()))?,
-        email: row.try_get("email").map_err(|e| StoreError::Database(redact(&e)))?,
+        email: row
+            .try_get("email")
+            .map_err(|e| StoreError::Database(redact(&e)))?,
         created_at: row
             .try_get("created_at")
             .map_err(|e| StoreError::Database(redact(&e)))?,

@@ -1,0 +1,192 @@
+use futures::future::join_all;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn register_creates_an_account_and_returns_it() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let res = app.register(&format!("  {email} "), PASSWORD).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["email"], email.as_str());
+    assert!(uuid::Uuid::parse_str(body["id"].as_str().unwrap()).is_ok());
+    let created = body["created_at"].as_str().unwrap();
+    assert!(
+        time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+            .is_ok()
+    );
+    assert!(body.get("password_hash").is_none() && !body.to_string().contains("argon2"));
+}
+
+#[tokio::test]
+async fn emails_are_unique_whatever_their_case() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    let (status, body) = error_of(app.register(&email.to_uppercase(), PASSWORD).await).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"], "email_taken");
+}
+
+#[tokio::test]
+async fn a_registration_race_yields_one_account_and_409s() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let attempts = (0..10).map(|i| {
+        let email = if i % 2 == 0 {
+            email.clone()
+        } else {
+            email.to_uppercase()
+        };
+        let app = &app;
+        async move { app.register(&email, PASSWORD).await.status().as_u16() }
+    });
+    let mut statuses = join_all(attempts).await;
+    statuses.sort();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_emails_are_invalid_requests() {
+    let app = spawn_app().await;
+    for email in [
+        "no-at-sign.example.com",
+        "two@@example.com",
+        "a@nodot",
+        "sp ace@example.com",
+        "ctl\u{1}@example.com",
+        "",
+    ] {
+        let (status, body) = error_of(app.register(email, PASSWORD).await).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{email:?}"
+        );
+    }
+    let long = format!("{}@example.com", "a".repeat(250));
+    let (status, _) = error_of(app.register(&long, PASSWORD).await).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn passwords_must_be_8_to_1024_characters() {
+    let app = spawn_app().await;
+    let (status, body) = error_of(app.register(&unique_email(), "1234567").await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, _) = error_of(app.register(&unique_email(), &"x".repeat(1025)).await).await;
+    assert_eq!(status, 400);
+    // 1024 multi-byte characters are allowed: the bound counts characters.
+    assert_eq!(
+        app.register(&unique_email(), &"é".repeat(1024))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        app.register(&unique_email(), "12345678").await.status(),
+        201
+    );
+}
+
+#[tokio::test]
+async fn passwords_are_compared_after_nfc_normalization() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    assert_eq!(
+        app.register(&email, "caf\u{e9} au lait").await.status(),
+        201
+    );
+    let res = app.login(&email, "cafe\u{301} au lait").await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn login_returns_the_token_response_uncached() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.register(&email, PASSWORD).await;
+    let res = app.login(&email.to_uppercase(), PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["pragma"], "no-cache");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(body["refresh_token_expires_in"], 2_592_000);
+    assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);
+    let refresh = body["refresh_token"].as_str().unwrap();
+    assert!(
+        refresh.len() >= 22
+            && refresh
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    assert!(uuid::Uuid::parse_str(body["session_id"].as_str().unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_identical_answers() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.register(&email, PASSWORD).await;
+    let wrong = app.login(&email, "not the password at all").await;
+    let unknown = app.login(&unique_email(), "not the password at all").await;
+    let (s1, b1) = error_of(wrong).await;
+    let (s2, b2) = error_of(unknown).await;
+    assert_eq!((s1, s2), (400, 400));
+    assert_eq!(b1["error"], "invalid_grant");
+    assert_eq!(b1, b2);
+}
+
+#[tokio::test]
+async fn login_with_an_oversized_password_is_refused_before_hashing() {
+    let app = spawn_app().await;
+    let (status, body) = error_of(app.login(&unique_email(), &"x".repeat(1025)).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+#[tokio::test]
+async fn me_returns_the_callers_account() {
+    let app = spawn_app().await;
+    let (email, tokens) = app.signed_in_user().await;
+    let res = app.get_with("/api/me", &tokens.access_token).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["email"], email.as_str());
+}
+
+#[tokio::test]
+async fn secure_greets_the_caller_by_id() {
+    let app = spawn_app().await;
+    let (_, tokens) = app.signed_in_user().await;
+    let me: Value = app
+        .get_with("/api/me", &tokens.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = app.get_with("/api/secure", &tokens.access_token).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"message": "I am secured...", "user_id": me["id"]})
+    );
+}

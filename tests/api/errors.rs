@@ -1,0 +1,196 @@
+//! The error contract for bad input, including actix's own failures.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn malformed_json_is_an_invalid_request() {
+    let app = spawn_app().await;
+    for path in ["/api/register", "/api/login", "/api/token", "/api/logout"] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body("{\"email\": ")
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = error_of(res).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn missing_or_ill_typed_fields_are_invalid_requests() {
+    let app = spawn_app().await;
+    for body in [
+        json!({}),
+        json!({"email": unique_email()}),
+        json!({"email": 5, "password": PASSWORD}),
+        json!({"email": unique_email(), "password": ["x"]}),
+        json!([1, 2]),
+    ] {
+        for path in ["/api/register", "/api/login"] {
+            let (status, err) = error_of(app.post_json(path, &body).await).await;
+            assert_eq!(
+                (status, err["error"].as_str()),
+                (400, Some("invalid_request")),
+                "{path} {body}"
+            );
+        }
+    }
+    let (status, err) = error_of(
+        app.post_json("/api/token", &json!({"refresh_token": 12}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, err) = error_of(app.post_json("/api/token", &json!({})).await).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_unsupported_media() {
+    let app = spawn_app().await;
+    let payload = format!(
+        "{{\"email\":\"{}\",\"password\":\"{PASSWORD}\"}}",
+        unique_email()
+    );
+    for path in ["/api/register", "/api/login", "/api/token"] {
+        for content_type in [Some("text/plain"), Some("application/xml"), None] {
+            let mut req = app.client.post(app.url(path)).body(payload.clone());
+            if let Some(ct) = content_type {
+                req = req.header("content-type", ct);
+            }
+            let (status, body) = error_of(req.send().await.unwrap()).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (415, Some("unsupported_media_type")),
+                "{path} {content_type:?}"
+            );
+        }
+    }
+    // Form encoding is for /api/token only.
+    let res = app
+        .client
+        .post(app.url("/api/register"))
+        .form(&[("email", "a@b.co"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+}
+
+#[tokio::test]
+async fn json_with_a_charset_is_accepted() {
+    let app = spawn_app().await;
+    let payload = format!(
+        "{{\"email\":\"{}\",\"password\":\"{PASSWORD}\"}}",
+        unique_email()
+    );
+    let res = app
+        .client
+        .post(app.url("/api/register"))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+}
+
+#[tokio::test]
+async fn bodies_over_16_kib_are_too_large() {
+    let app = spawn_app().await;
+    let big = json!({"email": unique_email(), "password": "x".repeat(17 * 1024)});
+    for path in ["/api/register", "/api/login", "/api/token", "/api/logout"] {
+        let (status, body) = error_of(app.post_json(path, &big).await).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (413, Some("payload_too_large")),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404s() {
+    let app = spawn_app().await;
+    for path in ["/nope", "/api/nope", "/api", "/api/me/extra"] {
+        let (status, body) = error_of(app.client.get(app.url(path)).send().await.unwrap()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+    let (_, t) = app.signed_in_user().await;
+    let (status, _) = error_of(app.get_with("/api/nope", &t.access_token).await).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_json_error() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/login"),
+        (reqwest::Method::DELETE, "/api/register"),
+        (reqwest::Method::PUT, "/api/token"),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        let (status, _) = error_of(res).await;
+        assert!(status == 405 || status == 404, "{method} {path}: {status}");
+    }
+}
+
+#[tokio::test]
+async fn routes_without_a_body_accept_any_empty_one() {
+    let app = spawn_app().await;
+    let (_, t) = app.signed_in_user().await;
+    for content_type in ["text/plain", "application/octet-stream", "application/json"] {
+        let res = app
+            .client
+            .get(app.url("/api/me"))
+            .bearer_auth(&t.access_token)
+            .header("content-type", content_type)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{content_type}");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/logout"))
+        .bearer_auth(&t.access_token)
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let (_, t) = app.signed_in_user().await;
+    let res = app
+        .client
+        .post(app.url("/api/logout-all"))
+        .bearer_auth(&t.access_token)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+}

@@ -1,0 +1,157 @@
+//! Redis failing under the service: each test owns its server.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+
+use crate::helpers::*;
+
+const BUDGET_MS: u64 = 400;
+
+async fn app_on(redis: &TestRedis) -> TestApp {
+    app()
+        .redis(redis)
+        .var("AUTHD_REDIS_TIMEOUT_MS", BUDGET_MS)
+        .spawn()
+        .await
+}
+
+async fn assert_unavailable(res: reqwest::Response, started: Instant, what: &str) {
+    let elapsed = started.elapsed();
+    let retry_after = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let (status, body) = error_of(res).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "{what}"
+    );
+    assert!(
+        retry_after.is_some_and(|v| v.parse::<u64>().is_ok()),
+        "{what}: Retry-After"
+    );
+    assert!(
+        elapsed < Duration::from_millis(2 * BUDGET_MS + 600),
+        "{what} took {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_frozen_redis_gives_quick_503s_and_service_resumes_after() {
+    let redis = TestRedis::start();
+    let app = app_on(&redis).await;
+    let (email, t) = app.signed_in_user().await;
+    redis.freeze();
+
+    let started = Instant::now();
+    let (refresh, login, guarded, ready) = tokio::join!(
+        app.refresh(&t.refresh_token),
+        app.login(&email, PASSWORD),
+        app.get_with("/api/secure", &t.access_token),
+        app.client.get(app.url("/readyz")).send(),
+    );
+    assert_unavailable(refresh, started, "refresh").await;
+    assert_unavailable(login, started, "login").await;
+    assert_unavailable(guarded, started, "guarded route").await;
+    assert_eq!(ready.unwrap().status(), 503);
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Many at once: none hangs, none is a 500.
+    let started = Instant::now();
+    let burst = join_all((0..16).map(|_| app.refresh(&t.refresh_token))).await;
+    for res in burst {
+        assert_unavailable(res, started, "burst").await;
+    }
+
+    redis.thaw();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The session is intact. The refreshes sent while frozen may have run
+    // once Redis woke up; then the grace window hands back their successor.
+    let next = app.refreshed(&t.refresh_token).await;
+    assert_eq!(next.session_id, t.session_id);
+    assert_eq!(
+        app.get_with("/api/secure", &next.access_token)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_redis_is_picked_up_without_restarting_authd() {
+    let redis = TestRedis::start();
+    let app = app_on(&redis).await;
+    let (email, t) = app.signed_in_user().await;
+    redis.kill();
+    let started = Instant::now();
+    assert_unavailable(
+        app.refresh(&t.refresh_token).await,
+        started,
+        "refresh while down",
+    )
+    .await;
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+
+    redis.restart();
+    let started = Instant::now();
+    let fresh = loop {
+        let res = app.login(&email, PASSWORD).await;
+        if res.status() == 200 {
+            break res.json::<Tokens>().await.unwrap();
+        }
+        assert_eq!(res.status(), 503);
+        assert!(started.elapsed() < Duration::from_secs(5), "no recovery");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The new server is empty: the old session is gone, the new one works.
+    assert_eq!(app.refresh(&t.refresh_token).await.status(), 400);
+    assert_eq!(
+        app.get_with("/api/secure", &fresh.access_token)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn signature_mode_keeps_guarding_without_redis() {
+    let redis = TestRedis::start();
+    let app = app()
+        .redis(&redis)
+        .var("AUTHD_ACCESS_TOKEN_CHECK", "signature")
+        .spawn()
+        .await;
+    let (_, t) = app.signed_in_user().await;
+    redis.kill();
+    assert_eq!(
+        app.get_with("/api/secure", &t.access_token).await.status(),
+        200
+    );
+}

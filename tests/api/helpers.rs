@@ -1,0 +1,429 @@
+//! Test worlds: a private `redis-server` per test binary (each test gets its
+//! own key prefix) or per fault test, a fresh SQLite file per test, and an
+//! `Application` on a free port.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use authd::config::{JwtAlgorithm, Settings};
+use authd::startup::Application;
+use authd::tokens::generate_private_key_pem;
+use deadpool_redis::redis;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A `redis-server` owned by the test process. It runs under a small shell
+/// watchdog that kills it when our end of its stdin closes, so no server
+/// outlives the test binary, even on a panic or a `kill -9` of the tests.
+pub struct TestRedis {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    process: Mutex<Option<RedisProcess>>,
+}
+
+struct RedisProcess {
+    pid: u32,
+    watchdog: Child,
+    _stdin: ChildStdin,
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl TestRedis {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for redis");
+        let redis = TestRedis {
+            port: free_port(),
+            dir,
+            process: Mutex::new(None),
+        };
+        redis.launch();
+        redis
+    }
+
+    fn launch(&self) {
+        let script = format!(
+            "redis-server --port {} --bind 127.0.0.1 --save '' --appendonly no --dir '{}' \
+             --maxmemory-policy noeviction --loglevel warning >/dev/null 2>&1 & \
+             echo $!; read _; kill -9 $! 2>/dev/null",
+            self.port,
+            self.dir.path().display()
+        );
+        let mut watchdog = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("redis-server must be installed (see README prerequisites)");
+        let stdin = watchdog.stdin.take().expect("watchdog stdin");
+        let mut line = String::new();
+        BufReader::new(watchdog.stdout.take().expect("watchdog stdout"))
+            .read_line(&mut line)
+            .expect("redis pid");
+        let pid = line.trim().parse().expect("redis pid is a number");
+        *self.process.lock().unwrap() = Some(RedisProcess {
+            pid,
+            watchdog,
+            _stdin: stdin,
+        });
+        self.wait_until_ready();
+    }
+
+    fn wait_until_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let pong = Command::new("redis-cli")
+                .args(["-p", &self.port.to_string(), "ping"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
+                .unwrap_or(false);
+            if pong {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server on port {} did not start", self.port);
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self
+            .process
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|p| p.pid)
+            .expect("redis is running");
+        let ok = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill {signal} {pid}");
+    }
+
+    /// SIGSTOP: the server keeps its sockets but answers nothing.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    /// Kills the server for good (its data is gone).
+    pub fn kill(&self) {
+        self.process.lock().unwrap().take();
+    }
+
+    /// Starts a new, empty server on the same port.
+    pub fn restart(&self) {
+        self.kill();
+        self.launch();
+    }
+}
+
+/// One server for every test of this binary that does not break it.
+pub fn shared_redis() -> &'static TestRedis {
+    static SHARED: OnceLock<TestRedis> = OnceLock::new();
+    SHARED.get_or_init(TestRedis::start)
+}
+
+/// A signing key file for tests that forge tokens with the app's own key.
+pub struct KeyFile {
+    pub pem: String,
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl KeyFile {
+    pub fn generate(alg: JwtAlgorithm) -> Self {
+        let pem = generate_private_key_pem(alg).expect("keygen");
+        Self::from_pem(pem)
+    }
+
+    pub fn from_pem(pem: String) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("key.pem");
+        std::fs::write(&path, &pem).expect("write key");
+        Self {
+            pem,
+            path,
+            _dir: dir,
+        }
+    }
+}
+
+/// The EdDSA key most tests sign with; generated once per test binary.
+pub fn shared_key() -> &'static KeyFile {
+    static KEY: OnceLock<KeyFile> = OnceLock::new();
+    KEY.get_or_init(|| KeyFile::generate(JwtAlgorithm::EdDSA))
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub prefix: String,
+    pub redis_url: String,
+    pub key_pem: Option<String>,
+    _db_dir: tempfile::TempDir,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Tokens {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub refresh_token_expires_in: u64,
+    pub session_id: String,
+}
+
+/// Builds a test world. `vars` override the defaults below, by name.
+pub struct AppBuilder {
+    vars: Vec<(String, String)>,
+    redis_url: String,
+    key_pem: Option<String>,
+}
+
+pub fn app() -> AppBuilder {
+    let key = shared_key();
+    AppBuilder {
+        vars: vec![(
+            "AUTHD_JWT_PRIVATE_KEY_FILE".into(),
+            key.path.display().to_string(),
+        )],
+        redis_url: shared_redis().url(),
+        key_pem: Some(key.pem.clone()),
+    }
+}
+
+impl AppBuilder {
+    pub fn var(mut self, name: &str, value: impl ToString) -> Self {
+        self.vars.retain(|(k, _)| k != name);
+        self.vars.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sign with HS256 or a generated key of `alg` instead of the shared one.
+    pub fn algorithm(mut self, alg: JwtAlgorithm, key: Option<&KeyFile>) -> Self {
+        self.vars.retain(|(k, _)| k != "AUTHD_JWT_PRIVATE_KEY_FILE");
+        self = self.var("AUTHD_JWT_ALGORITHM", alg.as_str());
+        self.key_pem = key.map(|k| k.pem.clone());
+        if let Some(key) = key {
+            self = self.var("AUTHD_JWT_PRIVATE_KEY_FILE", key.path.display());
+        }
+        self
+    }
+
+    pub fn redis(mut self, redis: &TestRedis) -> Self {
+        self.redis_url = redis.url();
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let db_dir = tempfile::tempdir().expect("temp dir for the database");
+        let prefix = format!("t{}:", Uuid::new_v4().as_simple());
+        let mut vars = vec![
+            ("AUTHD_BIND".to_string(), "127.0.0.1:0".to_string()),
+            ("AUTHD_REDIS_URL".into(), self.redis_url.clone()),
+            ("AUTHD_REDIS_PREFIX".into(), prefix.clone()),
+            (
+                "AUTHD_DATABASE_URL".into(),
+                format!("sqlite://{}", db_dir.path().join("authd.db").display()),
+            ),
+        ];
+        for (k, v) in self.vars {
+            vars.retain(|(existing, _)| *existing != k);
+            vars.push((k, v));
+        }
+        let settings = Settings::from_iter(vars).expect("test settings are valid");
+        let app = Application::build(settings).await.expect("the app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            prefix,
+            redis_url: self.redis_url,
+            key_pem: self.key_pem,
+            _db_dir: db_dir,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    app().spawn().await
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", Uuid::new_v4().as_simple())
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_with(&self, path: &str, access_token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_with(&self, path: &str, access_token: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/register",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/api/login", &json!({"email": email, "password": password}))
+            .await
+    }
+
+    /// Registers a fresh account and logs it in.
+    pub async fn signed_in_user(&self) -> (String, Tokens) {
+        let email = unique_email();
+        assert_eq!(self.register(&email, PASSWORD).await.status(), 201);
+        let tokens = self.login_tokens(&email).await;
+        (email, tokens)
+    }
+
+    pub async fn login_tokens(&self, email: &str) -> Tokens {
+        let res = self.login(email, PASSWORD).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("token response")
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_json("/api/token", &json!({ "refresh_token": refresh_token }))
+            .await
+    }
+
+    pub async fn refreshed(&self, refresh_token: &str) -> Tokens {
+        let res = self.refresh(refresh_token).await;
+        assert_eq!(res.status(), 200, "refresh should succeed");
+        res.json().await.expect("token response")
+    }
+
+    /// Every key of this test's prefix, with its TTL in ms and its values.
+    pub async fn redis_dump(&self) -> Vec<(String, i64, Vec<String>)> {
+        let mut conn = redis::Client::open(self.redis_url.as_str())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        let mut out = Vec::new();
+        for key in keys {
+            let ttl: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("PTTL");
+            let kind: String = redis::cmd("TYPE")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("TYPE");
+            let values: Vec<String> = match kind.as_str() {
+                "hash" => redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("HGETALL"),
+                "zset" => redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query_async(&mut conn)
+                    .await
+                    .expect("ZRANGE"),
+                "string" => vec![redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("GET")],
+                _ => vec![],
+            };
+            out.push((key, ttl, values));
+        }
+        out
+    }
+}
+
+/// The JSON error body, asserting the contract's shape.
+pub async fn error_of(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body: Value = res.json().await.expect("error bodies are JSON");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert!(body["error"].is_string(), "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    (status, body)
+}
