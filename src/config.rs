@@ -241,11 +241,11 @@ pub const MIN_HS256_SECRET_BYTES: usize = 32;
 impl Settings {
     /// Reads `AUTHD_*` from the process environment (after `.env`, loaded by main).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_iter(std::env::vars())
+        Self::from_vars(std::env::vars())
     }
 
     /// Reads settings from any list of variables; tests pass their own.
-    pub fn from_iter<I: IntoIterator<Item = (String, String)>>(
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(
         vars: I,
     ) -> Result<Self, ConfigError> {
         // Empty values mean "unset", as in most .env files.
@@ -451,7 +451,7 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_contract() {
-        let s = Settings::from_iter(vars(&[])).unwrap();
+        let s = Settings::from_vars(vars(&[])).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.redis_prefix, "authd:");
         assert_eq!(s.jwt_algorithm, JwtAlgorithm::EdDSA);
@@ -469,14 +469,14 @@ mod tests {
 
     #[test]
     fn a_malformed_number_names_the_variable() {
-        let e = Settings::from_iter(vars(&[("AUTHD_ACCESS_TOKEN_TTL", "fifteen")])).unwrap_err();
+        let e = Settings::from_vars(vars(&[("AUTHD_ACCESS_TOKEN_TTL", "fifteen")])).unwrap_err();
         assert_eq!(e.variable, "AUTHD_ACCESS_TOKEN_TTL");
         assert!(!e.reason.contains("fifteen") || e.reason.contains("number"));
     }
 
     #[test]
     fn a_short_hs256_secret_is_refused_and_not_echoed() {
-        let e = Settings::from_iter(vars(&[
+        let e = Settings::from_vars(vars(&[
             ("AUTHD_JWT_ALGORITHM", "HS256"),
             ("AUTHD_JWT_SECRET", "too-short-secret"),
         ]))
@@ -487,14 +487,14 @@ mod tests {
 
     #[test]
     fn production_needs_a_key() {
-        let e = Settings::from_iter(vars(&[("AUTHD_ENV", "production")])).unwrap_err();
+        let e = Settings::from_vars(vars(&[("AUTHD_ENV", "production")])).unwrap_err();
         assert_eq!(e.variable, "AUTHD_JWT_PRIVATE_KEY_FILE");
         assert!(e.reason.contains("authd keygen"));
     }
 
     #[test]
     fn production_refuses_a_published_secret() {
-        let e = Settings::from_iter(vars(&[
+        let e = Settings::from_vars(vars(&[
             ("AUTHD_ENV", "production"),
             ("AUTHD_JWT_ALGORITHM", "HS256"),
             ("AUTHD_JWT_SECRET", KNOWN_DEFAULT_SECRETS[0]),
@@ -505,7 +505,7 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let s = Settings::from_iter(vars(&[
+        let s = Settings::from_vars(vars(&[
             ("AUTHD_JWT_ALGORITHM", "HS256"),
             ("AUTHD_JWT_SECRET", "0123456789abcdef0123456789abcdef-x"),
             ("AUTHD_DATABASE_URL", "postgres://u:hunter2@db/authd"),
@@ -518,7 +518,7 @@ mod tests {
 
     #[test]
     fn a_prefix_with_braces_is_refused() {
-        let e = Settings::from_iter(vars(&[("AUTHD_REDIS_PREFIX", "x{y}")])).unwrap_err();
+        let e = Settings::from_vars(vars(&[("AUTHD_REDIS_PREFIX", "x{y}")])).unwrap_err();
         assert_eq!(e.variable, "AUTHD_REDIS_PREFIX");
     }
 }

@@ -262,7 +262,7 @@ impl AppBuilder {
             vars.retain(|(existing, _)| *existing != k);
             vars.push((k, v));
         }
-        let settings = Settings::from_iter(vars).expect("test settings are valid");
+        let settings = Settings::from_vars(vars).expect("test settings are valid");
         let app = Application::build(settings).await.expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());

@@ -1,0 +1,202 @@
+//! The `authd` binary as an operator meets it: help, keygen, startup errors
+//! on bad settings, and logs that never carry secrets.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_authd");
+
+/// Runs authd in an empty directory (no stray .env) with only `vars` set.
+fn authd(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run authd")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn help_lists_subcommands_and_settings() {
+    let out = authd(&["--help"], &[]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("keygen"));
+    for var in ["AUTHD_BIND", "AUTHD_REDIS_URL", "AUTHD_JWT_ALGORITHM", "AUTHD_REFRESH_REUSE_GRACE", "AUTHD_DATABASE_TIMEOUT_MS"] {
+        assert!(text.contains(var), "{var}");
+    }
+}
+
+#[test]
+fn keygen_prints_a_pkcs8_pem_key_for_each_algorithm() {
+    for args in [vec!["keygen"], vec!["keygen", "--alg", "EdDSA"], vec!["keygen", "--alg", "ES256"], vec!["keygen", "--alg", "RS256"]] {
+        let out = authd(&args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let pem = String::from_utf8(out.stdout).unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{args:?}");
+        assert!(pem.trim_end().ends_with("-----END PRIVATE KEY-----"));
+    }
+    let a = authd(&["keygen"], &[]).stdout;
+    let b = authd(&["keygen"], &[]).stdout;
+    assert_ne!(a, b, "keys are random");
+    let out = authd(&["keygen", "--alg", "HS512"], &[]);
+    assert!(!out.status.success());
+}
+
+/// Starts on bad settings fail with one line naming the variable.
+fn assert_refuses(vars: &[(&str, &str)], variable: &str) -> String {
+    let out = authd(&[], vars);
+    assert!(!out.status.success(), "{vars:?} should not start");
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(lines.len(), 1, "one clear line: {err}");
+    assert!(lines[0].contains(variable), "{err}");
+    err
+}
+
+#[test]
+fn a_malformed_number_stops_startup() {
+    let err = assert_refuses(&[("AUTHD_ACCESS_TOKEN_TTL", "fifteen")], "AUTHD_ACCESS_TOKEN_TTL");
+    assert!(err.contains("number"), "{err}");
+}
+
+#[test]
+fn a_missing_key_file_stops_startup() {
+    let err = assert_refuses(&[("AUTHD_JWT_PRIVATE_KEY_FILE", "/nonexistent/key.pem")], "AUTHD_JWT_PRIVATE_KEY_FILE");
+    assert!(err.contains("/nonexistent/key.pem"));
+}
+
+#[test]
+fn a_short_hs256_secret_stops_startup_without_echoing_it() {
+    let err = assert_refuses(&[("AUTHD_JWT_ALGORITHM", "HS256"), ("AUTHD_JWT_SECRET", "s3cr3t-but-short")], "AUTHD_JWT_SECRET");
+    assert!(!err.contains("s3cr3t-but-short"));
+}
+
+#[test]
+fn production_refuses_to_start_without_a_key() {
+    let err = assert_refuses(&[("AUTHD_ENV", "production")], "AUTHD_JWT_PRIVATE_KEY_FILE");
+    assert!(err.contains("authd keygen"));
+    assert_refuses(&[("AUTHD_ENV", "production"), ("AUTHD_JWT_ALGORITHM", "HS256")], "AUTHD_JWT_SECRET");
+}
+
+#[test]
+fn an_unknown_algorithm_or_mode_stops_startup() {
+    assert_refuses(&[("AUTHD_JWT_ALGORITHM", "none")], "AUTHD_JWT_ALGORITHM");
+    assert_refuses(&[("AUTHD_ACCESS_TOKEN_CHECK", "maybe")], "AUTHD_ACCESS_TOKEN_CHECK");
+    assert_refuses(&[("AUTHD_BIND", "everywhere")], "AUTHD_BIND");
+}
+
+#[test]
+fn a_key_of_the_wrong_algorithm_stops_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("es256.pem");
+    std::fs::write(&path, authd(&["keygen", "--alg", "ES256"], &[]).stdout).unwrap();
+    assert_refuses(&[("AUTHD_JWT_PRIVATE_KEY_FILE", path.to_str().unwrap())], "AUTHD_JWT_PRIVATE_KEY_FILE");
+}
+
+/// Starts the real binary on port 0 against a private Redis, makes requests
+/// carrying secrets in every place a client might put them, and reads the
+/// whole log.
+#[test]
+fn the_service_logs_its_address_and_never_a_secret() {
+    let redis = PrivateRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs([("AUTHD_BIND", "127.0.0.1:0"), ("AUTHD_DATABASE_URL", db.as_str()), ("AUTHD_REDIS_URL", redis_url.as_str()), ("RUST_LOG", "debug")])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let address = loop {
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("authd logs its address");
+        log.push(line.clone());
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.trim().to_string();
+        }
+        assert!(Instant::now() < deadline);
+    };
+
+    let password = "a-very-secret-password";
+    let email = "logs@example.com";
+    let http = |method: &str, path: &str, headers: &[(&str, &str)], body: &str| -> String {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-X", method, &format!("http://{address}{path}")]);
+        for (k, v) in headers {
+            cmd.args(["-H", &format!("{k}: {v}")]);
+        }
+        if !body.is_empty() {
+            cmd.args(["-H", "content-type: application/json", "-d", body]);
+        }
+        String::from_utf8(cmd.output().expect("curl").stdout).unwrap()
+    };
+    http("POST", "/api/register", &[], &format!(r#"{{"email":"{email}","password":"{password}"}}"#));
+    let tokens: serde_json::Value = serde_json::from_str(&http("POST", "/api/login", &[], &format!(r#"{{"email":"{email}","password":"{password}"}}"#))).unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    http("GET", &format!("/api/secure?access_token={access}&refresh_token={refresh}"), &[("Authorization", &format!("Bearer {access}"))], "");
+    http("GET", "/api/secure", &[("Authorization", &format!("Bearer {access}x"))], "");
+    http("POST", "/api/token", &[], &format!(r#"{{"refresh_token":"{refresh}"}}"#));
+    http("POST", "/api/login", &[], &format!(r#"{{"email":"{email}","password":"{password}-wrong"}}"#));
+
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    log.extend(rx.try_iter());
+    let log = log.join("\n");
+    assert!(log.contains("/api/secure"), "requests are logged: {log}");
+    for secret in [password, &access, &refresh, &access[access.len() - 20..], &refresh[refresh.len() - 20..]] {
+        assert!(!log.contains(secret), "the log leaks a secret:\n{log}");
+    }
+}
+
+struct PrivateRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl PrivateRedis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { port, child }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
