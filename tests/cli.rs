@@ -31,14 +31,25 @@ fn help_lists_subcommands_and_settings() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("keygen"));
-    for var in ["AUTHD_BIND", "AUTHD_REDIS_URL", "AUTHD_JWT_ALGORITHM", "AUTHD_REFRESH_REUSE_GRACE", "AUTHD_DATABASE_TIMEOUT_MS"] {
+    for var in [
+        "AUTHD_BIND",
+        "AUTHD_REDIS_URL",
+        "AUTHD_JWT_ALGORITHM",
+        "AUTHD_REFRESH_REUSE_GRACE",
+        "AUTHD_DATABASE_TIMEOUT_MS",
+    ] {
         assert!(text.contains(var), "{var}");
     }
 }
 
 #[test]
 fn keygen_prints_a_pkcs8_pem_key_for_each_algorithm() {
-    for args in [vec!["keygen"], vec!["keygen", "--alg", "EdDSA"], vec!["keygen", "--alg", "ES256"], vec!["keygen", "--alg", "RS256"]] {
+    for args in [
+        vec!["keygen"],
+        vec!["keygen", "--alg", "EdDSA"],
+        vec!["keygen", "--alg", "ES256"],
+        vec!["keygen", "--alg", "RS256"],
+    ] {
         let out = authd(&args, &[]);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         let pem = String::from_utf8(out.stdout).unwrap();
@@ -65,19 +76,31 @@ fn assert_refuses(vars: &[(&str, &str)], variable: &str) -> String {
 
 #[test]
 fn a_malformed_number_stops_startup() {
-    let err = assert_refuses(&[("AUTHD_ACCESS_TOKEN_TTL", "fifteen")], "AUTHD_ACCESS_TOKEN_TTL");
+    let err = assert_refuses(
+        &[("AUTHD_ACCESS_TOKEN_TTL", "fifteen")],
+        "AUTHD_ACCESS_TOKEN_TTL",
+    );
     assert!(err.contains("number"), "{err}");
 }
 
 #[test]
 fn a_missing_key_file_stops_startup() {
-    let err = assert_refuses(&[("AUTHD_JWT_PRIVATE_KEY_FILE", "/nonexistent/key.pem")], "AUTHD_JWT_PRIVATE_KEY_FILE");
+    let err = assert_refuses(
+        &[("AUTHD_JWT_PRIVATE_KEY_FILE", "/nonexistent/key.pem")],
+        "AUTHD_JWT_PRIVATE_KEY_FILE",
+    );
     assert!(err.contains("/nonexistent/key.pem"));
 }
 
 #[test]
 fn a_short_hs256_secret_stops_startup_without_echoing_it() {
-    let err = assert_refuses(&[("AUTHD_JWT_ALGORITHM", "HS256"), ("AUTHD_JWT_SECRET", "s3cr3t-but-short")], "AUTHD_JWT_SECRET");
+    let err = assert_refuses(
+        &[
+            ("AUTHD_JWT_ALGORITHM", "HS256"),
+            ("AUTHD_JWT_SECRET", "s3cr3t-but-short"),
+        ],
+        "AUTHD_JWT_SECRET",
+    );
     assert!(!err.contains("s3cr3t-but-short"));
 }
 
@@ -85,13 +108,22 @@ fn a_short_hs256_secret_stops_startup_without_echoing_it() {
 fn production_refuses_to_start_without_a_key() {
     let err = assert_refuses(&[("AUTHD_ENV", "production")], "AUTHD_JWT_PRIVATE_KEY_FILE");
     assert!(err.contains("authd keygen"));
-    assert_refuses(&[("AUTHD_ENV", "production"), ("AUTHD_JWT_ALGORITHM", "HS256")], "AUTHD_JWT_SECRET");
+    assert_refuses(
+        &[
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_ALGORITHM", "HS256"),
+        ],
+        "AUTHD_JWT_SECRET",
+    );
 }
 
 #[test]
 fn an_unknown_algorithm_or_mode_stops_startup() {
     assert_refuses(&[("AUTHD_JWT_ALGORITHM", "none")], "AUTHD_JWT_ALGORITHM");
-    assert_refuses(&[("AUTHD_ACCESS_TOKEN_CHECK", "maybe")], "AUTHD_ACCESS_TOKEN_CHECK");
+    assert_refuses(
+        &[("AUTHD_ACCESS_TOKEN_CHECK", "maybe")],
+        "AUTHD_ACCESS_TOKEN_CHECK",
+    );
     assert_refuses(&[("AUTHD_BIND", "everywhere")], "AUTHD_BIND");
 }
 
@@ -100,7 +132,10 @@ fn a_key_of_the_wrong_algorithm_stops_startup() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("es256.pem");
     std::fs::write(&path, authd(&["keygen", "--alg", "ES256"], &[]).stdout).unwrap();
-    assert_refuses(&[("AUTHD_JWT_PRIVATE_KEY_FILE", path.to_str().unwrap())], "AUTHD_JWT_PRIVATE_KEY_FILE");
+    assert_refuses(
+        &[("AUTHD_JWT_PRIVATE_KEY_FILE", path.to_str().unwrap())],
+        "AUTHD_JWT_PRIVATE_KEY_FILE",
+    );
 }
 
 /// Starts the real binary on port 0 against a private Redis, makes requests
@@ -116,7 +151,12 @@ fn the_service_logs_its_address_and_never_a_secret() {
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs([("AUTHD_BIND", "127.0.0.1:0"), ("AUTHD_DATABASE_URL", db.as_str()), ("AUTHD_REDIS_URL", redis_url.as_str()), ("RUST_LOG", "debug")])
+        .envs([
+            ("AUTHD_BIND", "127.0.0.1:0"),
+            ("AUTHD_DATABASE_URL", db.as_str()),
+            ("AUTHD_REDIS_URL", redis_url.as_str()),
+            ("RUST_LOG", "debug"),
+        ])
         .stderr(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -131,7 +171,9 @@ fn the_service_logs_its_address_and_never_a_secret() {
     let mut log = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     let address = loop {
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("authd logs its address");
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("authd logs its address");
         log.push(line.clone());
         if let Some(rest) = line.split("listening on http://").nth(1) {
             break rest.trim().to_string();
@@ -152,14 +194,45 @@ fn the_service_logs_its_address_and_never_a_secret() {
         }
         String::from_utf8(cmd.output().expect("curl").stdout).unwrap()
     };
-    http("POST", "/api/register", &[], &format!(r#"{{"email":"{email}","password":"{password}"}}"#));
-    let tokens: serde_json::Value = serde_json::from_str(&http("POST", "/api/login", &[], &format!(r#"{{"email":"{email}","password":"{password}"}}"#))).unwrap();
+    http(
+        "POST",
+        "/api/register",
+        &[],
+        &format!(r#"{{"email":"{email}","password":"{password}"}}"#),
+    );
+    let tokens: serde_json::Value = serde_json::from_str(&http(
+        "POST",
+        "/api/login",
+        &[],
+        &format!(r#"{{"email":"{email}","password":"{password}"}}"#),
+    ))
+    .unwrap();
     let access = tokens["access_token"].as_str().unwrap().to_string();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
-    http("GET", &format!("/api/secure?access_token={access}&refresh_token={refresh}"), &[("Authorization", &format!("Bearer {access}"))], "");
-    http("GET", "/api/secure", &[("Authorization", &format!("Bearer {access}x"))], "");
-    http("POST", "/api/token", &[], &format!(r#"{{"refresh_token":"{refresh}"}}"#));
-    http("POST", "/api/login", &[], &format!(r#"{{"email":"{email}","password":"{password}-wrong"}}"#));
+    http(
+        "GET",
+        &format!("/api/secure?access_token={access}&refresh_token={refresh}"),
+        &[("Authorization", &format!("Bearer {access}"))],
+        "",
+    );
+    http(
+        "GET",
+        "/api/secure",
+        &[("Authorization", &format!("Bearer {access}x"))],
+        "",
+    );
+    http(
+        "POST",
+        "/api/token",
+        &[],
+        &format!(r#"{{"refresh_token":"{refresh}"}}"#),
+    );
+    http(
+        "POST",
+        "/api/login",
+        &[],
+        &format!(r#"{{"email":"{email}","password":"{password}-wrong"}}"#),
+    );
 
     std::thread::sleep(Duration::from_millis(300));
     let _ = child.kill();
@@ -167,7 +240,13 @@ fn the_service_logs_its_address_and_never_a_secret() {
     log.extend(rx.try_iter());
     let log = log.join("\n");
     assert!(log.contains("/api/secure"), "requests are logged: {log}");
-    for secret in [password, &access, &refresh, &access[access.len() - 20..], &refresh[refresh.len() - 20..]] {
+    for secret in [
+        password,
+        &access,
+        &refresh,
+        &access[access.len() - 20..],
+        &refresh[refresh.len() - 20..],
+    ] {
         assert!(!log.contains(secret), "the log leaks a secret:\n{log}");
     }
 }
@@ -179,9 +258,22 @@ struct PrivateRedis {
 
 impl PrivateRedis {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server");

@@ -1,0 +1,23 @@
+# Build: release binary. Runtime: slim Debian with the binary and migrations
+# (migrations are also embedded in the binary; they ship for reference).
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+RUN cargo build --release --locked --bin authd
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /data authd \
+ && mkdir -p /data && chown authd /data
+COPY --from=build /src/target/release/authd /usr/local/bin/authd
+USER authd
+WORKDIR /data
+ENV AUTHD_BIND=0.0.0.0:8080 \
+    AUTHD_DATABASE_URL=sqlite:///data/authd.db
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+ENTRYPOINT ["authd"]
