@@ -155,3 +155,34 @@ async fn signature_mode_keeps_guarding_without_redis() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_database_slower_than_its_budget_gives_503() {
+    use sqlx::Connection;
+    let app = app().var("AUTHD_DATABASE_TIMEOUT_MS", 300).spawn().await;
+    // Another writer holds the SQLite write lock: inserts wait on it.
+    let url = format!("sqlite://{}", app.db_dir.path().join("authd.db").display());
+    let mut blocker = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let res = app.register(&unique_email(), PASSWORD).await;
+    // Registration spends up to ~0.1 s hashing before it reaches the insert.
+    let elapsed = started.elapsed();
+    let retry_after = res.headers().get("retry-after").cloned();
+    let (status, body) = error_of(res).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("temporarily_unavailable"))
+    );
+    assert!(retry_after.is_some());
+    assert!(
+        elapsed < Duration::from_millis(2 * 300 + 1500),
+        "took {elapsed:?}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    // The lock is gone: service resumes.
+    assert_eq!(app.register(&unique_email(), PASSWORD).await.status(), 201);
+}

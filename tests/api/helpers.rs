@@ -191,7 +191,7 @@ pub struct TestApp {
     pub prefix: String,
     pub redis_url: String,
     pub key_pem: Option<String>,
-    _db_dir: tempfile::TempDir,
+    pub db_dir: tempfile::TempDir,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -275,7 +275,7 @@ impl AppBuilder {
             prefix,
             redis_url: self.redis_url,
             key_pem: self.key_pem,
-            _db_dir: db_dir,
+            db_dir,
         }
     }
 }

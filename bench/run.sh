@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Measures authd on this machine: /healthz, a guarded route in both access
+# token modes, and a chain of refreshes, all against one release build, one
+# private Redis, in one run so the ratios are comparable.
+#   bash bench/run.sh [seconds per case, default 10]
+# Needs: wrk, curl, redis-server, python3. Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/authd-target}"
+cargo build --release --quiet --bin authd
+bin="$CARGO_TARGET_DIR/release/authd"
+work=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+rport=$(free_port)
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
+pids+=($!)
+"$bin" keygen > "$work/key.pem"
+
+start_authd() { # mode port
+  AUTHD_BIND=127.0.0.1:$2 AUTHD_REDIS_URL=redis://127.0.0.1:$rport \
+  AUTHD_DATABASE_URL="sqlite://$work/authd.db" AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem" \
+  AUTHD_ACCESS_TOKEN_CHECK=$1 RUST_LOG=warn "$bin" >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$2/healthz" >/dev/null && return; sleep 0.1; done
+  echo "authd did not start" >&2; exit 1
+}
+sport=$(free_port); start_authd session "$sport"
+gport=$(free_port); start_authd signature "$gport"
+S=http://127.0.0.1:$sport; G=http://127.0.0.1:$gport
+
+curl -fs -X POST $S/api/register -H 'content-type: application/json' \
+  -d '{"email":"bench@example.com","password":"bench password 123"}' >/dev/null
+login() { curl -fs -X POST "$1/api/login" -H 'content-type: application/json' \
+  -d '{"email":"bench@example.com","password":"bench password 123"}'; }
+field() { python3 -c "import json,sys;print(json.load(sys.stdin)['$1'])"; }
+AT_S=$(login $S | field access_token)
+AT_G=$(login $G | field access_token)
+RT=$(login $S | field refresh_token)
+
+run() { # label wrk-args...
+  local label=$1; shift
+  local out rps lat
+  out=$(wrk -d"${secs}s" --latency "$@")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  lat=$(awk '/ 50%/ {print $2}' <<<"$out")
+  if grep -q 'Non-2xx' <<<"$out"; then echo "$label: non-2xx answers!" >&2; echo "$out" >&2; fi
+  printf '%-44s %10s req/s   p50 %s\n' "$label" "$rps" "$lat"
+  echo "$rps" > "$work/$label.rps"
+}
+echo "authd bench: ${secs}s per case, $(nproc) cores, wrk and authd on the same machine"
+run "healthz c32" -t2 -c32 "$S/healthz"
+run "guarded session-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_S" "$S/api/secure"
+run "guarded signature-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_G" "$G/api/secure"
+run "healthz c1" -t1 -c1 "$S/healthz"
+run "guarded session-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_S" "$S/api/secure"
+run "guarded signature-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_G" "$G/api/secure"
+RT=$RT run "refresh chain c1" -t1 -c1 -s bench/refresh.lua "$S/api/token"
+python3 - "$work" <<'PY'
+import sys, pathlib
+d = pathlib.Path(sys.argv[1])
+r = {p.stem: float(p.read_text()) for p in d.glob("*.rps")}
+print()
+print("ratios against /healthz in this run:")
+for c in ("c32", "c1"):
+    h = r[f"healthz {c}"]
+    for k in (f"guarded session-mode {c}", f"guarded signature-mode {c}") + (("refresh chain c1",) if c == "c1" else ()):
+        print(f"  {k:<40} {r[k] / h:6.3f} x healthz throughput")
+PY
