@@ -307,6 +307,23 @@ impl Settings {
                 return Err(bad(name, "must be greater than 0"));
             }
         }
+        // Lifetimes beyond ten years are typos, and would overflow the
+        // millisecond arithmetic of tokens and Redis expiries.
+        const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
+        for (name, value) in [
+            ("AUTHD_ACCESS_TOKEN_TTL", raw.access_token_ttl),
+            ("AUTHD_REFRESH_TOKEN_TTL", raw.refresh_token_ttl),
+            ("AUTHD_SESSION_MAX_AGE", raw.session_max_age),
+            ("AUTHD_REFRESH_REUSE_GRACE", raw.refresh_reuse_grace),
+            ("AUTHD_JWT_LEEWAY", raw.jwt_leeway),
+            ("AUTHD_LOGIN_LOCKOUT", raw.login_lockout),
+            ("AUTHD_REDIS_TIMEOUT_MS", raw.redis_timeout_ms / 1000),
+            ("AUTHD_DATABASE_TIMEOUT_MS", raw.database_timeout_ms / 1000),
+        ] {
+            if value > TEN_YEARS {
+                return Err(bad(name, "is more than ten years"));
+            }
+        }
         if raw.login_max_failures == 0 {
             return Err(bad("AUTHD_LOGIN_MAX_FAILURES", "must be greater than 0"));
         }
@@ -514,6 +531,13 @@ mod tests {
         let debug = format!("{s:?}");
         assert!(!debug.contains("0123456789abcdef"));
         assert!(!debug.contains("hunter2"));
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_refused() {
+        let e = Settings::from_vars(vars(&[("AUTHD_SESSION_MAX_AGE", "18446744073709551615")]))
+            .unwrap_err();
+        assert_eq!(e.variable, "AUTHD_SESSION_MAX_AGE");
     }
 
     #[test]

@@ -185,9 +185,14 @@ pub fn render_framework_error<B>(
         s if s.is_server_error() => ApiError::Internal(format!("framework error {s}")),
         _ => ApiError::InvalidRequest("the request is malformed"),
     };
-    let (req, _) = res.into_parts();
+    let (req, original) = res.into_parts();
+    let mut response = error.error_response();
+    // RFC 9110 §15.5.6: a 405 says which methods the route takes.
+    if let Some(allow) = original.headers().get(header::ALLOW) {
+        response.headers_mut().insert(header::ALLOW, allow.clone());
+    }
     Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, error.error_response()).map_into_right_body(),
+        ServiceResponse::new(req, response).map_into_right_body(),
     ))
 }
 

@@ -90,32 +90,32 @@ impl Redis {
         Ok(Self { pool, budget })
     }
 
-    /// Runs `op` on a pooled connection within the budget. Transport errors
-    /// retire the connection so the next call dials afresh.
+    /// Runs `op` on a pooled connection within the budget (pool wait
+    /// included). A connection whose call failed at the transport level or
+    /// did not answer in time is retired, so a dead socket is never reused.
     pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let call = async {
-            let conn = self
-                .pool
-                .get()
-                .await
-                .map_err(|e| StoreError::Redis(format!("pool: {e}")))?;
-            match op(MultiplexedConnection::clone(&conn)).await {
-                Ok(value) => Ok(value),
-                Err(e) => {
-                    if is_transport_error(&e) {
-                        let _ = Object::take(conn);
-                    }
-                    Err(StoreError::Redis(e.to_string()))
-                }
-            }
+        let deadline = tokio::time::Instant::now() + self.budget;
+        let conn = match tokio::time::timeout_at(deadline, self.pool.get()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(StoreError::Redis(format!("pool: {e}"))),
+            Err(_) => return Err(StoreError::Timeout("redis")),
         };
-        match tokio::time::timeout(self.budget, call).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Timeout("redis")),
+        match tokio::time::timeout_at(deadline, op(MultiplexedConnection::clone(&conn))).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if is_transport_error(&e) {
+                    let _ = Object::take(conn);
+                }
+                Err(StoreError::Redis(e.to_string()))
+            }
+            Err(_) => {
+                let _ = Object::take(conn);
+                Err(StoreError::Timeout("redis"))
+            }
         }
     }
 

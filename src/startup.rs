@@ -82,7 +82,9 @@ impl Application {
             settings.session_max_age,
             settings.refresh_reuse_grace,
         );
-        let hasher = PasswordHasher::new().map_err(|e| StartupError::new("argon2", e))?;
+        // A login waits for a hashing slot no longer than for the database.
+        let hasher = PasswordHasher::new(settings.database_timeout)
+            .map_err(|e| StartupError::new("argon2", e))?;
 
         let state = web::Data::new(AppState {
             access_tokens,
@@ -137,10 +139,10 @@ impl Application {
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
-            .route("/register", web::post().to(account::register))
-            .route("/login", web::post().to(tokens::login))
-            .route("/token", web::post().to(tokens::refresh))
-            .route("/logout", web::post().to(tokens::logout))
+            .service(web::resource("/register").route(web::post().to(account::register)))
+            .service(web::resource("/login").route(web::post().to(tokens::login)))
+            .service(web::resource("/token").route(web::post().to(tokens::refresh)))
+            .service(web::resource("/logout").route(web::post().to(tokens::logout)))
             .service(
                 web::resource("/logout-all")
                     .wrap(from_fn(require_bearer))
@@ -157,9 +159,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(account::secure)),
             ),
     )
-    .route("/.well-known/jwks.json", web::get().to(jwks::jwks))
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
+    .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
+    .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+    .service(web::resource("/readyz").route(web::get().to(health::readyz)))
     .default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
     }));

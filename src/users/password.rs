@@ -12,12 +12,11 @@ use tokio::sync::Semaphore;
 use super::credentials::Password;
 use crate::error::StoreError;
 
-/// How long a login may wait for a hashing slot before it gets a 503.
-const QUEUE_BUDGET: Duration = Duration::from_secs(5);
-
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    /// How long a login may wait for a hashing slot before it gets a 503.
+    queue_budget: Duration,
     /// A real Argon2id hash of a random password, verified for unknown
     /// emails so that they cost the same time as a wrong password.
     dummy_hash: Arc<String>,
@@ -25,7 +24,7 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     /// Hashes one random password (about 50 ms) to make the dummy.
-    pub fn new() -> Result<Self, String> {
+    pub fn new(queue_budget: Duration) -> Result<Self, String> {
         let parallel = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
@@ -40,6 +39,7 @@ impl PasswordHasher {
             .to_string();
         Ok(Self {
             permits: Arc::new(Semaphore::new(permits)),
+            queue_budget,
             dummy_hash: Arc::new(dummy_hash),
         })
     }
@@ -79,7 +79,7 @@ impl PasswordHasher {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = tokio::time::timeout(QUEUE_BUDGET, self.permits.clone().acquire_owned())
+        let permit = tokio::time::timeout(self.queue_budget, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| StoreError::Busy)?
             .map_err(|_| StoreError::Busy)?;

@@ -1,5 +1,12 @@
 -- Helpers prepended to every session script (see sessions/store.rs).
 
+-- Integer text for a number. Lua numbers are doubles, and some Redis
+-- versions (7.2.0 to 7.2.4) pass round ones to commands in exponent form,
+-- which PEXPIREAT and friends refuse.
+local function int(n)
+  return string.format('%.0f', n)
+end
+
 -- Redis server time in milliseconds: one clock for every authd instance.
 local function now_ms()
   local t = redis.call('TIME')
@@ -10,7 +17,7 @@ end
 -- the index live exactly as long as its longest-lived session; an empty
 -- index is deleted.
 local function reindex(index, now)
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', int(now))
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if last[2] then
     redis.call('PEXPIREAT', index, last[2])

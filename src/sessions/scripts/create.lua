@@ -12,8 +12,8 @@ local max_age = tonumber(ARGV[5])
 local expires = now + math.min(tonumber(ARGV[4]), max_age)
 redis.call('HSET', KEYS[1],
   'fam', ARGV[2], 'cur', ARGV[3],
-  'created', now, 'used', now, 'abs', now + max_age)
-redis.call('PEXPIREAT', KEYS[1], expires)
-redis.call('ZADD', KEYS[2], expires, ARGV[1])
+  'created', int(now), 'used', int(now), 'abs', int(now + max_age))
+redis.call('PEXPIREAT', KEYS[1], int(expires))
+redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
 reindex(KEYS[2], now)
 return { expires - now }

@@ -35,9 +35,9 @@ if cur == ARGV[3] then
     return { 'invalid' }
   end
   redis.call('HSET', KEYS[1], 'prev', cur, 'cur', ARGV[5], 'nonce', ARGV[4],
-    'rotated', now, 'used', now)
-  redis.call('PEXPIREAT', KEYS[1], expires)
-  redis.call('ZADD', KEYS[2], expires, ARGV[1])
+    'rotated', int(now), 'used', int(now))
+  redis.call('PEXPIREAT', KEYS[1], int(expires))
+  redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
   reindex(KEYS[2], now)
   return { 'rotated', expires - now }
 end
@@ -53,6 +53,6 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 reindex(KEYS[2], now)
 if ttl > 0 then
-  redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', int(ttl))
 end
 return { 'reused' }
