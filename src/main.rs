@@ -88,7 +88,7 @@ fn serve() -> ExitCode {
             return ExitCode::from(78);
         }
     };
-    let runtime = match actix_web::rt::System::new().block_on(async {
+    let served = actix_web::rt::System::new().block_on(async {
         let app = Application::build(settings).await?;
         app.run_until_stopped()
             .await
@@ -96,12 +96,12 @@ fn serve() -> ExitCode {
                 variable: "server".into(),
                 reason: e.to_string(),
             })
-    }) {
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("authd: cannot start: {e}");
             ExitCode::from(78)
         }
-    };
-    runtime
+    }
 }

@@ -292,3 +292,64 @@ impl Drop for PrivateRedis {
         let _ = self.child.wait();
     }
 }
+
+const CONTRACT_VARIABLES: &[&str] = &[
+    "AUTHD_BIND",
+    "AUTHD_REDIS_URL",
+    "AUTHD_REDIS_PREFIX",
+    "AUTHD_DATABASE_URL",
+    "AUTHD_ENV",
+    "AUTHD_ISSUER",
+    "AUTHD_AUDIENCE",
+    "AUTHD_JWT_ALGORITHM",
+    "AUTHD_JWT_PRIVATE_KEY_FILE",
+    "AUTHD_JWT_SECRET",
+    "AUTHD_JWT_VERIFY_KEY_FILES",
+    "AUTHD_JWT_LEEWAY",
+    "AUTHD_ACCESS_TOKEN_TTL",
+    "AUTHD_REFRESH_TOKEN_TTL",
+    "AUTHD_SESSION_MAX_AGE",
+    "AUTHD_REFRESH_REUSE_GRACE",
+    "AUTHD_ACCESS_TOKEN_CHECK",
+    "AUTHD_LOGIN_MAX_FAILURES",
+    "AUTHD_LOGIN_LOCKOUT",
+    "AUTHD_TRUSTED_PROXIES",
+    "AUTHD_REDIS_TIMEOUT_MS",
+    "AUTHD_DATABASE_TIMEOUT_MS",
+];
+
+#[test]
+fn env_example_lists_every_setting_with_its_default() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();
+    let vars: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains('='))
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.trim().to_string(), v.trim().to_string())
+        })
+        .collect();
+    let mut names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort();
+    let mut expected = CONTRACT_VARIABLES.to_vec();
+    expected.sort();
+    assert_eq!(names, expected);
+    let from_example = authd::config::Settings::from_vars(vars).unwrap();
+    let defaults = authd::config::Settings::from_vars(Vec::new()).unwrap();
+    assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
+}
+
+#[test]
+fn settings_are_read_from_a_dot_env_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "AUTHD_REFRESH_TOKEN_TTL=a-month\n").unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("AUTHD_REFRESH_TOKEN_TTL"));
+}
