@@ -302,6 +302,15 @@ impl TestApp {
             .expect("request")
     }
 
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn get_with(&self, path: &str, access_token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -426,4 +435,15 @@ pub async fn error_of(res: reqwest::Response) -> (u16, Value) {
     assert!(body["error"].is_string(), "{body}");
     assert!(body["error_description"].is_string(), "{body}");
     (status, body)
+}
+
+/// Asserts a contract error with this status and code; returns the body.
+pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Value {
+    let (got, body) = error_of(res).await;
+    assert_eq!(
+        (got, body["error"].as_str().unwrap_or_default()),
+        (status, code),
+        "{body}"
+    );
+    body
 }

@@ -47,15 +47,14 @@ async fn refresh_accepts_the_rfc_6749_form_encoding() {
     let app = spawn_app().await;
     let (_, t0) = app.signed_in_user().await;
     let res = app
-        .client
-        .post(app.url("/api/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &t0.refresh_token),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/api/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t0.refresh_token),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_ne!(body["refresh_token"], t0.refresh_token.as_str());
@@ -66,44 +65,23 @@ async fn a_form_with_another_grant_type_is_unsupported() {
     let app = spawn_app().await;
     let (_, t0) = app.signed_in_user().await;
     let res = app
-        .client
-        .post(app.url("/api/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("refresh_token", &t0.refresh_token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = error_of(res).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("unsupported_grant_type"))
-    );
+        .post_form(
+            "/api/token",
+            &[
+                ("grant_type", "password"),
+                ("refresh_token", &t0.refresh_token),
+            ],
+        )
+        .await;
+    assert_error(res, 400, "unsupported_grant_type").await;
     let res = app
-        .client
-        .post(app.url("/api/token"))
-        .form(&[("refresh_token", &t0.refresh_token)])
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = error_of(res).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_request"))
-    );
+        .post_form("/api/token", &[("refresh_token", &t0.refresh_token)])
+        .await;
+    assert_error(res, 400, "invalid_request").await;
     let res = app
-        .client
-        .post(app.url("/api/token"))
-        .form(&[("grant_type", "refresh_token")])
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = error_of(res).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_request"))
-    );
+        .post_form("/api/token", &[("grant_type", "refresh_token")])
+        .await;
+    assert_error(res, 400, "invalid_request").await;
     // None of that rotated the token.
     app.refreshed(&t0.refresh_token).await;
 }
