@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::client_ip::TrustedProxies;
+
 /// A string that must never be printed: Debug and Display show a placeholder.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -117,6 +119,8 @@ struct Raw {
     login_max_failures: u32,
     #[serde(default = "d_lockout")]
     login_lockout: u64,
+    #[serde(default = "d_max_failures_per_ip")]
+    login_max_failures_per_ip: u32,
     #[serde(default)]
     trusted_proxies: String,
     #[serde(default = "d_redis_timeout")]
@@ -170,6 +174,9 @@ fn d_max_failures() -> u32 {
 fn d_lockout() -> u64 {
     300
 }
+fn d_max_failures_per_ip() -> u32 {
+    50
+}
 fn d_redis_timeout() -> u64 {
     1000
 }
@@ -208,7 +215,8 @@ pub struct Settings {
     pub access_token_check: AccessTokenCheck,
     pub login_max_failures: u32,
     pub login_lockout: Duration,
-    pub trusted_proxies: Vec<String>,
+    pub login_max_failures_per_ip: u32,
+    pub trusted_proxies: TrustedProxies,
     pub redis_timeout: Duration,
     pub database_timeout: Duration,
 }
@@ -327,6 +335,18 @@ impl Settings {
         if raw.login_max_failures == 0 {
             return Err(bad("AUTHD_LOGIN_MAX_FAILURES", "must be greater than 0"));
         }
+        if raw.login_max_failures_per_ip == 0 {
+            return Err(bad(
+                "AUTHD_LOGIN_MAX_FAILURES_PER_IP",
+                "must be greater than 0",
+            ));
+        }
+        let trusted_proxies = TrustedProxies::parse(
+            &split_list(&raw.trusted_proxies)
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| bad("AUTHD_TRUSTED_PROXIES", e))?;
         if raw.redis_url.expose().trim().is_empty() {
             return Err(bad("AUTHD_REDIS_URL", "is empty"));
         }
@@ -419,9 +439,8 @@ impl Settings {
             access_token_check,
             login_max_failures: raw.login_max_failures,
             login_lockout: Duration::from_secs(raw.login_lockout),
-            trusted_proxies: split_list(&raw.trusted_proxies)
-                .map(str::to_string)
-                .collect(),
+            login_max_failures_per_ip: raw.login_max_failures_per_ip,
+            trusted_proxies,
             redis_timeout: Duration::from_millis(raw.redis_timeout_ms),
             database_timeout: Duration::from_millis(raw.database_timeout_ms),
         })
@@ -538,6 +557,17 @@ mod tests {
         let e = Settings::from_vars(vars(&[("AUTHD_SESSION_MAX_AGE", "18446744073709551615")]))
             .unwrap_err();
         assert_eq!(e.variable, "AUTHD_SESSION_MAX_AGE");
+    }
+
+    #[test]
+    fn malformed_trusted_proxies_are_refused() {
+        let ok = Settings::from_vars(vars(&[(
+            "AUTHD_TRUSTED_PROXIES",
+            "10.0.0.0/8, ::1,192.168.1.7",
+        )]));
+        assert!(ok.is_ok());
+        let e = Settings::from_vars(vars(&[("AUTHD_TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err();
+        assert_eq!(e.variable, "AUTHD_TRUSTED_PROXIES");
     }
 
     #[test]

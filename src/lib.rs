@@ -1,6 +1,7 @@
 //! authd: login, short-lived JWT access tokens, rotating refresh tokens in
 //! Redis, and a Bearer guard. `startup::Application` is the entry point.
 
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod guard;
@@ -10,5 +11,6 @@ pub mod routes;
 pub mod sessions;
 pub mod startup;
 pub mod state;
+pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -11,9 +11,10 @@ use crate::config::Settings;
 use crate::error::{render_framework_error, ApiError};
 use crate::guard::require_bearer;
 use crate::redis_pool::Redis;
-use crate::routes::{account, body::MAX_BODY_BYTES, health, jwks, tokens};
+use crate::routes::{account, body::MAX_BODY_BYTES, health, jwks, sessions, tokens};
 use crate::sessions::SessionStore;
 use crate::state::AppState;
+use crate::throttle::LoginThrottle;
 use crate::tokens::{AccessTokens, KeySet};
 use crate::users::{PasswordHasher, UserStore};
 
@@ -50,6 +51,7 @@ impl From<crate::tokens::keys::KeyError> for StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
 }
 
 impl Application {
@@ -75,6 +77,13 @@ impl Application {
         let redis = Redis::new(&settings.redis_url, settings.redis_timeout)
             .map_err(|e| StartupError::new("AUTHD_REDIS_URL", e))?;
         warn_if_redis_evicts(&redis).await;
+        let throttle = LoginThrottle::new(
+            redis.clone(),
+            &settings.redis_prefix,
+            settings.login_max_failures,
+            settings.login_max_failures_per_ip,
+            settings.login_lockout,
+        );
         let sessions = SessionStore::new(
             redis,
             &settings.redis_prefix,
@@ -92,6 +101,8 @@ impl Application {
             users,
             hasher,
             access_token_check: settings.access_token_check,
+            throttle,
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
 
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
@@ -105,9 +116,10 @@ impl Application {
             .map_err(|e| StartupError::new("AUTHD_BIND", e.to_string()))?;
         log::info!("authd listening on http://{address}");
 
+        let shared = state.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(ErrorHandlers::new().default_handler(render_framework_error))
                 // The path only: query strings and headers may carry secrets.
@@ -122,11 +134,17 @@ impl Application {
         Ok(Self {
             port: address.port(),
             server,
+            state,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The state handlers share; tests read counters from it.
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -152,6 +170,21 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/me")
                     .wrap(from_fn(require_bearer))
                     .route(web::get().to(account::me)),
+            )
+            .service(
+                web::resource("/sessions")
+                    .wrap(from_fn(require_bearer))
+                    .route(web::get().to(sessions::list)),
+            )
+            .service(
+                web::resource("/sessions/{id}")
+                    .wrap(from_fn(require_bearer))
+                    .route(web::delete().to(sessions::end)),
+            )
+            .service(
+                web::resource("/password")
+                    .wrap(from_fn(require_bearer))
+                    .route(web::post().to(account::change_password)),
             )
             .service(
                 web::resource("/secure")

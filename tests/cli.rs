@@ -333,6 +333,7 @@ fn env_example_lists_every_setting_with_its_default() {
     let mut names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
     names.sort();
     let mut expected = CONTRACT_VARIABLES.to_vec();
+    expected.push("AUTHD_LOGIN_MAX_FAILURES_PER_IP"); // authd's own addition
     expected.sort();
     assert_eq!(names, expected);
     let from_example = authd::config::Settings::from_vars(vars).unwrap();

@@ -7,6 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::body;
+use super::tokens::{check_password, presented_password};
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Identity;
 use crate::state::AppState;
@@ -78,6 +79,49 @@ pub async fn register(
             CreateUserError::Store(e) => e.into(),
         })?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/password`: replaces the hash and ends every other session of
+/// the user; the calling session stays. A wrong current password counts as a
+/// failed login.
+pub async fn change_password(
+    req: HttpRequest,
+    body: Bytes,
+    identity: web::ReqData<Identity>,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (input, _) = body::required::<PasswordChange>(&req, &body, false)?;
+    let new_password = Password::parse(&input.new_password).map_err(password_rules)?;
+    let current = presented_password(&input.current_password)?;
+    let Some((user, hash)) = state.users.find_credentials_by_id(identity.user_id).await? else {
+        return Err(ApiError::InvalidToken { token_sent: true });
+    };
+    let email = Email::parse(&user.email)
+        .ok_or_else(|| ApiError::Internal("stored email does not parse".into()))?;
+    let ip = state.trusted_proxies.client_ip(&req);
+    check_password(&state, &email, ip, current, async {
+        Ok(Some((user, hash)))
+    })
+    .await?;
+    let new_hash = state.hasher.hash(new_password).await?;
+    state
+        .users
+        .set_password(identity.user_id, &new_hash)
+        .await?;
+    // After the update, so no login with the old password can slip in
+    // between. If this fails the client's retry (with the new password as
+    // the current one) ends them.
+    state
+        .sessions
+        .revoke_all(identity.user_id, Some(identity.session_id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn me(

@@ -4,4 +4,5 @@ pub mod account;
 pub mod body;
 pub mod health;
 pub mod jwks;
+pub mod sessions;
 pub mod tokens;

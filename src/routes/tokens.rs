@@ -6,12 +6,16 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::body;
-use crate::error::{ApiError, ApiResult, GrantFailure};
+use std::future::Future;
+use std::net::IpAddr;
+
+use crate::error::{ApiError, ApiResult, GrantFailure, StoreError};
 use crate::guard::verify_bearer;
 use crate::identity::Identity;
-use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome};
+use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome, SessionMeta};
 use crate::state::AppState;
-use crate::users::{Email, Password};
+use crate::users::credentials::PasswordProblem;
+use crate::users::{Email, Password, User};
 
 /// RFC 6749 §5.1 plus what a mobile client needs to schedule its refresh.
 #[derive(Serialize)]
@@ -50,6 +54,84 @@ fn token_response(state: &AppState, refresh: IssuedRefresh) -> ApiResult<HttpRes
 struct LoginRequest {
     email: String,
     password: String,
+    device: Option<String>,
+}
+
+pub const MAX_DEVICE_CHARS: usize = 100;
+pub const MAX_USER_AGENT_BYTES: usize = 256;
+
+fn device_name(device: Option<String>) -> ApiResult<Option<String>> {
+    let Some(device) = device
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(None);
+    };
+    if device.chars().count() > MAX_DEVICE_CHARS || device.chars().any(char::is_control) {
+        return Err(ApiError::InvalidRequest(
+            "device must be at most 100 characters without control characters",
+        ));
+    }
+    Ok(Some(device))
+}
+
+/// The `User-Agent`, cut to 256 bytes on a character boundary.
+fn user_agent(req: &HttpRequest) -> Option<String> {
+    let raw = req.headers().get(header::USER_AGENT)?.as_bytes();
+    let ua = String::from_utf8_lossy(raw);
+    let ua = ua.trim();
+    let mut end = ua.len().min(MAX_USER_AGENT_BYTES);
+    while !ua.is_char_boundary(end) {
+        end -= 1;
+    }
+    (end > 0).then(|| ua[..end].to_string())
+}
+
+/// The password check shared by login and password change: throttling
+/// first (a throttled attempt costs no hashing), then Argon2 against the
+/// account's hash or the dummy, then the failure count. `password` is `None`
+/// for one too short to be anyone's.
+pub(crate) async fn check_password(
+    state: &AppState,
+    email: &Email,
+    ip: Option<IpAddr>,
+    password: Option<Password>,
+    account: impl Future<Output = Result<Option<(User, String)>, StoreError>>,
+) -> ApiResult<User> {
+    let verdict = state.throttle.check(email, ip).await?;
+    if let Some(retry_after_secs) = verdict.retry_after {
+        return Err(ApiError::RateLimited { retry_after_secs });
+    }
+    let (user, hash) = match account.await? {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let verified = match password {
+        Some(password) => state.hasher.verify(password, hash).await?,
+        None => false,
+    };
+    match user {
+        Some(user) if verified => {
+            state.throttle.reset(email, &verdict).await?;
+            Ok(user)
+        }
+        _ => {
+            state.throttle.record_failure(email, ip).await?;
+            Err(ApiError::InvalidGrant { reason: None })
+        }
+    }
+}
+
+/// A password as presented for checking: too long is a bad request (never
+/// hashed), too short cannot match any account.
+pub(crate) fn presented_password(input: &str) -> ApiResult<Option<Password>> {
+    match Password::parse(input) {
+        Ok(password) => Ok(Some(password)),
+        Err(PasswordProblem::TooLong) => Err(ApiError::InvalidRequest(
+            "password must be at most 1024 characters",
+        )),
+        Err(PasswordProblem::TooShort) => Ok(None),
+    }
 }
 
 pub async fn login(
@@ -60,30 +142,23 @@ pub async fn login(
     let (input, _) = body::required::<LoginRequest>(&req, &body, false)?;
     let email = Email::parse(&input.email)
         .ok_or(ApiError::InvalidRequest("email is not a valid address"))?;
-    let password = match Password::parse(&input.password) {
-        Ok(password) => password,
-        // Too long: refused before any hashing. Too short: cannot be any
-        // account's password, so it is simply wrong.
-        Err(crate::users::credentials::PasswordProblem::TooLong) => {
-            return Err(ApiError::InvalidRequest(
-                "password must be at most 1024 characters",
-            ))
-        }
-        Err(crate::users::credentials::PasswordProblem::TooShort) => {
-            return Err(ApiError::InvalidGrant { reason: None })
-        }
+    let password = presented_password(&input.password)?;
+    let device = device_name(input.device)?;
+    let ip = state.trusted_proxies.client_ip(&req);
+    let user = check_password(
+        &state,
+        &email,
+        ip,
+        password,
+        state.users.find_credentials(&email),
+    )
+    .await?;
+    let meta = SessionMeta {
+        device,
+        user_agent: user_agent(&req),
+        ip,
     };
-    let found = state.users.find_credentials(&email).await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
-    };
-    let verified = state.hasher.verify(password, hash).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => return Err(ApiError::InvalidGrant { reason: None }),
-    };
-    let refresh = state.sessions.create(user.id).await?;
+    let refresh = state.sessions.create(user.id, &meta).await?;
     token_response(&state, refresh)
 }
 

@@ -47,6 +47,26 @@ pub struct IssuedRefresh {
     pub expires_in: Duration,
 }
 
+/// What a session records about the device that opened it.
+#[derive(Debug, Clone, Default)]
+pub struct SessionMeta {
+    pub device: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// A live session as `GET /api/sessions` shows it. Times in unix ms.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub created_ms: i64,
+    pub last_used_ms: i64,
+    pub expires_ms: i64,
+    pub device: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
 pub enum RotateOutcome {
     /// A successor was issued (freshly, or again within the grace window).
     Rotated(IssuedRefresh),
@@ -66,6 +86,7 @@ pub struct SessionStore {
     rotate: Script,
     revoke: Script,
     revoke_all: Script,
+    list: Script,
 }
 
 impl SessionStore {
@@ -88,6 +109,7 @@ impl SessionStore {
             rotate: script(include_str!("scripts/rotate.lua")),
             revoke: script(include_str!("scripts/revoke.lua")),
             revoke_all: script(include_str!("scripts/revoke_all.lua")),
+            list: script(include_str!("scripts/list.lua")),
         }
     }
 
@@ -96,7 +118,11 @@ impl SessionStore {
     }
 
     /// Starts a session for `user` and returns its first refresh token.
-    pub async fn create(&self, user: Uuid) -> Result<IssuedRefresh, StoreError> {
+    pub async fn create(
+        &self,
+        user: Uuid,
+        meta: &SessionMeta,
+    ) -> Result<IssuedRefresh, StoreError> {
         let token = RefreshToken::generate(user);
         let mut call = self.create.prepare_invoke();
         call.key(self.keys.session(user, token.session_id))
@@ -105,7 +131,10 @@ impl SessionStore {
             .arg(token.family_hash())
             .arg(token.secret_hash())
             .arg(self.idle_ms)
-            .arg(self.max_age_ms);
+            .arg(self.max_age_ms)
+            .arg(meta.device.as_deref().unwrap_or_default())
+            .arg(meta.user_agent.as_deref().unwrap_or_default())
+            .arg(meta.ip.map(|ip| ip.to_string()).unwrap_or_default());
         let (expires_in_ms,): (u64,) = self
             .redis
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
@@ -191,6 +220,33 @@ impl SessionStore {
         self.redis
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await
+    }
+
+    /// The user's live sessions, in no particular order.
+    pub async fn list(&self, user: Uuid) -> Result<Vec<SessionInfo>, StoreError> {
+        let mut call = self.list.prepare_invoke();
+        call.key(self.keys.index(user))
+            .arg(self.keys.session_prefix(user));
+        type Row = (String, i64, i64, f64, String, String, String);
+        let rows: Vec<Row> = self
+            .redis
+            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
+            .await?;
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, created, used, expires, device, user_agent, ip)| {
+                Some(SessionInfo {
+                    id: Uuid::parse_str(&id).ok()?,
+                    created_ms: created,
+                    last_used_ms: used,
+                    expires_ms: expires as i64,
+                    device: non_empty(device),
+                    user_agent: non_empty(user_agent),
+                    ip: non_empty(ip),
+                })
+            })
+            .collect())
     }
 
     /// Whether the session is still live: the one read the guard makes in

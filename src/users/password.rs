@@ -2,6 +2,7 @@
 //! logins waits for a permit (bounded in time) instead of piling work onto
 //! the async workers or into memory.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     /// How long a login may wait for a hashing slot before it gets a 503.
     queue_budget: Duration,
+    /// Argon2 runs so far: lets tests prove a path did no hashing.
+    runs: Arc<AtomicU64>,
     /// A real Argon2id hash of a random password, verified for unknown
     /// emails so that they cost the same time as a wrong password.
     dummy_hash: Arc<String>,
@@ -41,6 +44,7 @@ impl PasswordHasher {
             permits: Arc::new(Semaphore::new(permits)),
             queue_budget,
             dummy_hash: Arc::new(dummy_hash),
+            runs: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -74,6 +78,11 @@ impl PasswordHasher {
         Ok(known && matched)
     }
 
+    /// How many hashes and verifications this process has run.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
     async fn on_blocking_pool<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -83,6 +92,7 @@ impl PasswordHasher {
             .await
             .map_err(|_| StoreError::Busy)?
             .map_err(|_| StoreError::Busy)?;
+        self.runs.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()

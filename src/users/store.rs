@@ -121,14 +121,32 @@ impl UserStore {
         &self,
         email: &Email,
     ) -> Result<Option<(User, String)>, StoreError> {
+        self.credentials_where(
+            "SELECT id, email, created_at, password_hash FROM users WHERE email_normalized = $1",
+            &email.normalized,
+        )
+        .await
+    }
+
+    /// The account and its password hash, by id.
+    pub async fn find_credentials_by_id(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(User, String)>, StoreError> {
+        self.credentials_where(
+            "SELECT id, email, created_at, password_hash FROM users WHERE id = $1",
+            &id.to_string(),
+        )
+        .await
+    }
+
+    async fn credentials_where(
+        &self,
+        sql: &'static str,
+        value: &str,
+    ) -> Result<Option<(User, String)>, StoreError> {
         let row = self
-            .within(
-                sqlx::query(
-                    "SELECT id, email, created_at, password_hash FROM users WHERE email_normalized = $1",
-                )
-                .bind(&email.normalized)
-                .fetch_optional(&self.pool),
-            )
+            .within(sqlx::query(sql).bind(value).fetch_optional(&self.pool))
             .await?;
         row.map(|row| {
             let user = user_from_row(&row)?;
@@ -138,6 +156,18 @@ impl UserStore {
             Ok((user, hash))
         })
         .transpose()
+    }
+
+    pub async fn set_password(&self, id: Uuid, password_hash: &str) -> Result<(), StoreError> {
+        self.within(
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(password_hash)
+                .bind(crate::tokens::access::unix_now() as i64)
+                .bind(id.to_string())
+                .execute(&self.pool),
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<User>, StoreError> {

@@ -161,8 +161,9 @@ async fn a_database_slower_than_its_budget_gives_503() {
     use sqlx::Connection;
     let app = app().var("AUTHD_DATABASE_TIMEOUT_MS", 300).spawn().await;
     // Another writer holds the SQLite write lock: inserts wait on it.
-    let url = format!("sqlite://{}", app.db_dir.path().join("authd.db").display());
-    let mut blocker = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut blocker = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
     sqlx::query("BEGIN EXCLUSIVE")
         .execute(&mut blocker)
         .await

@@ -187,11 +187,14 @@ pub fn shared_key() -> &'static KeyFile {
 
 pub struct TestApp {
     pub address: String,
+    pub state: actix_web::web::Data<authd::state::AppState>,
+    pub database_url: String,
     pub client: reqwest::Client,
     pub prefix: String,
     pub redis_url: String,
     pub key_pem: Option<String>,
-    pub db_dir: tempfile::TempDir,
+    /// Held so the database outlives every app that shares it.
+    pub db_dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -209,6 +212,8 @@ pub struct AppBuilder {
     vars: Vec<(String, String)>,
     redis_url: String,
     key_pem: Option<String>,
+    /// Prefix and database of an app this one shares its world with.
+    shared: Option<(String, String, std::sync::Arc<tempfile::TempDir>)>,
 }
 
 pub fn app() -> AppBuilder {
@@ -220,6 +225,7 @@ pub fn app() -> AppBuilder {
         )],
         redis_url: shared_redis().url(),
         key_pem: Some(key.pem.clone()),
+        shared: None,
     }
 }
 
@@ -246,17 +252,36 @@ impl AppBuilder {
         self
     }
 
+    /// Another instance of the same deployment: same Redis, prefix and
+    /// database as `other`.
+    pub fn sharing(mut self, other: &TestApp) -> Self {
+        self.redis_url = other.redis_url.clone();
+        self.shared = Some((
+            other.prefix.clone(),
+            other.database_url.clone(),
+            other.db_dir.clone(),
+        ));
+        self
+    }
+
     pub async fn spawn(self) -> TestApp {
-        let db_dir = tempfile::tempdir().expect("temp dir for the database");
-        let prefix = format!("t{}:", Uuid::new_v4().as_simple());
+        let (prefix, database_url, db_dir) = match self.shared {
+            Some(shared) => shared,
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir for the database");
+                let url = format!("sqlite://{}", dir.path().join("authd.db").display());
+                (
+                    format!("t{}:", Uuid::new_v4().as_simple()),
+                    url,
+                    std::sync::Arc::new(dir),
+                )
+            }
+        };
         let mut vars = vec![
             ("AUTHD_BIND".to_string(), "127.0.0.1:0".to_string()),
             ("AUTHD_REDIS_URL".into(), self.redis_url.clone()),
             ("AUTHD_REDIS_PREFIX".into(), prefix.clone()),
-            (
-                "AUTHD_DATABASE_URL".into(),
-                format!("sqlite://{}", db_dir.path().join("authd.db").display()),
-            ),
+            ("AUTHD_DATABASE_URL".into(), database_url.clone()),
         ];
         for (k, v) in self.vars {
             vars.retain(|(existing, _)| *existing != k);
@@ -265,9 +290,12 @@ impl AppBuilder {
         let settings = Settings::from_vars(vars).expect("test settings are valid");
         let app = Application::build(settings).await.expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            state,
+            database_url,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -415,6 +443,30 @@ impl TestApp {
             out.push((key, ttl, values));
         }
         out
+    }
+}
+
+impl TestApp {
+    /// `MEMORY USAGE` summed over every key of this test's prefix.
+    pub async fn redis_memory(&self) -> i64 {
+        let mut conn = redis::Client::open(self.redis_url.as_str())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection");
+        let mut total = 0;
+        for (key, _, _) in self.redis_dump().await {
+            let bytes: i64 = redis::cmd("MEMORY")
+                .arg("USAGE")
+                .arg(&key)
+                .arg("SAMPLES")
+                .arg(0)
+                .query_async(&mut conn)
+                .await
+                .expect("MEMORY USAGE");
+            total += bytes;
+        }
+        total
     }
 }
 

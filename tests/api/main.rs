@@ -8,5 +8,8 @@ mod health;
 mod helpers;
 mod keys;
 mod logout;
+mod password;
 mod refresh;
+mod sessions;
 mod storage;
+mod throttle;

@@ -4,8 +4,6 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use deadpool_redis::redis;
-
 use crate::helpers::*;
 
 /// The secret parts a token carries, as they could appear in Redis.
@@ -129,25 +127,7 @@ async fn session_memory_does_not_grow_with_refreshes() {
 }
 
 async fn memory_of(app: &TestApp) -> (usize, i64) {
-    let mut conn = redis::Client::open(app.redis_url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let dump = app.redis_dump().await;
-    let mut total = 0;
-    for (key, _, _) in &dump {
-        let bytes: i64 = redis::cmd("MEMORY")
-            .arg("USAGE")
-            .arg(key)
-            .arg("SAMPLES")
-            .arg(0)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        total += bytes;
-    }
-    (dump.len(), total)
+    (app.redis_dump().await.len(), app.redis_memory().await)
 }
 
 /// Watches the commands clients send to a private Redis (script internals
