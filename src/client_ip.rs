@@ -23,10 +23,9 @@ impl FromStr for Cidr {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (s, None),
         };
-        let network = IpAddr::from_str(addr.trim())
-            .map_err(|_| format!("`{s}` is not an IP address or CIDR block"))?
-            .to_canonical();
-        let max = if network.is_ipv4() { 32 } else { 128 };
+        let written = IpAddr::from_str(addr.trim())
+            .map_err(|_| format!("`{s}` is not an IP address or CIDR block"))?;
+        let max = if written.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
             Some(p) => p
@@ -35,6 +34,13 @@ impl FromStr for Cidr {
                 .ok()
                 .filter(|p| *p <= max)
                 .ok_or_else(|| format!("`{s}` has a prefix length outside 0..={max}"))?,
+        };
+        // Addresses are compared in canonical form: `::ffff:10.0.0.0/104`
+        // is `10.0.0.0/8`.
+        let network = written.to_canonical();
+        let prefix = match (written, network) {
+            (IpAddr::V6(_), IpAddr::V4(_)) => prefix.saturating_sub(96),
+            _ => prefix,
         };
         Ok(Self { network, prefix })
     }
@@ -82,16 +88,17 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return Some(peer);
         }
+        // Entries are split on raw bytes: one malformed entry (written by the
+        // client, say) must not hide the well-formed ones proxies appended.
         let forwarded = req
             .headers()
             .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
+            .flat_map(|v| v.as_bytes().split(|b| *b == b','))
             .collect::<Vec<_>>();
         let mut client = peer;
         for entry in forwarded.iter().rev() {
-            match parse_forwarded(entry) {
+            let entry = std::str::from_utf8(entry).ok().map(str::trim);
+            match entry.and_then(parse_forwarded) {
                 Some(ip) => {
                     client = ip;
                     if !self.trusts(ip) {
@@ -180,6 +187,29 @@ mod tests {
             proxies(&["10.0.0.0/8"]).client_ip(&req),
             Some(ip("10.0.0.2"))
         );
+    }
+
+    #[test]
+    fn a_malformed_entry_hides_nothing_to_its_right() {
+        let req = TestRequest::default()
+            .peer_addr("10.0.0.2:4000".parse().unwrap())
+            .insert_header((
+                "x-forwarded-for",
+                actix_web::http::header::HeaderValue::from_bytes(b"\xc3\xa9, 198.51.100.7")
+                    .unwrap(),
+            ))
+            .to_http_request();
+        assert_eq!(
+            proxies(&["10.0.0.0/8"]).client_ip(&req),
+            Some(ip("198.51.100.7"))
+        );
+    }
+
+    #[test]
+    fn mapped_v6_blocks_mean_their_v4_block() {
+        let c: Cidr = "::ffff:10.0.0.0/104".parse().unwrap();
+        assert!(c.contains(ip("10.200.0.1")));
+        assert!(!c.contains(ip("11.0.0.1")));
     }
 
     #[test]

@@ -5,31 +5,29 @@
 //!
 //! - per account: `<prefix>{login:<SHA-256 of the normalized email>}`,
 //!   counted whether or not the account exists, so a 429 reveals nothing
-//!   (and no email address is written to Redis);
-//! - per client IP: `<prefix>{ip:<address>}:login`, against one address
-//!   spraying guesses over many accounts.
+//!   (and the email itself is not written to Redis);
+//! - per client: `<prefix>{ip:<address>}:login`, against one address
+//!   spraying guesses over many accounts. IPv6 clients count per /64, the
+//!   block one subscriber usually holds.
 //!
-//! A login is refused with 429 while either counter is at its limit. The
-//! check is one pipelined read made before any password hashing, so a
-//! throttled flood costs no Argon2 time.
+//! Every attempt first takes a slot in both counters, atomically and before
+//! any password hashing (`attempt.lua`): at the limit, the attempt is refused
+//! with the counter's remaining lifetime; below it, the counter is bumped
+//! there and then. So a burst of parallel guesses gets no more than the limit
+//! through, and a throttled flood costs no Argon2 time. A success then
+//! clears the account counter and gives back its IP slot.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use deadpool_redis::redis;
+use deadpool_redis::redis::Script;
 use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
 use crate::redis_pool::Redis;
 use crate::users::Email;
-
-/// Counts one failure and (re)starts the lockout clock, atomically, so the
-/// counter never exists without its TTL.
-/// KEYS[1] the counter; ARGV[1] lockout in ms. Returns the new count.
-const RECORD_FAILURE: &str = "local n = redis.call('INCR', KEYS[1]) \
-     redis.call('PEXPIRE', KEYS[1], ARGV[1]) return n";
 
 pub struct LoginThrottle {
     redis: Redis,
@@ -37,14 +35,22 @@ pub struct LoginThrottle {
     max_failures: u32,
     max_failures_per_ip: u32,
     lockout_ms: u64,
+    attempt: Script,
+    give_back: Script,
 }
 
-/// What a check found: whether the caller may try, and the state of the
-/// account counter (so a success only clears a counter that exists).
-pub struct Verdict {
-    /// `Some(wait)` when throttled: the whole seconds to put in Retry-After.
-    pub retry_after: Option<u64>,
-    account_failures: u32,
+/// A permitted attempt: the counters it took a slot in.
+pub struct Attempt {
+    account_key: String,
+    ip_key: Option<String>,
+}
+
+pub enum Admission {
+    Allowed(Attempt),
+    /// Throttled: the whole seconds to put in `Retry-After`.
+    Throttled {
+        retry_after_secs: u64,
+    },
 }
 
 impl LoginThrottle {
@@ -61,6 +67,8 @@ impl LoginThrottle {
             max_failures,
             max_failures_per_ip,
             lockout_ms: lockout.as_millis() as u64,
+            attempt: Script::new(include_str!("throttle/attempt.lua")),
+            give_back: Script::new(include_str!("throttle/give_back.lua")),
         }
     }
 
@@ -74,79 +82,119 @@ impl LoginThrottle {
     }
 
     fn ip_key(&self, ip: IpAddr) -> String {
-        format!("{}{{ip:{ip}}}:login", self.prefix)
+        let bucket = match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let block = u128::from(v6) & (u128::MAX << 64);
+                format!("{}/64", std::net::Ipv6Addr::from(block))
+            }
+            v4 => v4.to_string(),
+        };
+        format!("{}{{ip:{bucket}}}:login", self.prefix)
     }
 
-    pub async fn check(&self, email: &Email, ip: Option<IpAddr>) -> Result<Verdict, StoreError> {
-        let mut pipe = redis::pipe();
-        let account = self.account_key(email);
-        pipe.cmd("GET").arg(&account).cmd("PTTL").arg(&account);
-        if let Some(ip) = ip {
-            let key = self.ip_key(ip);
-            pipe.cmd("GET").arg(&key).cmd("PTTL").arg(&key);
+    /// Takes a slot for one login attempt in the account's and the client's
+    /// counters, or refuses if either is at its limit.
+    pub async fn admit(&self, email: &Email, ip: Option<IpAddr>) -> Result<Admission, StoreError> {
+        let account_key = self.account_key(email);
+        let ip_key = ip.map(|ip| self.ip_key(ip));
+        // Different hash tags: two one-key scripts, sent together.
+        let account = self.take_slot(&account_key, self.max_failures);
+        let client = async {
+            match &ip_key {
+                Some(key) => self
+                    .take_slot(key, self.max_failures_per_ip)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (account, client) = tokio::join!(account, client);
+        let (account, client) = (account?, client?);
+        let waits: Vec<u64> = [Some(account), client]
+            .into_iter()
+            .flatten()
+            .filter_map(|slot| slot.err())
+            .collect();
+        if let Some(wait_ms) = waits.into_iter().max() {
+            // A slot taken in one counter while the other refused is given back.
+            if account.is_ok() {
+                self.give_back(&account_key, false).await?;
+            }
+            if let (Some(key), Some(Ok(()))) = (&ip_key, client) {
+                self.give_back(key, false).await?;
+            }
+            return Ok(Admission::Throttled {
+                retry_after_secs: wait_ms.max(1).div_ceil(1000),
+            });
         }
-        let with_ip = ip.is_some();
-        let replies: Vec<(Option<u32>, i64)> = self
+        Ok(Admission::Allowed(Attempt {
+            account_key,
+            ip_key,
+        }))
+    }
+
+    /// `Ok(())` when a slot was taken, `Err(ms)` with the time left when full.
+    async fn take_slot(&self, key: &str, limit: u32) -> Result<Result<(), u64>, StoreError> {
+        let mut call = self.attempt.prepare_invoke();
+        call.key(key).arg(limit).arg(self.lockout_ms);
+        let (allowed, wait_ms): (u8, i64) = self
             .redis
-            .run(|mut conn| async move {
-                if with_ip {
-                    let (a, a_ttl, b, b_ttl): (Option<u32>, i64, Option<u32>, i64) =
-                        pipe.query_async(&mut conn).await?;
-                    Ok(vec![(a, a_ttl), (b, b_ttl)])
-                } else {
-                    let (a, a_ttl): (Option<u32>, i64) = pipe.query_async(&mut conn).await?;
-                    Ok(vec![(a, a_ttl)])
-                }
-            })
+            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await?;
-        let limits = [self.max_failures, self.max_failures_per_ip];
-        let retry_after = replies
-            .iter()
-            .zip(limits)
-            .filter(|((count, _), limit)| count.unwrap_or(0) >= *limit)
-            .map(|((_, ttl_ms), _)| (*ttl_ms).max(1000) as u64)
-            .max()
-            .map(|ms| ms.div_ceil(1000));
-        Ok(Verdict {
-            retry_after,
-            account_failures: replies.first().and_then(|(c, _)| *c).unwrap_or(0),
+        Ok(if allowed == 1 {
+            Ok(())
+        } else {
+            Err(wait_ms.max(0) as u64)
         })
     }
 
-    pub async fn record_failure(
-        &self,
-        email: &Email,
-        ip: Option<IpAddr>,
-    ) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
-        let mut keys = vec![self.account_key(email)];
-        keys.extend(ip.map(|ip| self.ip_key(ip)));
-        for key in &keys {
-            pipe.cmd("EVAL")
-                .arg(RECORD_FAILURE)
-                .arg(1)
-                .arg(key)
-                .arg(self.lockout_ms)
-                .ignore();
-        }
-        self.redis
-            .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
-            .await
+    /// The attempt succeeded: the account's earlier failures are forgotten
+    /// and the client's slot is returned.
+    pub async fn succeeded(&self, attempt: Attempt) -> Result<(), StoreError> {
+        let account = self.give_back(&attempt.account_key, true);
+        let client = async {
+            match &attempt.ip_key {
+                Some(key) => self.give_back(key, false).await,
+                None => Ok(()),
+            }
+        };
+        let (account, client) = tokio::join!(account, client);
+        account.and(client)
     }
 
-    /// A successful login forgets the account's earlier failures.
-    pub async fn reset(&self, email: &Email, verdict: &Verdict) -> Result<(), StoreError> {
-        if verdict.account_failures == 0 {
-            return Ok(());
-        }
-        let key = self.account_key(email);
+    async fn give_back(&self, key: &str, clear: bool) -> Result<(), StoreError> {
+        let mut call = self.give_back.prepare_invoke();
+        call.key(key).arg(if clear { "clear" } else { "one" });
         self.redis
-            .run(|mut conn| async move {
-                redis::cmd("DEL")
-                    .arg(&key)
-                    .query_async::<()>(&mut conn)
-                    .await
-            })
+            .run(|mut conn| async move { call.invoke_async::<()>(&mut conn).await })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttle() -> LoginThrottle {
+        let redis = Redis::new(
+            &crate::config::Secret::new("redis://127.0.0.1:1"),
+            Duration::from_millis(10),
+        )
+        .unwrap();
+        LoginThrottle::new(redis, "p:", 5, 50, Duration::from_secs(300))
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_64() {
+        let t = throttle();
+        let a = t.ip_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = t.ip_key("2001:db8:1:2:bbbb::9".parse().unwrap());
+        let c = t.ip_key("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            t.ip_key("::ffff:192.0.2.1".parse().unwrap()),
+            "p:{ip:192.0.2.1}:login"
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::identity::Identity;
 use crate::state::AppState;
 use crate::users::credentials::PasswordProblem;
-use crate::users::{CreateUserError, Email, Password, User};
+use crate::users::{fingerprint, CreateUserError, Email, Password, User};
 
 #[derive(Deserialize)]
 struct RegisterRequest {
@@ -114,12 +114,18 @@ pub async fn change_password(
         .users
         .set_password(identity.user_id, &new_hash)
         .await?;
-    // After the update, so no login with the old password can slip in
-    // between. If this fails the client's retry (with the new password as
-    // the current one) ends them.
+    // After the update: sessions made with the old password end here, and
+    // logins checked against it but not yet finished find the new
+    // fingerprint and make none. If this call fails, the password has
+    // changed anyway; the client's retry (new password as the current one)
+    // ends the sessions.
     state
         .sessions
-        .revoke_all(identity.user_id, Some(identity.session_id))
+        .revoke_all(
+            identity.user_id,
+            Some(identity.session_id),
+            Some(&fingerprint(&new_hash)),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

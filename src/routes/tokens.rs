@@ -14,8 +14,9 @@ use crate::guard::verify_bearer;
 use crate::identity::Identity;
 use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome, SessionMeta};
 use crate::state::AppState;
+use crate::throttle::Admission;
 use crate::users::credentials::PasswordProblem;
-use crate::users::{Email, Password, User};
+use crate::users::{fingerprint, Email, Password, User};
 
 /// RFC 6749 §5.1 plus what a mobile client needs to schedule its refresh.
 #[derive(Serialize)]
@@ -67,12 +68,21 @@ fn device_name(device: Option<String>) -> ApiResult<Option<String>> {
     else {
         return Ok(None);
     };
-    if device.chars().count() > MAX_DEVICE_CHARS || device.chars().any(char::is_control) {
+    if device.chars().count() > MAX_DEVICE_CHARS || device.chars().any(is_invisible) {
         return Err(ApiError::InvalidRequest(
             "device must be at most 100 characters without control characters",
         ));
     }
     Ok(Some(device))
+}
+
+/// Control characters, and the format characters that can disguise a name
+/// when it is shown (bidi overrides, zero-width characters, line separators).
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// The `User-Agent`, cut to 256 bytes on a character boundary.
@@ -87,38 +97,38 @@ fn user_agent(req: &HttpRequest) -> Option<String> {
     (end > 0).then(|| ua[..end].to_string())
 }
 
-/// The password check shared by login and password change: throttling
-/// first (a throttled attempt costs no hashing), then Argon2 against the
-/// account's hash or the dummy, then the failure count. `password` is `None`
-/// for one too short to be anyone's.
+/// The password check shared by login and password change: a throttle
+/// slot first (a throttled attempt costs no hashing), then Argon2 against
+/// the account's hash or the dummy. `password` is `None` for one too short
+/// to be anyone's. Returns the account and the hash it matched.
 pub(crate) async fn check_password(
     state: &AppState,
     email: &Email,
     ip: Option<IpAddr>,
     password: Option<Password>,
     account: impl Future<Output = Result<Option<(User, String)>, StoreError>>,
-) -> ApiResult<User> {
-    let verdict = state.throttle.check(email, ip).await?;
-    if let Some(retry_after_secs) = verdict.retry_after {
-        return Err(ApiError::RateLimited { retry_after_secs });
-    }
+) -> ApiResult<(User, String)> {
+    let attempt = match state.throttle.admit(email, ip).await? {
+        Admission::Allowed(attempt) => attempt,
+        Admission::Throttled { retry_after_secs } => {
+            return Err(ApiError::RateLimited { retry_after_secs })
+        }
+    };
     let (user, hash) = match account.await? {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
     let verified = match password {
-        Some(password) => state.hasher.verify(password, hash).await?,
+        Some(password) => state.hasher.verify(password, hash.clone()).await?,
         None => false,
     };
-    match user {
-        Some(user) if verified => {
-            state.throttle.reset(email, &verdict).await?;
-            Ok(user)
+    match (user, hash) {
+        (Some(user), Some(hash)) if verified => {
+            state.throttle.succeeded(attempt).await?;
+            Ok((user, hash))
         }
-        _ => {
-            state.throttle.record_failure(email, ip).await?;
-            Err(ApiError::InvalidGrant { reason: None })
-        }
+        // The attempt's slot stays taken: it was a failure.
+        _ => Err(ApiError::InvalidGrant { reason: None }),
     }
 }
 
@@ -145,7 +155,7 @@ pub async fn login(
     let password = presented_password(&input.password)?;
     let device = device_name(input.device)?;
     let ip = state.trusted_proxies.client_ip(&req);
-    let user = check_password(
+    let (user, hash) = check_password(
         &state,
         &email,
         ip,
@@ -158,8 +168,15 @@ pub async fn login(
         user_agent: user_agent(&req),
         ip,
     };
-    let refresh = state.sessions.create(user.id, &meta).await?;
-    token_response(&state, refresh)
+    match state
+        .sessions
+        .create(user.id, &meta, &fingerprint(&hash))
+        .await?
+    {
+        Some(refresh) => token_response(&state, refresh),
+        // The password changed while this login was being checked.
+        None => Err(ApiError::InvalidGrant { reason: None }),
+    }
 }
 
 /// JSON `{"refresh_token"}` or RFC 6749 §6 form fields.
@@ -244,7 +261,10 @@ pub async fn logout_all(
     identity: web::ReqData<Identity>,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    state.sessions.revoke_all(identity.user_id, None).await?;
+    state
+        .sessions
+        .revoke_all(identity.user_id, None, None)
+        .await?;
     Ok(no_content())
 }
 

@@ -36,6 +36,9 @@ impl Keys {
     pub fn index(&self, user: Uuid) -> String {
         format!("{}:sessions", self.tag(user))
     }
+    pub fn credential(&self, user: Uuid) -> String {
+        format!("{}:credential", self.tag(user))
+    }
     pub fn tombstone(&self, user: Uuid, session: Uuid) -> String {
         format!("{}:reused:{}", self.tag(user), session.as_simple())
     }
@@ -117,16 +120,20 @@ impl SessionStore {
         &self.redis
     }
 
-    /// Starts a session for `user` and returns its first refresh token.
+    /// Starts a session for `user` and returns its first refresh token, or
+    /// `None` if the password changed since the login checked `credential`
+    /// (the fingerprint of the hash it verified against).
     pub async fn create(
         &self,
         user: Uuid,
         meta: &SessionMeta,
-    ) -> Result<IssuedRefresh, StoreError> {
+        credential: &str,
+    ) -> Result<Option<IssuedRefresh>, StoreError> {
         let token = RefreshToken::generate(user);
         let mut call = self.create.prepare_invoke();
         call.key(self.keys.session(user, token.session_id))
             .key(self.keys.index(user))
+            .key(self.keys.credential(user))
             .arg(token.session_id.as_simple().to_string())
             .arg(token.family_hash())
             .arg(token.secret_hash())
@@ -134,15 +141,22 @@ impl SessionStore {
             .arg(self.max_age_ms)
             .arg(meta.device.as_deref().unwrap_or_default())
             .arg(meta.user_agent.as_deref().unwrap_or_default())
-            .arg(meta.ip.map(|ip| ip.to_string()).unwrap_or_default());
-        let (expires_in_ms,): (u64,) = self
+            .arg(meta.ip.map(|ip| ip.to_string()).unwrap_or_default())
+            .arg(credential);
+        let reply: Vec<redis::Value> = self
             .redis
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await?;
-        Ok(IssuedRefresh {
-            token,
-            expires_in: Duration::from_millis(expires_in_ms),
-        })
+        match reply.as_slice() {
+            [status, ttl] if text(status) == Some("created") => Ok(Some(IssuedRefresh {
+                token,
+                expires_in: millis(ttl)?,
+            })),
+            [status] if text(status) == Some("stale") => Ok(None),
+            _ => Err(StoreError::Redis(format!(
+                "unexpected create reply {reply:?}"
+            ))),
+        }
     }
 
     /// Checks `presented` and rotates it, in one atomic step.
@@ -212,11 +226,21 @@ impl SessionStore {
     }
 
     /// Ends every session of `user` except `keep`; returns how many ended.
-    pub async fn revoke_all(&self, user: Uuid, keep: Option<Uuid>) -> Result<u64, StoreError> {
+    /// With `new_credential` (after a password change), also fences off
+    /// logins still being checked against the old password.
+    pub async fn revoke_all(
+        &self,
+        user: Uuid,
+        keep: Option<Uuid>,
+        new_credential: Option<&str>,
+    ) -> Result<u64, StoreError> {
         let mut call = self.revoke_all.prepare_invoke();
         call.key(self.keys.index(user))
+            .key(self.keys.credential(user))
             .arg(self.keys.session_prefix(user))
-            .arg(keep.map(|k| k.as_simple().to_string()).unwrap_or_default());
+            .arg(keep.map(|k| k.as_simple().to_string()).unwrap_or_default())
+            .arg(new_credential.unwrap_or_default())
+            .arg(self.max_age_ms);
         self.redis
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await

@@ -6,5 +6,5 @@ pub mod password;
 pub mod store;
 
 pub use credentials::{Email, Password};
-pub use password::PasswordHasher;
+pub use password::{fingerprint, PasswordHasher};
 pub use store::{CreateUserError, User, UserStore};

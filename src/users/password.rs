@@ -101,3 +101,14 @@ impl PasswordHasher {
         .map_err(|e| StoreError::Hashing(e.to_string()))
     }
 }
+
+/// A short public name for a password hash: what Redis keeps to tell which
+/// password a login was checked against (see `revoke_all.lua`). It reveals
+/// nothing about the password: the hash it is taken from is salted Argon2id.
+pub fn fingerprint(password_hash: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(password_hash.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}

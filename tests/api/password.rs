@@ -111,3 +111,31 @@ async fn a_password_change_needs_a_bearer_token() {
         .unwrap();
     assert_error(res, 401, "invalid_token").await;
 }
+
+#[tokio::test]
+async fn no_session_made_with_the_old_password_outlives_the_change() {
+    // Logins with the old password race the change, started every 10 ms
+    // across it. Some read the old hash before the update but finish their
+    // (queued) Argon2 check after the sessions were revoked: without a fence
+    // they would keep a session made with the old password.
+    let app = app().var("AUTHD_LOGIN_MAX_FAILURES", 50).spawn().await;
+    let (email, me) = app.signed_in_user().await;
+    let logins = futures::future::join_all((0..20u64).map(|i| {
+        let (app, email) = (&app, &email);
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(10 * i)).await;
+            app.login(email, PASSWORD).await
+        }
+    }));
+    let (logins, changed) = tokio::join!(logins, change(&app, &me.access_token, PASSWORD, NEW));
+    assert_eq!(changed.status(), 204);
+    for res in logins {
+        if res.status() == 200 {
+            let t: Tokens = res.json().await.unwrap();
+            assert_eq!(
+                app.get_with("/api/secure", &t.access_token).await.status(),
+                401
+            );
+        }
+    }
+}

@@ -103,6 +103,19 @@ async fn a_device_name_is_bounded_and_printable() {
             .await;
         assert_error(res, 400, "invalid_request").await;
     }
+    for device in [
+        "evil\u{202E}gnp.exe",
+        "zero\u{200B}width",
+        "line\u{2028}break",
+    ] {
+        let res = app
+            .post_json(
+                "/api/login",
+                &json!({"email": email, "password": PASSWORD, "device": device}),
+            )
+            .await;
+        assert_error(res, 400, "invalid_request").await;
+    }
     let t = login_as(&app, &email, Some(&"é".repeat(100)), "ua").await;
     assert_eq!(
         sessions_of(&app, &t.access_token).await[0]["device"],

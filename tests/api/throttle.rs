@@ -241,3 +241,27 @@ async fn spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit_through() {
+    let app = app().var("AUTHD_LOGIN_MAX_FAILURES", 3).spawn().await;
+    let email = unique_email();
+    app.register(&email, PASSWORD).await;
+    let runs = app.state.hasher.runs();
+    let statuses: Vec<u16> = futures::future::join_all((0..12).map(|_| app.login(&email, WRONG)))
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        9,
+        "{statuses:?}"
+    );
+    assert_eq!(app.state.hasher.runs(), runs + 3);
+}

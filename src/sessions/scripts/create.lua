@@ -1,6 +1,7 @@
 -- Starts a session.
 -- KEYS[1] session hash          <prefix>{u:<user>}:s:<session>
 -- KEYS[2] the user's index      <prefix>{u:<user>}:sessions
+-- KEYS[3] credential marker     <prefix>{u:<user>}:credential
 -- ARGV[1] session id
 -- ARGV[2] family hash           SHA-256 of the token family secret
 -- ARGV[3] token hash            SHA-256 of the first token's secret
@@ -9,7 +10,13 @@
 -- ARGV[6] device name given at login ('' if none; at most 100 characters)
 -- ARGV[7] User-Agent ('' if none; at most 256 bytes)
 -- ARGV[8] client IP
--- Returns { expires_in_ms }
+-- ARGV[9] fingerprint of the password hash the login was checked against
+-- Returns { 'created', expires_in_ms }, or { 'stale' } when the password
+-- changed while this login was being checked (the marker names another hash).
+local marker = redis.call('GET', KEYS[3])
+if marker and marker ~= ARGV[9] then
+  return { 'stale' }
+end
 local now = now_ms()
 local max_age = tonumber(ARGV[5])
 local expires = now + math.min(tonumber(ARGV[4]), max_age)
@@ -20,4 +27,4 @@ redis.call('HSET', KEYS[1],
 redis.call('PEXPIREAT', KEYS[1], int(expires))
 redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
 reindex(KEYS[2], now)
-return { expires - now }
+return { 'created', expires - now }
