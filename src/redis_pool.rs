@@ -2,6 +2,11 @@
 //! whole operation, pool wait included, fits in `AUTHD_REDIS_TIMEOUT_MS`, or
 //! it fails as a `StoreError` (a 503 to the client).
 //!
+//! One Redis or a Redis Cluster: `AUTHD_REDIS_URL` with several
+//! comma-separated `redis://` URLs selects cluster mode. Callers see one
+//! connection type either way; every script's keys share a hash tag, so the
+//! cluster client routes each call to the one node that owns them.
+//!
 //! deadpool-redis's own manager sends a PING on every checkout, which would
 //! double the round trips of a refresh. This manager hands out its
 //! multiplexed connections as they are, pings only connections idle for a
@@ -12,8 +17,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
-use deadpool_redis::redis::aio::MultiplexedConnection;
-use deadpool_redis::redis::{self, AsyncConnectionConfig, Client, RedisError, RedisResult};
+use deadpool_redis::redis::aio::{ConnectionLike, MultiplexedConnection};
+use deadpool_redis::redis::cluster::{ClusterClient, ClusterClientBuilder};
+use deadpool_redis::redis::cluster_async::ClusterConnection;
+use deadpool_redis::redis::{
+    self, AsyncConnectionConfig, Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value,
+};
 
 use crate::config::Secret;
 use crate::error::StoreError;
@@ -22,27 +31,67 @@ use crate::error::StoreError;
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 const POOL_SIZE: usize = 16;
 
+/// A connection to one Redis or to a cluster; both multiplex and clone
+/// cheaply.
+#[derive(Clone)]
+pub enum Connection {
+    Single(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+enum Target {
+    Single(Client, AsyncConnectionConfig),
+    Cluster(ClusterClient),
+}
+
 pub struct RedisManager {
-    client: Client,
-    config: AsyncConnectionConfig,
+    target: Target,
     budget: Duration,
 }
 
 impl managed::Manager for RedisManager {
-    type Type = MultiplexedConnection;
+    type Type = Connection;
     type Error = RedisError;
 
-    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
-        self.client
-            .get_multiplexed_async_connection_with_config(&self.config)
-            .await
+    async fn create(&self) -> Result<Connection, RedisError> {
+        match &self.target {
+            Target::Single(client, config) => client
+                .get_multiplexed_async_connection_with_config(config)
+                .await
+                .map(Connection::Single),
+            Target::Cluster(client) => client.get_async_connection().await.map(Connection::Cluster),
+        }
     }
 
-    async fn recycle(
-        &self,
-        conn: &mut MultiplexedConnection,
-        metrics: &Metrics,
-    ) -> RecycleResult<RedisError> {
+    async fn recycle(&self, conn: &mut Connection, metrics: &Metrics) -> RecycleResult<RedisError> {
         if metrics.last_used() < IDLE_BEFORE_PING {
             return Ok(());
         }
@@ -65,17 +114,32 @@ pub struct Redis {
 
 impl Redis {
     /// Builds the pool; connections are made on first use, so authd starts
-    /// (and reports not-ready) while Redis is down.
+    /// (and reports not-ready) while Redis is down. Several comma-separated
+    /// URLs mean a Redis Cluster.
     pub fn new(url: &Secret, budget: Duration) -> Result<Self, String> {
-        let client = Client::open(url.expose()).map_err(|e| format!("invalid Redis URL ({e})"))?;
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(budget))
-            .set_response_timeout(Some(budget));
-        let manager = RedisManager {
-            client,
-            config,
-            budget,
+        let urls: Vec<&str> = url
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        let invalid = |e: RedisError| format!("invalid Redis URL ({e})");
+        let target = match urls.as_slice() {
+            [single] => Target::Single(
+                Client::open(*single).map_err(invalid)?,
+                AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(budget))
+                    .set_response_timeout(Some(budget)),
+            ),
+            nodes => Target::Cluster(
+                ClusterClientBuilder::new(nodes.to_vec())
+                    .connection_timeout(budget)
+                    .response_timeout(budget)
+                    .build()
+                    .map_err(invalid)?,
+            ),
         };
+        let manager = RedisManager { target, budget };
         let timeouts = managed::Timeouts {
             wait: Some(budget),
             create: Some(budget),
@@ -95,7 +159,7 @@ impl Redis {
     /// did not answer in time is retired, so a dead socket is never reused.
     pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let deadline = tokio::time::Instant::now() + self.budget;
@@ -104,7 +168,7 @@ impl Redis {
             Ok(Err(e)) => return Err(StoreError::Redis(format!("pool: {e}"))),
             Err(_) => return Err(StoreError::Timeout("redis")),
         };
-        match tokio::time::timeout_at(deadline, op(MultiplexedConnection::clone(&conn))).await {
+        match tokio::time::timeout_at(deadline, op(Connection::clone(&conn))).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 if is_transport_error(&e) {
@@ -127,7 +191,8 @@ impl Redis {
         .map(|_| ())
     }
 
-    /// The server's `maxmemory-policy`, for the startup warning.
+    /// The server's `maxmemory-policy`, for the startup warning (in cluster
+    /// mode, that of the node the command lands on).
     pub async fn maxmemory_policy(&self) -> Result<String, StoreError> {
         let pair: Vec<String> = self
             .run(|mut conn| async move {

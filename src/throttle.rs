@@ -151,7 +151,17 @@ impl LoginThrottle {
     /// The attempt succeeded: the account's earlier failures are forgotten
     /// and the client's slot is returned.
     pub async fn succeeded(&self, attempt: Attempt) -> Result<(), StoreError> {
-        let account = self.give_back(&attempt.account_key, true);
+        self.return_slots(attempt, true).await
+    }
+
+    /// The attempt could not be decided (a store failed): it gives back its
+    /// slots and counts for nothing.
+    pub async fn release(&self, attempt: Attempt) -> Result<(), StoreError> {
+        self.return_slots(attempt, false).await
+    }
+
+    async fn return_slots(&self, attempt: Attempt, clear_account: bool) -> Result<(), StoreError> {
+        let account = self.give_back(&attempt.account_key, clear_account);
         let client = async {
             match &attempt.ip_key {
                 Some(key) => self.give_back(key, false).await,

@@ -114,13 +114,26 @@ pub(crate) async fn check_password(
             return Err(ApiError::RateLimited { retry_after_secs })
         }
     };
-    let (user, hash) = match account.await? {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
+    let checked = async {
+        let (user, hash) = match account.await? {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
+        let verified = match password {
+            Some(password) => state.hasher.verify(password, hash.clone()).await?,
+            None => false,
+        };
+        Ok::<_, StoreError>((user, hash, verified))
     };
-    let verified = match password {
-        Some(password) => state.hasher.verify(password, hash.clone()).await?,
-        None => false,
+    let (user, hash, verified) = match checked.await {
+        Ok(checked) => checked,
+        Err(e) => {
+            // Not a failed login: the database or the hasher did not answer.
+            if let Err(release) = state.throttle.release(attempt).await {
+                log::warn!("could not release a throttle slot: {release}");
+            }
+            return Err(e.into());
+        }
     };
     match (user, hash) {
         (Some(user), Some(hash)) if verified => {

@@ -160,30 +160,170 @@ async fn signature_mode_keeps_guarding_without_redis() {
 async fn a_database_slower_than_its_budget_gives_503() {
     use sqlx::Connection;
     let app = app().var("AUTHD_DATABASE_TIMEOUT_MS", 300).spawn().await;
-    // Another writer holds the SQLite write lock: inserts wait on it.
-    let mut blocker = sqlx::SqliteConnection::connect(&app.database_url)
+    // Another session holds a lock the registration must wait for.
+    sqlx::any::install_default_drivers();
+    let mut blocker = sqlx::AnyConnection::connect(&app.database_url)
         .await
         .unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    let lock = if is_postgres(&app.database_url) {
+        "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE"
+    } else {
+        "BEGIN EXCLUSIVE"
+    };
+    sqlx::raw_sql(lock).execute(&mut blocker).await.unwrap();
     let started = Instant::now();
     let res = app.register(&unique_email(), PASSWORD).await;
-    // Registration spends up to ~0.1 s hashing before it reaches the insert.
     let elapsed = started.elapsed();
     let retry_after = res.headers().get("retry-after").cloned();
-    let (status, body) = error_of(res).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (503, Some("temporarily_unavailable"))
-    );
+    assert_error(res, 503, "temporarily_unavailable").await;
     assert!(retry_after.is_some());
+    // Hashing (~0.1 s) may come before the write that waits.
     assert!(
         elapsed < Duration::from_millis(2 * 300 + 1500),
         "took {elapsed:?}"
     );
-    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
     // The lock is gone: service resumes.
     assert_eq!(app.register(&unique_email(), PASSWORD).await.status(), 201);
+}
+
+#[tokio::test]
+async fn a_stopped_postgres_gives_503s_and_service_resumes_when_it_returns() {
+    let pg = TestPostgres::start();
+    let database = create_postgres_database(&pg.admin_url()).await;
+    let app = app()
+        .var("AUTHD_DATABASE_URL", &database)
+        .var("AUTHD_DATABASE_TIMEOUT_MS", 500)
+        .spawn()
+        .await;
+    let (email, t) = app.signed_in_user().await;
+    pg.stop();
+
+    assert_error(
+        app.register(&unique_email(), PASSWORD).await,
+        503,
+        "temporarily_unavailable",
+    )
+    .await;
+    let started = Instant::now();
+    let res = app.login(&email, PASSWORD).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(2 * 500 + 600),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_error(res, 503, "temporarily_unavailable").await;
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Sessions live in Redis: refresh and the guard keep working.
+    let t = app.refreshed(&t.refresh_token).await;
+    assert_eq!(
+        app.get_with("/api/secure", &t.access_token).await.status(),
+        200
+    );
+    // Failed logins during the outage were not counted against the user.
+    for _ in 0..6 {
+        assert_eq!(app.login(&email, PASSWORD).await.status(), 503);
+    }
+
+    pg.start_again();
+    let started = Instant::now();
+    loop {
+        let res = app.login(&email, PASSWORD).await;
+        if res.status() == 200 {
+            break;
+        }
+        assert_eq!(res.status(), 503);
+        assert!(started.elapsed() < Duration::from_secs(10), "no recovery");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.register(&unique_email(), PASSWORD).await.status(), 201);
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_flushed_redis_forgets_sessions_and_revives_nothing() {
+    let redis = TestRedis::start();
+    let app = app()
+        .redis(&redis)
+        .var("AUTHD_REFRESH_REUSE_GRACE", 0)
+        .spawn()
+        .await;
+    let (email, t0) = app.signed_in_user().await;
+    let t1 = app.refreshed(&t0.refresh_token).await;
+    let (_, gone) = app.signed_in_user().await;
+    app.post_with("/api/logout", &gone.access_token).await;
+    assert!(redis.cli(&["flushall"]).contains("OK"));
+
+    for token in [&t0.refresh_token, &t1.refresh_token, &gone.refresh_token] {
+        assert_error(app.refresh(token).await, 400, "invalid_grant").await;
+    }
+    for access in [&t1.access_token, &gone.access_token] {
+        assert_eq!(app.get_with("/api/secure", access).await.status(), 401);
+    }
+    // A fresh login works and nothing old came back with it.
+    let fresh = app.login_tokens(&email).await;
+    assert_eq!(
+        app.get_with("/api/secure", &fresh.access_token)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get_with("/api/secure", &t1.access_token).await.status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn a_full_redis_with_noeviction_gives_503_not_500() {
+    let redis = TestRedis::start();
+    let app = app().redis(&redis).spawn().await;
+    let (email, t) = app.signed_in_user().await;
+    assert!(redis
+        .cli(&["config", "set", "maxmemory", "1"])
+        .contains("OK"));
+    assert_error(
+        app.login(&email, PASSWORD).await,
+        503,
+        "temporarily_unavailable",
+    )
+    .await;
+    assert_error(
+        app.refresh(&t.refresh_token).await,
+        503,
+        "temporarily_unavailable",
+    )
+    .await;
+    assert!(redis
+        .cli(&["config", "set", "maxmemory", "0"])
+        .contains("OK"));
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
 }

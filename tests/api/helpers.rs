@@ -2,12 +2,8 @@
 //! own key prefix) or per fault test, a fresh SQLite file per test, and an
 //! `Application` on a free port.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
 use authd::config::{JwtAlgorithm, Settings};
 use authd::startup::Application;
@@ -17,142 +13,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+pub use crate::servers::*;
+
 pub const PASSWORD: &str = "correct horse battery staple";
-
-/// A `redis-server` owned by the test process. It runs under a small shell
-/// watchdog that kills it when our end of its stdin closes, so no server
-/// outlives the test binary, even on a panic or a `kill -9` of the tests.
-pub struct TestRedis {
-    pub port: u16,
-    dir: tempfile::TempDir,
-    process: Mutex<Option<RedisProcess>>,
-}
-
-struct RedisProcess {
-    pid: u32,
-    watchdog: Child,
-    _stdin: ChildStdin,
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-9", &self.pid.to_string()])
-            .status();
-        let _ = self.watchdog.kill();
-        let _ = self.watchdog.wait();
-    }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-impl TestRedis {
-    pub fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir for redis");
-        let redis = TestRedis {
-            port: free_port(),
-            dir,
-            process: Mutex::new(None),
-        };
-        redis.launch();
-        redis
-    }
-
-    fn launch(&self) {
-        let script = format!(
-            "redis-server --port {} --bind 127.0.0.1 --save '' --appendonly no --dir '{}' \
-             --maxmemory-policy noeviction --loglevel warning >/dev/null 2>&1 & \
-             echo $!; read _; kill -9 $! 2>/dev/null",
-            self.port,
-            self.dir.path().display()
-        );
-        let mut watchdog = Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("redis-server must be installed (see README prerequisites)");
-        let stdin = watchdog.stdin.take().expect("watchdog stdin");
-        let mut line = String::new();
-        BufReader::new(watchdog.stdout.take().expect("watchdog stdout"))
-            .read_line(&mut line)
-            .expect("redis pid");
-        let pid = line.trim().parse().expect("redis pid is a number");
-        *self.process.lock().unwrap() = Some(RedisProcess {
-            pid,
-            watchdog,
-            _stdin: stdin,
-        });
-        self.wait_until_ready();
-    }
-
-    fn wait_until_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            let pong = Command::new("redis-cli")
-                .args(["-p", &self.port.to_string(), "ping"])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
-                .unwrap_or(false);
-            if pong {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server on port {} did not start", self.port);
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self
-            .process
-            .lock()
-            .unwrap()
-            .as_ref()
-            .map(|p| p.pid)
-            .expect("redis is running");
-        let ok = Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "kill {signal} {pid}");
-    }
-
-    /// SIGSTOP: the server keeps its sockets but answers nothing.
-    pub fn freeze(&self) {
-        self.signal("-STOP");
-    }
-
-    pub fn thaw(&self) {
-        self.signal("-CONT");
-    }
-
-    /// Kills the server for good (its data is gone).
-    pub fn kill(&self) {
-        self.process.lock().unwrap().take();
-    }
-
-    /// Starts a new, empty server on the same port.
-    pub fn restart(&self) {
-        self.kill();
-        self.launch();
-    }
-}
-
-/// One server for every test of this binary that does not break it.
-pub fn shared_redis() -> &'static TestRedis {
-    static SHARED: OnceLock<TestRedis> = OnceLock::new();
-    SHARED.get_or_init(TestRedis::start)
-}
 
 /// A signing key file for tests that forge tokens with the app's own key.
 pub struct KeyFile {
@@ -223,7 +86,7 @@ pub fn app() -> AppBuilder {
             "AUTHD_JWT_PRIVATE_KEY_FILE".into(),
             key.path.display().to_string(),
         )],
-        redis_url: shared_redis().url(),
+        redis_url: shared_redis_url(),
         key_pem: Some(key.pem.clone()),
         shared: None,
     }
@@ -252,6 +115,11 @@ impl AppBuilder {
         self
     }
 
+    pub fn redis_url(mut self, url: &str) -> Self {
+        self.redis_url = url.to_string();
+        self
+    }
+
     /// Another instance of the same deployment: same Redis, prefix and
     /// database as `other`.
     pub fn sharing(mut self, other: &TestApp) -> Self {
@@ -269,7 +137,7 @@ impl AppBuilder {
             Some(shared) => shared,
             None => {
                 let dir = tempfile::tempdir().expect("temp dir for the database");
-                let url = format!("sqlite://{}", dir.path().join("authd.db").display());
+                let url = fresh_database(dir.path()).await;
                 (
                     format!("t{}:", Uuid::new_v4().as_simple()),
                     url,
@@ -395,52 +263,52 @@ impl TestApp {
         res.json().await.expect("token response")
     }
 
-    /// Every key of this test's prefix, with its TTL in ms and its values.
+    /// Every key of this test's prefix (on every node), with its TTL in ms
+    /// and its values.
     pub async fn redis_dump(&self) -> Vec<(String, i64, Vec<String>)> {
-        let mut conn = redis::Client::open(self.redis_url.as_str())
-            .expect("redis url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis connection");
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.prefix))
-            .query_async(&mut conn)
-            .await
-            .expect("KEYS");
         let mut out = Vec::new();
-        for key in keys {
-            let ttl: i64 = redis::cmd("PTTL")
-                .arg(&key)
+        for node in self.redis_keys_by_node().await {
+            let mut conn = redis_connection(&node.0).await;
+            for key in node.1 {
+                let ttl: i64 = redis::cmd("PTTL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("PTTL");
+                let kind: String = redis::cmd("TYPE")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("TYPE");
+                let read = match kind.as_str() {
+                    "hash" => redis::cmd("HGETALL").arg(&key).clone(),
+                    "zset" => redis::cmd("ZRANGE")
+                        .arg(&key)
+                        .arg(0)
+                        .arg(-1)
+                        .arg("WITHSCORES")
+                        .clone(),
+                    "string" => redis::cmd("MGET").arg(&key).clone(),
+                    _ => redis::cmd("ECHO").arg("").clone(),
+                };
+                let values: Vec<String> = read.query_async(&mut conn).await.unwrap_or_default();
+                out.push((key, ttl, values));
+            }
+        }
+        out
+    }
+
+    /// This test's keys, node by node.
+    pub async fn redis_keys_by_node(&self) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for node in redis_nodes(&self.redis_url) {
+            let mut conn = redis_connection(&node).await;
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{}*", self.prefix))
                 .query_async(&mut conn)
                 .await
-                .expect("PTTL");
-            let kind: String = redis::cmd("TYPE")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .expect("TYPE");
-            let values: Vec<String> = match kind.as_str() {
-                "hash" => redis::cmd("HGETALL")
-                    .arg(&key)
-                    .query_async(&mut conn)
-                    .await
-                    .expect("HGETALL"),
-                "zset" => redis::cmd("ZRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .query_async(&mut conn)
-                    .await
-                    .expect("ZRANGE"),
-                "string" => vec![redis::cmd("GET")
-                    .arg(&key)
-                    .query_async(&mut conn)
-                    .await
-                    .expect("GET")],
-                _ => vec![],
-            };
-            out.push((key, ttl, values));
+                .expect("KEYS");
+            out.push((node, keys));
         }
         out
     }
@@ -449,22 +317,20 @@ impl TestApp {
 impl TestApp {
     /// `MEMORY USAGE` summed over every key of this test's prefix.
     pub async fn redis_memory(&self) -> i64 {
-        let mut conn = redis::Client::open(self.redis_url.as_str())
-            .expect("redis url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis connection");
         let mut total = 0;
-        for (key, _, _) in self.redis_dump().await {
-            let bytes: i64 = redis::cmd("MEMORY")
-                .arg("USAGE")
-                .arg(&key)
-                .arg("SAMPLES")
-                .arg(0)
-                .query_async(&mut conn)
-                .await
-                .expect("MEMORY USAGE");
-            total += bytes;
+        for (node, keys) in self.redis_keys_by_node().await {
+            let mut conn = redis_connection(&node).await;
+            for key in keys {
+                let bytes: i64 = redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(&key)
+                    .arg("SAMPLES")
+                    .arg(0)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("MEMORY USAGE");
+                total += bytes;
+            }
         }
         total
     }

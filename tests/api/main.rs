@@ -2,14 +2,17 @@
 
 mod access_tokens;
 mod accounts;
+mod cluster;
 mod errors;
 mod faults;
 mod health;
 mod helpers;
+mod instances;
 mod keys;
 mod logout;
 mod password;
 mod refresh;
+mod servers;
 mod sessions;
 mod storage;
 mod throttle;

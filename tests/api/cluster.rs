@@ -1,0 +1,115 @@
+//! The same scripts on a real Redis Cluster (three masters): the core flows
+//! work, keys spread over the nodes, and every one carries a TTL.
+
+use std::collections::HashSet;
+
+use futures::future::join_all;
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn cluster_app() -> TestApp {
+    app()
+        .redis_url(&shared_cluster().url())
+        .var("AUTHD_REFRESH_REUSE_GRACE", 1)
+        .spawn()
+        .await
+}
+
+#[tokio::test]
+async fn the_core_flows_run_on_a_cluster() {
+    let app = cluster_app().await;
+    let (email, t0) = app.signed_in_user().await;
+    assert_eq!(
+        app.get_with("/api/secure", &t0.access_token).await.status(),
+        200
+    );
+    let t1 = app.refreshed(&t0.refresh_token).await;
+    assert_eq!(
+        app.refreshed(&t0.refresh_token).await.refresh_token,
+        t1.refresh_token,
+        "grace"
+    );
+    let t2 = app.refreshed(&t1.refresh_token).await;
+    let other = app.login_tokens(&email).await;
+    let list = app.get_with("/api/sessions", &t2.access_token).await;
+    assert_eq!(list.status(), 200);
+    let body: serde_json::Value = list.json().await.unwrap();
+    assert_eq!(body["sessions"].as_array().unwrap().len(), 2);
+    // Reuse ends the session.
+    let (_, body) = error_of(app.refresh(&t0.refresh_token).await).await;
+    assert_eq!(body["reason"], "reused");
+    assert_eq!(
+        app.get_with("/api/secure", &t2.access_token).await.status(),
+        401
+    );
+    // Password change and logout-all (scripts that walk the user's index).
+    let res = app
+        .client
+        .post(app.url("/api/password"))
+        .bearer_auth(&other.access_token)
+        .json(&json!({"current_password": PASSWORD, "new_password": "a new cluster passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let third = app
+        .login(&email, "a new cluster passphrase")
+        .await
+        .json::<Tokens>()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.post_with("/api/logout-all", &third.access_token)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.get_with("/api/secure", &other.access_token)
+            .await
+            .status(),
+        401
+    );
+    // Throttling (keys in other slots than the user's).
+    let app2 = crate::helpers::app()
+        .redis_url(&shared_cluster().url())
+        .var("AUTHD_LOGIN_MAX_FAILURES", 2)
+        .spawn()
+        .await;
+    let victim = unique_email();
+    for _ in 0..2 {
+        assert_eq!(app2.login(&victim, "wrong password!").await.status(), 400);
+    }
+    assert_eq!(app2.login(&victim, "wrong password!").await.status(), 429);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_rotate_once_on_a_cluster() {
+    let app = cluster_app().await;
+    let (_, t0) = app.signed_in_user().await;
+    let results = join_all((0..20).map(|_| app.refresh(&t0.refresh_token))).await;
+    let mut successors = HashSet::new();
+    for res in results {
+        assert_eq!(res.status(), 200);
+        successors.insert(res.json::<Tokens>().await.unwrap().refresh_token);
+    }
+    assert_eq!(successors.len(), 1);
+}
+
+#[tokio::test]
+async fn keys_spread_over_the_nodes_and_all_expire() {
+    let app = cluster_app().await;
+    for _ in 0..12 {
+        let (_, t) = app.signed_in_user().await;
+        app.refreshed(&t.refresh_token).await;
+    }
+    let by_node = app.redis_keys_by_node().await;
+    let used = by_node.iter().filter(|(_, keys)| !keys.is_empty()).count();
+    assert!(used >= 2, "keys on {used} node(s): {by_node:?}");
+    let dump = app.redis_dump().await;
+    assert!(dump.len() >= 24);
+    for (key, ttl, _) in dump {
+        assert!(ttl > 0, "{key} has no TTL");
+    }
+}

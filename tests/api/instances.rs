@@ -1,0 +1,154 @@
+//! Three instances of one deployment (same Redis prefix, same database):
+//! every flow crosses them, and races are settled by the shared stores.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn deployment() -> Vec<Arc<TestApp>> {
+    let first = app().var("AUTHD_LOGIN_MAX_FAILURES", 3).spawn().await;
+    let second = app()
+        .var("AUTHD_LOGIN_MAX_FAILURES", 3)
+        .sharing(&first)
+        .spawn()
+        .await;
+    let third = app()
+        .var("AUTHD_LOGIN_MAX_FAILURES", 3)
+        .sharing(&first)
+        .spawn()
+        .await;
+    vec![Arc::new(first), Arc::new(second), Arc::new(third)]
+}
+
+#[tokio::test]
+async fn every_flow_crosses_instances() {
+    let apps = deployment().await;
+    let email = unique_email();
+    assert_eq!(apps[0].register(&email, PASSWORD).await.status(), 201);
+    assert_eq!(apps[1].register(&email, PASSWORD).await.status(), 409);
+    let t0 = apps[1].login_tokens(&email).await;
+    for app in &apps {
+        assert_eq!(
+            app.get_with("/api/secure", &t0.access_token).await.status(),
+            200
+        );
+    }
+    let t1 = apps[2].refreshed(&t0.refresh_token).await;
+    // The retry of a lost response may land anywhere.
+    assert_eq!(
+        apps[0].refreshed(&t0.refresh_token).await.refresh_token,
+        t1.refresh_token
+    );
+    let other = apps[0].login_tokens(&email).await;
+    let list: serde_json::Value = apps[1]
+        .get_with("/api/sessions", &t1.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
+    // Logout on one is visible on all at once.
+    assert_eq!(
+        apps[2]
+            .post_with("/api/logout", &t1.access_token)
+            .await
+            .status(),
+        204
+    );
+    for app in &apps {
+        assert_eq!(
+            app.get_with("/api/secure", &t1.access_token).await.status(),
+            401
+        );
+        assert_eq!(
+            app.get_with("/api/secure", &other.access_token)
+                .await
+                .status(),
+            200
+        );
+    }
+    // Throttling counts across all of them.
+    for app in &apps {
+        assert_eq!(app.login(&email, "not the password").await.status(), 400);
+    }
+    for app in &apps {
+        assert_eq!(app.login(&email, PASSWORD).await.status(), 429);
+    }
+}
+
+#[tokio::test]
+async fn thirty_parallel_refreshes_over_three_instances_rotate_once() {
+    let apps = deployment().await;
+    let (_, t0) = apps[0].signed_in_user().await;
+    let results = join_all((0..30).map(|i| apps[i % 3].refresh(&t0.refresh_token))).await;
+    let mut successors = HashSet::new();
+    for res in results {
+        assert_eq!(res.status(), 200);
+        successors.insert(res.json::<Tokens>().await.unwrap().refresh_token);
+    }
+    assert_eq!(successors.len(), 1);
+    let next = apps[1].refreshed(successors.iter().next().unwrap()).await;
+    assert_eq!(next.session_id, t0.session_id);
+}
+
+#[tokio::test]
+async fn twenty_clients_refreshing_round_robin_never_break_or_fork_a_chain() {
+    let apps = deployment().await;
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let (_, t) = apps[0].signed_in_user().await;
+        clients.push(t);
+    }
+    let chains = clients.into_iter().enumerate().map(|(c, t0)| {
+        let apps = apps.clone();
+        tokio::spawn(async move {
+            let mut seen = HashSet::new();
+            let mut t = t0;
+            for i in 0..15 {
+                let next = apps[(c + i) % 3].refreshed(&t.refresh_token).await;
+                assert_eq!(next.session_id, t.session_id);
+                assert!(
+                    seen.insert(next.refresh_token.clone()),
+                    "a token came back: the chain forked"
+                );
+                t = next;
+            }
+            t
+        })
+    });
+    for last in join_all(chains).await {
+        let last = last.expect("no chain broke");
+        assert_eq!(
+            apps[2]
+                .get_with("/api/secure", &last.access_token)
+                .await
+                .status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn nine_parallel_registrations_of_one_email_over_three_instances_make_one_account() {
+    let apps = deployment().await;
+    let email = unique_email();
+    let statuses: Vec<u16> = join_all((0..9).map(|i| {
+        let body = json!({"email": if i % 2 == 0 { email.clone() } else { email.to_uppercase() }, "password": PASSWORD});
+        let app = apps[i % 3].clone();
+        async move { app.post_json("/api/register", &body).await.status().as_u16() }
+    }))
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+}

@@ -1,0 +1,421 @@
+//! Private servers for tests: `redis-server` (single or a 3-master cluster)
+//! and PostgreSQL. Each runs under a small shell watchdog that kills it when
+//! our end of its stdin closes, so no server outlives the test binary, even
+//! on a panic or a `kill -9` of the tests.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use deadpool_redis::redis;
+
+/// A server process and its watchdog.
+struct Watched {
+    pid: u32,
+    watchdog: Child,
+    _stdin: ChildStdin,
+}
+
+impl Watched {
+    /// Runs `command` (a shell line that must not daemonize) under a
+    /// watchdog; `kill_with` is how the watchdog ends it.
+    fn spawn(command: &str, kill_with: &str) -> Self {
+        let script =
+            format!("{command} >/dev/null 2>&1 & echo $!; read _; {kill_with} 2>/dev/null");
+        let mut watchdog = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sh");
+        let stdin = watchdog.stdin.take().expect("watchdog stdin");
+        let mut line = String::new();
+        BufReader::new(watchdog.stdout.take().expect("watchdog stdout"))
+            .read_line(&mut line)
+            .expect("server pid");
+        let pid = line.trim().parse().expect("server pid is a number");
+        Watched {
+            pid,
+            watchdog,
+            _stdin: stdin,
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not become ready");
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default()
+}
+
+/// A private `redis-server`.
+pub struct TestRedis {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    extra: Vec<String>,
+    process: Mutex<Option<Watched>>,
+}
+
+impl TestRedis {
+    pub fn start() -> Self {
+        Self::start_on(free_port(), &[])
+    }
+
+    pub fn start_on(port: u16, extra: &[&str]) -> Self {
+        let redis = TestRedis {
+            port,
+            dir: tempfile::tempdir().expect("temp dir for redis"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            process: Mutex::new(None),
+        };
+        redis.launch();
+        redis
+    }
+
+    fn launch(&self) {
+        let command = format!(
+            "redis-server --port {} --bind 127.0.0.1 --save '' --appendonly no --dir '{}' \
+             --maxmemory-policy noeviction --loglevel warning {}",
+            self.port,
+            self.dir.path().display(),
+            self.extra.join(" ")
+        );
+        *self.process.lock().unwrap() = Some(Watched::spawn(&command, "kill -9 $!"));
+        let port = self.port;
+        wait_for("redis-server", || {
+            redis_cli(port, &["ping"]).contains("PONG")
+        });
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self
+            .process
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|p| p.pid)
+            .expect("redis is running");
+        let ok = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill {signal} {pid}");
+    }
+
+    /// SIGSTOP: the server keeps its sockets but answers nothing.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    /// Kills the server for good (its data is gone).
+    pub fn kill(&self) {
+        self.process.lock().unwrap().take();
+    }
+
+    /// Starts a new, empty server on the same port.
+    pub fn restart(&self) {
+        self.kill();
+        self.launch();
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, args)
+    }
+}
+
+/// A Redis Cluster of three masters (no replicas) on free ports whose
+/// cluster-bus ports (+10000) are free too.
+pub struct TestCluster {
+    pub nodes: Vec<TestRedis>,
+}
+
+impl TestCluster {
+    pub fn start() -> Self {
+        let mut ports: Vec<u16> = Vec::new();
+        while ports.len() < 3 {
+            let port = free_port();
+            let bus_free = port < 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok();
+            if bus_free && !ports.contains(&port) {
+                ports.push(port);
+            }
+        }
+        let nodes: Vec<TestRedis> = ports
+            .iter()
+            .map(|port| {
+                TestRedis::start_on(
+                    *port,
+                    &[
+                        "--cluster-enabled yes",
+                        "--cluster-config-file nodes.conf",
+                        "--cluster-node-timeout 5000",
+                    ],
+                )
+            })
+            .collect();
+        let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli --cluster create");
+        assert!(
+            out.status.success(),
+            "cluster create: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        for node in &nodes {
+            wait_for("cluster state ok", || {
+                node.cli(&["cluster", "info"]).contains("cluster_state:ok")
+            });
+        }
+        TestCluster { nodes }
+    }
+
+    pub fn url(&self) -> String {
+        self.nodes
+            .iter()
+            .map(TestRedis::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// One server for every test of this binary that does not break it: a
+/// single Redis, or a cluster when `AUTHD_TEST_REDIS_CLUSTER=1`.
+pub fn shared_redis_url() -> String {
+    static SINGLE: OnceLock<TestRedis> = OnceLock::new();
+    static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+    if std::env::var("AUTHD_TEST_REDIS_CLUSTER").is_ok_and(|v| v == "1") {
+        CLUSTER.get_or_init(TestCluster::start).url()
+    } else {
+        SINGLE.get_or_init(TestRedis::start).url()
+    }
+}
+
+/// The shared cluster, for tests that are about Redis Cluster whatever
+/// the suite runs on.
+pub fn shared_cluster() -> &'static TestCluster {
+    static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+    CLUSTER.get_or_init(TestCluster::start)
+}
+
+/// Node URLs of a (comma-separated) Redis URL.
+pub fn redis_nodes(url: &str) -> Vec<String> {
+    url.split(',').map(str::to_string).collect()
+}
+
+pub async fn redis_connection(node_url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(node_url)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection")
+}
+
+/// A private PostgreSQL cluster (initdb in a temp dir, its own port), for
+/// tests that stop and start the database. As root, it runs as `postgres`.
+pub struct TestPostgres {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    process: Mutex<Option<Watched>>,
+}
+
+fn postgres_bin() -> PathBuf {
+    if let Ok(dir) = std::env::var("AUTHD_TEST_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop().expect(
+        "PostgreSQL server binaries (initdb) are needed: apt-get install postgresql (see README)",
+    )
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// A command run as the `postgres` user when we are root (PostgreSQL
+/// refuses to run as root). `setpriv` execs in place, so the pid the
+/// watchdog holds is the server's own.
+fn as_postgres(command: &str) -> String {
+    if is_root() {
+        format!("setpriv --reuid=postgres --regid=postgres --init-groups {command}")
+    } else {
+        command.to_string()
+    }
+}
+
+impl TestPostgres {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for postgres");
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres", &dir.path().display().to_string()])
+                .status();
+            assert!(ok.is_ok_and(|s| s.success()), "chown the postgres dir");
+        }
+        let bin = postgres_bin();
+        let data = dir.path().join("data");
+        let init = format!(
+            "{}/initdb -D '{}' -A trust -U postgres --no-sync -E UTF8",
+            bin.display(),
+            data.display()
+        );
+        let out = Command::new("sh")
+            .args(["-c", &as_postgres(&init)])
+            .output()
+            .expect("initdb");
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pg = TestPostgres {
+            port: free_port(),
+            dir,
+            bin,
+            process: Mutex::new(None),
+        };
+        pg.launch();
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn launch(&self) {
+        let line = format!(
+            "{}/postgres -D '{}' -p {} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.bin.display(),
+            self.data().display(),
+            self.port,
+            self.dir.path().display()
+        );
+        // postgres must get SIGINT (fast shutdown) or SIGKILL, never orphaned.
+        *self.process.lock().unwrap() = Some(Watched::spawn(&as_postgres(&line), "kill -9 $!"));
+        let (bin, port) = (self.bin.clone(), self.port);
+        wait_for("postgres", || pg_isready(&bin, port));
+    }
+
+    /// Fast shutdown (SIGINT): sessions are cut, new connections refused.
+    pub fn stop(&self) {
+        let Some(server) = self.process.lock().unwrap().take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-INT", &server.pid.to_string()])
+            .status();
+        // A clean shutdown ends by removing the pid file.
+        let pid_file = self.data().join("postmaster.pid");
+        wait_for("postgres to stop", || !pid_file.exists());
+        drop(server);
+    }
+
+    pub fn start_again(&self) {
+        self.launch();
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+fn pg_isready(bin: &Path, port: u16) -> bool {
+    Command::new(bin.join("pg_isready"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// A fresh database for one test: a SQLite file, or a new database on the
+/// PostgreSQL server named by `AUTHD_TEST_DATABASE_URL` (an admin URL).
+pub async fn fresh_database(dir: &Path) -> String {
+    match std::env::var("AUTHD_TEST_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => create_postgres_database(&admin).await,
+        _ => format!("sqlite://{}", dir.join("authd.db").display()),
+    }
+}
+
+pub async fn create_postgres_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("authd_{}", uuid::Uuid::new_v4().as_simple());
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("AUTHD_TEST_DATABASE_URL is set but PostgreSQL does not answer: {e}")
+        });
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (admin_url, String::new()),
+    };
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("an admin URL ends in /database");
+    format!("{server}/{name}{query}")
+}
+
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres")
+}
