@@ -183,6 +183,11 @@ impl Redis {
         }
     }
 
+    /// Closes the pool: idle connections are dropped, later calls fail.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.run(
             |mut conn| async move { redis::cmd("PING").query_async::<String>(&mut conn).await },

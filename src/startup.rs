@@ -147,8 +147,15 @@ impl Application {
         self.state.clone()
     }
 
+    /// Serves until SIGTERM/SIGINT (or the server handle stops it): then
+    /// stops accepting, lets in-flight requests finish (10 s at most), and
+    /// closes the store pools.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        log::info!("authd stopped serving; closing pools");
+        self.state.sessions.redis().close();
+        self.state.users.close().await;
+        served
     }
 }
 

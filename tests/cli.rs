@@ -147,39 +147,15 @@ fn the_service_logs_its_address_and_never_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("a.db").display());
     let redis_url = format!("redis://127.0.0.1:{}", redis.port);
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs([
-            ("AUTHD_BIND", "127.0.0.1:0"),
+    let service = Service::start(
+        dir.path(),
+        &[
             ("AUTHD_DATABASE_URL", db.as_str()),
             ("AUTHD_REDIS_URL", redis_url.as_str()),
             ("RUST_LOG", "debug"),
-        ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut log = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let address = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("authd logs its address");
-        log.push(line.clone());
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.trim().to_string();
-        }
-        assert!(Instant::now() < deadline);
-    };
+        ],
+    );
+    let address = service.address.clone();
 
     let password = "a-very-secret-password";
     let email = "logs@example.com";
@@ -235,9 +211,8 @@ fn the_service_logs_its_address_and_never_a_secret() {
     );
 
     std::thread::sleep(Duration::from_millis(300));
-    let _ = child.kill();
-    let _ = child.wait();
-    log.extend(rx.try_iter());
+    let mut log = service.startup_log.clone();
+    log.extend(service.log.try_iter());
     let log = log.join("\n");
     assert!(log.contains("/api/secure"), "requests are logged: {log}");
     for secret in [
@@ -258,6 +233,10 @@ struct PrivateRedis {
 
 impl PrivateRedis {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -274,6 +253,7 @@ impl PrivateRedis {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server");
@@ -353,4 +333,191 @@ fn settings_are_read_from_a_dot_env_file() {
         .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("AUTHD_REFRESH_TOKEN_TTL"));
+}
+
+/// A running `authd` binary with its log.
+struct Service {
+    child: std::process::Child,
+    address: String,
+    /// What it logged up to and including its address.
+    startup_log: Vec<String>,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Service {
+    fn start(dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(BIN)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AUTHD_BIND", "127.0.0.1:0")
+            .envs(vars.iter().copied())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut startup_log = Vec::new();
+        let address = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("authd logs its address");
+            startup_log.push(line.clone());
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.trim().to_string();
+            }
+        };
+        Service {
+            child,
+            address,
+            startup_log,
+            log: rx,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_redis_that_may_evict_is_warned_about_at_startup() {
+    let redis = PrivateRedis::start_with(&["--maxmemory-policy", "allkeys-lru"]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let service = Service::start(
+        dir.path(),
+        &[("AUTHD_DATABASE_URL", &db), ("AUTHD_REDIS_URL", &url)],
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let mut log = service.startup_log.clone();
+    log.extend(service.log.try_iter());
+    assert!(
+        log.iter()
+            .any(|l| l.contains("WARN") && l.contains("allkeys-lru") && l.contains("noeviction")),
+        "{log:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_and_loses_no_rotation() {
+    let redis = PrivateRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    // No grace: a rotation whose answer was lost would show up as reuse.
+    let vars = [
+        ("AUTHD_DATABASE_URL", db.as_str()),
+        ("AUTHD_REDIS_URL", url.as_str()),
+        ("AUTHD_REFRESH_REUSE_GRACE", "0"),
+    ];
+    let mut service = Service::start(dir.path(), &vars);
+    let http = reqwest::Client::new();
+    let creds = serde_json::json!({"email": "term@example.com", "password": "graceful shutdown"});
+    assert_eq!(
+        http.post(service.url("/api/register"))
+            .json(&creds)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let res = http
+            .post(service.url("/api/login"))
+            .json(&creds)
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = res.json().await.unwrap();
+        clients.push(body["refresh_token"].as_str().unwrap().to_string());
+    }
+    let token_url = service.url("/api/token");
+    let burst: Vec<_> = clients
+        .into_iter()
+        .map(|mut token| {
+            let (http, url) = (http.clone(), token_url.clone());
+            tokio::spawn(async move {
+                let (mut answered, mut refused) = (0, 0);
+                loop {
+                    let sent = http
+                        .post(&url)
+                        .json(&serde_json::json!({"refresh_token": token}))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(res) => {
+                            assert_eq!(res.status(), 200, "every answer is complete and right");
+                            let body: serde_json::Value = res.json().await.expect("a whole body");
+                            token = body["refresh_token"].as_str().unwrap().to_string();
+                            answered += 1;
+                        }
+                        // Not accepted (or not read) any more: the server is going.
+                        Err(_) => {
+                            refused += 1;
+                            if refused > 3 {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                (token, answered)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &service.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = service.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "authd did not stop within its shutdown timeout"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "authd exits 0 on SIGTERM: {exit:?}");
+
+    let mut last_tokens = Vec::new();
+    for task in burst {
+        let (token, answered) = task.await.unwrap();
+        assert!(answered > 0, "the burst ran before the signal");
+        last_tokens.push(token);
+    }
+    // A new instance on the same stores: every client's latest token is the
+    // live one, so no rotation happened whose answer was lost.
+    let again = Service::start(dir.path(), &vars);
+    for token in last_tokens {
+        let res = http
+            .post(again.url("/api/token"))
+            .json(&serde_json::json!({"refresh_token": token}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
 }
