@@ -56,15 +56,7 @@ async fn a_frozen_redis_gives_quick_503s_and_service_resumes_after() {
     assert_unavailable(login, started, "login").await;
     assert_unavailable(guarded, started, "guarded route").await;
     assert_eq!(ready.unwrap().status(), 503);
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_status("/healthz").await, 200);
 
     // 16 at once, of every kind: none hangs, none is a 500.
     let started = Instant::now();
@@ -104,15 +96,7 @@ async fn a_frozen_redis_gives_quick_503s_and_service_resumes_after() {
             .status(),
         200
     );
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_status("/readyz").await, 200);
 }
 
 #[tokio::test]
@@ -128,27 +112,13 @@ async fn a_restarted_redis_is_picked_up_without_restarting_authd() {
         "refresh while down",
     )
     .await;
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        503
-    );
+    assert_eq!(app.get_status("/readyz").await, 503);
 
     redis.restart();
     let started = Instant::now();
-    let fresh = loop {
-        let res = app.login(&email, PASSWORD).await;
-        if res.status() == 200 {
-            break res.json::<Tokens>().await.unwrap();
-        }
-        assert_eq!(res.status(), 503);
-        assert!(started.elapsed() < Duration::from_secs(5), "no recovery");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let fresh = app
+        .login_once_recovered(&email, Duration::from_secs(5))
+        .await;
     eprintln!(
         "Redis restarted: first successful login {:?} after it answered PING",
         started.elapsed()
@@ -239,24 +209,8 @@ async fn a_stopped_postgres_gives_503s_and_service_resumes_when_it_returns() {
         started.elapsed()
     );
     assert_error(res, 503, "temporarily_unavailable").await;
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        503
-    );
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_status("/readyz").await, 503);
+    assert_eq!(app.get_status("/healthz").await, 200);
     // Sessions live in Redis: refresh and the guard keep working.
     let t = app.refreshed(&t.refresh_token).await;
     assert_eq!(
@@ -269,26 +223,10 @@ async fn a_stopped_postgres_gives_503s_and_service_resumes_when_it_returns() {
     }
 
     pg.start_again();
-    let started = Instant::now();
-    loop {
-        let res = app.login(&email, PASSWORD).await;
-        if res.status() == 200 {
-            break;
-        }
-        assert_eq!(res.status(), 503);
-        assert!(started.elapsed() < Duration::from_secs(10), "no recovery");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.login_once_recovered(&email, Duration::from_secs(10))
+        .await;
     assert_eq!(app.register(&unique_email(), PASSWORD).await.status(), 201);
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_status("/readyz").await, 200);
 }
 
 #[tokio::test]

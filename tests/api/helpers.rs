@@ -207,6 +207,32 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The status of an unauthenticated GET.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        let res = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        res.status().as_u16()
+    }
+
+    /// Logs in as soon as the stores answer again, within `limit`; every
+    /// answer before that must be a 503.
+    pub async fn login_once_recovered(&self, email: &str, limit: std::time::Duration) -> Tokens {
+        let started = std::time::Instant::now();
+        loop {
+            let res = self.login(email, PASSWORD).await;
+            if res.status() == 200 {
+                return res.json().await.expect("token response");
+            }
+            assert_eq!(res.status(), 503);
+            assert!(started.elapsed() < limit, "no recovery within {limit:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn get_with(&self, path: &str, access_token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

@@ -288,15 +288,7 @@ async fn another_users_session_is_not_found_and_survives() {
 #[tokio::test]
 async fn session_routes_need_a_bearer_token() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.client
-            .get(app.url("/api/sessions"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.get_status("/api/sessions").await, 401);
     let res = app
         .client
         .delete(app.url("/api/sessions/00000000-0000-0000-0000-000000000000"))
