@@ -26,7 +26,7 @@ if [ "$(id -u)" = 0 ]; then
   chown -R postgres "$dir"
   run="setpriv --reuid=postgres --regid=postgres --init-groups"
 fi
-$run "$pgbin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 \
+$run "$pgbin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; exit 1; }
 $run "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
   -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" start >/dev/null \

@@ -110,6 +110,8 @@ pub type Pool = managed::Pool<RedisManager>;
 pub struct Redis {
     pool: Pool,
     budget: Duration,
+    /// The configured node URLs (one, or the cluster's seeds).
+    nodes: Vec<Secret>,
 }
 
 impl Redis {
@@ -151,7 +153,12 @@ impl Redis {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| format!("cannot build the Redis pool ({e})"))?;
-        Ok(Self { pool, budget })
+        let nodes = urls.iter().map(|u| Secret::new(*u)).collect();
+        Ok(Self {
+            pool,
+            budget,
+            nodes,
+        })
     }
 
     /// Runs `op` on a pooled connection within the budget (pool wait
@@ -172,12 +179,12 @@ impl Redis {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 if is_transport_error(&e) {
-                    let _ = Object::take(conn);
+                    retire(conn);
                 }
                 Err(StoreError::Redis(e.to_string()))
             }
             Err(_) => {
-                let _ = Object::take(conn);
+                retire(conn);
                 Err(StoreError::Timeout("redis"))
             }
         }
@@ -196,19 +203,48 @@ impl Redis {
         .map(|_| ())
     }
 
-    /// The server's `maxmemory-policy`, for the startup warning (in cluster
-    /// mode, that of the node the command lands on).
-    pub async fn maxmemory_policy(&self) -> Result<String, StoreError> {
-        let pair: Vec<String> = self
-            .run(|mut conn| async move {
-                redis::cmd("CONFIG")
-                    .arg("GET")
-                    .arg("maxmemory-policy")
-                    .query_async(&mut conn)
-                    .await
-            })
-            .await?;
-        Ok(pair.get(1).cloned().unwrap_or_default())
+    /// Each configured node's `maxmemory-policy`, for the startup warning.
+    /// Asked node by node (a cluster client would ask one random node).
+    pub async fn maxmemory_policies(&self) -> Vec<(String, Result<String, StoreError>)> {
+        let mut out = Vec::new();
+        for node in &self.nodes {
+            let policy = async {
+                let client =
+                    Client::open(node.expose()).map_err(|e| StoreError::Redis(e.to_string()))?;
+                let ask = async {
+                    let mut conn = client.get_multiplexed_async_connection().await?;
+                    redis::cmd("CONFIG")
+                        .arg("GET")
+                        .arg("maxmemory-policy")
+                        .query_async::<Vec<String>>(&mut conn)
+                        .await
+                };
+                match tokio::time::timeout(self.budget, ask).await {
+                    Ok(Ok(pair)) => Ok(pair.get(1).cloned().unwrap_or_default()),
+                    Ok(Err(e)) => Err(StoreError::Redis(e.to_string())),
+                    Err(_) => Err(StoreError::Timeout("redis")),
+                }
+            }
+            .await;
+            out.push((node_name(node.expose()), policy));
+        }
+        out
+    }
+}
+
+/// A node's `host:port`, without credentials, for logs.
+fn node_name(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    rest.split('/').next().unwrap_or(rest).to_string()
+}
+
+/// Drops a connection that failed or hung. A cluster connection is kept: it
+/// reconnects to each node by itself, and building a new one waits on every
+/// node, so one frozen master would otherwise starve requests for the others.
+fn retire(conn: Object<RedisManager>) {
+    if matches!(*conn, Connection::Single(_)) {
+        let _ = Object::take(conn);
     }
 }
 

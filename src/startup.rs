@@ -209,11 +209,15 @@ fn routes(cfg: &mut web::ServiceConfig) {
 
 /// An evicting Redis silently logs users out or forgets revocations.
 async fn warn_if_redis_evicts(redis: &Redis) {
-    match redis.maxmemory_policy().await {
-        Ok(policy) if policy == "noeviction" => {}
-        Ok(policy) => log::warn!(
-            "Redis maxmemory-policy is `{policy}`: under memory pressure Redis will evict sessions and revocation markers; set it to `noeviction`"
-        ),
-        Err(e) => log::warn!("Redis did not answer at startup ({e}); requests that need it will get 503 until it does"),
+    for (node, policy) in redis.maxmemory_policies().await {
+        match policy {
+            Ok(policy) if policy == "noeviction" => {}
+            Ok(policy) => log::warn!(
+                "Redis {node}: maxmemory-policy is `{policy}`: under memory pressure Redis will evict sessions and revocation markers; set it to `noeviction`"
+            ),
+            Err(e) => log::warn!(
+                "Redis {node} did not answer at startup ({e}); requests that need it will get 503 until it does"
+            ),
+        }
     }
 }

@@ -7,6 +7,13 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_authd");
 
+// The same private servers and databases as the API suite (so these tests
+// run on Postgres too when AUTHD_TEST_DATABASE_URL is set).
+#[allow(dead_code)]
+#[path = "api/servers.rs"]
+mod servers;
+use servers::{fresh_database, TestRedis};
+
 /// Runs authd in an empty directory (no stray .env) with only `vars` set.
 fn authd(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
@@ -141,11 +148,11 @@ fn a_key_of_the_wrong_algorithm_stops_startup() {
 /// Starts the real binary on port 0 against a private Redis, makes requests
 /// carrying secrets in every place a client might put them, and reads the
 /// whole log.
-#[test]
-fn the_service_logs_its_address_and_never_a_secret() {
-    let redis = PrivateRedis::start();
+#[tokio::test]
+async fn the_service_logs_its_address_and_never_a_secret() {
+    let redis = TestRedis::start();
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let db = fresh_database(dir.path()).await;
     let redis_url = format!("redis://127.0.0.1:{}", redis.port);
     let service = Service::start(
         dir.path(),
@@ -223,53 +230,6 @@ fn the_service_logs_its_address_and_never_a_secret() {
         &refresh[refresh.len() - 20..],
     ] {
         assert!(!log.contains(secret), "the log leaks a secret:\n{log}");
-    }
-}
-
-struct PrivateRedis {
-    port: u16,
-    child: std::process::Child,
-}
-
-impl PrivateRedis {
-    fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    fn start_with(extra: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { port, child }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -393,11 +353,11 @@ impl Drop for Service {
     }
 }
 
-#[test]
-fn a_redis_that_may_evict_is_warned_about_at_startup() {
-    let redis = PrivateRedis::start_with(&["--maxmemory-policy", "allkeys-lru"]);
+#[tokio::test]
+async fn a_redis_that_may_evict_is_warned_about_at_startup() {
+    let redis = TestRedis::start_on(servers::free_port(), &["--maxmemory-policy allkeys-lru"]);
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let db = fresh_database(dir.path()).await;
     let url = format!("redis://127.0.0.1:{}", redis.port);
     let service = Service::start(
         dir.path(),
@@ -415,9 +375,9 @@ fn a_redis_that_may_evict_is_warned_about_at_startup() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_and_loses_no_rotation() {
-    let redis = PrivateRedis::start();
+    let redis = TestRedis::start();
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let db = fresh_database(dir.path()).await;
     let url = format!("redis://127.0.0.1:{}", redis.port);
     // No grace: a rotation whose answer was lost would show up as reuse.
     let vars = [

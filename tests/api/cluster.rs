@@ -113,3 +113,47 @@ async fn keys_spread_over_the_nodes_and_all_expire() {
         assert!(ttl > 0, "{key} has no TTL");
     }
 }
+
+#[tokio::test]
+async fn one_frozen_master_does_not_take_the_other_shards_down() {
+    let cluster = TestCluster::start();
+    let app = crate::helpers::app()
+        .redis_url(&cluster.url())
+        .var("AUTHD_REDIS_TIMEOUT_MS", 400)
+        .spawn()
+        .await;
+    let mut users = Vec::new();
+    for _ in 0..9 {
+        users.push(app.signed_in_user().await.1);
+    }
+    cluster.nodes[0].freeze();
+    for round in 0..3 {
+        let started = std::time::Instant::now();
+        let results = join_all(
+            users
+                .iter()
+                .map(|t| app.get_with("/api/secure", &t.access_token)),
+        )
+        .await;
+        let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(2 * 400 + 600),
+            "round {round}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 503),
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.contains(&200),
+            "users on healthy masters are served: {statuses:?}"
+        );
+    }
+    cluster.nodes[0].thaw();
+    for t in &users {
+        assert_eq!(
+            app.get_with("/api/secure", &t.access_token).await.status(),
+            200
+        );
+    }
+}

@@ -106,28 +106,42 @@ async fn twenty_clients_refreshing_round_robin_never_break_or_fork_a_chain() {
     let chains = clients.into_iter().enumerate().map(|(c, t0)| {
         let apps = apps.clone();
         tokio::spawn(async move {
-            let mut seen = HashSet::new();
-            let mut t = t0;
+            let mut chain = vec![t0];
             for i in 0..15 {
+                let t = chain.last().expect("a token");
                 let next = apps[(c + i) % 3].refreshed(&t.refresh_token).await;
                 assert_eq!(next.session_id, t.session_id);
-                assert!(
-                    seen.insert(next.refresh_token.clone()),
-                    "a token came back: the chain forked"
-                );
-                t = next;
+                chain.push(next);
             }
-            t
+            chain
         })
     });
-    for last in join_all(chains).await {
-        let last = last.expect("no chain broke");
+    for chain in join_all(chains).await {
+        let chain = chain.expect("no chain broke");
+        let last = chain.last().unwrap();
+        // One session per client, and only its newest token is live: an
+        // older one (outside the grace window) is refused as reuse.
+        let list: serde_json::Value = apps[2]
+            .get_with("/api/sessions", &last.access_token)
+            .await
+            .json()
+            .await
+            .unwrap();
         assert_eq!(
-            apps[2]
+            list["sessions"].as_array().unwrap().len(),
+            1,
+            "the chain forked into sessions"
+        );
+        let older = &chain[chain.len() - 3];
+        let (_, body) = error_of(apps[0].refresh(&older.refresh_token).await).await;
+        assert_eq!(body["reason"], "reused");
+        assert_eq!(
+            apps[1]
                 .get_with("/api/secure", &last.access_token)
                 .await
                 .status(),
-            200
+            401,
+            "reuse ended it"
         );
     }
 }

@@ -16,7 +16,7 @@ use deadpool_redis::redis;
 struct Watched {
     pid: u32,
     watchdog: Child,
-    _stdin: ChildStdin,
+    _stdin: Option<ChildStdin>,
 }
 
 impl Watched {
@@ -40,7 +40,7 @@ impl Watched {
         Watched {
             pid,
             watchdog,
-            _stdin: stdin,
+            _stdin: Some(stdin),
         }
     }
 }
@@ -85,9 +85,10 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
 /// A private `redis-server`.
 pub struct TestRedis {
     pub port: u16,
+    // Before `dir`: fields drop in order, and the server goes first.
+    process: Mutex<Option<Watched>>,
     dir: tempfile::TempDir,
     extra: Vec<String>,
-    process: Mutex<Option<Watched>>,
 }
 
 impl TestRedis {
@@ -98,9 +99,9 @@ impl TestRedis {
     pub fn start_on(port: u16, extra: &[&str]) -> Self {
         let redis = TestRedis {
             port,
+            process: Mutex::new(None),
             dir: tempfile::tempdir().expect("temp dir for redis"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
-            process: Mutex::new(None),
         };
         redis.launch();
         redis
@@ -260,9 +261,16 @@ pub async fn redis_connection(node_url: &str) -> redis::aio::MultiplexedConnecti
 /// tests that stop and start the database. As root, it runs as `postgres`.
 pub struct TestPostgres {
     pub port: u16,
+    process: Mutex<Option<Watched>>,
     dir: tempfile::TempDir,
     bin: PathBuf,
-    process: Mutex<Option<Watched>>,
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        // A clean stop ends the backends too; SIGKILL would orphan them.
+        self.stop();
+    }
 }
 
 fn postgres_bin() -> PathBuf {
@@ -313,7 +321,7 @@ impl TestPostgres {
         let bin = postgres_bin();
         let data = dir.path().join("data");
         let init = format!(
-            "{}/initdb -D '{}' -A trust -U postgres --no-sync -E UTF8",
+            "{}/initdb -D '{}' -A trust -U postgres --no-sync -E UTF8 --no-locale",
             bin.display(),
             data.display()
         );
@@ -389,8 +397,14 @@ fn pg_isready(bin: &Path, port: u16) -> bool {
 /// PostgreSQL server named by `AUTHD_TEST_DATABASE_URL` (an admin URL).
 pub async fn fresh_database(dir: &Path) -> String {
     match std::env::var("AUTHD_TEST_DATABASE_URL") {
-        Ok(admin) if !admin.is_empty() => create_postgres_database(&admin).await,
-        _ => format!("sqlite://{}", dir.join("authd.db").display()),
+        Ok(admin) => {
+            assert!(
+                !admin.is_empty(),
+                "AUTHD_TEST_DATABASE_URL is set but empty: unset it for SQLite"
+            );
+            create_postgres_database(&admin).await
+        }
+        Err(_) => format!("sqlite://{}", dir.join("authd.db").display()),
     }
 }
 
