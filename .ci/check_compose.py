@@ -31,6 +31,10 @@ if services.get("authd-scaled", {}).get("deploy", {}).get("replicas") != 3:
     problems.append("authd-scaled should run 3 replicas")
 if "sqlite" not in str(services.get("authd", {}).get("environment", {}).get("AUTHD_DATABASE_URL")):
     problems.append("default authd should use SQLite")
+nginx = (root / "deploy" / "nginx.conf").read_text()
+for upstream in re.findall(r"^\s*server\s+([\w.-]+):\d+", nginx, re.M):
+    if upstream not in services:
+        problems.append(f"deploy/nginx.conf: upstream {upstream} is not a service")
 if problems:
     print("docker-compose.yml:", *problems, sep="\n  ")
     sys.exit(1)
