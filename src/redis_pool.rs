@@ -67,6 +67,7 @@ impl ConnectionLike for Connection {
     }
 }
 
+#[derive(Clone)]
 enum Target {
     Single(Client, AsyncConnectionConfig),
     Cluster(ClusterClient),
@@ -75,6 +76,11 @@ enum Target {
 pub struct RedisManager {
     target: Target,
     budget: Duration,
+    /// The runtime that owns every connection's I/O task: the one authd was
+    /// built on, which outlives the HTTP workers. A connection made on a
+    /// worker's runtime would die with that worker during a graceful
+    /// shutdown, under requests other workers are still finishing.
+    io: tokio::runtime::Handle,
 }
 
 impl managed::Manager for RedisManager {
@@ -82,13 +88,22 @@ impl managed::Manager for RedisManager {
     type Error = RedisError;
 
     async fn create(&self) -> Result<Connection, RedisError> {
-        match &self.target {
-            Target::Single(client, config) => client
-                .get_multiplexed_async_connection_with_config(config)
-                .await
-                .map(Connection::Single),
-            Target::Cluster(client) => client.get_async_connection().await.map(Connection::Cluster),
-        }
+        let target = self.target.clone();
+        let connect = async move {
+            match target {
+                Target::Single(client, config) => client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map(Connection::Single),
+                Target::Cluster(client) => {
+                    client.get_async_connection().await.map(Connection::Cluster)
+                }
+            }
+        };
+        self.io
+            .spawn(connect)
+            .await
+            .map_err(|e| RedisError::from(std::io::Error::other(e)))?
     }
 
     async fn recycle(&self, conn: &mut Connection, metrics: &Metrics) -> RecycleResult<RedisError> {
@@ -115,7 +130,8 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// Builds the pool; connections are made on first use, so authd starts
+    /// Builds the pool (inside the runtime that will own its connections);
+    /// connections are made on first use, so authd starts
     /// (and reports not-ready) while Redis is down. Several comma-separated
     /// URLs mean a Redis Cluster.
     pub fn new(url: &Secret, budget: Duration) -> Result<Self, String> {
@@ -141,7 +157,9 @@ impl Redis {
                     .map_err(invalid)?,
             ),
         };
-        let manager = RedisManager { target, budget };
+        let io = tokio::runtime::Handle::try_current()
+            .map_err(|_| "the Redis pool must be built inside the async runtime".to_string())?;
+        let manager = RedisManager { target, budget, io };
         let timeouts = managed::Timeouts {
             wait: Some(budget),
             create: Some(budget),

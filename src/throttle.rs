@@ -194,8 +194,8 @@ mod tests {
         LoginThrottle::new(redis, "p:", 5, 50, Duration::from_secs(300))
     }
 
-    #[test]
-    fn ipv6_clients_share_a_bucket_per_64() {
+    #[tokio::test]
+    async fn ipv6_clients_share_a_bucket_per_64() {
         let t = throttle();
         let a = t.ip_key("2001:db8:1:2:aaaa::1".parse().unwrap());
         let b = t.ip_key("2001:db8:1:2:bbbb::9".parse().unwrap());
