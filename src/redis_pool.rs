@@ -67,7 +67,6 @@ impl ConnectionLike for Connection {
     }
 }
 
-#[derive(Clone)]
 enum Target {
     Single(Client, AsyncConnectionConfig),
     Cluster(ClusterClient),
@@ -76,11 +75,6 @@ enum Target {
 pub struct RedisManager {
     target: Target,
     budget: Duration,
-    /// The runtime that owns every connection's I/O task: the one authd was
-    /// built on, which outlives the HTTP workers. A connection made on a
-    /// worker's runtime would die with that worker during a graceful
-    /// shutdown, under requests other workers are still finishing.
-    io: tokio::runtime::Handle,
 }
 
 impl managed::Manager for RedisManager {
@@ -88,22 +82,16 @@ impl managed::Manager for RedisManager {
     type Error = RedisError;
 
     async fn create(&self) -> Result<Connection, RedisError> {
-        let target = self.target.clone();
-        let connect = async move {
-            match target {
-                Target::Single(client, config) => client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await
-                    .map(Connection::Single),
-                Target::Cluster(client) => {
-                    client.get_async_connection().await.map(Connection::Cluster)
-                }
-            }
-        };
-        self.io
-            .spawn(connect)
-            .await
-            .map_err(|e| RedisError::from(std::io::Error::other(e)))?
+        // The connection's I/O task runs on the runtime that makes it: each
+        // HTTP worker has its own pool (see startup), so that is the worker
+        // that uses it.
+        match &self.target {
+            Target::Single(client, config) => client
+                .get_multiplexed_async_connection_with_config(config)
+                .await
+                .map(Connection::Single),
+            Target::Cluster(client) => client.get_async_connection().await.map(Connection::Cluster),
+        }
     }
 
     async fn recycle(&self, conn: &mut Connection, metrics: &Metrics) -> RecycleResult<RedisError> {
@@ -130,8 +118,7 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// Builds the pool (inside the runtime that will own its connections);
-    /// connections are made on first use, so authd starts
+    /// Builds the pool; connections are made on first use, so authd starts
     /// (and reports not-ready) while Redis is down. Several comma-separated
     /// URLs mean a Redis Cluster.
     pub fn new(url: &Secret, budget: Duration) -> Result<Self, String> {
@@ -149,17 +136,18 @@ impl Redis {
                     .set_connection_timeout(Some(budget))
                     .set_response_timeout(Some(budget)),
             ),
+            // A quarter of the budget per node connection, so a cluster
+            // connection can still be made (within the budget) while one
+            // node hangs; the client reconnects to that node later.
             nodes => Target::Cluster(
                 ClusterClientBuilder::new(nodes.to_vec())
-                    .connection_timeout(budget)
+                    .connection_timeout(budget / 4)
                     .response_timeout(budget)
                     .build()
                     .map_err(invalid)?,
             ),
         };
-        let io = tokio::runtime::Handle::try_current()
-            .map_err(|_| "the Redis pool must be built inside the async runtime".to_string())?;
-        let manager = RedisManager { target, budget, io };
+        let manager = RedisManager { target, budget };
         let timeouts = managed::Timeouts {
             wait: Some(budget),
             create: Some(budget),

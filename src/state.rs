@@ -1,5 +1,7 @@
 //! What every handler shares, built once in `startup`.
 
+use std::sync::Arc;
+
 use crate::client_ip::TrustedProxies;
 use crate::config::AccessTokenCheck;
 use crate::sessions::SessionStore;
@@ -8,7 +10,7 @@ use crate::tokens::AccessTokens;
 use crate::users::{PasswordHasher, UserStore};
 
 pub struct AppState {
-    pub access_tokens: AccessTokens,
+    pub access_tokens: Arc<AccessTokens>,
     pub sessions: SessionStore,
     pub users: UserStore,
     pub hasher: PasswordHasher,
