@@ -67,6 +67,7 @@ impl ConnectionLike for Connection {
     }
 }
 
+#[derive(Clone)]
 enum Target {
     Single(Client, AsyncConnectionConfig),
     Cluster(ClusterClient),
@@ -82,16 +83,27 @@ impl managed::Manager for RedisManager {
     type Error = RedisError;
 
     async fn create(&self) -> Result<Connection, RedisError> {
-        // The connection's I/O task runs on the runtime that makes it: each
-        // HTTP worker has its own pool (see startup), so that is the worker
-        // that uses it.
-        match &self.target {
-            Target::Single(client, config) => client
-                .get_multiplexed_async_connection_with_config(config)
-                .await
-                .map(Connection::Single),
-            Target::Cluster(client) => client.get_async_connection().await.map(Connection::Cluster),
-        }
+        // A connection's I/O task runs on the runtime that makes it. Made on
+        // an HTTP worker, it would die with that worker during a graceful
+        // shutdown, under requests other workers are still finishing; so
+        // every connection is made on one runtime that lives as long as the
+        // process.
+        let target = self.target.clone();
+        let connect = async move {
+            match target {
+                Target::Single(client, config) => client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map(Connection::Single),
+                Target::Cluster(client) => {
+                    client.get_async_connection().await.map(Connection::Cluster)
+                }
+            }
+        };
+        io_runtime()?
+            .spawn(connect)
+            .await
+            .map_err(|e| RedisError::from(std::io::Error::other(e)))?
     }
 
     async fn recycle(&self, conn: &mut Connection, metrics: &Metrics) -> RecycleResult<RedisError> {
@@ -236,6 +248,24 @@ impl Redis {
         }
         out
     }
+}
+
+/// The runtime that owns every Redis connection's I/O: one thread, made on
+/// first use, never shut down.
+fn io_runtime() -> Result<&'static tokio::runtime::Handle, RedisError> {
+    static IO: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    IO.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("authd-redis-io")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map(|rt| rt.handle())
+    .map_err(|e| RedisError::from(std::io::Error::other(e.clone())))
 }
 
 /// A node's `host:port`, without credentials, for logs.

@@ -2,7 +2,6 @@
 //! bound before the server starts so tests can ask for port 0.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
@@ -49,42 +48,6 @@ impl From<crate::tokens::keys::KeyError> for StartupError {
     }
 }
 
-/// What every worker shares, and how to make a worker's own state.
-struct StateParts {
-    access_tokens: Arc<AccessTokens>,
-    users: UserStore,
-    hasher: PasswordHasher,
-    settings: Settings,
-}
-
-impl StateParts {
-    fn state(&self) -> Result<AppState, String> {
-        let s = &self.settings;
-        let redis = Redis::new(&s.redis_url, s.redis_timeout)?;
-        Ok(AppState {
-            access_tokens: self.access_tokens.clone(),
-            throttle: LoginThrottle::new(
-                redis.clone(),
-                &s.redis_prefix,
-                s.login_max_failures,
-                s.login_max_failures_per_ip,
-                s.login_lockout,
-            ),
-            sessions: SessionStore::new(
-                redis,
-                &s.redis_prefix,
-                s.refresh_token_ttl,
-                s.session_max_age,
-                s.refresh_reuse_grace,
-            ),
-            users: self.users.clone(),
-            hasher: self.hasher.clone(),
-            access_token_check: s.access_token_check,
-            trusted_proxies: s.trusted_proxies.clone(),
-        })
-    }
-}
-
 pub struct Application {
     port: u16,
     server: Server,
@@ -114,17 +77,29 @@ impl Application {
         // A login waits for a hashing slot no longer than for the database.
         let hasher = PasswordHasher::new(settings.database_timeout)
             .map_err(|e| StartupError::new("argon2", e))?;
-        let parts = Arc::new(StateParts {
-            access_tokens: Arc::new(access_tokens),
+        let redis = Redis::new(&settings.redis_url, settings.redis_timeout)
+            .map_err(|e| StartupError::new("AUTHD_REDIS_URL", e))?;
+        let state = web::Data::new(AppState {
+            access_tokens,
+            throttle: LoginThrottle::new(
+                redis.clone(),
+                &settings.redis_prefix,
+                settings.login_max_failures,
+                settings.login_max_failures_per_ip,
+                settings.login_lockout,
+            ),
+            sessions: SessionStore::new(
+                redis,
+                &settings.redis_prefix,
+                settings.refresh_token_ttl,
+                settings.session_max_age,
+                settings.refresh_reuse_grace,
+            ),
             users,
             hasher,
-            settings: settings.clone(),
+            access_token_check: settings.access_token_check,
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
-        let state = web::Data::new(
-            parts
-                .state()
-                .map_err(|e| StartupError::new("AUTHD_REDIS_URL", e))?,
-        );
         warn_if_redis_evicts(state.sessions.redis()).await;
 
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
@@ -138,16 +113,10 @@ impl Application {
             .map_err(|e| StartupError::new("AUTHD_BIND", e.to_string()))?;
         log::info!("authd listening on http://{address}");
 
+        let shared = state.clone();
         let server = HttpServer::new(move || {
-            // Each worker gets its own Redis pool, so a connection's I/O task
-            // runs on the worker that uses it: no hop between threads, and
-            // during a graceful shutdown a worker that finishes first takes
-            // down only its own connections. The rest is shared.
-            let state = parts
-                .state()
-                .unwrap_or_else(|e| unreachable!("Redis settings were checked at startup: {e}"));
             App::new()
-                .app_data(web::Data::new(state))
+                .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(ErrorHandlers::new().default_handler(render_framework_error))
                 // The path only: query strings and headers may carry secrets.
@@ -170,8 +139,7 @@ impl Application {
         self.port
     }
 
-    /// A state like the workers' (same database pool, hasher and keys, its
-    /// own Redis pool); tests read counters from it.
+    /// The state handlers share; tests read counters from it.
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
     }

@@ -1,7 +1,5 @@
 //! What every handler shares, built once in `startup`.
 
-use std::sync::Arc;
-
 use crate::client_ip::TrustedProxies;
 use crate::config::AccessTokenCheck;
 use crate::sessions::SessionStore;
@@ -10,7 +8,7 @@ use crate::tokens::AccessTokens;
 use crate::users::{PasswordHasher, UserStore};
 
 pub struct AppState {
-    pub access_tokens: Arc<AccessTokens>,
+    pub access_tokens: AccessTokens,
     pub sessions: SessionStore,
     pub users: UserStore,
     pub hasher: PasswordHasher,
