@@ -221,7 +221,8 @@ pub struct Settings {
     pub database_timeout: Duration,
 }
 
-/// A setting that cannot be used, with the variable it came from.
+/// A setting (or what it points at: a key file, a database, a listen
+/// address) that keeps authd from starting, named for the operator.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {reason}")]
 pub struct ConfigError {
@@ -229,11 +230,17 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn bad(variable: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable: variable.to_string(),
-        reason: reason.into(),
+impl ConfigError {
+    pub fn new(variable: &str, reason: impl Into<String>) -> Self {
+        Self {
+            variable: variable.to_string(),
+            reason: reason.into(),
+        }
     }
+}
+
+fn bad(variable: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::new(variable, reason)
 }
 
 /// Secrets that appear in documentation and examples; production refuses them.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use authd::config::{JwtAlgorithm, Settings};
+use authd::config::{ConfigError, JwtAlgorithm, Settings};
 use authd::startup::Application;
 use authd::tokens::generate_private_key_pem;
 
@@ -93,10 +93,7 @@ fn serve() -> ExitCode {
         let app = Application::build(settings).await?;
         app.run_until_stopped()
             .await
-            .map_err(|e| authd::startup::StartupError {
-                variable: "server".into(),
-                reason: e.to_string(),
-            })
+            .map_err(|e| ConfigError::new("server", e.to_string()))
     });
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,11 +3,11 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
+use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpServer, Route};
 
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::error::{render_framework_error, ApiError};
 use crate::guard::require_bearer;
 use crate::redis_pool::Redis;
@@ -18,36 +18,6 @@ use crate::throttle::LoginThrottle;
 use crate::tokens::{AccessTokens, KeySet};
 use crate::users::{PasswordHasher, UserStore};
 
-/// A setting or resource that keeps authd from starting, named for the
-/// operator.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {reason}")]
-pub struct StartupError {
-    pub variable: String,
-    pub reason: String,
-}
-
-impl StartupError {
-    fn new(variable: &str, reason: impl Into<String>) -> Self {
-        Self {
-            variable: variable.to_string(),
-            reason: reason.into(),
-        }
-    }
-}
-
-impl From<crate::config::ConfigError> for StartupError {
-    fn from(e: crate::config::ConfigError) -> Self {
-        Self::new(&e.variable, e.reason)
-    }
-}
-
-impl From<crate::tokens::keys::KeyError> for StartupError {
-    fn from(e: crate::tokens::keys::KeyError) -> Self {
-        Self::new(e.variable, e.reason)
-    }
-}
-
 pub struct Application {
     port: u16,
     server: Server,
@@ -55,7 +25,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+    pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
         let keys = KeySet::from_settings(&settings)?;
         if keys.ephemeral {
             log::warn!(
@@ -73,12 +43,12 @@ impl Application {
 
         let users = UserStore::connect(settings.database_url.expose(), settings.database_timeout)
             .await
-            .map_err(|e| StartupError::new("AUTHD_DATABASE_URL", e))?;
+            .map_err(|e| ConfigError::new("AUTHD_DATABASE_URL", e))?;
         // A login waits for a hashing slot no longer than for the database.
         let hasher = PasswordHasher::new(settings.database_timeout)
-            .map_err(|e| StartupError::new("argon2", e))?;
+            .map_err(|e| ConfigError::new("argon2", e))?;
         let redis = Redis::new(&settings.redis_url, settings.redis_timeout)
-            .map_err(|e| StartupError::new("AUTHD_REDIS_URL", e))?;
+            .map_err(|e| ConfigError::new("AUTHD_REDIS_URL", e))?;
         let state = web::Data::new(AppState {
             access_tokens,
             throttle: LoginThrottle::new(
@@ -103,14 +73,14 @@ impl Application {
         warn_if_redis_evicts(state.sessions.redis()).await;
 
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
-            StartupError::new(
+            ConfigError::new(
                 "AUTHD_BIND",
                 format!("cannot listen on {}: {e}", settings.bind),
             )
         })?;
         let address = listener
             .local_addr()
-            .map_err(|e| StartupError::new("AUTHD_BIND", e.to_string()))?;
+            .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?;
         log::info!("authd listening on http://{address}");
 
         let shared = state.clone();
@@ -124,7 +94,7 @@ impl Application {
                 .configure(routes)
         })
         .listen(listener)
-        .map_err(|e| StartupError::new("AUTHD_BIND", e.to_string()))?
+        .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?
         .shutdown_timeout(10)
         .run();
 
@@ -161,47 +131,38 @@ impl Application {
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
-            .service(web::resource("/register").route(web::post().to(account::register)))
-            .service(web::resource("/login").route(web::post().to(tokens::login)))
-            .service(web::resource("/token").route(web::post().to(tokens::refresh)))
-            .service(web::resource("/logout").route(web::post().to(tokens::logout)))
-            .service(
-                web::resource("/logout-all")
-                    .wrap(from_fn(require_bearer))
-                    .route(web::post().to(tokens::logout_all)),
-            )
-            .service(
-                web::resource("/me")
-                    .wrap(from_fn(require_bearer))
-                    .route(web::get().to(account::me)),
-            )
-            .service(
-                web::resource("/sessions")
-                    .wrap(from_fn(require_bearer))
-                    .route(web::get().to(sessions::list)),
-            )
-            .service(
-                web::resource("/sessions/{id}")
-                    .wrap(from_fn(require_bearer))
-                    .route(web::delete().to(sessions::end)),
-            )
-            .service(
-                web::resource("/password")
-                    .wrap(from_fn(require_bearer))
-                    .route(web::post().to(account::change_password)),
-            )
-            .service(
-                web::resource("/secure")
-                    .wrap(from_fn(require_bearer))
-                    .route(web::get().to(account::secure)),
-            ),
+            .service(open("/register", web::post().to(account::register)))
+            .service(open("/login", web::post().to(tokens::login)))
+            .service(open("/token", web::post().to(tokens::refresh)))
+            .service(open("/logout", web::post().to(tokens::logout)))
+            .service(guarded("/logout-all", web::post().to(tokens::logout_all)))
+            .service(guarded("/me", web::get().to(account::me)))
+            .service(guarded("/sessions", web::get().to(sessions::list)))
+            .service(guarded("/sessions/{id}", web::delete().to(sessions::end)))
+            .service(guarded(
+                "/password",
+                web::post().to(account::change_password),
+            ))
+            .service(guarded("/secure", web::get().to(account::secure))),
     )
-    .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
-    .service(web::resource("/healthz").route(web::get().to(health::healthz)))
-    .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+    .service(open("/.well-known/jwks.json", web::get().to(jwks::jwks)))
+    .service(open("/healthz", web::get().to(health::healthz)))
+    .service(open("/readyz", web::get().to(health::readyz)))
     .default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
     }));
+}
+
+/// A resource anyone may call; other methods get a 405.
+fn open(path: &str, route: Route) -> impl HttpServiceFactory {
+    web::resource(path).route(route)
+}
+
+/// A resource behind the Bearer guard.
+fn guarded(path: &str, route: Route) -> impl HttpServiceFactory {
+    web::resource(path)
+        .wrap(from_fn(require_bearer))
+        .route(route)
 }
 
 /// An evicting Redis silently logs users out or forgets revocations.

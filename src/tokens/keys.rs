@@ -11,20 +11,10 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use pkcs8::LineEnding;
 
-use crate::config::{JwtAlgorithm, Secret, Settings, SigningKeySource};
+use crate::config::{ConfigError, JwtAlgorithm, Secret, Settings, SigningKeySource};
 
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {reason}")]
-pub struct KeyError {
-    pub variable: &'static str,
-    pub reason: String,
-}
-
-fn key_error(variable: &'static str, reason: impl Into<String>) -> KeyError {
-    KeyError {
-        variable,
-        reason: reason.into(),
-    }
+fn key_error(variable: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::new(variable, reason)
 }
 
 pub fn algorithm(alg: JwtAlgorithm) -> Algorithm {
@@ -59,7 +49,7 @@ impl fmt::Debug for KeySet {
 }
 
 impl KeySet {
-    pub fn from_settings(settings: &Settings) -> Result<Self, KeyError> {
+    pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         let alg = settings.jwt_algorithm;
         let (signing_key, signing_jwk, ephemeral) = match &settings.signing_key {
             SigningKeySource::PemFile(path) => {
@@ -138,12 +128,12 @@ impl KeySet {
     }
 }
 
-fn read_pem(path: &Path, variable: &'static str) -> Result<String, KeyError> {
+fn read_pem(path: &Path, variable: &'static str) -> Result<String, ConfigError> {
     std::fs::read_to_string(path)
         .map_err(|e| key_error(variable, format!("cannot read {}: {e}", path.display())))
 }
 
-fn hmac_key(alg: JwtAlgorithm, secret: &Secret) -> Result<(EncodingKey, Jwk), KeyError> {
+fn hmac_key(alg: JwtAlgorithm, secret: &Secret) -> Result<(EncodingKey, Jwk), ConfigError> {
     let key = EncodingKey::from_secret(secret.expose().as_bytes())
         .map_err(|_| key_error("AUTHD_JWT_SECRET", "is not a usable HMAC key"))?;
     let jwk = Jwk::from_encoding_key(&key, algorithm(alg))

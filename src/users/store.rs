@@ -64,15 +64,23 @@ impl UserStore {
         Ok(Self { pool, budget })
     }
 
+    /// Runs a call within the budget; the inner error is the database's.
+    async fn timed<T, Fut>(&self, call: Fut) -> Result<Result<T, sqlx::Error>, StoreError>
+    where
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        tokio::time::timeout(self.budget, call)
+            .await
+            .map_err(|_| StoreError::Timeout("database"))
+    }
+
     async fn within<T, Fut>(&self, call: Fut) -> Result<T, StoreError>
     where
         Fut: Future<Output = Result<T, sqlx::Error>>,
     {
-        match tokio::time::timeout(self.budget, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(StoreError::Database(redact(&e))),
-            Err(_) => Err(StoreError::Timeout("database")),
-        }
+        self.timed(call)
+            .await?
+            .map_err(|e| StoreError::Database(redact(&e)))
     }
 
     pub async fn create(
@@ -95,13 +103,12 @@ impl UserStore {
         .bind(password_hash)
         .bind(user.created_at)
         .execute(&self.pool);
-        match tokio::time::timeout(self.budget, insert).await {
-            Ok(Ok(_)) => Ok(user),
-            Ok(Err(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+        match self.timed(insert).await? {
+            Ok(_) => Ok(user),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(CreateUserError::EmailTaken)
             }
-            Ok(Err(e)) => Err(StoreError::Database(redact(&e)).into()),
-            Err(_) => Err(StoreError::Timeout("database").into()),
+            Err(e) => Err(StoreError::Database(redact(&e)).into()),
         }
     }
 

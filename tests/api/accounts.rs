@@ -1,4 +1,3 @@
-use futures::future::join_all;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -33,27 +32,7 @@ async fn emails_are_unique_whatever_their_case() {
 #[tokio::test]
 async fn a_registration_race_yields_one_account_and_409s() {
     let app = spawn_app().await;
-    let email = unique_email();
-    let attempts = (0..10).map(|i| {
-        let email = if i % 2 == 0 {
-            email.clone()
-        } else {
-            email.to_uppercase()
-        };
-        let app = &app;
-        async move { app.register(&email, PASSWORD).await.status().as_u16() }
-    });
-    let mut statuses = join_all(attempts).await;
-    statuses.sort();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 409),
-        "{statuses:?}"
-    );
+    assert_registration_race_makes_one_account(&[&app], 10).await;
 }
 
 #[tokio::test]

@@ -391,3 +391,28 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Va
     );
     body
 }
+
+/// Registers one new email `attempts` times at once, alternating its case,
+/// spread over `apps`; asserts exactly one account came of it.
+pub async fn assert_registration_race_makes_one_account(apps: &[&TestApp], attempts: usize) {
+    let email = unique_email();
+    let statuses: Vec<u16> = futures::future::join_all((0..attempts).map(|i| {
+        let email = if i % 2 == 0 {
+            email.clone()
+        } else {
+            email.to_uppercase()
+        };
+        let app = apps[i % apps.len()];
+        async move { app.register(&email, PASSWORD).await.status().as_u16() }
+    }))
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+}
