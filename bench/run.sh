@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Measures authd on this machine: /healthz, a guarded route in both access
-# token modes, and a chain of refreshes, all against one release build, one
-# private Redis, in one run so the ratios are comparable.
+# Measures authd on this machine: a login flood, /healthz, a guarded route in
+# both access token modes, and a chain of refreshes, all against one release
+# build, one private Redis, in one run so the ratios are comparable; and the
+# resident memory of the session-mode instance at start, after the login
+# flood and after the other runs.
 #   bash bench/run.sh [seconds per case, default 10]
 # Needs: wrk, curl, redis-server, python3. Loopback only.
 set -euo pipefail
@@ -30,6 +32,9 @@ start_authd() { # mode port
   echo "authd did not start" >&2; exit 1
 }
 sport=$(free_port); start_authd session "$sport"
+spid=${pids[-1]}
+rss() { awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$spid/status"; }
+rss_start=$(rss)
 gport=$(free_port); start_authd signature "$gport"
 S=http://127.0.0.1:$sport; G=http://127.0.0.1:$gport
 
@@ -53,6 +58,12 @@ run() { # label wrk-args...
   echo "$rps" > "$work/$label.rps"
 }
 echo "authd bench: ${secs}s per case, $(nproc) cores, wrk and authd on the same machine"
+for i in $(seq 0 7); do
+  curl -fs -X POST $S/api/register -H 'content-type: application/json' \
+    -d "{\"email\":\"bench$i@example.com\",\"password\":\"bench password 123\"}" >/dev/null
+done
+run "login flood c16" -t2 -c16 -s bench/login.lua "$S/api/login"
+rss_logins=$(rss)
 run "healthz c32" -t2 -c32 "$S/healthz"
 run "guarded session-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_G" "$G/api/secure"
@@ -60,6 +71,9 @@ run "healthz c1" -t1 -c1 "$S/healthz"
 run "guarded session-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_G" "$G/api/secure"
 RT=$RT run "refresh chain c1" -t1 -c1 -s bench/refresh.lua "$S/api/token"
+rss_end=$(rss)
+echo
+echo "resident memory (session-mode instance): start $rss_start, after the login flood $rss_logins, after the other runs $rss_end"
 python3 - "$work" <<'PY'
 import sys, pathlib
 d = pathlib.Path(sys.argv[1])

@@ -47,6 +47,11 @@ impl Application {
         // A login waits for a hashing slot no longer than for the database.
         let hasher = PasswordHasher::new(settings.database_timeout)
             .map_err(|e| ConfigError::new("argon2", e))?;
+        log::info!(
+            "password hashing: {} at a time, {} MiB of Argon2 working memory each",
+            hasher.slots(),
+            PasswordHasher::memory_per_slot() / (1024 * 1024)
+        );
         let redis = Redis::new(&settings.redis_url, settings.redis_timeout)
             .map_err(|e| ConfigError::new("AUTHD_REDIS_URL", e))?;
         let state = web::Data::new(AppState {

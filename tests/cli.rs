@@ -1,11 +1,13 @@
 //! The `authd` binary as an operator meets it: help, keygen, startup errors
 //! on bad settings, and logs that never carry secrets.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_authd");
+#[allow(dead_code)]
+#[path = "support/service.rs"]
+mod service;
+use service::{Service, BIN};
 
 // The same private servers and databases as the API suite (so these tests
 // run on Postgres too when AUTHD_TEST_DATABASE_URL is set).
@@ -293,64 +295,6 @@ fn settings_are_read_from_a_dot_env_file() {
         .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("AUTHD_REFRESH_TOKEN_TTL"));
-}
-
-/// A running `authd` binary with its log.
-struct Service {
-    child: std::process::Child,
-    address: String,
-    /// What it logged up to and including its address.
-    startup_log: Vec<String>,
-    log: std::sync::mpsc::Receiver<String>,
-}
-
-impl Service {
-    fn start(dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(BIN)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AUTHD_BIND", "127.0.0.1:0")
-            .envs(vars.iter().copied())
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut startup_log = Vec::new();
-        let address = loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(20))
-                .expect("authd logs its address");
-            startup_log.push(line.clone());
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.trim().to_string();
-            }
-        };
-        Service {
-            child,
-            address,
-            startup_log,
-            log: rx,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.address, path)
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]
