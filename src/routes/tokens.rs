@@ -10,7 +10,7 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use crate::error::{ApiError, ApiResult, GrantFailure, StoreError};
-use crate::guard::verify_bearer;
+use crate::guard::{bearer_token, verify_bearer};
 use crate::identity::Identity;
 use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome, SessionMeta};
 use crate::state::AppState;
@@ -36,7 +36,7 @@ fn token_response(state: &AppState, refresh: IssuedRefresh) -> ApiResult<HttpRes
     };
     let access = state
         .access_tokens
-        .issue(identity)
+        .issue(identity, refresh.session_end)
         .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -243,23 +243,31 @@ struct LogoutRequest {
 }
 
 /// Ends the session named by the refresh token in the body or, without
-/// one, by the Bearer token. Always 204 for a well-formed request, whether
-/// or not the session still existed (RFC 7009 §2.2 spirit).
+/// one, by the Bearer token. 204 means a session ended or had already
+/// ended (RFC 7009 §2.2): a well-formed refresh token of an unknown session
+/// is a 204; one that does not parse ends the Bearer's session when a valid
+/// Bearer came with it, and is a 400 otherwise, never a 204 that ended
+/// nothing.
 pub async fn logout(
     req: HttpRequest,
     body: Bytes,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    match body::optional::<LogoutRequest>(&req, &body, false)? {
-        Some((input, _)) => {
-            if let Some(token) = RefreshToken::parse(&input.refresh_token) {
-                state
-                    .sessions
-                    .revoke(token.user_id, token.session_id, Some(&token))
-                    .await?;
-            }
+    let presented = body::optional::<LogoutRequest>(&req, &body, false)?
+        .map(|(input, _)| RefreshToken::parse(&input.refresh_token));
+    match presented {
+        Some(Some(token)) => {
+            state
+                .sessions
+                .revoke(token.user_id, token.session_id, Some(&token))
+                .await?;
         }
-        None => {
+        Some(None) if bearer_token(req.headers()).is_none() => {
+            return Err(ApiError::InvalidRequest(
+                "refresh_token is not a refresh token",
+            ))
+        }
+        Some(None) | None => {
             let identity = verify_bearer(req.headers(), &state)?;
             state
                 .sessions

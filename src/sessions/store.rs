@@ -44,10 +44,12 @@ impl Keys {
     }
 }
 
-/// A refresh token the client may use, and how long it stays valid.
+/// A refresh token the client may use, how long it stays valid, and when
+/// its session ends whatever happens (unix seconds).
 pub struct IssuedRefresh {
     pub token: RefreshToken,
     pub expires_in: Duration,
+    pub session_end: u64,
 }
 
 /// What a session records about the device that opened it.
@@ -148,9 +150,10 @@ impl SessionStore {
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await?;
         match reply.as_slice() {
-            [status, ttl] if text(status) == Some("created") => Ok(Some(IssuedRefresh {
+            [status, ttl, end] if text(status) == Some("created") => Ok(Some(IssuedRefresh {
                 token,
                 expires_in: millis(ttl)?,
+                session_end: unix_secs(end)?,
             })),
             [status] if text(status) == Some("stale") => Ok(None),
             _ => Err(StoreError::Redis(format!(
@@ -180,18 +183,20 @@ impl SessionStore {
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await?;
         let outcome = match reply.as_slice() {
-            [status, ttl] if text(status) == Some("rotated") => {
+            [status, ttl, end] if text(status) == Some("rotated") => {
                 RotateOutcome::Rotated(IssuedRefresh {
                     token: successor,
                     expires_in: millis(ttl)?,
+                    session_end: unix_secs(end)?,
                 })
             }
-            [status, stored_nonce, ttl] if text(status) == Some("grace") => {
+            [status, stored_nonce, ttl, end] if text(status) == Some("grace") => {
                 let stored_nonce = text(stored_nonce)
                     .ok_or_else(|| StoreError::Redis("grace reply without nonce".into()))?;
                 RotateOutcome::Rotated(IssuedRefresh {
                     token: presented.successor(stored_nonce.as_bytes()),
                     expires_in: millis(ttl)?,
+                    session_end: unix_secs(end)?,
                 })
             }
             [status] if text(status) == Some("reused") => RotateOutcome::Reused,
@@ -293,6 +298,16 @@ fn text(v: &redis::Value) -> Option<&str> {
         redis::Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
         redis::Value::SimpleString(s) => Some(s),
         _ => None,
+    }
+}
+
+/// A unix time in ms from a script, as whole unix seconds (rounded down).
+fn unix_secs(v: &redis::Value) -> Result<u64, StoreError> {
+    match v {
+        redis::Value::Int(ms) if *ms >= 0 => Ok(*ms as u64 / 1000),
+        other => Err(StoreError::Redis(format!(
+            "expected a unix time in ms, got {other:?}"
+        ))),
     }
 }
 

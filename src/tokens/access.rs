@@ -28,9 +28,13 @@ struct IssuedClaims<'a> {
 }
 
 /// The claims authd reads after jsonwebtoken has checked `iss`, `aud`,
-/// `exp` and `nbf`; a token without `sid` fails to deserialize.
+/// `exp` and `nbf`; a token without `sid` fails to deserialize. `iss` is
+/// read as a string because jsonwebtoken also accepts an array holding the
+/// issuer, which the contract refuses (one issuer, one JSON string).
 #[derive(Deserialize)]
 struct VerifiedClaims {
+    #[allow(dead_code)]
+    iss: String,
     sub: String,
     sid: String,
 }
@@ -87,11 +91,16 @@ impl AccessTokens {
         &self.keys
     }
 
+    /// A token for `identity` that expires after the configured lifetime,
+    /// or at `session_end` (unix seconds) if that comes first: an access
+    /// token never outlives its session.
     pub fn issue(
         &self,
         identity: Identity,
+        session_end: u64,
     ) -> Result<IssuedAccessToken, jsonwebtoken::errors::Error> {
         let now = unix_now();
+        let exp = (now + self.ttl.as_secs()).min(session_end.max(now));
         let claims = IssuedClaims {
             iss: &self.issuer,
             aud: &self.audience,
@@ -99,12 +108,12 @@ impl AccessTokens {
             sid: identity.session_id.to_string(),
             jti: Uuid::new_v4().to_string(),
             iat: now,
-            exp: now + self.ttl.as_secs(),
+            exp,
         };
         let token = encode(&self.header, &claims, &self.keys.signing_key)?;
         Ok(IssuedAccessToken {
             token,
-            expires_in: self.ttl.as_secs(),
+            expires_in: exp - now,
         })
     }
 

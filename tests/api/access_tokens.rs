@@ -164,6 +164,13 @@ async fn a_wrong_issuer_or_audience_is_rejected() {
     .await;
     f.assert_rejected(
         &f.with_claims(|c| {
+            c.insert("iss".into(), json!(["authd"]));
+        }),
+        "iss as an array holding the issuer",
+    )
+    .await;
+    f.assert_rejected(
+        &f.with_claims(|c| {
             c.insert("aud".into(), json!("another-api"));
         }),
         "aud",
@@ -427,4 +434,32 @@ async fn issuer_audience_and_lifetime_follow_the_settings() {
             .status(),
         200
     );
+}
+
+#[tokio::test]
+async fn an_access_token_never_outlives_its_session() {
+    // Sessions end 5 s after login; access tokens would live 15 minutes.
+    let app = app().var("AUTHD_SESSION_MAX_AGE", 5).spawn().await;
+    let (_, tokens) = app.signed_in_user().await;
+    let claims = |token: &str| -> Value {
+        serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let c = claims(&tokens.access_token);
+    let lifetime = c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap();
+    assert!((4..=5).contains(&lifetime), "{c}");
+    assert!(tokens.expires_in <= 5, "{}", tokens.expires_in);
+    // Refreshed tokens keep to the same end.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = app.refreshed(&tokens.refresh_token).await;
+    let c2 = claims(&again.access_token);
+    assert!(
+        c2["exp"].as_i64().unwrap() <= c["exp"].as_i64().unwrap(),
+        "{c2}"
+    );
+    assert!(again.expires_in <= 4, "{}", again.expires_in);
 }

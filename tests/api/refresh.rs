@@ -221,6 +221,29 @@ async fn a_grandparent_token_inside_the_grace_window_is_reuse() {
 }
 
 #[tokio::test]
+async fn with_no_grace_a_burst_gets_exactly_one_rotation() {
+    // Grace 0 means none: a second presentation is reuse even within the
+    // millisecond of the rotation. Several bursts, so that some presentations
+    // land in the same millisecond as the rotation they race.
+    let app = app().var("AUTHD_REFRESH_REUSE_GRACE", 0).spawn().await;
+    let (email, _) = app.signed_in_user().await;
+    for _ in 0..5 {
+        let t0 = app.login_tokens(&email).await;
+        let results = join_all((0..16).map(|_| app.refresh(&t0.refresh_token))).await;
+        let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 400),
+            "{statuses:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn reuse_revokes_only_that_session() {
     let app = app().var("AUTHD_REFRESH_REUSE_GRACE", 0).spawn().await;
     let (email, a0) = app.signed_in_user().await;

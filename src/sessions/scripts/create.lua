@@ -11,7 +11,8 @@
 -- ARGV[7] User-Agent ('' if none; at most 256 bytes)
 -- ARGV[8] client IP
 -- ARGV[9] fingerprint of the password hash the login was checked against
--- Returns { 'created', expires_in_ms }, or { 'stale' } when the password
+-- Returns { 'created', expires_in_ms, end_ms } (end_ms: the session's
+-- absolute end, unix ms), or { 'stale' } when the password
 -- changed while this login was being checked (the marker names another hash).
 local marker = redis.call('GET', KEYS[3])
 if marker and marker ~= ARGV[9] then
@@ -27,4 +28,4 @@ redis.call('HSET', KEYS[1],
 redis.call('PEXPIREAT', KEYS[1], int(expires))
 redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
 reindex(KEYS[2], now)
-return { 'created', expires - now }
+return { 'created', expires - now, now + max_age }

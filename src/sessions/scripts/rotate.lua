@@ -10,9 +10,11 @@
 -- ARGV[6] idle lifetime, ms
 -- ARGV[7] reuse grace, ms
 -- Returns one of
---   { 'rotated', expires_in_ms }          the successor is now current
---   { 'grace', nonce, expires_in_ms }     the token was just replaced: the
+--   { 'rotated', expires_in_ms, end_ms }  the successor is now current
+--   { 'grace', nonce, expires_in_ms, end_ms }
+--                                         the token was just replaced: the
 --                                         caller re-derives the same successor
+-- (end_ms: the session's absolute end, unix ms; no access token outlives it)
 --   { 'reused' }                          an older token: session revoked
 --   { 'invalid' }                         unknown, ended or forged
 local now = now_ms()
@@ -39,11 +41,14 @@ if cur == ARGV[3] then
   redis.call('PEXPIREAT', KEYS[1], int(expires))
   redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
   reindex(KEYS[2], now)
-  return { 'rotated', expires - now }
+  return { 'rotated', expires - now, tonumber(abs) }
 end
 
-if prev == ARGV[3] and now - tonumber(rotated) <= tonumber(ARGV[7]) then
-  return { 'grace', nonce, redis.call('PTTL', KEYS[1]) }
+-- No grace at all when it is 0: the replaced token is reuse at once, even
+-- within the millisecond of its rotation.
+local grace = tonumber(ARGV[7])
+if prev == ARGV[3] and grace > 0 and now - tonumber(rotated) <= grace then
+  return { 'grace', nonce, redis.call('PTTL', KEYS[1]), tonumber(abs) }
 end
 
 -- A token of this family that was replaced earlier: someone holds a copy.
