@@ -81,7 +81,7 @@ fn keygen(args: &[String]) -> ExitCode {
 fn serve() -> ExitCode {
     // A missing .env is normal; a malformed one is reported by the settings.
     let _ = dotenvy::dotenv();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    authd::logging::init();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {

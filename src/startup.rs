@@ -11,6 +11,7 @@ use crate::config::{ConfigError, Settings};
 use crate::error::{render_framework_error, ApiError};
 use crate::guard::require_bearer;
 use crate::redis_pool::Redis;
+use crate::request_id;
 use crate::routes::{account, body::MAX_BODY_BYTES, health, jwks, sessions, tokens};
 use crate::sessions::SessionStore;
 use crate::state::AppState;
@@ -94,8 +95,15 @@ impl Application {
                 .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(ErrorHandlers::new().default_handler(render_framework_error))
-                // The path only: query strings and headers may carry secrets.
-                .wrap(Logger::new(r#"%a "%m %U" %s %b %Dms"#).exclude("/healthz"))
+                // Method and path only: query strings and headers may carry
+                // secrets. The request id is on the request by then; the
+                // line is written after the response, outside its task.
+                .wrap(
+                    Logger::new(r#"%a "%{method}xi %U" %s %b %Dms rid=%{x-request-id}i"#)
+                        .custom_request_replace("method", |req| req.method().to_string())
+                        .exclude("/healthz"),
+                )
+                .wrap(from_fn(request_id::assign))
                 .configure(routes)
         })
         .listen(listener)

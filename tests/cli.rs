@@ -425,3 +425,51 @@ async fn sigterm_finishes_in_flight_requests_and_loses_no_rotation() {
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 }
+
+/// The access log names the method and path, and every line a request
+/// causes (here the 503 warning and the access line) carries its id.
+#[tokio::test]
+async fn every_log_line_of_a_request_carries_its_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    // Nothing listens there: the login's Redis call fails, and authd says why.
+    let dead_redis = format!("redis://127.0.0.1:{}", servers::free_port());
+    let service = Service::start(
+        dir.path(),
+        &[
+            ("AUTHD_DATABASE_URL", db.as_str()),
+            ("AUTHD_REDIS_URL", dead_redis.as_str()),
+            ("AUTHD_REDIS_TIMEOUT_MS", "300"),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    let res = reqwest::Client::new()
+        .post(service.url("/api/login?probe=1"))
+        .header("x-request-id", "trace-me-7")
+        .json(&serde_json::json!({"email": "a@example.com", "password": "whatever-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["x-request-id"], "trace-me-7");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut lines = Vec::new();
+    while Instant::now() < deadline && !lines.iter().any(|l: &String| l.contains("\" 503 ")) {
+        if let Ok(line) = service.log.recv_timeout(Duration::from_millis(100)) {
+            lines.push(line);
+        }
+    }
+    let access = lines
+        .iter()
+        .find(|l| l.contains("\" 503 "))
+        .unwrap_or_else(|| panic!("no access line: {lines:?}"));
+    assert!(access.contains("\"POST /api/login\""), "{access}");
+    assert!(!access.contains("probe=1"), "{access}");
+    let warning = lines
+        .iter()
+        .find(|l| l.contains("WARN") && l.contains("503"))
+        .unwrap_or_else(|| panic!("no warning: {lines:?}"));
+    for line in [access, warning] {
+        assert!(line.contains("rid=trace-me-7"), "{line}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The account itself: registration and who-am-I.
 
+use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -78,7 +79,9 @@ pub async fn register(
             CreateUserError::EmailTaken => ApiError::EmailTaken,
             CreateUserError::Store(e) => e.into(),
         })?;
-    Ok(HttpResponse::Created().json(UserResponse::from(user)))
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(UserResponse::from(user)))
 }
 
 #[derive(Deserialize)]
@@ -139,7 +142,9 @@ pub async fn me(
         .find(identity.user_id)
         .await?
         .ok_or(ApiError::InvalidToken { token_sent: true })?;
-    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(UserResponse::from(user)))
 }
 
 pub async fn secure(identity: web::ReqData<Identity>) -> HttpResponse {

@@ -62,9 +62,10 @@ impl Password {
     /// The length of the raw input is checked first, so no normalization
     /// work is spent on an oversized string.
     pub fn parse(input: &str) -> Result<Self, PasswordProblem> {
-        // NFC never more than triples a string's length in chars; anything
-        // this long cannot come back under the limit.
-        if input.chars().count() > MAX_PASSWORD_CHARS * 3 {
+        // NFC shrinks a string at most 4:1 in chars (the longest canonical
+        // decomposition is four code points, e.g. U+1F82); anything longer
+        // than this cannot come back under the limit.
+        if input.chars().count() > MAX_PASSWORD_CHARS * 4 {
             return Err(PasswordProblem::TooLong);
         }
         let normalized: String = input.nfc().collect();
@@ -123,6 +124,19 @@ mod tests {
         assert!(Password::parse(&"ü".repeat(1024)).is_ok());
         assert_eq!(
             Password::parse(&"x".repeat(1025)).unwrap_err(),
+            PasswordProblem::TooLong
+        );
+    }
+
+    #[test]
+    fn the_longest_password_typed_in_nfd_is_accepted() {
+        // U+1F82 decomposes to four code points: 4,096 typed, 1,024 after NFC.
+        let typed: String = "\u{3b1}\u{313}\u{300}\u{345}".repeat(MAX_PASSWORD_CHARS);
+        assert_eq!(typed.chars().count(), 4 * MAX_PASSWORD_CHARS);
+        assert!(Password::parse(&typed).is_ok());
+        let one_more = format!("{typed}x");
+        assert_eq!(
+            Password::parse(&one_more).unwrap_err(),
             PasswordProblem::TooLong
         );
     }

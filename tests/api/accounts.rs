@@ -169,3 +169,18 @@ async fn secure_greets_the_caller_by_id() {
         json!({"message": "I am secured...", "user_id": me["id"]})
     );
 }
+
+#[tokio::test]
+async fn responses_that_carry_an_email_or_a_token_are_never_cached() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let res = app.register(&email, PASSWORD).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["cache-control"], "no-store", "register");
+    let tokens = app.login_tokens(&email).await;
+    for path in ["/api/me", "/api/sessions"] {
+        let res = app.get_with(path, &tokens.access_token).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+    }
+}

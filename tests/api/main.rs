@@ -12,6 +12,7 @@ mod keys;
 mod logout;
 mod password;
 mod refresh;
+mod request_ids;
 mod servers;
 mod sessions;
 mod storage;
