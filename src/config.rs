@@ -2,7 +2,6 @@
 //! once at startup. A bad value stops the process with one line naming the
 //! variable and the reason.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,26 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::client_ip::TrustedProxies;
-
-/// A string that must never be printed: Debug and Display show a placeholder.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+pub use crate::common::Secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,107 +61,121 @@ pub enum AccessTokenCheck {
     Signature,
 }
 
-/// The raw environment, exactly as the contract names it.
+/// The raw environment, exactly as the contract names it, every value as
+/// text: numbers are parsed in `Settings::check`, which names the variable
+/// in its error (envy's own messages are English prose, not an interface).
 #[derive(Deserialize)]
+#[serde(default)]
 struct Raw {
-    #[serde(default = "d_bind")]
     bind: String,
-    #[serde(default = "d_redis_url")]
     redis_url: Secret,
-    #[serde(default = "d_redis_prefix")]
     redis_prefix: String,
-    #[serde(default = "d_database_url")]
     database_url: Secret,
-    #[serde(default = "d_env")]
     env: String,
-    #[serde(default = "d_authd")]
     issuer: String,
-    #[serde(default = "d_authd")]
     audience: String,
-    #[serde(default = "d_alg")]
     jwt_algorithm: String,
     jwt_private_key_file: Option<String>,
     jwt_secret: Option<Secret>,
     jwt_verify_key_files: Option<String>,
-    #[serde(default = "d_leeway")]
-    jwt_leeway: u64,
-    #[serde(default = "d_access_ttl")]
-    access_token_ttl: u64,
-    #[serde(default = "d_refresh_ttl")]
-    refresh_token_ttl: u64,
-    #[serde(default = "d_max_age")]
-    session_max_age: u64,
-    #[serde(default = "d_grace")]
-    refresh_reuse_grace: u64,
-    #[serde(default = "d_check")]
+    jwt_leeway: String,
+    access_token_ttl: String,
+    refresh_token_ttl: String,
+    session_max_age: String,
+    refresh_reuse_grace: String,
     access_token_check: String,
-    #[serde(default = "d_max_failures")]
-    login_max_failures: u32,
-    #[serde(default = "d_lockout")]
-    login_lockout: u64,
-    #[serde(default = "d_max_failures_per_ip")]
-    login_max_failures_per_ip: u32,
-    #[serde(default)]
+    login_max_failures: String,
+    login_lockout: String,
+    login_max_failures_per_ip: String,
+    register_max_per_ip: String,
+    max_sessions_per_user: String,
     trusted_proxies: String,
-    #[serde(default = "d_redis_timeout")]
+    redis_timeout_ms: String,
+    database_timeout_ms: String,
+}
+
+/// The contract's defaults, in one place.
+impl Default for Raw {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            redis_url: Secret::new("redis://127.0.0.1:6379"),
+            redis_prefix: "authd:".into(),
+            database_url: Secret::new("sqlite://authd.db"),
+            env: "development".into(),
+            issuer: "authd".into(),
+            audience: "authd".into(),
+            jwt_algorithm: "EdDSA".into(),
+            jwt_private_key_file: None,
+            jwt_secret: None,
+            jwt_verify_key_files: None,
+            jwt_leeway: "30".into(),
+            access_token_ttl: "900".into(),
+            refresh_token_ttl: "2592000".into(),
+            session_max_age: "7776000".into(),
+            refresh_reuse_grace: "10".into(),
+            access_token_check: "session".into(),
+            login_max_failures: "5".into(),
+            login_lockout: "300".into(),
+            login_max_failures_per_ip: "50".into(),
+            register_max_per_ip: "20".into(),
+            max_sessions_per_user: "100".into(),
+            trusted_proxies: String::new(),
+            redis_timeout_ms: "1000".into(),
+            database_timeout_ms: "2000".into(),
+        }
+    }
+}
+
+/// The numeric settings, parsed.
+struct Numbers {
+    jwt_leeway: u64,
+    access_token_ttl: u64,
+    refresh_token_ttl: u64,
+    session_max_age: u64,
+    refresh_reuse_grace: u64,
+    login_max_failures: u32,
+    login_lockout: u64,
+    login_max_failures_per_ip: u32,
+    register_max_per_ip: u32,
+    max_sessions_per_user: u32,
     redis_timeout_ms: u64,
-    #[serde(default = "d_db_timeout")]
     database_timeout_ms: u64,
 }
 
-fn d_bind() -> String {
-    "127.0.0.1:8080".into()
+impl Numbers {
+    fn parse(raw: &Raw) -> Result<Self, ConfigError> {
+        Ok(Self {
+            jwt_leeway: number("AUTHD_JWT_LEEWAY", &raw.jwt_leeway)?,
+            access_token_ttl: number("AUTHD_ACCESS_TOKEN_TTL", &raw.access_token_ttl)?,
+            refresh_token_ttl: number("AUTHD_REFRESH_TOKEN_TTL", &raw.refresh_token_ttl)?,
+            session_max_age: number("AUTHD_SESSION_MAX_AGE", &raw.session_max_age)?,
+            refresh_reuse_grace: number("AUTHD_REFRESH_REUSE_GRACE", &raw.refresh_reuse_grace)?,
+            login_max_failures: number("AUTHD_LOGIN_MAX_FAILURES", &raw.login_max_failures)?,
+            login_lockout: number("AUTHD_LOGIN_LOCKOUT", &raw.login_lockout)?,
+            login_max_failures_per_ip: number(
+                "AUTHD_LOGIN_MAX_FAILURES_PER_IP",
+                &raw.login_max_failures_per_ip,
+            )?,
+            register_max_per_ip: number("AUTHD_REGISTER_MAX_PER_IP", &raw.register_max_per_ip)?,
+            max_sessions_per_user: number(
+                "AUTHD_MAX_SESSIONS_PER_USER",
+                &raw.max_sessions_per_user,
+            )?,
+            redis_timeout_ms: number("AUTHD_REDIS_TIMEOUT_MS", &raw.redis_timeout_ms)?,
+            database_timeout_ms: number("AUTHD_DATABASE_TIMEOUT_MS", &raw.database_timeout_ms)?,
+        })
+    }
 }
-fn d_redis_url() -> Secret {
-    Secret::new("redis://127.0.0.1:6379")
-}
-fn d_redis_prefix() -> String {
-    "authd:".into()
-}
-fn d_database_url() -> Secret {
-    Secret::new("sqlite://authd.db")
-}
-fn d_env() -> String {
-    "development".into()
-}
-fn d_authd() -> String {
-    "authd".into()
-}
-fn d_alg() -> String {
-    "EdDSA".into()
-}
-fn d_leeway() -> u64 {
-    30
-}
-fn d_access_ttl() -> u64 {
-    900
-}
-fn d_refresh_ttl() -> u64 {
-    2_592_000
-}
-fn d_max_age() -> u64 {
-    7_776_000
-}
-fn d_grace() -> u64 {
-    10
-}
-fn d_check() -> String {
-    "session".into()
-}
-fn d_max_failures() -> u32 {
-    5
-}
-fn d_lockout() -> u64 {
-    300
-}
-fn d_max_failures_per_ip() -> u32 {
-    50
-}
-fn d_redis_timeout() -> u64 {
-    1000
-}
-fn d_db_timeout() -> u64 {
-    2000
+
+/// A whole number setting, or an error naming the variable.
+fn number<T: std::str::FromStr>(variable: &str, value: &str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        bad(
+            variable,
+            format!("`{value}` is not a whole number in range"),
+        )
+    })
 }
 
 /// Where the signing key comes from.
@@ -216,6 +210,8 @@ pub struct Settings {
     pub login_max_failures: u32,
     pub login_lockout: Duration,
     pub login_max_failures_per_ip: u32,
+    pub register_max_per_ip: u32,
+    pub max_sessions_per_user: u32,
     pub trusted_proxies: TrustedProxies,
     pub redis_timeout: Duration,
     pub database_timeout: Duration,
@@ -252,6 +248,35 @@ const KNOWN_DEFAULT_SECRETS: &[&str] = &[
 ];
 
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
+/// Random secrets of 32 bytes or more have far more; `aaaa…` or `abcd…`
+/// repeated have fewer.
+pub const MIN_HS256_DISTINCT_BYTES: usize = 12;
+
+/// Production refuses a private key file that group or others may read, as
+/// ssh does. (A file that cannot be read at all is reported when the key
+/// is loaded.)
+fn refuse_shared_key_file(path: &std::path::Path) -> Result<(), ConfigError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(bad(
+                    "AUTHD_JWT_PRIVATE_KEY_FILE",
+                    format!(
+                        "{} is readable by group or others (mode {mode:o}); make it private to the authd user: `chmod 600 {}`",
+                        path.display(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
 
 impl Settings {
     /// Reads `AUTHD_*` from the process environment (after `.env`, loaded by main).
@@ -274,6 +299,7 @@ impl Settings {
     }
 
     fn check(raw: Raw) -> Result<Self, ConfigError> {
+        let n = Numbers::parse(&raw)?;
         let bind = raw.bind.parse::<SocketAddr>().map_err(|_| {
             bad(
                 "AUTHD_BIND",
@@ -311,12 +337,12 @@ impl Settings {
             ));
         }
         for (name, value) in [
-            ("AUTHD_ACCESS_TOKEN_TTL", raw.access_token_ttl),
-            ("AUTHD_REFRESH_TOKEN_TTL", raw.refresh_token_ttl),
-            ("AUTHD_SESSION_MAX_AGE", raw.session_max_age),
-            ("AUTHD_LOGIN_LOCKOUT", raw.login_lockout),
-            ("AUTHD_REDIS_TIMEOUT_MS", raw.redis_timeout_ms),
-            ("AUTHD_DATABASE_TIMEOUT_MS", raw.database_timeout_ms),
+            ("AUTHD_ACCESS_TOKEN_TTL", n.access_token_ttl),
+            ("AUTHD_REFRESH_TOKEN_TTL", n.refresh_token_ttl),
+            ("AUTHD_SESSION_MAX_AGE", n.session_max_age),
+            ("AUTHD_LOGIN_LOCKOUT", n.login_lockout),
+            ("AUTHD_REDIS_TIMEOUT_MS", n.redis_timeout_ms),
+            ("AUTHD_DATABASE_TIMEOUT_MS", n.database_timeout_ms),
         ] {
             if value == 0 {
                 return Err(bad(name, "must be greater than 0"));
@@ -326,23 +352,31 @@ impl Settings {
         // millisecond arithmetic of tokens and Redis expiries.
         const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
         for (name, value) in [
-            ("AUTHD_ACCESS_TOKEN_TTL", raw.access_token_ttl),
-            ("AUTHD_REFRESH_TOKEN_TTL", raw.refresh_token_ttl),
-            ("AUTHD_SESSION_MAX_AGE", raw.session_max_age),
-            ("AUTHD_REFRESH_REUSE_GRACE", raw.refresh_reuse_grace),
-            ("AUTHD_JWT_LEEWAY", raw.jwt_leeway),
-            ("AUTHD_LOGIN_LOCKOUT", raw.login_lockout),
-            ("AUTHD_REDIS_TIMEOUT_MS", raw.redis_timeout_ms / 1000),
-            ("AUTHD_DATABASE_TIMEOUT_MS", raw.database_timeout_ms / 1000),
+            ("AUTHD_ACCESS_TOKEN_TTL", n.access_token_ttl),
+            ("AUTHD_REFRESH_TOKEN_TTL", n.refresh_token_ttl),
+            ("AUTHD_SESSION_MAX_AGE", n.session_max_age),
+            ("AUTHD_REFRESH_REUSE_GRACE", n.refresh_reuse_grace),
+            ("AUTHD_JWT_LEEWAY", n.jwt_leeway),
+            ("AUTHD_LOGIN_LOCKOUT", n.login_lockout),
+            ("AUTHD_REDIS_TIMEOUT_MS", n.redis_timeout_ms / 1000),
+            ("AUTHD_DATABASE_TIMEOUT_MS", n.database_timeout_ms / 1000),
         ] {
             if value > TEN_YEARS {
                 return Err(bad(name, "is more than ten years"));
             }
         }
-        if raw.login_max_failures == 0 {
+        for (name, value) in [
+            ("AUTHD_REGISTER_MAX_PER_IP", n.register_max_per_ip),
+            ("AUTHD_MAX_SESSIONS_PER_USER", n.max_sessions_per_user),
+        ] {
+            if value == 0 {
+                return Err(bad(name, "must be greater than 0"));
+            }
+        }
+        if n.login_max_failures == 0 {
             return Err(bad("AUTHD_LOGIN_MAX_FAILURES", "must be greater than 0"));
         }
-        if raw.login_max_failures_per_ip == 0 {
+        if n.login_max_failures_per_ip == 0 {
             return Err(bad(
                 "AUTHD_LOGIN_MAX_FAILURES_PER_IP",
                 "must be greater than 0",
@@ -383,6 +417,21 @@ impl Settings {
                         "is a published example value; set a fresh random secret (e.g. `openssl rand -base64 48`)",
                     ));
                 }
+                if environment == Environment::Production {
+                    let distinct = secret
+                        .expose()
+                        .bytes()
+                        .collect::<std::collections::HashSet<u8>>()
+                        .len();
+                    if distinct < MIN_HS256_DISTINCT_BYTES {
+                        return Err(bad(
+                            "AUTHD_JWT_SECRET",
+                            format!(
+                                "has only {distinct} distinct bytes, a repeated or patterned string; set a random secret (e.g. `openssl rand -base64 48`)"
+                            ),
+                        ));
+                    }
+                }
                 SigningKeySource::Secret(secret)
             }
             (_, _, Some(_)) => {
@@ -394,7 +443,13 @@ impl Settings {
                     ),
                 ))
             }
-            (_, Some(path), None) => SigningKeySource::PemFile(PathBuf::from(path)),
+            (_, Some(path), None) => {
+                let path = PathBuf::from(path);
+                if environment == Environment::Production {
+                    refuse_shared_key_file(&path)?;
+                }
+                SigningKeySource::PemFile(path)
+            }
             (_, None, None) => SigningKeySource::Ephemeral,
         };
         if matches!(signing_key, SigningKeySource::Ephemeral)
@@ -438,18 +493,20 @@ impl Settings {
             jwt_algorithm,
             signing_key,
             verify_key_files,
-            jwt_leeway: Duration::from_secs(raw.jwt_leeway),
-            access_token_ttl: Duration::from_secs(raw.access_token_ttl),
-            refresh_token_ttl: Duration::from_secs(raw.refresh_token_ttl),
-            session_max_age: Duration::from_secs(raw.session_max_age),
-            refresh_reuse_grace: Duration::from_secs(raw.refresh_reuse_grace),
+            jwt_leeway: Duration::from_secs(n.jwt_leeway),
+            access_token_ttl: Duration::from_secs(n.access_token_ttl),
+            refresh_token_ttl: Duration::from_secs(n.refresh_token_ttl),
+            session_max_age: Duration::from_secs(n.session_max_age),
+            refresh_reuse_grace: Duration::from_secs(n.refresh_reuse_grace),
             access_token_check,
-            login_max_failures: raw.login_max_failures,
-            login_lockout: Duration::from_secs(raw.login_lockout),
-            login_max_failures_per_ip: raw.login_max_failures_per_ip,
+            login_max_failures: n.login_max_failures,
+            login_lockout: Duration::from_secs(n.login_lockout),
+            login_max_failures_per_ip: n.login_max_failures_per_ip,
+            register_max_per_ip: n.register_max_per_ip,
+            max_sessions_per_user: n.max_sessions_per_user,
             trusted_proxies,
-            redis_timeout: Duration::from_millis(raw.redis_timeout_ms),
-            database_timeout: Duration::from_millis(raw.database_timeout_ms),
+            redis_timeout: Duration::from_millis(n.redis_timeout_ms),
+            database_timeout: Duration::from_millis(n.database_timeout_ms),
         })
     }
 }
@@ -458,27 +515,14 @@ fn split_list(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|p| !p.is_empty())
 }
 
-/// envy names the variable in lower case without its prefix and quotes the
-/// value; give the operator the variable as they typed it.
+/// envy fails only on a value it cannot read as text.
 fn envy_error(e: envy::Error) -> ConfigError {
     match e {
         envy::Error::MissingValue(field) => bad(
             &format!("AUTHD_{}", field.to_uppercase()),
             "is required but not set",
         ),
-        envy::Error::Custom(msg) => match msg.rsplit_once(" provided by ") {
-            Some((reason, var)) => {
-                let reason = reason
-                    .split(" while parsing value ")
-                    .next()
-                    .unwrap_or(reason);
-                bad(
-                    &format!("AUTHD_{}", var.to_uppercase()),
-                    format!("expected a whole number ({reason})"),
-                )
-            }
-            None => bad("AUTHD_*", msg),
-        },
+        envy::Error::Custom(msg) => bad("AUTHD_*", msg),
     }
 }
 

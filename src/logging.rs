@@ -16,7 +16,7 @@ pub fn init() {
                 record.args()
             )?;
             // The access log writes its own (it logs after the request).
-            let id = crate::request_id::current()
+            let id = crate::http::request_id::current()
                 .filter(|_| record.target() != "actix_web::middleware::logger");
             match id {
                 Some(id) => writeln!(buf, " rid={id}"),

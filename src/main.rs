@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use authd::config::{ConfigError, JwtAlgorithm, Settings};
+use authd::config::{JwtAlgorithm, Settings};
 use authd::startup::Application;
 use authd::tokens::generate_private_key_pem;
 
@@ -25,9 +25,13 @@ SETTINGS (environment, defaults in brackets; see .env.example):
     AUTHD_SESSION_MAX_AGE [7776000]        AUTHD_REFRESH_REUSE_GRACE [10]
     AUTHD_ACCESS_TOKEN_CHECK [session]     AUTHD_LOGIN_MAX_FAILURES [5]
     AUTHD_LOGIN_LOCKOUT [300]              AUTHD_LOGIN_MAX_FAILURES_PER_IP [50]
+    AUTHD_REGISTER_MAX_PER_IP [20]         AUTHD_MAX_SESSIONS_PER_USER [100]
     AUTHD_TRUSTED_PROXIES []
     AUTHD_REDIS_TIMEOUT_MS [1000]          AUTHD_DATABASE_TIMEOUT_MS [2000]
 ";
+
+/// sysexits.h EX_CONFIG: the settings (or what they point at) are wrong.
+const EX_CONFIG: u8 = 78;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -86,20 +90,23 @@ fn serve() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("authd: configuration error: {e}");
-            return ExitCode::from(78);
+            return ExitCode::from(EX_CONFIG);
         }
     };
-    let served = actix_web::rt::System::new().block_on(async {
-        let app = Application::build(settings).await?;
-        app.run_until_stopped()
-            .await
-            .map_err(|e| ConfigError::new("server", e.to_string()))
-    });
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("authd: cannot start: {e}");
-            ExitCode::from(78)
+    actix_web::rt::System::new().block_on(async {
+        let app = match Application::build(settings).await {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("authd: cannot start: {e}");
+                return ExitCode::from(EX_CONFIG);
+            }
+        };
+        match app.run_until_stopped().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("authd: stopped serving after an error: {e}");
+                ExitCode::FAILURE
+            }
         }
-    }
+    })
 }

@@ -7,15 +7,17 @@ use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer, Route};
 
+use crate::auth::Auth;
 use crate::config::{ConfigError, Settings};
-use crate::error::{render_framework_error, ApiError};
-use crate::guard::require_bearer;
-use crate::redis_pool::Redis;
-use crate::request_id;
-use crate::routes::{account, body::MAX_BODY_BYTES, health, jwks, sessions, tokens};
-use crate::sessions::SessionStore;
+use crate::connections::Connections;
+use crate::http::body::MAX_BODY_BYTES;
+use crate::http::error::render_framework_error;
+use crate::http::guard::require_bearer;
+use crate::http::{request_id, ApiError};
+use crate::routes::{account, health, jwks, sessions, tokens};
+use crate::sessions::{Lifetimes, SessionStore};
 use crate::state::AppState;
-use crate::throttle::LoginThrottle;
+use crate::throttle::{Limits, LoginThrottle};
 use crate::tokens::{AccessTokens, KeySet};
 use crate::users::{PasswordHasher, UserStore};
 
@@ -42,9 +44,17 @@ impl Application {
             settings.jwt_leeway,
         );
 
-        let users = UserStore::connect(settings.database_url.expose(), settings.database_timeout)
-            .await
-            .map_err(|e| ConfigError::new("AUTHD_DATABASE_URL", e))?;
+        let connections = Connections::open(
+            &settings.database_url,
+            settings.database_timeout,
+            &settings.redis_url,
+            settings.redis_timeout,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::connections::ConnectError::Redis(e) => ConfigError::new("AUTHD_REDIS_URL", e),
+            e => ConfigError::new("AUTHD_DATABASE_URL", e.to_string()),
+        })?;
         // A login waits for a hashing slot no longer than for the database.
         let hasher = PasswordHasher::new(settings.database_timeout)
             .map_err(|e| ConfigError::new("argon2", e))?;
@@ -53,30 +63,40 @@ impl Application {
             hasher.slots(),
             PasswordHasher::memory_per_slot() / (1024 * 1024)
         );
-        let redis = Redis::new(&settings.redis_url, settings.redis_timeout)
-            .map_err(|e| ConfigError::new("AUTHD_REDIS_URL", e))?;
-        let state = web::Data::new(AppState {
-            access_tokens,
-            throttle: LoginThrottle::new(
-                redis.clone(),
-                &settings.redis_prefix,
-                settings.login_max_failures,
-                settings.login_max_failures_per_ip,
-                settings.login_lockout,
-            ),
-            sessions: SessionStore::new(
-                redis,
-                &settings.redis_prefix,
-                settings.refresh_token_ttl,
-                settings.session_max_age,
-                settings.refresh_reuse_grace,
-            ),
-            users,
+        let throttle = LoginThrottle::new(
+            connections.redis.clone(),
+            &settings.redis_prefix,
+            Limits {
+                max_failures: settings.login_max_failures,
+                max_failures_per_ip: settings.login_max_failures_per_ip,
+                lockout: settings.login_lockout,
+                register_max_per_ip: settings.register_max_per_ip,
+            },
+        );
+        let sessions = SessionStore::new(
+            connections.redis.clone(),
+            &settings.redis_prefix,
+            Lifetimes {
+                idle: settings.refresh_token_ttl,
+                max_age: settings.session_max_age,
+                grace: settings.refresh_reuse_grace,
+            },
+            settings.max_sessions_per_user,
+        );
+        let auth = Auth::new(
+            UserStore::new(connections.sql.clone()),
             hasher,
-            access_token_check: settings.access_token_check,
+            sessions,
+            throttle,
+            access_tokens,
+            settings.access_token_check,
+        );
+        connections.warn_if_redis_evicts().await;
+        let state = web::Data::new(AppState {
+            auth,
+            connections,
             trusted_proxies: settings.trusted_proxies.clone(),
         });
-        warn_if_redis_evicts(state.sessions.redis()).await;
 
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
             ConfigError::new(
@@ -133,8 +153,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         log::info!("authd stopped serving; closing pools");
-        self.state.sessions.redis().close();
-        self.state.users.close().await;
+        self.state.connections.close().await;
         served
     }
 }
@@ -176,19 +195,4 @@ fn guarded(path: &str, route: Route) -> impl HttpServiceFactory {
     web::resource(path)
         .wrap(from_fn(require_bearer))
         .route(route)
-}
-
-/// An evicting Redis silently logs users out or forgets revocations.
-async fn warn_if_redis_evicts(redis: &Redis) {
-    for (node, policy) in redis.maxmemory_policies().await {
-        match policy {
-            Ok(policy) if policy == "noeviction" => {}
-            Ok(policy) => log::warn!(
-                "Redis {node}: maxmemory-policy is `{policy}`: under memory pressure Redis will evict sessions and revocation markers; set it to `noeviction`"
-            ),
-            Err(e) => log::warn!(
-                "Redis {node} did not answer at startup ({e}); requests that need it will get 503 until it does"
-            ),
-        }
-    }
 }

@@ -1,18 +1,11 @@
 //! What every handler shares, built once in `startup`.
 
+use crate::auth::Auth;
 use crate::client_ip::TrustedProxies;
-use crate::config::AccessTokenCheck;
-use crate::sessions::SessionStore;
-use crate::throttle::LoginThrottle;
-use crate::tokens::AccessTokens;
-use crate::users::{PasswordHasher, UserStore};
+use crate::connections::Connections;
 
 pub struct AppState {
-    pub access_tokens: AccessTokens,
-    pub sessions: SessionStore,
-    pub users: UserStore,
-    pub hasher: PasswordHasher,
-    pub access_token_check: AccessTokenCheck,
-    pub throttle: LoginThrottle,
+    pub auth: Auth,
+    pub connections: Connections,
     pub trusted_proxies: TrustedProxies,
 }

@@ -25,8 +25,7 @@ use base64::Engine;
 use deadpool_redis::redis::Script;
 use sha2::{Digest, Sha256};
 
-use crate::error::StoreError;
-use crate::redis_pool::Redis;
+use crate::connections::{Redis, StoreError};
 use crate::users::Email;
 
 pub struct LoginThrottle {
@@ -35,9 +34,26 @@ pub struct LoginThrottle {
     max_failures: u32,
     max_failures_per_ip: u32,
     lockout_ms: u64,
+    register_max_per_ip: u32,
     attempt: Script,
     give_back: Script,
 }
+
+/// The limits, as the settings give them.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `AUTHD_LOGIN_MAX_FAILURES`: failed logins per account.
+    pub max_failures: u32,
+    /// `AUTHD_LOGIN_MAX_FAILURES_PER_IP`: failed logins per client.
+    pub max_failures_per_ip: u32,
+    /// `AUTHD_LOGIN_LOCKOUT`: how long a failure counts.
+    pub lockout: Duration,
+    /// `AUTHD_REGISTER_MAX_PER_IP`: registrations per client per hour.
+    pub register_max_per_ip: u32,
+}
+
+/// Registrations count per client for an hour after the latest one.
+const REGISTER_WINDOW_MS: u64 = 3_600_000;
 
 /// A permitted attempt: the counters it took a slot in.
 pub struct Attempt {
@@ -54,19 +70,14 @@ pub enum Admission {
 }
 
 impl LoginThrottle {
-    pub fn new(
-        redis: Redis,
-        prefix: &str,
-        max_failures: u32,
-        max_failures_per_ip: u32,
-        lockout: Duration,
-    ) -> Self {
+    pub fn new(redis: Redis, prefix: &str, limits: Limits) -> Self {
         Self {
             redis,
             prefix: prefix.to_string(),
-            max_failures,
-            max_failures_per_ip,
-            lockout_ms: lockout.as_millis() as u64,
+            max_failures: limits.max_failures,
+            max_failures_per_ip: limits.max_failures_per_ip,
+            lockout_ms: limits.lockout.as_millis() as u64,
+            register_max_per_ip: limits.register_max_per_ip,
             attempt: Script::new(include_str!("throttle/attempt.lua")),
             give_back: Script::new(include_str!("throttle/give_back.lua")),
         }
@@ -81,15 +92,21 @@ impl LoginThrottle {
         )
     }
 
-    fn ip_key(&self, ip: IpAddr) -> String {
-        let bucket = match ip.to_canonical() {
-            IpAddr::V6(v6) => {
-                let block = u128::from(v6) & (u128::MAX << 64);
-                format!("{}/64", std::net::Ipv6Addr::from(block))
-            }
-            v4 => v4.to_string(),
+    /// Takes a registration slot for the client (kept whether or not the
+    /// registration succeeds), or refuses when it has used them all.
+    pub async fn admit_registration(&self, ip: Option<IpAddr>) -> Result<Option<u64>, StoreError> {
+        let Some(ip) = ip else {
+            return Ok(None);
         };
-        format!("{}{{ip:{bucket}}}:login", self.prefix)
+        let key = format!("{}{{ip:{}}}:register", self.prefix, ip_bucket(ip));
+        let slot = self
+            .take_slot(&key, self.register_max_per_ip, REGISTER_WINDOW_MS)
+            .await?;
+        Ok(slot.err().map(|wait_ms| wait_ms.max(1).div_ceil(1000)))
+    }
+
+    fn ip_key(&self, ip: IpAddr) -> String {
+        format!("{}{{ip:{}}}:login", self.prefix, ip_bucket(ip))
     }
 
     /// Takes a slot for one login attempt in the account's and the client's
@@ -98,11 +115,11 @@ impl LoginThrottle {
         let account_key = self.account_key(email);
         let ip_key = ip.map(|ip| self.ip_key(ip));
         // Different hash tags: two one-key scripts, sent together.
-        let account = self.take_slot(&account_key, self.max_failures);
+        let account = self.take_slot(&account_key, self.max_failures, self.lockout_ms);
         let client = async {
             match &ip_key {
                 Some(key) => self
-                    .take_slot(key, self.max_failures_per_ip)
+                    .take_slot(key, self.max_failures_per_ip, self.lockout_ms)
                     .await
                     .map(Some),
                 None => Ok(None),
@@ -134,9 +151,15 @@ impl LoginThrottle {
     }
 
     /// `Ok(())` when a slot was taken, `Err(ms)` with the time left when full.
-    async fn take_slot(&self, key: &str, limit: u32) -> Result<Result<(), u64>, StoreError> {
+    async fn take_slot(
+        &self,
+        key: &str,
+        limit: u32,
+        window_ms: u64,
+    ) -> Result<Result<(), u64>, StoreError> {
         let mut call = self.attempt.prepare_invoke();
-        call.key(key).arg(limit).arg(self.lockout_ms);
+        call.key(key).arg(limit).arg(window_ms);
+        let call = &call;
         let (allowed, wait_ms): (u8, i64) = self
             .redis
             .run(|mut conn| async move { call.invoke_async(&mut conn).await })
@@ -175,9 +198,22 @@ impl LoginThrottle {
     async fn give_back(&self, key: &str, clear: bool) -> Result<(), StoreError> {
         let mut call = self.give_back.prepare_invoke();
         call.key(key).arg(if clear { "clear" } else { "one" });
+        let call = &call;
         self.redis
             .run(|mut conn| async move { call.invoke_async::<()>(&mut conn).await })
             .await
+    }
+}
+
+/// What one client is counted as: its IPv4 address, or its IPv6 /64 (the
+/// block one subscriber usually holds).
+fn ip_bucket(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let block = u128::from(v6) & (u128::MAX << 64);
+            format!("{}/64", std::net::Ipv6Addr::from(block))
+        }
+        v4 => v4.to_string(),
     }
 }
 
@@ -187,11 +223,18 @@ mod tests {
 
     fn throttle() -> LoginThrottle {
         let redis = Redis::new(
-            &crate::config::Secret::new("redis://127.0.0.1:1"),
+            &crate::common::Secret::new("redis://127.0.0.1:1"),
             Duration::from_millis(10),
+            tokio::runtime::Handle::current(),
         )
         .unwrap();
-        LoginThrottle::new(redis, "p:", 5, 50, Duration::from_secs(300))
+        let limits = Limits {
+            max_failures: 5,
+            max_failures_per_ip: 50,
+            lockout: Duration::from_secs(300),
+            register_max_per_ip: 20,
+        };
+        LoginThrottle::new(redis, "p:", limits)
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::error::{ApiError, ApiResult};
+use crate::http::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// 200 while the process serves requests; touches no store.
@@ -12,8 +12,10 @@ pub async fn healthz() -> HttpResponse {
 
 /// 200 only when Redis and the database both answer within their budgets.
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let (redis, database) = tokio::join!(state.sessions.redis().ping(), state.users.ping());
-    redis.map_err(ApiError::from)?;
-    database.map_err(ApiError::from)?;
+    state
+        .connections
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
 }

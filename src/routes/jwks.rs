@@ -10,5 +10,5 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(state.access_tokens.keys().jwks_json.clone())
+        .body(state.auth.access_tokens().keys().jwks_json.clone())
 }

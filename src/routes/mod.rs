@@ -1,7 +1,7 @@
-//! HTTP handlers, one file per resource.
+//! HTTP handlers, one file per resource: parse the request, call `auth`,
+//! render the answer. They import `http` and `auth`, never each other.
 
 pub mod account;
-pub mod body;
 pub mod health;
 pub mod jwks;
 pub mod sessions;

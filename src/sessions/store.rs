@@ -7,8 +7,7 @@ use deadpool_redis::redis::{self, Script};
 use uuid::Uuid;
 
 use super::token::{new_nonce, RefreshToken};
-use crate::error::StoreError;
-use crate::redis_pool::Redis;
+use crate::connections::{Redis, StoreError};
 
 const COMMON: &str = include_str!("scripts/common.lua");
 
@@ -72,6 +71,15 @@ pub struct SessionInfo {
     pub ip: Option<String>,
 }
 
+/// How long sessions live: idle (`AUTHD_REFRESH_TOKEN_TTL`), at most
+/// (`AUTHD_SESSION_MAX_AGE`), and the reuse grace of a replaced token.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub idle: Duration,
+    pub max_age: Duration,
+    pub grace: Duration,
+}
+
 pub enum RotateOutcome {
     /// A successor was issued (freshly, or again within the grace window).
     Rotated(IssuedRefresh),
@@ -87,6 +95,9 @@ pub struct SessionStore {
     idle_ms: u64,
     max_age_ms: u64,
     grace_ms: u64,
+    /// `AUTHD_MAX_SESSIONS_PER_USER`: the most sessions a user holds, and
+    /// the most any one script touches.
+    max_per_user: u32,
     create: Script,
     rotate: Script,
     revoke: Script,
@@ -95,15 +106,15 @@ pub struct SessionStore {
 }
 
 impl SessionStore {
-    pub fn new(
-        redis: Redis,
-        prefix: &str,
-        idle: Duration,
-        max_age: Duration,
-        grace: Duration,
-    ) -> Self {
+    pub fn new(redis: Redis, prefix: &str, lifetimes: Lifetimes, max_per_user: u32) -> Self {
+        let Lifetimes {
+            idle,
+            max_age,
+            grace,
+        } = lifetimes;
         Self {
             redis,
+            max_per_user,
             keys: Keys {
                 prefix: prefix.to_string(),
             },
@@ -118,18 +129,15 @@ impl SessionStore {
         }
     }
 
-    pub fn redis(&self) -> &Redis {
-        &self.redis
-    }
-
     /// Starts a session for `user` and returns its first refresh token, or
-    /// `None` if the password changed since the login checked `credential`
-    /// (the fingerprint of the hash it verified against).
+    /// `None` if a password change newer than `credential_version` (the
+    /// version of the password the login verified) has landed. At the cap,
+    /// the user's least recently used session ends.
     pub async fn create(
         &self,
         user: Uuid,
         meta: &SessionMeta,
-        credential: &str,
+        credential_version: i64,
     ) -> Result<Option<IssuedRefresh>, StoreError> {
         let token = RefreshToken::generate(user);
         let mut call = self.create.prepare_invoke();
@@ -144,11 +152,10 @@ impl SessionStore {
             .arg(meta.device.as_deref().unwrap_or_default())
             .arg(meta.user_agent.as_deref().unwrap_or_default())
             .arg(meta.ip.map(|ip| ip.to_string()).unwrap_or_default())
-            .arg(credential);
-        let reply: Vec<redis::Value> = self
-            .redis
-            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
-            .await?;
+            .arg(credential_version)
+            .arg(self.keys.session_prefix(user))
+            .arg(self.max_per_user);
+        let reply: Vec<redis::Value> = self.invoke(&call).await?;
         match reply.as_slice() {
             [status, ttl, end] if text(status) == Some("created") => Ok(Some(IssuedRefresh {
                 token,
@@ -156,9 +163,7 @@ impl SessionStore {
                 session_end: unix_secs(end)?,
             })),
             [status] if text(status) == Some("stale") => Ok(None),
-            _ => Err(StoreError::Redis(format!(
-                "unexpected create reply {reply:?}"
-            ))),
+            _ => Err(StoreError::RedisReply(format!("create: {reply:?}"))),
         }
     }
 
@@ -178,10 +183,7 @@ impl SessionStore {
             .arg(successor.secret_hash())
             .arg(self.idle_ms)
             .arg(self.grace_ms);
-        let reply: Vec<redis::Value> = self
-            .redis
-            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
-            .await?;
+        let reply: Vec<redis::Value> = self.invoke(&call).await?;
         let outcome = match reply.as_slice() {
             [status, ttl, end] if text(status) == Some("rotated") => {
                 RotateOutcome::Rotated(IssuedRefresh {
@@ -192,7 +194,7 @@ impl SessionStore {
             }
             [status, stored_nonce, ttl, end] if text(status) == Some("grace") => {
                 let stored_nonce = text(stored_nonce)
-                    .ok_or_else(|| StoreError::Redis("grace reply without nonce".into()))?;
+                    .ok_or_else(|| StoreError::RedisReply("grace without a nonce".into()))?;
                 RotateOutcome::Rotated(IssuedRefresh {
                     token: presented.successor(stored_nonce.as_bytes()),
                     expires_in: millis(ttl)?,
@@ -201,11 +203,7 @@ impl SessionStore {
             }
             [status] if text(status) == Some("reused") => RotateOutcome::Reused,
             [status] if text(status) == Some("invalid") => RotateOutcome::Invalid,
-            _ => {
-                return Err(StoreError::Redis(format!(
-                    "unexpected rotate reply {reply:?}"
-                )))
-            }
+            _ => return Err(StoreError::RedisReply(format!("rotate: {reply:?}"))),
         };
         Ok(outcome)
     }
@@ -223,44 +221,48 @@ impl SessionStore {
             .key(self.keys.index(user))
             .arg(session.as_simple().to_string())
             .arg(family_of.map(RefreshToken::family_hash).unwrap_or_default());
-        let ended: u64 = self
-            .redis
-            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
-            .await?;
+        let ended: u64 = self.invoke(&call).await?;
         Ok(ended > 0)
     }
 
     /// Ends every session of `user` except `keep`; returns how many ended.
-    /// With `new_credential` (after a password change), also fences off
-    /// logins still being checked against the old password.
+    /// With `new_credential` (the version a password change produced), also
+    /// fences off logins still being checked against an older password.
+    /// Each call of the script ends at most `AUTHD_MAX_SESSIONS_PER_USER`
+    /// sessions; it is repeated while some remain.
     pub async fn revoke_all(
         &self,
         user: Uuid,
         keep: Option<Uuid>,
-        new_credential: Option<&str>,
+        new_credential: Option<i64>,
     ) -> Result<u64, StoreError> {
         let mut call = self.revoke_all.prepare_invoke();
         call.key(self.keys.index(user))
             .key(self.keys.credential(user))
             .arg(self.keys.session_prefix(user))
             .arg(keep.map(|k| k.as_simple().to_string()).unwrap_or_default())
-            .arg(new_credential.unwrap_or_default())
-            .arg(self.max_age_ms);
-        self.redis
-            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
-            .await
+            .arg(new_credential.map(|v| v.to_string()).unwrap_or_default())
+            .arg(self.max_age_ms)
+            .arg(self.max_per_user);
+        let mut total = 0;
+        loop {
+            let (ended, remaining): (u64, i64) = self.invoke(&call).await?;
+            total += ended;
+            if remaining <= 0 || ended == 0 {
+                return Ok(total);
+            }
+        }
     }
 
-    /// The user's live sessions, in no particular order.
+    /// The user's live sessions (at most `AUTHD_MAX_SESSIONS_PER_USER`), in
+    /// no particular order.
     pub async fn list(&self, user: Uuid) -> Result<Vec<SessionInfo>, StoreError> {
         let mut call = self.list.prepare_invoke();
         call.key(self.keys.index(user))
-            .arg(self.keys.session_prefix(user));
+            .arg(self.keys.session_prefix(user))
+            .arg(self.max_per_user);
         type Row = (String, i64, i64, f64, String, String, String);
-        let rows: Vec<Row> = self
-            .redis
-            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
-            .await?;
+        let rows: Vec<Row> = self.invoke(&call).await?;
         let non_empty = |s: String| (!s.is_empty()).then_some(s);
         Ok(rows
             .into_iter()
@@ -282,13 +284,25 @@ impl SessionStore {
     /// `session` mode.
     pub async fn is_live(&self, user: Uuid, session: Uuid) -> Result<bool, StoreError> {
         let key = self.keys.session(user, session);
+        let key = &key;
         self.redis
             .run(|mut conn| async move {
                 redis::cmd("EXISTS")
-                    .arg(&key)
+                    .arg(key)
                     .query_async::<bool>(&mut conn)
                     .await
             })
+            .await
+    }
+
+    /// One script call (retried once by `Redis::run` if its connection
+    /// dropped).
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        call: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        self.redis
+            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
             .await
     }
 }
@@ -305,7 +319,7 @@ fn text(v: &redis::Value) -> Option<&str> {
 fn unix_secs(v: &redis::Value) -> Result<u64, StoreError> {
     match v {
         redis::Value::Int(ms) if *ms >= 0 => Ok(*ms as u64 / 1000),
-        other => Err(StoreError::Redis(format!(
+        other => Err(StoreError::RedisReply(format!(
             "expected a unix time in ms, got {other:?}"
         ))),
     }
@@ -315,7 +329,7 @@ fn millis(v: &redis::Value) -> Result<Duration, StoreError> {
     match v {
         redis::Value::Int(ms) if *ms > 0 => Ok(Duration::from_millis(*ms as u64)),
         redis::Value::Int(_) => Ok(Duration::ZERO),
-        other => Err(StoreError::Redis(format!(
+        other => Err(StoreError::RedisReply(format!(
             "expected milliseconds, got {other:?}"
         ))),
     }

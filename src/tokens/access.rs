@@ -2,7 +2,7 @@
 //! (decoding keys by `kid`, the pinned `Validation`) is prepared once in
 //! `AccessTokens::new`; a request only parses and checks.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -99,7 +99,7 @@ impl AccessTokens {
         identity: Identity,
         session_end: u64,
     ) -> Result<IssuedAccessToken, jsonwebtoken::errors::Error> {
-        let now = unix_now();
+        let now = crate::common::clock::unix_now();
         let exp = (now + self.ttl.as_secs()).min(session_end.max(now));
         let claims = IssuedClaims {
             iss: &self.issuer,
@@ -148,11 +148,4 @@ impl AccessTokens {
             session_id,
         })
     }
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

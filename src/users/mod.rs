@@ -6,5 +6,5 @@ pub mod password;
 pub mod store;
 
 pub use credentials::{Email, Password};
-pub use password::{fingerprint, PasswordHasher};
-pub use store::{CreateUserError, User, UserStore};
+pub use password::{HashError, PasswordHasher};
+pub use store::{CreateUserError, Credentials, User, UserStore};

@@ -37,7 +37,20 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 use super::credentials::Password;
-use crate::error::StoreError;
+
+/// Why a password could not be checked or hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every slot stayed busy for the whole queue budget: try again soon.
+    #[error("password hashing is saturated")]
+    Busy,
+    /// Argon2 itself failed, or a stored hash is not one it can read.
+    #[error("argon2: {0}")]
+    Argon2(String),
+    /// The hashing task died.
+    #[error("hashing task")]
+    Task(#[source] tokio::task::JoinError),
+}
 
 /// Argon2id output length, bytes (the crate's default).
 const OUTPUT_LEN: usize = 32;
@@ -98,8 +111,8 @@ impl PasswordHasher {
     }
 
     /// Argon2id (m=19 MiB, t=2, p=1: the OWASP minimum), PHC string format.
-    pub async fn hash(&self, password: Password) -> Result<String, StoreError> {
-        self.run(move |memory| hash_with(password.as_bytes(), memory).map_err(StoreError::Hashing))
+    pub async fn hash(&self, password: Password) -> Result<String, HashError> {
+        self.run(move |memory| hash_with(password.as_bytes(), memory).map_err(HashError::Argon2))
             .await?
     }
 
@@ -109,7 +122,7 @@ impl PasswordHasher {
         &self,
         password: Password,
         stored: Option<String>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, HashError> {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
         let matched = self
@@ -123,7 +136,7 @@ impl PasswordHasher {
         self.inner.runs.load(Ordering::Relaxed)
     }
 
-    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    async fn run<T, F>(&self, work: F) -> Result<T, HashError>
     where
         F: FnOnce(&mut [Block]) -> T + Send + 'static,
         T: Send + 'static,
@@ -132,8 +145,8 @@ impl PasswordHasher {
         let permit =
             tokio::time::timeout(inner.queue_budget, inner.permits.clone().acquire_owned())
                 .await
-                .map_err(|_| StoreError::Busy)?
-                .map_err(|_| StoreError::Busy)?;
+                .map_err(|_| HashError::Busy)?
+                .map_err(|_| HashError::Busy)?;
         inner.runs.fetch_add(1, Ordering::Relaxed);
         let shared = self.inner.clone();
         tokio::task::spawn_blocking(move || {
@@ -144,7 +157,7 @@ impl PasswordHasher {
             result
         })
         .await
-        .map_err(|e| StoreError::Hashing(e.to_string()))
+        .map_err(HashError::Task)
     }
 }
 
@@ -194,8 +207,8 @@ fn hash_with(password: &[u8], memory: &mut [Block]) -> Result<String, String> {
 /// Whether `password` matches the PHC string `stored` (its own algorithm,
 /// version and parameters), compared in constant time. A stored hash that
 /// does not parse is an error, not a mismatch.
-fn verify_with(password: &[u8], stored: &str, memory: &mut [Block]) -> Result<bool, StoreError> {
-    let malformed = |e: &dyn std::fmt::Display| StoreError::Hashing(format!("stored hash: {e}"));
+fn verify_with(password: &[u8], stored: &str, memory: &mut [Block]) -> Result<bool, HashError> {
+    let malformed = |e: &dyn std::fmt::Display| HashError::Argon2(format!("stored hash: {e}"));
     let phc = PasswordHash::new(stored).map_err(|e| malformed(&e))?;
     let algorithm = Algorithm::try_from(phc.algorithm.as_str()).map_err(|e| malformed(&e))?;
     let version = match phc.version {
@@ -224,17 +237,6 @@ fn verify_with(password: &[u8], stored: &str, memory: &mut [Block]) -> Result<bo
     }
     let computed = Output::new(out).map_err(|e| malformed(&e))?;
     Ok(&computed == expected)
-}
-
-/// A short public name for a password hash: what Redis keeps to tell which
-/// password a login was checked against (see `revoke_all.lua`). It reveals
-/// nothing about the password: the hash it is taken from is salted Argon2id.
-pub fn fingerprint(password_hash: &str) -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(password_hash.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 #[cfg(test)]

@@ -1,21 +1,26 @@
-//! The SQL user store (SQLite or Postgres through sqlx's Any driver). Every
-//! call, pool wait included, fits in `AUTHD_DATABASE_TIMEOUT_MS`.
+//! The SQL user store. Every call goes through `Sql`, which runs it on the
+//! store I/O runtime within `AUTHD_DATABASE_TIMEOUT_MS`.
 
-use std::future::Future;
-use std::time::Duration;
-
-use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
 use super::credentials::Email;
-use crate::error::StoreError;
+use crate::common::clock::unix_now;
+use crate::connections::{Sql, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
     pub created_at: i64,
+}
+
+/// An account with what a password check needs: its hash, and the version
+/// of its credential (bumped by every password change).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+    pub version: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,59 +33,17 @@ pub enum CreateUserError {
 
 #[derive(Clone)]
 pub struct UserStore {
-    pool: AnyPool,
-    budget: Duration,
+    sql: Sql,
 }
 
+const BY_EMAIL: &str = "SELECT id, email, created_at, password_hash, credential_version \
+                        FROM users WHERE email_normalized = $1";
+const BY_ID: &str = "SELECT id, email, created_at, password_hash, credential_version \
+                     FROM users WHERE id = $1";
+
 impl UserStore {
-    /// Connects and applies `migrations/`. A SQLite file is created if
-    /// missing.
-    pub async fn connect(url: &str, budget: Duration) -> Result<Self, String> {
-        sqlx::any::install_default_drivers();
-        let is_sqlite = url.starts_with("sqlite:");
-        let url = if is_sqlite && !url.contains("mode=") {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}mode=rwc")
-        } else {
-            url.to_string()
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(if is_sqlite { 4 } else { 16 })
-            .acquire_timeout(budget)
-            .connect(&url)
-            .await
-            .map_err(|e| format!("cannot connect to the database ({})", redact(&e)))?;
-        if is_sqlite {
-            // Readers do not block the writer; survives restarts (stored in the file).
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await
-                .map_err(|e| format!("cannot enable WAL ({})", redact(&e)))?;
-        }
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| format!("migrations failed ({e})"))?;
-        Ok(Self { pool, budget })
-    }
-
-    /// Runs a call within the budget; the inner error is the database's.
-    async fn timed<T, Fut>(&self, call: Fut) -> Result<Result<T, sqlx::Error>, StoreError>
-    where
-        Fut: Future<Output = Result<T, sqlx::Error>>,
-    {
-        tokio::time::timeout(self.budget, call)
-            .await
-            .map_err(|_| StoreError::Timeout("database"))
-    }
-
-    async fn within<T, Fut>(&self, call: Fut) -> Result<T, StoreError>
-    where
-        Fut: Future<Output = Result<T, sqlx::Error>>,
-    {
-        self.timed(call)
-            .await?
-            .map_err(|e| StoreError::Database(redact(&e)))
+    pub fn new(sql: Sql) -> Self {
+        Self { sql }
     }
 
     pub async fn create(
@@ -91,133 +54,146 @@ impl UserStore {
         let user = User {
             id: Uuid::new_v4(),
             email: email.display.clone(),
-            created_at: crate::tokens::access::unix_now() as i64,
+            created_at: unix_now() as i64,
         };
-        let insert = sqlx::query(
-            "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(user.id.to_string())
-        .bind(&user.email)
-        .bind(&email.normalized)
-        .bind(password_hash)
-        .bind(user.created_at)
-        .execute(&self.pool);
-        match self.timed(insert).await? {
+        let (id, display, normalized, hash, at) = (
+            user.id.to_string(),
+            user.email.clone(),
+            email.normalized.clone(),
+            password_hash.to_string(),
+            user.created_at,
+        );
+        let inserted = self
+            .sql
+            .raw(|pool| async move {
+                sqlx::query(
+                    "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5)",
+                )
+                .bind(id)
+                .bind(display)
+                .bind(normalized)
+                .bind(hash)
+                .bind(at)
+                .execute(&pool)
+                .await
+            })
+            .await?;
+        match inserted {
             Ok(_) => Ok(user),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(CreateUserError::EmailTaken)
             }
-            Err(e) => Err(StoreError::Database(redact(&e)).into()),
+            Err(e) => Err(StoreError::Database(e).into()),
         }
     }
 
     pub async fn email_exists(&self, email: &Email) -> Result<bool, StoreError> {
+        let normalized = email.normalized.clone();
         let row = self
-            .within(
+            .sql
+            .run(|pool| async move {
                 sqlx::query("SELECT 1 FROM users WHERE email_normalized = $1")
-                    .bind(&email.normalized)
-                    .fetch_optional(&self.pool),
-            )
+                    .bind(normalized)
+                    .fetch_optional(&pool)
+                    .await
+            })
             .await?;
         Ok(row.is_some())
     }
 
-    /// The account and its password hash, by email.
-    pub async fn find_credentials(
+    /// The account and its credential, by email.
+    pub async fn credentials_by_email(
         &self,
         email: &Email,
-    ) -> Result<Option<(User, String)>, StoreError> {
-        self.credentials_where(
-            "SELECT id, email, created_at, password_hash FROM users WHERE email_normalized = $1",
-            &email.normalized,
-        )
-        .await
+    ) -> Result<Option<Credentials>, StoreError> {
+        self.credentials_where(BY_EMAIL, email.normalized.clone())
+            .await
     }
 
-    /// The account and its password hash, by id.
-    pub async fn find_credentials_by_id(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<(User, String)>, StoreError> {
-        self.credentials_where(
-            "SELECT id, email, created_at, password_hash FROM users WHERE id = $1",
-            &id.to_string(),
-        )
-        .await
+    /// The account and its credential, by id.
+    pub async fn credentials_by_id(&self, id: Uuid) -> Result<Option<Credentials>, StoreError> {
+        self.credentials_where(BY_ID, id.to_string()).await
     }
 
     async fn credentials_where(
         &self,
         sql: &'static str,
-        value: &str,
-    ) -> Result<Option<(User, String)>, StoreError> {
+        value: String,
+    ) -> Result<Option<Credentials>, StoreError> {
         let row = self
-            .within(sqlx::query(sql).bind(value).fetch_optional(&self.pool))
+            .sql
+            .run(
+                move |pool| async move { sqlx::query(sql).bind(value).fetch_optional(&pool).await },
+            )
             .await?;
         row.map(|row| {
-            let user = user_from_row(&row)?;
-            let hash: String = row
-                .try_get("password_hash")
-                .map_err(|e| StoreError::Database(redact(&e)))?;
-            Ok((user, hash))
+            Ok(Credentials {
+                user: user_from_row(&row)?,
+                password_hash: get(&row, "password_hash")?,
+                version: get(&row, "credential_version")?,
+            })
         })
         .transpose()
     }
 
-    pub async fn set_password(&self, id: Uuid, password_hash: &str) -> Result<(), StoreError> {
-        self.within(
-            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(password_hash)
-                .bind(crate::tokens::access::unix_now() as i64)
-                .bind(id.to_string())
-                .execute(&self.pool),
-        )
-        .await
-        .map(|_| ())
+    /// Replaces the password hash if the credential is still at `version`
+    /// (compare-and-swap); returns the new version, or `None` when another
+    /// change landed first.
+    pub async fn replace_password(
+        &self,
+        id: Uuid,
+        version: i64,
+        password_hash: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let (hash, id) = (password_hash.to_string(), id.to_string());
+        let done = self
+            .sql
+            .run(move |pool| async move {
+                sqlx::query(
+                    "UPDATE users SET password_hash = $1, credential_version = $2, updated_at = $3 \
+                     WHERE id = $4 AND credential_version = $5",
+                )
+                .bind(hash)
+                .bind(version + 1)
+                .bind(unix_now() as i64)
+                .bind(id)
+                .bind(version)
+                .execute(&pool)
+                .await
+            })
+            .await?;
+        Ok((done.rows_affected() == 1).then_some(version + 1))
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        let id = id.to_string();
         let row = self
-            .within(
+            .sql
+            .run(|pool| async move {
                 sqlx::query("SELECT id, email, created_at FROM users WHERE id = $1")
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool),
-            )
+                    .bind(id)
+                    .fetch_optional(&pool)
+                    .await
+            })
             .await?;
         row.map(|row| user_from_row(&row)).transpose()
     }
+}
 
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.within(sqlx::query("SELECT 1").execute(&self.pool))
-            .await
-            .map(|_| ())
-    }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
+fn get<'r, T>(row: &'r sqlx::any::AnyRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    use sqlx::Row;
+    row.try_get(column).map_err(StoreError::Database)
 }
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
-    let id: String = row
-        .try_get("id")
-        .map_err(|e| StoreError::Database(redact(&e)))?;
+    let id: String = get(row, "id")?;
     Ok(User {
-        id: Uuid::parse_str(&id).map_err(|e| StoreError::Database(e.to_string()))?,
-        email: row
-            .try_get("email")
-            .map_err(|e| StoreError::Database(redact(&e)))?,
-        created_at: row
-            .try_get("created_at")
-            .map_err(|e| StoreError::Database(redact(&e)))?,
+        id: Uuid::parse_str(&id).map_err(|e| StoreError::DatabaseRow(format!("user id: {e}")))?,
+        email: get(row, "email")?,
+        created_at: get(row, "created_at")?,
     })
-}
-
-/// sqlx errors can quote connection strings; keep only the kind of failure.
-fn redact(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Configuration(_) => "invalid database URL".to_string(),
-        other => other.to_string(),
-    }
 }

@@ -94,20 +94,20 @@ async fn a_throttled_login_runs_no_password_hashing() {
     let app = app().var("AUTHD_LOGIN_MAX_FAILURES", 2).spawn().await;
     let email = unique_email();
     app.register(&email, PASSWORD).await;
-    let runs = app.state.hasher.runs();
+    let runs = app.state.auth.hashing_runs();
     fail_login(&app, &email).await;
     assert_eq!(
-        app.state.hasher.runs(),
+        app.state.auth.hashing_runs(),
         runs + 1,
         "a normal failure hashes once"
     );
     fail_login(&app, &email).await;
-    let runs = app.state.hasher.runs();
+    let runs = app.state.auth.hashing_runs();
     for _ in 0..10 {
         assert_throttled(app.login(&email, PASSWORD).await, 300).await;
     }
     assert_eq!(
-        app.state.hasher.runs(),
+        app.state.auth.hashing_runs(),
         runs,
         "throttled attempts cost no Argon2"
     );
@@ -247,7 +247,7 @@ async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit_through() {
     let app = app().var("AUTHD_LOGIN_MAX_FAILURES", 3).spawn().await;
     let email = unique_email();
     app.register(&email, PASSWORD).await;
-    let runs = app.state.hasher.runs();
+    let runs = app.state.auth.hashing_runs();
     let statuses: Vec<u16> = futures::future::join_all((0..12).map(|_| app.login(&email, WRONG)))
         .await
         .iter()
@@ -263,5 +263,5 @@ async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit_through() {
         9,
         "{statuses:?}"
     );
-    assert_eq!(app.state.hasher.runs(), runs + 3);
+    assert_eq!(app.state.auth.hashing_runs(), runs + 3);
 }

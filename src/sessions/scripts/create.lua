@@ -10,15 +10,29 @@
 -- ARGV[6] device name given at login ('' if none; at most 100 characters)
 -- ARGV[7] User-Agent ('' if none; at most 256 bytes)
 -- ARGV[8] client IP
--- ARGV[9] fingerprint of the password hash the login was checked against
+-- ARGV[9] credential version the login's password was checked against
+-- ARGV[10] session key prefix   <prefix>{u:<user>}:s:  (same hash tag)
+-- ARGV[11] most sessions a user may hold (AUTHD_MAX_SESSIONS_PER_USER)
 -- Returns { 'created', expires_in_ms, end_ms } (end_ms: the session's
--- absolute end, unix ms), or { 'stale' } when the password
--- changed while this login was being checked (the marker names another hash).
-local marker = redis.call('GET', KEYS[3])
-if marker and marker ~= ARGV[9] then
+-- absolute end, unix ms), or { 'stale' } when a password change newer than
+-- the password this login checked has landed (the marker holds a higher
+-- version; a marker that is not a number, or none, is older than any).
+local marker = tonumber(redis.call('GET', KEYS[3]) or '') or 0
+if marker > tonumber(ARGV[9]) then
   return { 'stale' }
 end
 local now = now_ms()
+reindex(KEYS[2], now)
+-- At the cap, the sessions that would expire soonest end: with the idle
+-- lifetime counted from each session's last refresh, those are the least
+-- recently used (a session near its absolute end goes first as well).
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[11]) + 1
+if over > 0 then
+  local evicted = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #evicted, 2 do
+    redis.call('DEL', ARGV[10] .. evicted[i])
+  end
+end
 local max_age = tonumber(ARGV[5])
 local expires = now + math.min(tonumber(ARGV[4]), max_age)
 redis.call('HSET', KEYS[1],

@@ -1,6 +1,7 @@
 //! The JSON error contract: every failure a client can see is an `ApiError`,
 //! rendered as `{"error", "error_description"}` with the contract's status
-//! and headers. Library error text never reaches a response body.
+//! and headers. Library error text never reaches a response body; the cause
+//! of a 503 or 500 is logged with its whole chain.
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
@@ -8,6 +9,9 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+
+use crate::auth::AuthError;
+use crate::common::error_chain;
 
 /// Seconds a client should wait before retrying after a 503.
 const RETRY_AFTER_UNAVAILABLE: &str = "1";
@@ -34,10 +38,35 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
-    #[error("store unavailable: {0}")]
-    Unavailable(#[from] StoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("store unavailable")]
+    Unavailable(#[source] Cause),
+    #[error("internal error")]
+    Internal(#[source] Cause),
+}
+
+/// What went wrong underneath a 503 or 500, for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidRequest(text) => Self::InvalidRequest(text),
+            AuthError::InvalidCredentials => Self::InvalidGrant { reason: None },
+            AuthError::RefreshInvalid => Self::InvalidGrant {
+                reason: Some(GrantFailure::Invalid),
+            },
+            AuthError::RefreshReused => Self::InvalidGrant {
+                reason: Some(GrantFailure::Reused),
+            },
+            AuthError::InvalidToken { token_sent } => Self::InvalidToken { token_sent },
+            AuthError::NotFound => Self::NotFound,
+            AuthError::EmailTaken => Self::EmailTaken,
+            AuthError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            AuthError::Store(cause) => Self::Unavailable(Box::new(cause)),
+            busy @ AuthError::HashingBusy => Self::Unavailable(Box::new(busy)),
+            AuthError::Internal(cause) => Self::Internal(Box::new(cause)),
+        }
+    }
 }
 
 /// Why a refresh token was refused; `/api/token` reports it as `reason`.
@@ -46,22 +75,6 @@ pub enum ApiError {
 pub enum GrantFailure {
     Invalid,
     Reused,
-}
-
-/// Redis or the database did not answer in time or at all. The detail is
-/// logged, never sent.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("redis: {0}")]
-    Redis(String),
-    #[error("database: {0}")]
-    Database(String),
-    #[error("{0} did not answer within its budget")]
-    Timeout(&'static str),
-    #[error("password hashing queue is full")]
-    Busy,
-    #[error("password hashing: {0}")]
-    Hashing(String),
 }
 
 #[derive(Serialize)]
@@ -101,7 +114,7 @@ impl ApiError {
             Self::EmailTaken => "an account with this email already exists",
             Self::PayloadTooLarge => "the request body is larger than 16 KiB",
             Self::UnsupportedMediaType => "the body must be application/json",
-            Self::RateLimited { .. } => "too many failed logins; retry later",
+            Self::RateLimited { .. } => "too many attempts; retry later",
             Self::Unavailable(_) => "a backing store is unavailable; retry shortly",
             Self::Internal(_) => "internal error",
         }
@@ -128,8 +141,8 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Unavailable(cause) => log::warn!("answering 503: {cause}"),
-            Self::Internal(cause) => log::error!("answering 500: {cause}"),
+            Self::Unavailable(cause) => log::warn!("answering 503: {}", error_chain(&**cause)),
+            Self::Internal(cause) => log::error!("answering 500: {}", error_chain(&**cause)),
             _ => {}
         }
         let mut res = HttpResponse::build(self.status_code());
@@ -182,7 +195,7 @@ pub fn render_framework_error<B>(
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
-        s if s.is_server_error() => ApiError::Internal(format!("framework error {s}")),
+        s if s.is_server_error() => ApiError::Internal(format!("framework error {s}").into()),
         _ => ApiError::InvalidRequest("the request is malformed"),
     };
     let (req, original) = res.into_parts();

@@ -23,9 +23,10 @@ use deadpool_redis::redis::cluster_async::ClusterConnection;
 use deadpool_redis::redis::{
     self, AsyncConnectionConfig, Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value,
 };
+use tokio::runtime::Handle;
 
-use crate::config::Secret;
-use crate::error::StoreError;
+use super::StoreError;
+use crate::common::Secret;
 
 /// Connections idle longer than this are pinged before reuse.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
@@ -76,6 +77,8 @@ enum Target {
 pub struct RedisManager {
     target: Target,
     budget: Duration,
+    /// The runtime every connection's I/O task runs on (see `Connections`).
+    io: Handle,
 }
 
 impl managed::Manager for RedisManager {
@@ -86,8 +89,7 @@ impl managed::Manager for RedisManager {
         // A connection's I/O task runs on the runtime that makes it. Made on
         // an HTTP worker, it would die with that worker during a graceful
         // shutdown, under requests other workers are still finishing; so
-        // every connection is made on one runtime that lives as long as the
-        // process.
+        // every connection is made on the I/O runtime `Connections` owns.
         let target = self.target.clone();
         let connect = async move {
             match target {
@@ -100,7 +102,7 @@ impl managed::Manager for RedisManager {
                 }
             }
         };
-        io_runtime()?
+        self.io
             .spawn(connect)
             .await
             .map_err(|e| RedisError::from(std::io::Error::other(e)))?
@@ -133,7 +135,7 @@ impl Redis {
     /// Builds the pool; connections are made on first use, so authd starts
     /// (and reports not-ready) while Redis is down. Several comma-separated
     /// URLs mean a Redis Cluster.
-    pub fn new(url: &Secret, budget: Duration) -> Result<Self, String> {
+    pub fn new(url: &Secret, budget: Duration, io: Handle) -> Result<Self, String> {
         let urls: Vec<&str> = url
             .expose()
             .split(',')
@@ -159,7 +161,7 @@ impl Redis {
                     .map_err(invalid)?,
             ),
         };
-        let manager = RedisManager { target, budget };
+        let manager = RedisManager { target, budget, io };
         let timeouts = managed::Timeouts {
             wait: Some(budget),
             create: Some(budget),
@@ -182,15 +184,42 @@ impl Redis {
     /// Runs `op` on a pooled connection within the budget (pool wait
     /// included). A connection whose call failed at the transport level or
     /// did not answer in time is retired, so a dead socket is never reused.
+    ///
+    /// A connection that dropped while Redis itself may be up (a proxy's idle
+    /// timeout, `CLIENT KILL`, a failover) costs no request a 503: the idle
+    /// connections, likely dropped by the same event, are discarded and `op`
+    /// runs once more on a fresh one, within the same budget. That is safe
+    /// for every call authd makes: reads are idempotent, and a rotation
+    /// replayed after a lost reply lands in the grace window, which returns
+    /// the same successor.
     pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
-        F: FnOnce(Connection) -> Fut,
+        F: Fn(Connection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let deadline = tokio::time::Instant::now() + self.budget;
+        match self.attempt(&op, deadline).await {
+            Err(StoreError::Redis(e)) if e.is_connection_dropped() || e.is_io_error() => {
+                log::info!("a Redis connection dropped ({e}); retrying once on a fresh one");
+                self.pool.retain(|_, _| false);
+                self.attempt(&op, deadline).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn attempt<T, F, Fut>(
+        &self,
+        op: &F,
+        deadline: tokio::time::Instant,
+    ) -> Result<T, StoreError>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
         let conn = match tokio::time::timeout_at(deadline, self.pool.get()).await {
             Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => return Err(StoreError::Redis(format!("pool: {e}"))),
+            Ok(Err(e)) => return Err(StoreError::RedisPool(e)),
             Err(_) => return Err(StoreError::Timeout("redis")),
         };
         match tokio::time::timeout_at(deadline, op(Connection::clone(&conn))).await {
@@ -199,7 +228,7 @@ impl Redis {
                 if is_transport_error(&e) {
                     retire(conn);
                 }
-                Err(StoreError::Redis(e.to_string()))
+                Err(StoreError::Redis(e))
             }
             Err(_) => {
                 retire(conn);
@@ -227,8 +256,7 @@ impl Redis {
         let mut out = Vec::new();
         for node in &self.nodes {
             let policy = async {
-                let client =
-                    Client::open(node.expose()).map_err(|e| StoreError::Redis(e.to_string()))?;
+                let client = Client::open(node.expose()).map_err(StoreError::Redis)?;
                 let ask = async {
                     let mut conn = client.get_multiplexed_async_connection().await?;
                     redis::cmd("CONFIG")
@@ -239,7 +267,7 @@ impl Redis {
                 };
                 match tokio::time::timeout(self.budget, ask).await {
                     Ok(Ok(pair)) => Ok(pair.get(1).cloned().unwrap_or_default()),
-                    Ok(Err(e)) => Err(StoreError::Redis(e.to_string())),
+                    Ok(Err(e)) => Err(StoreError::Redis(e)),
                     Err(_) => Err(StoreError::Timeout("redis")),
                 }
             }
@@ -248,24 +276,6 @@ impl Redis {
         }
         out
     }
-}
-
-/// The runtime that owns every Redis connection's I/O: one thread, made on
-/// first use, never shut down.
-fn io_runtime() -> Result<&'static tokio::runtime::Handle, RedisError> {
-    static IO: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
-        std::sync::OnceLock::new();
-    IO.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("authd-redis-io")
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map(|rt| rt.handle())
-    .map_err(|e| RedisError::from(std::io::Error::other(e.clone())))
 }
 
 /// A node's `host:port`, without credentials, for logs.

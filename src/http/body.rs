@@ -6,7 +6,7 @@ use actix_web::web::Bytes;
 use actix_web::HttpRequest;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 

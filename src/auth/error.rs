@@ -1,0 +1,59 @@
+//! What the rules answer when they say no, or cannot say: one typed error
+//! for every outcome a caller must tell apart, keeping the cause of a
+//! failure for the log (never for the client).
+
+use crate::connections::StoreError;
+use crate::users::HashError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Input that breaks a rule of the contract (the text says which).
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// Wrong email or password, or a password change that lost a race.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A refresh token that is unknown, expired, revoked or forged.
+    #[error("refresh token invalid")]
+    RefreshInvalid,
+    /// A refresh token that had been replaced: its session is now revoked.
+    #[error("refresh token reused")]
+    RefreshReused,
+    /// No valid access token (`token_sent`: whether one was presented).
+    #[error("invalid access token")]
+    InvalidToken { token_sent: bool },
+    #[error("not found")]
+    NotFound,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    /// Redis or the database did not answer: retry shortly.
+    #[error("store unavailable")]
+    Store(#[from] StoreError),
+    /// Every password hashing slot stayed busy: retry shortly.
+    #[error("password hashing is saturated")]
+    HashingBusy,
+    /// A fault in authd itself.
+    #[error("internal error")]
+    Internal(#[source] InternalError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error("password hashing failed")]
+    Hashing(#[source] HashError),
+    #[error("signing an access token failed")]
+    Signing(#[source] jsonwebtoken::errors::Error),
+    #[error("a stored email does not parse")]
+    StoredEmail,
+}
+
+impl From<HashError> for AuthError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::HashingBusy,
+            other => Self::Internal(InternalError::Hashing(other)),
+        }
+    }
+}

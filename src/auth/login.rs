@@ -1,0 +1,164 @@
+//! Login, and the password check it shares with a password change: a
+//! throttle slot first (a throttled attempt costs no hashing), then Argon2
+//! against the account's hash or the dummy.
+
+use std::future::Future;
+use std::net::IpAddr;
+
+use super::{Auth, AuthError, Client, TokenPair};
+use crate::sessions::SessionMeta;
+use crate::throttle::Admission;
+use crate::users::credentials::PasswordProblem;
+use crate::users::{Email, Password};
+
+pub const MAX_DEVICE_CHARS: usize = 100;
+
+impl Auth {
+    /// `POST /api/login`: a session for the account if the password matches.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        device: Option<&str>,
+        client: &Client,
+    ) -> Result<TokenPair, AuthError> {
+        let email = parse_email(email)?;
+        let password = presented_password(password)?;
+        let device = device_name(device)?;
+        let credentials = self
+            .checked(&email, client.ip, async {
+                let credentials = self.users.credentials_by_email(&email).await?;
+                let matched = match password {
+                    Some(password) => {
+                        let hash = credentials.as_ref().map(|c| c.password_hash.clone());
+                        self.hasher.verify(password, hash).await?
+                    }
+                    None => false,
+                };
+                Ok(credentials.filter(|_| matched))
+            })
+            .await?;
+        let meta = SessionMeta {
+            device,
+            user_agent: client.user_agent.clone(),
+            ip: client.ip,
+        };
+        match self
+            .sessions
+            .create(credentials.user.id, &meta, credentials.version)
+            .await?
+        {
+            Some(refresh) => self.token_pair(refresh),
+            // A password change landed while this login was being checked.
+            None => Err(AuthError::InvalidCredentials),
+        }
+    }
+
+    /// Runs a password check under the throttle: takes a slot for `email`
+    /// and `ip` (or answers 429), runs `check`, and books the outcome:
+    /// `Some` is a success (the account's failures are forgotten), `None` a
+    /// failure (the slot stays taken), an error no attempt at all (the slot
+    /// is given back).
+    pub(super) async fn checked<T>(
+        &self,
+        email: &Email,
+        ip: Option<IpAddr>,
+        check: impl Future<Output = Result<Option<T>, AuthError>>,
+    ) -> Result<T, AuthError> {
+        let attempt = match self.throttle.admit(email, ip).await? {
+            Admission::Allowed(attempt) => attempt,
+            Admission::Throttled { retry_after_secs } => {
+                return Err(AuthError::RateLimited { retry_after_secs })
+            }
+        };
+        match check.await {
+            Ok(Some(value)) => {
+                self.throttle.succeeded(attempt).await?;
+                Ok(value)
+            }
+            Ok(None) => Err(AuthError::InvalidCredentials),
+            Err(e) => {
+                if let Err(release) = self.throttle.release(attempt).await {
+                    log::warn!(
+                        "could not give back a throttle slot: {}",
+                        crate::common::error_chain(&release)
+                    );
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+pub(super) fn parse_email(input: &str) -> Result<Email, AuthError> {
+    Email::parse(input).ok_or(AuthError::InvalidRequest("email is not a valid address"))
+}
+
+/// A password as presented for checking: too long is a bad request (never
+/// hashed), too short cannot match any account (`None`).
+pub(super) fn presented_password(input: &str) -> Result<Option<Password>, AuthError> {
+    match Password::parse(input) {
+        Ok(password) => Ok(Some(password)),
+        Err(PasswordProblem::TooLong) => Err(AuthError::InvalidRequest(
+            "password must be at most 1024 characters",
+        )),
+        Err(PasswordProblem::TooShort) => Ok(None),
+    }
+}
+
+/// A new password: the registration rules.
+pub(super) fn new_password(input: &str) -> Result<Password, AuthError> {
+    Password::parse(input).map_err(|problem| match problem {
+        PasswordProblem::TooShort => {
+            AuthError::InvalidRequest("password must be at least 8 characters")
+        }
+        PasswordProblem::TooLong => {
+            AuthError::InvalidRequest("password must be at most 1024 characters")
+        }
+    })
+}
+
+/// The device name a login gives, trimmed; empty means none.
+fn device_name(device: Option<&str>) -> Result<Option<String>, AuthError> {
+    let Some(device) = device.map(str::trim).filter(|d| !d.is_empty()) else {
+        return Ok(None);
+    };
+    if device.chars().count() > MAX_DEVICE_CHARS || device.chars().any(is_invisible) {
+        return Err(AuthError::InvalidRequest(
+            "device must be at most 100 characters without control characters",
+        ));
+    }
+    Ok(Some(device.to_string()))
+}
+
+/// Control characters, and the format characters that can disguise a name
+/// when it is shown (bidi overrides, zero-width characters, line separators).
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_are_trimmed_and_bounded() {
+        assert_eq!(
+            device_name(Some("  phone ")).unwrap().as_deref(),
+            Some("phone")
+        );
+        assert_eq!(device_name(Some("   ")).unwrap(), None);
+        assert!(device_name(Some(&"x".repeat(101))).is_err());
+        assert!(device_name(Some("evil\u{202E}name")).is_err());
+    }
+
+    #[test]
+    fn a_short_password_is_checked_as_no_match_but_a_long_one_is_refused() {
+        assert!(presented_password("short").unwrap().is_none());
+        assert!(presented_password(&"x".repeat(1025)).is_err());
+        assert!(new_password("short").is_err());
+    }
+}

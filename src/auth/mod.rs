@@ -1,0 +1,79 @@
+//! The rules of authd, apart from HTTP: who may register, log in, refresh,
+//! log out, change a password, list and end sessions, and whether an access
+//! token stands. Routes parse a request, call one method here, and render
+//! what it returns; everything the contract decides is decided here, against
+//! the domain stores it is given. Unit-testable without a server.
+
+mod account;
+mod error;
+mod login;
+mod sessions;
+mod tokens;
+
+use std::net::IpAddr;
+
+pub use error::{AuthError, InternalError};
+pub use sessions::DeviceSession;
+
+use crate::config::AccessTokenCheck;
+use crate::sessions::SessionStore;
+use crate::throttle::LoginThrottle;
+use crate::tokens::AccessTokens;
+use crate::users::{PasswordHasher, UserStore};
+
+pub struct Auth {
+    users: UserStore,
+    hasher: PasswordHasher,
+    sessions: SessionStore,
+    throttle: LoginThrottle,
+    access_tokens: AccessTokens,
+    check: AccessTokenCheck,
+}
+
+/// Where a request came from, as the HTTP layer resolved it.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: Option<IpAddr>,
+    /// Cut to 256 bytes.
+    pub user_agent: Option<String>,
+}
+
+/// What login and refresh hand out (RFC 6749 §5.1 plus what a mobile client
+/// needs to schedule its next refresh).
+pub struct TokenPair {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub refresh_token_expires_in: u64,
+    pub session_id: uuid::Uuid,
+}
+
+impl Auth {
+    pub fn new(
+        users: UserStore,
+        hasher: PasswordHasher,
+        sessions: SessionStore,
+        throttle: LoginThrottle,
+        access_tokens: AccessTokens,
+        check: AccessTokenCheck,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            sessions,
+            throttle,
+            access_tokens,
+            check,
+        }
+    }
+
+    pub fn access_tokens(&self) -> &AccessTokens {
+        &self.access_tokens
+    }
+
+    /// How many Argon2 runs this process has made: lets tests prove a path
+    /// did no hashing.
+    pub fn hashing_runs(&self) -> u64 {
+        self.hasher.runs()
+    }
+}

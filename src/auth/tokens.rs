@@ -1,0 +1,98 @@
+//! Refresh, logout, and the access-token check the guard makes.
+
+use super::{Auth, AuthError, InternalError, TokenPair};
+use crate::config::AccessTokenCheck;
+use crate::identity::Identity;
+use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome};
+
+impl Auth {
+    /// `POST /api/token`: rotates the presented refresh token.
+    pub async fn refresh(&self, presented: &str) -> Result<TokenPair, AuthError> {
+        let presented = RefreshToken::parse(presented).ok_or(AuthError::RefreshInvalid)?;
+        match self.sessions.rotate(&presented).await? {
+            RotateOutcome::Rotated(refresh) => self.token_pair(refresh),
+            RotateOutcome::Reused => {
+                log::warn!(
+                    "refresh token reuse: session {} of user {} revoked",
+                    presented.session_id,
+                    presented.user_id
+                );
+                Err(AuthError::RefreshReused)
+            }
+            RotateOutcome::Invalid => Err(AuthError::RefreshInvalid),
+        }
+    }
+
+    /// `POST /api/logout`: ends the session a refresh token names or, without
+    /// one, the Bearer's. Success means a session ended or had already
+    /// ended (RFC 7009 §2.2): a well-formed token of an unknown session
+    /// succeeds; one that does not parse ends the Bearer's session when a
+    /// valid Bearer came with it, and is refused otherwise.
+    pub async fn logout(
+        &self,
+        refresh_token: Option<&str>,
+        bearer: Option<&str>,
+    ) -> Result<(), AuthError> {
+        match refresh_token.map(|text| (text, RefreshToken::parse(text))) {
+            Some((_, Some(token))) => {
+                self.sessions
+                    .revoke(token.user_id, token.session_id, Some(&token))
+                    .await?;
+            }
+            Some((_, None)) if bearer.is_none() => {
+                return Err(AuthError::InvalidRequest(
+                    "refresh_token is not a refresh token",
+                ))
+            }
+            _ => {
+                // Signature and claims only: a second logout with the same
+                // access token is still a success.
+                let who = self.verify_signature(bearer)?;
+                self.sessions
+                    .revoke(who.user_id, who.session_id, None)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The guard's whole check: a valid access token and, in `session`
+    /// mode, a session that still lives.
+    pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Identity, AuthError> {
+        let who = self.verify_signature(bearer)?;
+        if self.check == AccessTokenCheck::Session
+            && !self.sessions.is_live(who.user_id, who.session_id).await?
+        {
+            return Err(AuthError::InvalidToken { token_sent: true });
+        }
+        Ok(who)
+    }
+
+    /// Signature and claims only, no I/O.
+    pub fn verify_signature(&self, bearer: Option<&str>) -> Result<Identity, AuthError> {
+        let token = bearer.ok_or(AuthError::InvalidToken { token_sent: false })?;
+        self.access_tokens.verify(token).map_err(|rejected| {
+            log::debug!("access token rejected: {}", rejected.0);
+            AuthError::InvalidToken { token_sent: true }
+        })
+    }
+
+    /// An access token for a refresh token's session, never outliving it.
+    pub(super) fn token_pair(&self, refresh: IssuedRefresh) -> Result<TokenPair, AuthError> {
+        let identity = Identity {
+            user_id: refresh.token.user_id,
+            session_id: refresh.token.session_id,
+        };
+        let access = self
+            .access_tokens
+            .issue(identity, refresh.session_end)
+            .map_err(|e| AuthError::Internal(InternalError::Signing(e)))?;
+        Ok(TokenPair {
+            access_token: access.token,
+            expires_in: access.expires_in,
+            refresh_token: refresh.token.expose(),
+            refresh_token_expires_in: refresh.expires_in.as_secs(),
+            session_id: identity.session_id,
+        })
+    }
+}

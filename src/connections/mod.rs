@@ -1,0 +1,107 @@
+//! One owner for every connection authd holds: the Redis pool, the SQL pool,
+//! and the runtime their I/O runs on. Built once in `startup`, held by the
+//! application (no process-wide static), closed on shutdown. Domain stores
+//! receive the handle they need (`Redis` or `Sql`) and nothing else.
+
+mod error;
+mod redis;
+mod sql;
+
+use std::time::Duration;
+
+pub use error::StoreError;
+pub use redis::{Connection, Redis};
+pub use sql::Sql;
+
+use crate::common::Secret;
+
+/// The runtime every store connection does its I/O on: one thread, alive as
+/// long as the application, independent of the HTTP workers (which stop
+/// one by one during a graceful shutdown).
+struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        // Never blocks, so it may happen inside another runtime (tests).
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+pub struct Connections {
+    pub redis: Redis,
+    pub sql: Sql,
+    _io: IoRuntime,
+}
+
+impl Connections {
+    /// Opens the SQL pool (the database must answer: migrations run now) and
+    /// builds the Redis pool (connected on first use, so authd starts while
+    /// Redis is down and reports not-ready).
+    pub async fn open(
+        database_url: &Secret,
+        database_timeout: Duration,
+        redis_url: &Secret,
+        redis_timeout: Duration,
+    ) -> Result<Self, ConnectError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("authd-store-io")
+            .enable_all()
+            .build()
+            .map_err(|e| ConnectError::Runtime(e.to_string()))?;
+        let io = IoRuntime(Some(runtime));
+        let handle = match &io.0 {
+            Some(rt) => rt.handle().clone(),
+            None => return Err(ConnectError::Runtime("no runtime".into())),
+        };
+        let sql = Sql::connect(database_url.expose(), database_timeout, handle.clone())
+            .await
+            .map_err(ConnectError::Database)?;
+        let redis = Redis::new(redis_url, redis_timeout, handle).map_err(ConnectError::Redis)?;
+        Ok(Self {
+            redis,
+            sql,
+            _io: io,
+        })
+    }
+
+    /// Readiness: both stores answer within their budgets.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let (redis, sql) = tokio::join!(self.redis.ping(), self.sql.ping());
+        redis.and(sql)
+    }
+
+    /// An evicting Redis silently logs users out or forgets revocations.
+    pub async fn warn_if_redis_evicts(&self) {
+        for (node, policy) in self.redis.maxmemory_policies().await {
+            match policy {
+                Ok(policy) if policy == "noeviction" => {}
+                Ok(policy) => log::warn!(
+                    "Redis {node}: maxmemory-policy is `{policy}`: under memory pressure Redis will evict sessions and revocation markers; set it to `noeviction`"
+                ),
+                Err(e) => log::warn!(
+                    "Redis {node} did not answer at startup ({}); requests that need it will get 503 until it does",
+                    crate::common::error_chain(&e)
+                ),
+            }
+        }
+    }
+
+    /// Closes both pools; calls after this fail as a store outage.
+    pub async fn close(&self) {
+        self.redis.close();
+        self.sql.close().await;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Database(String),
+    #[error("{0}")]
+    Redis(String),
+    #[error("cannot start the store I/O runtime: {0}")]
+    Runtime(String),
+}

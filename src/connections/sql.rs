@@ -1,0 +1,109 @@
+//! The SQL pool (SQLite or Postgres through sqlx's Any driver) and the one
+//! rule every query follows: it runs on the I/O runtime (a Postgres
+//! connection's socket lives on the runtime that opened it, and an HTTP
+//! worker's runtime ends during a graceful shutdown while other workers
+//! still serve), and the whole call, pool wait included, fits in
+//! `AUTHD_DATABASE_TIMEOUT_MS`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use tokio::runtime::Handle;
+
+use super::StoreError;
+
+#[derive(Clone)]
+pub struct Sql {
+    pool: AnyPool,
+    budget: Duration,
+    io: Handle,
+}
+
+impl Sql {
+    /// Connects (on the I/O runtime) and applies `migrations/`. A SQLite
+    /// file is created if missing. Errors never quote the URL.
+    pub async fn connect(url: &str, budget: Duration, io: Handle) -> Result<Self, String> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = url.starts_with("sqlite:");
+        let url = if is_sqlite && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let open = async move {
+            let pool = AnyPoolOptions::new()
+                .max_connections(if is_sqlite { 4 } else { 16 })
+                .acquire_timeout(budget)
+                .connect(&url)
+                .await
+                .map_err(|e| format!("cannot connect to the database ({})", redact(&e)))?;
+            if is_sqlite {
+                // Readers do not block the writer; survives restarts (stored in the file).
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| format!("cannot enable WAL ({})", redact(&e)))?;
+            }
+            sqlx::migrate!("./migrations")
+                .run(&pool)
+                .await
+                .map_err(|e| format!("migrations failed ({e})"))?;
+            Ok::<_, String>(pool)
+        };
+        let pool = io
+            .spawn(open)
+            .await
+            .map_err(|e| format!("cannot connect to the database ({e})"))??;
+        Ok(Self { pool, budget, io })
+    }
+
+    /// Runs `query(pool)` on the I/O runtime within the budget. The inner
+    /// result is the database's own, for callers that tell errors apart
+    /// (a unique violation, say).
+    pub async fn raw<T, F, Fut>(&self, query: F) -> Result<Result<T, sqlx::Error>, StoreError>
+    where
+        F: FnOnce(AnyPool) -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let call = self.io.spawn(query(self.pool.clone()));
+        match tokio::time::timeout(self.budget, call).await {
+            Ok(Ok(result)) => Ok(result),
+            // The I/O runtime is gone: the process is shutting down.
+            Ok(Err(_)) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+            Err(_) => Err(StoreError::Timeout("database")),
+        }
+    }
+
+    /// Runs `query(pool)` on the I/O runtime within the budget.
+    pub async fn run<T, F, Fut>(&self, query: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(AnyPool) -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.raw(query).await?.map_err(StoreError::Database)
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|pool| async move { sqlx::query("SELECT 1").execute(&pool).await })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        let pool = self.pool.clone();
+        let _ = self.io.spawn(async move { pool.close().await }).await;
+    }
+}
+
+/// sqlx errors can quote connection strings; keep only the kind of failure.
+fn redact(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Configuration(_) => "invalid database URL".to_string(),
+        other => other.to_string(),
+    }
+}
