@@ -626,4 +626,73 @@ mod tests {
         let e = Settings::from_vars(vars(&[("AUTHD_REDIS_PREFIX", "x{y}")])).unwrap_err();
         assert_eq!(e.variable, "AUTHD_REDIS_PREFIX");
     }
+
+    #[test]
+    fn production_refuses_a_patterned_hs256_secret() {
+        for patterned in ["a".repeat(48), "abcd".repeat(12), "0123456789".repeat(4)] {
+            let e = Settings::from_vars(vars(&[
+                ("AUTHD_ENV", "production"),
+                ("AUTHD_JWT_ALGORITHM", "HS256"),
+                ("AUTHD_JWT_SECRET", &patterned),
+            ]))
+            .unwrap_err();
+            assert_eq!(e.variable, "AUTHD_JWT_SECRET");
+            assert!(e.reason.contains("openssl rand"), "{e}");
+            assert!(!e.to_string().contains(&patterned));
+        }
+        let random = "kQ9v2Lx7ZpT4mW8rB1nC6yH3sD5fG0jA+e/uI=";
+        assert!(Settings::from_vars(vars(&[
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_ALGORITHM", "HS256"),
+            ("AUTHD_JWT_SECRET", random),
+        ]))
+        .is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn production_refuses_a_key_file_others_may_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        std::fs::write(&path, "not checked here").unwrap();
+        let file = path.to_str().unwrap();
+        for (mode, refused) in [
+            (0o644, true),
+            (0o640, true),
+            (0o604, true),
+            (0o600, false),
+            (0o400, false),
+        ] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let result = Settings::from_vars(vars(&[
+                ("AUTHD_ENV", "production"),
+                ("AUTHD_JWT_PRIVATE_KEY_FILE", file),
+            ]));
+            match result {
+                Err(e) if refused => {
+                    assert_eq!(e.variable, "AUTHD_JWT_PRIVATE_KEY_FILE");
+                    assert!(e.reason.contains("chmod 600"), "{e}");
+                }
+                Ok(_) if !refused => {}
+                other => panic!("mode {mode:o}: {:?}", other.map(|_| ())),
+            }
+        }
+        // Development does not insist.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(Settings::from_vars(vars(&[("AUTHD_JWT_PRIVATE_KEY_FILE", file)])).is_ok());
+    }
+
+    #[test]
+    fn new_limits_have_their_defaults_and_refuse_zero() {
+        let s = Settings::from_vars(vars(&[])).unwrap();
+        assert_eq!(s.max_sessions_per_user, 100);
+        assert_eq!(s.register_max_per_ip, 20);
+        for name in ["AUTHD_MAX_SESSIONS_PER_USER", "AUTHD_REGISTER_MAX_PER_IP"] {
+            let e = Settings::from_vars(vars(&[(name, "0")])).unwrap_err();
+            assert_eq!(e.variable, name);
+            let e = Settings::from_vars(vars(&[(name, "many")])).unwrap_err();
+            assert_eq!(e.variable, name);
+        }
+    }
 }

@@ -320,7 +320,7 @@ async fn a_redis_that_may_evict_is_warned_about_at_startup() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_finishes_in_flight_requests_and_loses_no_rotation() {
+async fn sigterm_during_logins_and_refreshes_answers_no_5xx_and_loses_no_rotation() {
     let redis = TestRedis::start();
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path()).await;
@@ -389,6 +389,44 @@ async fn sigterm_finishes_in_flight_requests_and_loses_no_rotation() {
             })
         })
         .collect();
+    // Logins and registrations at the same time: they need the database
+    // (Postgres in CI's second run) after waiting for a hashing slot, and
+    // its connections must outlive the HTTP workers, which stop one by one.
+    let login_url = service.url("/api/login");
+    let register_url = service.url("/api/register");
+    let logins: Vec<_> = (0..8)
+        .map(|i| {
+            let http = http.clone();
+            let (login_url, register_url, creds) =
+                (login_url.clone(), register_url.clone(), creds.clone());
+            tokio::spawn(async move {
+                let (mut answered, mut refused) = (0, 0);
+                while refused <= 3 {
+                    let sent = if i % 2 == 0 {
+                        http.post(&login_url).json(&creds).send().await
+                    } else {
+                        let email = format!("term-{i}-{answered}@example.com");
+                        let body =
+                            serde_json::json!({"email": email, "password": "graceful shutdown"});
+                        http.post(&register_url).json(&body).send().await
+                    };
+                    match sent {
+                        Ok(res) => {
+                            let status = res.status();
+                            let body = res.text().await.unwrap_or_default();
+                            assert!(status.is_success(), "during shutdown: {status} {body}");
+                            answered += 1;
+                        }
+                        Err(_) => {
+                            refused += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
     tokio::time::sleep(Duration::from_millis(700)).await;
     let status = Command::new("kill")
         .args(["-TERM", &service.child.id().to_string()])
@@ -408,6 +446,9 @@ async fn sigterm_finishes_in_flight_requests_and_loses_no_rotation() {
     };
     assert!(exit.success(), "authd exits 0 on SIGTERM: {exit:?}");
 
+    for task in logins {
+        assert!(task.await.unwrap() > 0, "logins ran before the signal");
+    }
     let mut last_tokens = Vec::new();
     for task in burst {
         let (token, answered) = task.await.unwrap();

@@ -292,3 +292,31 @@ async fn a_full_redis_with_noeviction_gives_503_not_500() {
         .contains("OK"));
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
 }
+
+/// A proxy's idle timeout, `CLIENT KILL` or a failover drops authd's Redis
+/// connections while Redis itself stays up: no request pays for it.
+#[tokio::test]
+async fn a_killed_redis_connection_costs_no_request_a_503() {
+    let redis = TestRedis::start();
+    let app = app().redis(&redis).spawn().await;
+    let (email, tokens) = app.signed_in_user().await;
+    let mut tokens = app.refreshed(&tokens.refresh_token).await;
+    for round in 0..3 {
+        redis.cli(&["client", "kill", "type", "normal"]);
+        assert_eq!(
+            app.get_with("/api/secure", &tokens.access_token)
+                .await
+                .status(),
+            200,
+            "guard after kill {round}"
+        );
+        redis.cli(&["client", "kill", "type", "normal"]);
+        tokens = app.refreshed(&tokens.refresh_token).await;
+        redis.cli(&["client", "kill", "type", "normal"]);
+        assert_eq!(
+            app.login(&email, PASSWORD).await.status(),
+            200,
+            "login {round}"
+        );
+    }
+}

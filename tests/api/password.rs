@@ -1,4 +1,5 @@
-//! Changing the password ends every other session.
+//! Changing the password ends every other session, atomically against
+//! concurrent changes and store failures.
 
 use serde_json::json;
 
@@ -138,4 +139,119 @@ async fn no_session_made_with_the_old_password_outlives_the_change() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn of_two_concurrent_changes_exactly_one_wins() {
+    let app = spawn_app().await;
+    for round in 0..3 {
+        let (email, a) = app.signed_in_user().await;
+        let b = app.login_tokens(&email).await;
+        let (first, second) = tokio::join!(
+            change(&app, &a.access_token, PASSWORD, "first new passphrase"),
+            change(&app, &b.access_token, PASSWORD, "second new passphrase"),
+        );
+        let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [204, 400], "round {round}");
+        let logins = [
+            app.login(&email, "first new passphrase").await.status(),
+            app.login(&email, "second new passphrase").await.status(),
+        ];
+        assert_eq!(
+            logins.iter().filter(|s| **s == 200).count(),
+            1,
+            "exactly the winner's password works: {logins:?}"
+        );
+    }
+}
+
+/// Redis refuses writes from `delay` after a change starts (a full,
+/// non-evicting Redis), at moments spread over the whole change. Whatever
+/// moment it hits, the account keeps working with the old or the new
+/// password, and retrying the same request after a 503 works or answers
+/// invalid_grant because the change did land.
+#[tokio::test]
+async fn a_change_that_fails_midway_never_locks_the_account_out() {
+    let redis = TestRedis::start();
+    let app = app().redis(&redis).spawn().await;
+    let (mut hit_503, mut landed_then_503) = (0, 0);
+    // Spread the faults over 1.5 times what an undisturbed change takes here.
+    let mut spread_ms = 0;
+    for step in 0..16u64 {
+        let delay_ms = step * spread_ms / 10;
+        let (email, me) = app.signed_in_user().await;
+        // A first change, so that Redis knows a credential before the one
+        // that fails.
+        let started = std::time::Instant::now();
+        assert_eq!(
+            change(&app, &me.access_token, PASSWORD, "an older passphrase")
+                .await
+                .status(),
+            204
+        );
+        if step == 0 {
+            spread_ms = started.elapsed().as_millis() as u64;
+        }
+        let old = "an older passphrase";
+        let new = "the newest passphrase";
+        let request = change(&app, &me.access_token, old, new);
+        let fault = async {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            redis.cli(&["config", "set", "maxmemory", "1"]);
+        };
+        let (res, ()) = tokio::join!(request, fault);
+        let status = res.status().as_u16();
+        redis.cli(&["config", "set", "maxmemory", "0"]);
+        assert!(status == 204 || status == 503, "{delay_ms} ms: {status}");
+
+        let old_works = app.login(&email, old).await.status() == 200;
+        let new_works = app.login(&email, new).await.status() == 200;
+        assert!(
+            old_works || new_works,
+            "{delay_ms} ms: answered {status}, and neither password logs in"
+        );
+        if status == 503 {
+            hit_503 += 1;
+            if new_works {
+                landed_then_503 += 1;
+            }
+            let retry = change(&app, &me.access_token, old, new).await;
+            let retried = retry.status().as_u16();
+            assert!(
+                retried == 204 || retried == 400,
+                "{delay_ms} ms: retry {retried}"
+            );
+            if retried == 400 {
+                assert_error(retry, 400, "invalid_grant").await;
+            }
+            assert_eq!(app.login(&email, new).await.status(), 200, "{delay_ms} ms");
+        }
+    }
+    eprintln!("{hit_503} of 16 changes answered 503, {landed_then_503} of them after SQL had the new hash");
+    assert!(hit_503 > 0, "no fault landed inside a change");
+}
+
+#[tokio::test]
+async fn a_retry_after_a_lost_answer_finishes_the_change_and_ends_the_other_sessions() {
+    let app = spawn_app().await;
+    let (email, me) = app.signed_in_user().await;
+    let other = app.login_tokens(&email).await;
+    assert_eq!(
+        change(&app, &me.access_token, PASSWORD, NEW).await.status(),
+        204
+    );
+    // The client never saw that 204 and sends the same request again.
+    assert_eq!(
+        change(&app, &me.access_token, PASSWORD, NEW).await.status(),
+        204
+    );
+    assert_error(
+        app.refresh(&other.refresh_token).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(app.login(&email, NEW).await.status(), 200);
+    app.refreshed(&me.refresh_token).await;
 }

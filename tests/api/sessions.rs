@@ -320,3 +320,62 @@ async fn session_memory_is_constant_across_100_refreshes() {
     assert_eq!(after_101, after_one);
     assert!(at_login <= after_one);
 }
+
+#[tokio::test]
+async fn a_login_beyond_the_cap_ends_the_least_recently_used_session() {
+    let app = app().var("AUTHD_MAX_SESSIONS_PER_USER", 3).spawn().await;
+    let (email, a) = app.signed_in_user().await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let b = app.login_tokens(&email).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let c = app.login_tokens(&email).await;
+    // `a` is used again, so `b` is now the least recently used.
+    let a = app.refreshed(&a.refresh_token).await;
+    let d = app.login_tokens(&email).await;
+
+    assert_error(app.refresh(&b.refresh_token).await, 400, "invalid_grant").await;
+    assert_eq!(
+        app.get_with("/api/secure", &b.access_token).await.status(),
+        401
+    );
+    let listed = ids(&sessions_of(&app, &d.access_token).await);
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    for kept in [&a, &c, &d] {
+        assert!(listed.contains(&kept.session_id), "{listed:?}");
+        assert_eq!(
+            app.get_with("/api/secure", &kept.access_token)
+                .await
+                .status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn listing_and_logout_all_touch_at_most_the_cap_per_call() {
+    // Five sessions made under a cap of 5; an instance configured with a cap
+    // of 2 (a lowered setting) lists at most 2 and still ends all five,
+    // in several bounded script calls.
+    let wide = app().var("AUTHD_MAX_SESSIONS_PER_USER", 5).spawn().await;
+    let (email, first) = wide.signed_in_user().await;
+    let mut all = vec![first];
+    for _ in 0..4 {
+        all.push(wide.login_tokens(&email).await);
+    }
+    let narrow = app()
+        .var("AUTHD_MAX_SESSIONS_PER_USER", 2)
+        .sharing(&wide)
+        .spawn()
+        .await;
+    assert_eq!(sessions_of(&narrow, &all[0].access_token).await.len(), 2);
+    assert_eq!(
+        narrow
+            .post_with("/api/logout-all", &all[0].access_token)
+            .await
+            .status(),
+        204
+    );
+    for t in &all {
+        assert_error(wide.refresh(&t.refresh_token).await, 400, "invalid_grant").await;
+    }
+}

@@ -265,3 +265,28 @@ async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit_through() {
     );
     assert_eq!(app.state.auth.hashing_runs(), runs + 3);
 }
+
+#[tokio::test]
+async fn registrations_are_throttled_per_client_ip() {
+    let app = app().var("AUTHD_REGISTER_MAX_PER_IP", 3).spawn().await;
+    let taken = unique_email();
+    assert_eq!(app.register(&taken, PASSWORD).await.status(), 201);
+    // Successful or not, each registration counts.
+    assert_error(app.register(&taken, PASSWORD).await, 409, "email_taken").await;
+    assert_eq!(app.register(&unique_email(), PASSWORD).await.status(), 201);
+    let res = app.register(&unique_email(), PASSWORD).await;
+    let body = assert_throttled(res, 3600).await;
+    assert_eq!(body["error"], "rate_limited");
+    // Logins are not registrations: still allowed from the same address.
+    assert_eq!(app.login(&taken, PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_taken_email_costs_no_password_hashing() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    let runs = app.state.auth.hashing_runs();
+    assert_error(app.register(&email, PASSWORD).await, 409, "email_taken").await;
+    assert_eq!(app.state.auth.hashing_runs(), runs);
+}
