@@ -251,6 +251,63 @@ impl TestApp {
             .expect("request")
     }
 
+    /// DELETE with a Bearer token; `url` is a full URL (see `url`).
+    pub async fn delete_with(&self, url: &str, access_token: &str) -> reqwest::Response {
+        self.client
+            .delete(url)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `DELETE /api/sessions/{id}` as the holder of `access_token`.
+    pub async fn end_session(&self, access_token: &str, id: &str) -> reqwest::Response {
+        self.delete_with(&self.url(&format!("/api/sessions/{id}")), access_token)
+            .await
+    }
+
+    /// `GET /api/sessions`, asserting a 200; the `sessions` array.
+    pub async fn sessions(&self, access_token: &str) -> Vec<Value> {
+        let res = self.get_with("/api/sessions", access_token).await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.expect("JSON");
+        body["sessions"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// `POST /api/password` as the holder of `access_token`.
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        current: &str,
+        new: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/password"))
+            .bearer_auth(access_token)
+            .json(&json!({"current_password": current, "new_password": new}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /api/logout` with a body `refresh_token` (and a Bearer token
+    /// when given).
+    pub async fn logout_refresh(
+        &self,
+        refresh_token: &str,
+        access_token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url("/api/logout"))
+            .json(&json!({ "refresh_token": refresh_token }));
+        if let Some(at) = access_token {
+            req = req.bearer_auth(at);
+        }
+        req.send().await.expect("request")
+    }
+
     pub async fn register(&self, email: &str, password: &str) -> reqwest::Response {
         self.post_json(
             "/api/register",

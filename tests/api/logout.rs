@@ -41,18 +41,14 @@ async fn logout_with_a_refresh_token_ends_that_session() {
 async fn logout_with_an_unknown_refresh_token_is_still_204() {
     let app = spawn_app().await;
     let unknown = authd::sessions::RefreshToken::generate(uuid::Uuid::new_v4()).expose();
-    let res = app
-        .post_json("/api/logout", &json!({"refresh_token": unknown}))
-        .await;
+    let res = app.logout_refresh(&unknown, None).await;
     assert_eq!(res.status(), 204);
 }
 
 #[tokio::test]
 async fn logout_with_a_malformed_refresh_token_and_no_bearer_is_400() {
     let app = spawn_app().await;
-    let res = app
-        .post_json("/api/logout", &json!({"refresh_token": "whatever"}))
-        .await;
+    let res = app.logout_refresh("whatever", None).await;
     assert_error(res, 400, "invalid_request").await;
 }
 
@@ -61,13 +57,8 @@ async fn logout_with_a_malformed_refresh_token_ends_the_bearers_session() {
     let app = spawn_app().await;
     let (_, t) = app.signed_in_user().await;
     let res = app
-        .client
-        .post(app.url("/api/logout"))
-        .bearer_auth(&t.access_token)
-        .json(&json!({"refresh_token": "not-a-refresh-token"}))
-        .send()
-        .await
-        .unwrap();
+        .logout_refresh("not-a-refresh-token", Some(&t.access_token))
+        .await;
     assert_eq!(res.status(), 204);
     assert_error(app.refresh(&t.refresh_token).await, 400, "invalid_grant").await;
     assert_eq!(

@@ -8,13 +8,7 @@ use crate::helpers::*;
 const NEW: &str = "a brand new passphrase";
 
 async fn change(app: &TestApp, access_token: &str, current: &str, new: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/password"))
-        .bearer_auth(access_token)
-        .json(&json!({"current_password": current, "new_password": new}))
-        .send()
-        .await
-        .unwrap()
+    app.change_password(access_token, current, new).await
 }
 
 #[tokio::test]

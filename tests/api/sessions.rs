@@ -24,10 +24,7 @@ async fn login_as(app: &TestApp, email: &str, device: Option<&str>, user_agent: 
 }
 
 async fn sessions_of(app: &TestApp, access_token: &str) -> Vec<Value> {
-    let res = app.get_with("/api/sessions", access_token).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    body["sessions"].as_array().unwrap().clone()
+    app.sessions(access_token).await
 }
 
 fn ids(sessions: &[Value]) -> Vec<String> {
@@ -157,12 +154,8 @@ async fn ended_sessions_are_never_listed() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(app.refresh(&reused.refresh_token).await.status(), 400);
     let res = app
-        .client
-        .delete(app.url(&format!("/api/sessions/{}", deleted.session_id)))
-        .bearer_auth(&keeper.access_token)
-        .send()
-        .await
-        .unwrap();
+        .end_session(&keeper.access_token, &deleted.session_id)
+        .await;
     assert_eq!(res.status(), 204);
     assert_eq!(
         ids(&sessions_of(&app, &keeper.access_token).await),
@@ -209,13 +202,7 @@ async fn deleting_a_session_ends_it_at_once() {
     let (email, me) = app.signed_in_user().await;
     let other = app.login_tokens(&email).await;
     let url = app.url(&format!("/api/sessions/{}", other.session_id));
-    let res = app
-        .client
-        .delete(&url)
-        .bearer_auth(&me.access_token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete_with(&url, &me.access_token).await;
     assert_eq!(res.status(), 204);
     assert_error(
         app.refresh(&other.refresh_token).await,
@@ -230,26 +217,11 @@ async fn deleting_a_session_ends_it_at_once() {
         401
     );
     // Again: it is gone.
-    let res = app
-        .client
-        .delete(&url)
-        .bearer_auth(&me.access_token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete_with(&url, &me.access_token).await;
     assert_error(res, 404, "not_found").await;
     // One's own current session can be ended too.
     let own = app.url(&format!("/api/sessions/{}", me.session_id));
-    assert_eq!(
-        app.client
-            .delete(&own)
-            .bearer_auth(&me.access_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    assert_eq!(app.delete_with(&own, &me.access_token).await.status(), 204);
     assert_eq!(
         app.get_with("/api/secure", &me.access_token).await.status(),
         401
@@ -267,13 +239,7 @@ async fn another_users_session_is_not_found_and_survives() {
         "not-a-uuid",
         "%20",
     ] {
-        let res = app
-            .client
-            .delete(app.url(&format!("/api/sessions/{id}")))
-            .bearer_auth(&me.access_token)
-            .send()
-            .await
-            .unwrap();
+        let res = app.end_session(&me.access_token, id).await;
         assert_error(res, 404, "not_found").await;
     }
     assert_eq!(
