@@ -27,70 +27,78 @@ pub struct Application {
     state: web::Data<AppState>,
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
-        let keys = KeySet::from_settings(&settings)?;
-        if keys.ephemeral {
-            log::warn!(
+/// The rules and the connections they run on, as the service uses them:
+/// what `Application::build` serves, and what tests of the rules call
+/// directly, without HTTP.
+pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), ConfigError> {
+    let keys = KeySet::from_settings(settings)?;
+    if keys.ephemeral {
+        log::warn!(
                 "no signing key configured: using an ephemeral {} key; every token dies with this process (run `authd keygen` and set AUTHD_JWT_PRIVATE_KEY_FILE)",
                 settings.jwt_algorithm.as_str()
             );
-        }
-        let access_tokens = AccessTokens::new(
-            keys,
-            settings.issuer.clone(),
-            settings.audience.clone(),
-            settings.access_token_ttl,
-            settings.jwt_leeway,
-        );
+    }
+    let access_tokens = AccessTokens::new(
+        keys,
+        settings.issuer.clone(),
+        settings.audience.clone(),
+        settings.access_token_ttl,
+        settings.jwt_leeway,
+    );
 
-        let connections = Connections::open(
-            &settings.database_url,
-            settings.database_timeout,
-            &settings.redis_url,
-            settings.redis_timeout,
-        )
-        .await
-        .map_err(|e| match e {
-            crate::connections::ConnectError::Redis(e) => ConfigError::new("AUTHD_REDIS_URL", e),
-            e => ConfigError::new("AUTHD_DATABASE_URL", e.to_string()),
-        })?;
-        // A login waits for a hashing slot no longer than for the database.
-        let hasher = PasswordHasher::new(settings.database_timeout)
-            .map_err(|e| ConfigError::new("argon2", e))?;
-        log::info!(
-            "password hashing: {} at a time, {} MiB of Argon2 working memory each",
-            hasher.slots(),
-            PasswordHasher::memory_per_slot() / (1024 * 1024)
-        );
-        let throttle = LoginThrottle::new(
-            connections.redis.clone(),
-            &settings.redis_prefix,
-            Limits {
-                max_failures: settings.login_max_failures,
-                max_failures_per_ip: settings.login_max_failures_per_ip,
-                lockout: settings.login_lockout,
-                register_max_per_ip: settings.register_max_per_ip,
-            },
-        );
-        let sessions = SessionStore::new(
-            connections.redis.clone(),
-            &settings.redis_prefix,
-            Lifetimes {
-                idle: settings.refresh_token_ttl,
-                max_age: settings.session_max_age,
-                grace: settings.refresh_reuse_grace,
-            },
-            settings.max_sessions_per_user,
-        );
-        let auth = Auth::new(
-            UserStore::new(connections.sql.clone()),
-            hasher,
-            sessions,
-            throttle,
-            access_tokens,
-            settings.access_token_check,
-        );
+    let connections = Connections::open(
+        &settings.database_url,
+        settings.database_timeout,
+        &settings.redis_url,
+        settings.redis_timeout,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::connections::ConnectError::Redis(e) => ConfigError::new("AUTHD_REDIS_URL", e),
+        e => ConfigError::new("AUTHD_DATABASE_URL", e.to_string()),
+    })?;
+    // A login waits for a hashing slot no longer than for the database.
+    let hasher = PasswordHasher::new(settings.database_timeout)
+        .map_err(|e| ConfigError::new("argon2", e))?;
+    log::info!(
+        "password hashing: {} at a time, {} MiB of Argon2 working memory each",
+        hasher.slots(),
+        PasswordHasher::memory_per_slot() / (1024 * 1024)
+    );
+    let throttle = LoginThrottle::new(
+        connections.redis.clone(),
+        &settings.redis_prefix,
+        Limits {
+            max_failures: settings.login_max_failures,
+            max_failures_per_ip: settings.login_max_failures_per_ip,
+            lockout: settings.login_lockout,
+            register_max_per_ip: settings.register_max_per_ip,
+        },
+    );
+    let sessions = SessionStore::new(
+        connections.redis.clone(),
+        &settings.redis_prefix,
+        Lifetimes {
+            idle: settings.refresh_token_ttl,
+            max_age: settings.session_max_age,
+            grace: settings.refresh_reuse_grace,
+        },
+        settings.max_sessions_per_user,
+    );
+    let auth = Auth::new(
+        UserStore::new(connections.sql.clone()),
+        hasher,
+        sessions,
+        throttle,
+        access_tokens,
+        settings.access_token_check,
+    );
+    Ok((auth, connections))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
+        let (auth, connections) = assemble(&settings).await?;
         connections.warn_if_redis_evicts().await;
         let state = web::Data::new(AppState {
             auth,

@@ -1,0 +1,172 @@
+//! The rules of `auth::Auth`, called directly: no HTTP server, no request
+//! parsing, the real stores (a private Redis, a fresh database).
+
+use authd::auth::{Auth, AuthError, Client};
+use authd::config::Settings;
+use authd::connections::Connections;
+use authd::identity::Identity;
+
+#[allow(dead_code)]
+#[path = "api/servers.rs"]
+mod servers;
+use servers::{fresh_database, shared_redis_url};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Rules {
+    auth: Auth,
+    _connections: Connections,
+    _dir: tempfile::TempDir,
+}
+
+async fn rules(extra: &[(&str, &str)]) -> Rules {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    let mut vars = vec![
+        ("AUTHD_REDIS_URL".to_string(), shared_redis_url()),
+        (
+            "AUTHD_REDIS_PREFIX".to_string(),
+            format!("r{}:", uuid::Uuid::new_v4().simple()),
+        ),
+        ("AUTHD_DATABASE_URL".to_string(), db),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let settings = Settings::from_vars(vars).unwrap();
+    let (auth, connections) = authd::startup::assemble(&settings).await.unwrap();
+    Rules {
+        auth,
+        _connections: connections,
+        _dir: dir,
+    }
+}
+
+fn client() -> Client {
+    Client {
+        ip: Some("192.0.2.7".parse().unwrap()),
+        user_agent: Some("rules test".into()),
+    }
+}
+
+fn email() -> String {
+    format!("rules-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn login_then_refresh_rotates_and_a_replay_is_reuse() {
+    let r = rules(&[("AUTHD_REFRESH_REUSE_GRACE", "0")]).await;
+    let email = email();
+    r.auth.register(&email, PASSWORD, &client()).await.unwrap();
+    let first = r
+        .auth
+        .login(&email, PASSWORD, None, &client())
+        .await
+        .unwrap();
+    let second = r.auth.refresh(&first.refresh_token).await.unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_eq!(second.session_id, first.session_id);
+    assert!(matches!(
+        r.auth.refresh(&first.refresh_token).await,
+        Err(AuthError::RefreshReused)
+    ));
+    // Reuse ended the session: the live token is refused too, and says why.
+    assert!(matches!(
+        r.auth.refresh(&second.refresh_token).await,
+        Err(AuthError::RefreshReused)
+    ));
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_bad_input_have_their_own_errors() {
+    let r = rules(&[]).await;
+    let email = email();
+    r.auth.register(&email, PASSWORD, &client()).await.unwrap();
+    assert!(matches!(
+        r.auth
+            .login(&email, "not the password", None, &client())
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        r.auth
+            .login("not-an-email", PASSWORD, None, &client())
+            .await,
+        Err(AuthError::InvalidRequest(_))
+    ));
+    assert!(matches!(
+        r.auth.register(&email, PASSWORD, &client()).await,
+        Err(AuthError::EmailTaken)
+    ));
+    assert!(matches!(
+        r.auth.logout(Some("garbage"), None).await,
+        Err(AuthError::InvalidRequest(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_password_change_ends_other_sessions_and_keeps_the_callers() {
+    let r = rules(&[]).await;
+    let email = email();
+    r.auth.register(&email, PASSWORD, &client()).await.unwrap();
+    let mine = r
+        .auth
+        .login(&email, PASSWORD, None, &client())
+        .await
+        .unwrap();
+    let other = r
+        .auth
+        .login(&email, PASSWORD, None, &client())
+        .await
+        .unwrap();
+    let me = r.auth.authenticate(Some(&mine.access_token)).await.unwrap();
+    r.auth
+        .change_password(me, PASSWORD, "a new passphrase", &client())
+        .await
+        .unwrap();
+    assert!(r.auth.authenticate(Some(&mine.access_token)).await.is_ok());
+    assert!(matches!(
+        r.auth.authenticate(Some(&other.access_token)).await,
+        Err(AuthError::InvalidToken { token_sent: true })
+    ));
+    assert!(r
+        .auth
+        .login(&email, "a new passphrase", None, &client())
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn two_changes_from_the_same_password_cannot_both_land() {
+    let r = rules(&[]).await;
+    let email = email();
+    r.auth.register(&email, PASSWORD, &client()).await.unwrap();
+    let a = r
+        .auth
+        .login(&email, PASSWORD, None, &client())
+        .await
+        .unwrap();
+    let b = r
+        .auth
+        .login(&email, PASSWORD, None, &client())
+        .await
+        .unwrap();
+    let who = |session_id| Identity {
+        user_id: r
+            .auth
+            .verify_signature(Some(&a.access_token))
+            .unwrap()
+            .user_id,
+        session_id,
+    };
+    let here = client();
+    let (first, second) = tokio::join!(
+        r.auth
+            .change_password(who(a.session_id), PASSWORD, "first passphrase", &here),
+        r.auth
+            .change_password(who(b.session_id), PASSWORD, "second passphrase", &here),
+    );
+    let wins = [&first, &second].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(wins, 1, "{first:?} {second:?}");
+    assert!([first, second]
+        .into_iter()
+        .any(|r| matches!(r, Err(AuthError::InvalidCredentials))));
+}
