@@ -7,17 +7,15 @@ use crate::helpers::*;
 
 const NEW: &str = "a brand new passphrase";
 
-async fn change(app: &TestApp, access_token: &str, current: &str, new: &str) -> reqwest::Response {
-    app.change_password(access_token, current, new).await
-}
-
 #[tokio::test]
 async fn a_password_change_replaces_the_hash_and_ends_the_other_sessions() {
     let app = spawn_app().await;
     let (email, me) = app.signed_in_user().await;
     let other = app.login_tokens(&email).await;
     assert_eq!(
-        change(&app, &me.access_token, PASSWORD, NEW).await.status(),
+        app.change_password(&me.access_token, PASSWORD, NEW)
+            .await
+            .status(),
         204
     );
 
@@ -49,7 +47,8 @@ async fn a_wrong_current_password_is_an_invalid_grant_and_counts_as_a_failed_log
     let (email, me) = app.signed_in_user().await;
     for _ in 0..2 {
         assert_error(
-            change(&app, &me.access_token, "not my password", NEW).await,
+            app.change_password(&me.access_token, "not my password", NEW)
+                .await,
             400,
             "invalid_grant",
         )
@@ -58,7 +57,7 @@ async fn a_wrong_current_password_is_an_invalid_grant_and_counts_as_a_failed_log
     assert_error(app.login(&email, PASSWORD).await, 429, "rate_limited").await;
     // Throttled: even the right current password is refused for now.
     assert_error(
-        change(&app, &me.access_token, PASSWORD, NEW).await,
+        app.change_password(&me.access_token, PASSWORD, NEW).await,
         429,
         "rate_limited",
     )
@@ -70,13 +69,15 @@ async fn the_new_password_follows_the_registration_rules() {
     let app = spawn_app().await;
     let (email, me) = app.signed_in_user().await;
     assert_error(
-        change(&app, &me.access_token, PASSWORD, "short").await,
+        app.change_password(&me.access_token, PASSWORD, "short")
+            .await,
         400,
         "invalid_request",
     )
     .await;
     assert_error(
-        change(&app, &me.access_token, PASSWORD, &"x".repeat(1025)).await,
+        app.change_password(&me.access_token, PASSWORD, &"x".repeat(1025))
+            .await,
         400,
         "invalid_request",
     )
@@ -122,7 +123,8 @@ async fn no_session_made_with_the_old_password_outlives_the_change() {
             app.login(email, PASSWORD).await
         }
     }));
-    let (logins, changed) = tokio::join!(logins, change(&app, &me.access_token, PASSWORD, NEW));
+    let (logins, changed) =
+        tokio::join!(logins, app.change_password(&me.access_token, PASSWORD, NEW));
     assert_eq!(changed.status(), 204);
     for res in logins {
         if res.status() == 200 {
@@ -142,8 +144,8 @@ async fn of_two_concurrent_changes_exactly_one_wins() {
         let (email, a) = app.signed_in_user().await;
         let b = app.login_tokens(&email).await;
         let (first, second) = tokio::join!(
-            change(&app, &a.access_token, PASSWORD, "first new passphrase"),
-            change(&app, &b.access_token, PASSWORD, "second new passphrase"),
+            app.change_password(&a.access_token, PASSWORD, "first new passphrase"),
+            app.change_password(&b.access_token, PASSWORD, "second new passphrase"),
         );
         let mut statuses = [first.status().as_u16(), second.status().as_u16()];
         statuses.sort();
@@ -179,7 +181,7 @@ async fn a_change_that_fails_midway_never_locks_the_account_out() {
         // that fails.
         let started = std::time::Instant::now();
         assert_eq!(
-            change(&app, &me.access_token, PASSWORD, "an older passphrase")
+            app.change_password(&me.access_token, PASSWORD, "an older passphrase")
                 .await
                 .status(),
             204
@@ -189,7 +191,7 @@ async fn a_change_that_fails_midway_never_locks_the_account_out() {
         }
         let old = "an older passphrase";
         let new = "the newest passphrase";
-        let request = change(&app, &me.access_token, old, new);
+        let request = app.change_password(&me.access_token, old, new);
         let fault = async {
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
             redis.cli(&["config", "set", "maxmemory", "1"]);
@@ -210,7 +212,7 @@ async fn a_change_that_fails_midway_never_locks_the_account_out() {
             if new_works {
                 landed_then_503 += 1;
             }
-            let retry = change(&app, &me.access_token, old, new).await;
+            let retry = app.change_password(&me.access_token, old, new).await;
             let retried = retry.status().as_u16();
             assert!(
                 retried == 204 || retried == 400,
@@ -232,12 +234,16 @@ async fn a_retry_after_a_lost_answer_finishes_the_change_and_ends_the_other_sess
     let (email, me) = app.signed_in_user().await;
     let other = app.login_tokens(&email).await;
     assert_eq!(
-        change(&app, &me.access_token, PASSWORD, NEW).await.status(),
+        app.change_password(&me.access_token, PASSWORD, NEW)
+            .await
+            .status(),
         204
     );
     // The client never saw that 204 and sends the same request again.
     assert_eq!(
-        change(&app, &me.access_token, PASSWORD, NEW).await.status(),
+        app.change_password(&me.access_token, PASSWORD, NEW)
+            .await
+            .status(),
         204
     );
     assert_error(
