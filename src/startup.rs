@@ -18,7 +18,7 @@ use crate::routes::{account, health, jwks, sessions, tokens};
 use crate::sessions::{Lifetimes, SessionStore};
 use crate::state::AppState;
 use crate::throttle::{Limits, LoginThrottle};
-use crate::tokens::{AccessTokens, KeySet};
+use crate::tokens::{AccessTokenRules, AccessTokens, KeySet};
 use crate::users::{PasswordHasher, UserStore};
 
 pub struct Application {
@@ -40,10 +40,13 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
     }
     let access_tokens = AccessTokens::new(
         keys,
-        settings.issuer.clone(),
-        settings.audience.clone(),
-        settings.access_token_ttl,
-        settings.jwt_leeway,
+        AccessTokenRules {
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            ttl: settings.access_token_ttl,
+            leeway: settings.jwt_leeway,
+            cache_entries: settings.guard_cache_entries,
+        },
     );
 
     let connections = Connections::open(

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::keys::KeySet;
+use super::verified::{self, VerifiedTokens};
+use crate::common::clock::unix_now;
 use crate::identity::Identity;
 
 /// RFC 9068 §2.1: the `typ` of a JWT access token.
@@ -37,6 +39,7 @@ struct VerifiedClaims {
     iss: String,
     sub: String,
     sid: String,
+    exp: u64,
 }
 
 pub struct IssuedAccessToken {
@@ -51,6 +54,18 @@ pub struct AccessTokens {
     issuer: String,
     audience: String,
     ttl: Duration,
+    leeway_secs: u64,
+    verified: VerifiedTokens,
+}
+
+/// How access tokens are made and checked, from the settings.
+pub struct AccessTokenRules {
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+    pub leeway: Duration,
+    /// `AUTHD_GUARD_CACHE_ENTRIES`: verified tokens remembered (0: none).
+    pub cache_entries: usize,
 }
 
 /// Why a token was refused; only logged at debug level, never sent.
@@ -58,13 +73,14 @@ pub struct AccessTokens {
 pub struct Rejected(pub &'static str);
 
 impl AccessTokens {
-    pub fn new(
-        keys: KeySet,
-        issuer: String,
-        audience: String,
-        ttl: Duration,
-        leeway: Duration,
-    ) -> Self {
+    pub fn new(keys: KeySet, rules: AccessTokenRules) -> Self {
+        let AccessTokenRules {
+            issuer,
+            audience,
+            ttl,
+            leeway,
+            cache_entries,
+        } = rules;
         let mut header = Header::new(keys.algorithm);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_string());
         header.kid = Some(keys.signing_kid.clone());
@@ -84,7 +100,14 @@ impl AccessTokens {
             issuer,
             audience,
             ttl,
+            leeway_secs: leeway.as_secs(),
+            verified: VerifiedTokens::new(cache_entries),
         }
+    }
+
+    /// How many verified tokens the guard remembers right now.
+    pub fn cached(&self) -> usize {
+        self.verified.len()
     }
 
     pub fn keys(&self) -> &KeySet {
@@ -99,7 +122,7 @@ impl AccessTokens {
         identity: Identity,
         session_end: u64,
     ) -> Result<IssuedAccessToken, jsonwebtoken::errors::Error> {
-        let now = crate::common::clock::unix_now();
+        let now = unix_now();
         let exp = (now + self.ttl.as_secs()).min(session_end.max(now));
         let claims = IssuedClaims {
             iss: &self.issuer,
@@ -118,11 +141,23 @@ impl AccessTokens {
     }
 
     /// Checks signature and claims (RFC 8725 §3: algorithm pinned, `typ`
-    /// explicit). Does no I/O.
+    /// explicit), or finds the very same token verified before and not yet
+    /// expired (see `verified`). Does no I/O.
     pub fn verify(&self, token: &str) -> Result<Identity, Rejected> {
         if token.len() > MAX_ACCESS_TOKEN_BYTES {
             return Err(Rejected("token too large"));
         }
+        let key = verified::key(token);
+        if let Some(identity) = self.verified.get(&key, unix_now()) {
+            return Ok(identity);
+        }
+        let (identity, exp) = self.verify_fully(token)?;
+        self.verified
+            .insert(key, identity, exp.saturating_add(self.leeway_secs));
+        Ok(identity)
+    }
+
+    fn verify_fully(&self, token: &str) -> Result<(Identity, u64), Rejected> {
         let header = decode_header(token).map_err(|_| Rejected("malformed header"))?;
         if header.alg != self.keys.algorithm {
             return Err(Rejected("algorithm not allowed"));
@@ -143,9 +178,12 @@ impl AccessTokens {
             .map_err(|_| Rejected("signature or claims invalid"))?;
         let user_id = Uuid::parse_str(&data.claims.sub).map_err(|_| Rejected("bad sub"))?;
         let session_id = Uuid::parse_str(&data.claims.sid).map_err(|_| Rejected("bad sid"))?;
-        Ok(Identity {
-            user_id,
-            session_id,
-        })
+        Ok((
+            Identity {
+                user_id,
+                session_id,
+            },
+            data.claims.exp,
+        ))
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod keys;
+pub mod verified;
 
-pub use access::{AccessTokens, IssuedAccessToken};
+pub use access::{AccessTokenRules, AccessTokens, IssuedAccessToken};
 pub use keys::{generate_private_key_pem, KeySet};

@@ -17,7 +17,11 @@ struct Forge {
 
 impl Forge {
     async fn new() -> Self {
-        let app = spawn_app().await;
+        Self::on(spawn_app().await).await
+    }
+
+    /// On an app built with other settings (signed with the shared key).
+    async fn on(app: TestApp) -> Self {
         let (_, tokens) = app.signed_in_user().await;
         let parts: Vec<&str> = tokens.access_token.split('.').collect();
         let header: Value =
@@ -462,4 +466,68 @@ async fn an_access_token_never_outlives_its_session() {
         "{c2}"
     );
     assert!(again.expires_in <= 4, "{}", again.expires_in);
+}
+
+#[tokio::test]
+async fn a_tampered_copy_of_a_cached_token_is_refused() {
+    let f = Forge::new().await;
+    let token = f.tokens.access_token.clone();
+    assert_eq!(f.status(&token).await, 200);
+    assert_eq!(f.status(&token).await, 200); // now answered from the cache
+    let parts: Vec<&str> = token.split('.').collect();
+    // One character of the signature changed.
+    let mut signature = parts[2].to_string();
+    let middle = signature.len() / 2;
+    let flipped = if &signature[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    signature.replace_range(middle..=middle, flipped);
+    let bad_signature = format!("{}.{}.{}", parts[0], parts[1], signature);
+    f.assert_rejected(&bad_signature, "tampered signature of a cached token")
+        .await;
+    // Another subject under the cached token's signature.
+    let mut claims = f.claims.clone();
+    claims["sub"] = json!(uuid::Uuid::new_v4().to_string());
+    let bad_payload = format!("{}.{}.{}", parts[0], b64(&claims), parts[2]);
+    f.assert_rejected(&bad_payload, "tampered payload of a cached token")
+        .await;
+    assert_eq!(f.status(&token).await, 200);
+}
+
+#[tokio::test]
+async fn a_cached_token_still_expires() {
+    let f = Forge::on(app().var("AUTHD_JWT_LEEWAY", 0).spawn().await).await;
+    let token = f.with_claims(|c| {
+        c.insert("exp".into(), json!(now() + 2));
+    });
+    assert_eq!(f.status(&token).await, 200);
+    assert_eq!(f.status(&token).await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    f.assert_rejected(&token, "expired after it was cached")
+        .await;
+}
+
+#[tokio::test]
+async fn the_verified_token_cache_stays_bounded_under_distinct_tokens() {
+    let f = Forge::on(
+        app()
+            .var("AUTHD_GUARD_CACHE_ENTRIES", 50)
+            .var("AUTHD_ACCESS_TOKEN_CHECK", "signature")
+            .spawn()
+            .await,
+    )
+    .await;
+    for i in 0..2000 {
+        let token = f.with_claims(|c| {
+            c.insert("jti".into(), json!(format!("distinct-{i}")));
+        });
+        assert_eq!(f.status(&token).await, 200);
+    }
+    let cached = f.app.state.auth.access_tokens().cached();
+    assert!(
+        cached > 0 && cached <= 55,
+        "{cached} entries for a bound of 50"
+    );
 }
