@@ -23,8 +23,8 @@ redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$
 pids+=($!)
 "$bin" keygen > "$work/key.pem"
 
-start_authd() { # mode port
-  AUTHD_BIND=127.0.0.1:$2 AUTHD_REDIS_URL=redis://127.0.0.1:$rport \
+start_authd() { # mode port [guard cache entries]
+  AUTHD_BIND=127.0.0.1:$2 AUTHD_REDIS_URL=redis://127.0.0.1:$rport AUTHD_GUARD_CACHE_ENTRIES=${3:-100000} \
   AUTHD_DATABASE_URL="sqlite://$work/authd.db" AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem" \
   AUTHD_ACCESS_TOKEN_CHECK=$1 RUST_LOG=warn "$bin" >/dev/null 2>&1 &
   pids+=($!)
@@ -36,7 +36,10 @@ spid=${pids[-1]}
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$spid/status"; }
 rss_start=$(rss)
 gport=$(free_port); start_authd signature "$gport"
-S=http://127.0.0.1:$sport; G=http://127.0.0.1:$gport
+# Signature mode with the verified-token cache off: every request pays the
+# full verification, as when every token is new.
+nport=$(free_port); start_authd signature "$nport" 0
+S=http://127.0.0.1:$sport; G=http://127.0.0.1:$gport; N=http://127.0.0.1:$nport
 
 curl -fs -X POST $S/api/register -H 'content-type: application/json' \
   -d '{"email":"bench@example.com","password":"bench password 123"}' >/dev/null
@@ -67,6 +70,7 @@ rss_logins=$(rss)
 run "healthz c32" -t2 -c32 "$S/healthz"
 run "guarded session-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_G" "$G/api/secure"
+run "guarded signature-mode no-cache c32" -t2 -c32 -H "Authorization: Bearer $AT_G" "$N/api/secure"
 run "healthz c1" -t1 -c1 "$S/healthz"
 run "guarded session-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_G" "$G/api/secure"
@@ -82,6 +86,8 @@ print()
 print("ratios against /healthz in this run:")
 for c in ("c32", "c1"):
     h = r[f"healthz {c}"]
-    for k in (f"guarded session-mode {c}", f"guarded signature-mode {c}") + (("refresh chain c1",) if c == "c1" else ()):
+    cases = [f"guarded session-mode {c}", f"guarded signature-mode {c}"]
+    cases += ["guarded signature-mode no-cache c32"] if c == "c32" else ["refresh chain c1"]
+    for k in cases:
         print(f"  {k:<40} {r[k] / h:6.3f} x healthz throughput")
 PY
