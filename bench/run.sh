@@ -3,7 +3,8 @@
 # both access token modes, and a chain of refreshes, all against one release
 # build, one private Redis, in one run so the ratios are comparable; and the
 # resident memory of the session-mode instance at start, after the login
-# flood and after the other runs.
+# flood and after the other runs. Prints the results and writes them to
+# BENCHMARKS.md with the machine they ran on.
 #   bash bench/run.sh [seconds per case, default 10]
 # Needs: wrk, curl, redis-server, python3. Loopback only.
 set -euo pipefail
@@ -52,13 +53,15 @@ RT=$(login $S | field refresh_token)
 
 run() { # label wrk-args...
   local label=$1; shift
-  local out rps lat
+  local out rps lat p99
   out=$(wrk -d"${secs}s" --latency "$@")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   lat=$(awk '/ 50%/ {print $2}' <<<"$out")
+  p99=$(awk '/ 99%/ {print $2}' <<<"$out")
   if grep -q 'Non-2xx' <<<"$out"; then echo "$label: non-2xx answers!" >&2; echo "$out" >&2; fi
-  printf '%-44s %10s req/s   p50 %s\n' "$label" "$rps" "$lat"
+  printf '%-44s %10s req/s   p50 %-9s p99 %s\n' "$label" "$rps" "$lat" "$p99"
   echo "$rps" > "$work/$label.rps"
+  echo "$lat $p99" > "$work/$label.lat"
 }
 echo "authd bench: ${secs}s per case, $(nproc) cores, wrk and authd on the same machine"
 for i in $(seq 0 7); do
@@ -78,10 +81,12 @@ RT=$RT run "refresh chain c1" -t1 -c1 -s bench/refresh.lua "$S/api/token"
 rss_end=$(rss)
 echo
 echo "resident memory (session-mode instance): start $rss_start, after the login flood $rss_logins, after the other runs $rss_end"
-python3 - "$work" <<'PY'
-import sys, pathlib
+python3 - "$work" "$secs" "$rss_start" "$rss_logins" "$rss_end" <<'PY'
+import sys, pathlib, subprocess, datetime
 d = pathlib.Path(sys.argv[1])
+secs, rss_start, rss_logins, rss_end = sys.argv[2:6]
 r = {p.stem: float(p.read_text()) for p in d.glob("*.rps")}
+lat = {p.stem: p.read_text().split() for p in d.glob("*.lat")}
 print()
 print("ratios against /healthz in this run:")
 for c in ("c32", "c1"):
@@ -90,4 +95,38 @@ for c in ("c32", "c1"):
     cases += ["guarded signature-mode no-cache c32"] if c == "c32" else ["refresh chain c1"]
     for k in cases:
         print(f"  {k:<40} {r[k] / h:6.3f} x healthz throughput")
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+order = ["login flood c16", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
+         "guarded signature-mode no-cache c32", "healthz c1", "guarded session-mode c1",
+         "guarded signature-mode c1", "refresh chain c1"]
+rows = []
+for k in order:
+    h = r["healthz c32"] if k.endswith("c32") else r["healthz c1"] if k.endswith("c1") else None
+    ratio = f"{r[k] / h:.3f}" if h else ""
+    rows.append(f"| {k} | {r[k]:,.0f} | {lat[k][0]} | {lat[k][1]} | {ratio} |")
+text = f"""# Benchmarks
+
+Written by `bash bench/run.sh {secs}` ({secs} s per case) on {datetime.date.today()},
+commit {rev}, on a machine with {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores ({cpu}),
+wrk and authd (release build) on the same machine over loopback, one private
+Redis, SQLite. Ratios are against `/healthz` with the same connection count
+in the same run; absolute numbers drift on a shared machine, ratios less.
+
+| case | req/s | p50 | p99 | x /healthz |
+|---|---|---|---|---|
+""" + "\n".join(rows) + f"""
+
+- login flood: 8 accounts, 16 connections; one Argon2 slot on 2 cores.
+- guarded: one access token reused by every request; `no-cache` turns the
+  verified-token cache off (`AUTHD_GUARD_CACHE_ENTRIES=0`), so each request
+  pays a full Ed25519 verification, as a new token would.
+- refresh chain: one connection, each request presenting the refresh token
+  the previous response returned.
+
+Resident memory of the session-mode instance: {rss_start} at start,
+{rss_logins} after the login flood, {rss_end} after the other runs.
+"""
+pathlib.Path("BENCHMARKS.md").write_text(text)
+print("\nwrote BENCHMARKS.md")
 PY

@@ -3,7 +3,7 @@
 use super::login::{new_password, parse_email, presented_password};
 use super::{Auth, AuthError, Client, InternalError};
 use crate::identity::Identity;
-use crate::users::{CreateUserError, Email, User};
+use crate::users::{CreateUserError, Credentials, Email, User};
 
 impl Auth {
     /// `POST /api/register`. Throttled per client IP, counted whether or not
@@ -43,12 +43,13 @@ impl Auth {
     ///
     /// The new hash lands in SQL by compare-and-swap on the credential
     /// version, so of two changes from the same version exactly one wins.
-    /// Then Redis learns the new version and every other session ends.
+    /// Then Redis learns the new version and every other session ends, in a
+    /// task of its own so that a client hanging up cannot stop it halfway.
     /// Logins refuse to make a session only for a version newer than the one
     /// they verified, so if the Redis step fails (503) the account still
-    /// works with the new password; and the client's retry of the same
-    /// request (whose current password no longer matches, but whose new one
-    /// does) finishes the Redis step and answers 204.
+    /// works with the new password; the next login, or the client's retry
+    /// (which finds its current password stale: `invalid_grant`, the change
+    /// did land), sees Redis behind SQL and finishes the step (`settle`).
     pub async fn change_password(
         &self,
         who: Identity,
@@ -64,32 +65,62 @@ impl Auth {
         let email = Email::parse(&credentials.user.email)
             .ok_or(AuthError::Internal(InternalError::StoredEmail))?;
         let stored = credentials.password_hash.clone();
-        let landed_before = self
+        let checked = self
             .checked(&email, client.ip, async {
-                if let Some(current) = current {
-                    if self.hasher.verify(current, Some(stored.clone())).await? {
-                        return Ok(Some(false));
-                    }
-                }
-                // A retry of a change that landed: the new password is
-                // already the account's.
-                let already = self.hasher.verify(new.clone(), Some(stored)).await?;
-                Ok(already.then_some(true))
+                let matched = match current {
+                    Some(current) => self.hasher.verify(current, Some(stored)).await?,
+                    None => false,
+                };
+                Ok(matched.then_some(()))
             })
-            .await?;
-        let version = if landed_before {
-            credentials.version
-        } else {
-            let hash = self.hasher.hash(new).await?;
-            self.users
-                .replace_password(who.user_id, credentials.version, &hash)
-                .await?
-                // Another change from the same version won.
-                .ok_or(AuthError::InvalidCredentials)?
-        };
-        self.sessions
-            .revoke_all(who.user_id, Some(who.session_id), Some(version))
-            .await?;
+            .await;
+        if let Err(AuthError::InvalidCredentials) = checked {
+            self.settle(&credentials).await?;
+        }
+        checked?;
+        let hash = self.hasher.hash(new).await?;
+        let version = self
+            .users
+            .replace_password(who.user_id, credentials.version, &hash, who.session_id)
+            .await?
+            // Another change from the same version won.
+            .ok_or(AuthError::InvalidCredentials)?;
+        self.revoke_for_credential(who.user_id, Some(who.session_id), version)
+            .await
+    }
+
+    /// Finishes a password change whose Redis step never ran (its answer
+    /// was a 503, or the process died): Redis's credential marker is behind
+    /// SQL's version, so the sessions the change should have ended still
+    /// live. Ends them all but the one that made the change.
+    pub(super) async fn settle(&self, credentials: &Credentials) -> Result<(), AuthError> {
+        let user = credentials.user.id;
+        // Version 1 is an account whose password never changed.
+        if credentials.version > 1
+            && self.sessions.credential_marker(user).await? < credentials.version
+        {
+            log::warn!(
+                "user {user}: finishing a password change whose session revocation did not run"
+            );
+            self.revoke_for_credential(user, credentials.changed_by, credentials.version)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Raises the credential marker to `version` and ends the user's
+    /// sessions but `keep`, in a task that runs to its end even if the
+    /// request is dropped.
+    async fn revoke_for_credential(
+        &self,
+        user: uuid::Uuid,
+        keep: Option<uuid::Uuid>,
+        version: i64,
+    ) -> Result<(), AuthError> {
+        let sessions = self.sessions.clone();
+        tokio::spawn(async move { sessions.revoke_all(user, keep, Some(version)).await })
+            .await
+            .map_err(|e| AuthError::Internal(InternalError::Task(e)))??;
         Ok(())
     }
 

@@ -47,6 +47,8 @@ pub enum InternalError {
     Signing(#[source] jsonwebtoken::errors::Error),
     #[error("a stored email does not parse")]
     StoredEmail,
+    #[error("a background task died")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 impl From<HashError> for AuthError {

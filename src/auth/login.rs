@@ -38,6 +38,9 @@ impl Auth {
                 Ok(credentials.filter(|_| matched))
             })
             .await?;
+        // A password change whose Redis step did not run is finished before
+        // this login's session joins the others.
+        self.settle(&credentials).await?;
         let meta = SessionMeta {
             device,
             user_agent: client.user_agent.clone(),

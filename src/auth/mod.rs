@@ -11,6 +11,7 @@ mod sessions;
 mod tokens;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 pub use error::{AuthError, InternalError};
 pub use sessions::DeviceSession;
@@ -24,7 +25,9 @@ use crate::users::{PasswordHasher, UserStore};
 pub struct Auth {
     users: UserStore,
     hasher: PasswordHasher,
-    sessions: SessionStore,
+    /// Shared with the tasks that finish a password change even when the
+    /// request that started it is gone.
+    sessions: Arc<SessionStore>,
     throttle: LoginThrottle,
     access_tokens: AccessTokens,
     check: AccessTokenCheck,
@@ -60,7 +63,7 @@ impl Auth {
         Self {
             users,
             hasher,
-            sessions,
+            sessions: Arc::new(sessions),
             throttle,
             access_tokens,
             check,

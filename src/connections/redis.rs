@@ -187,11 +187,14 @@ impl Redis {
     ///
     /// A connection that dropped while Redis itself may be up (a proxy's idle
     /// timeout, `CLIENT KILL`, a failover) costs no request a 503: the idle
-    /// connections, likely dropped by the same event, are discarded and `op`
-    /// runs once more on a fresh one, within the same budget. That is safe
-    /// for every call authd makes: reads are idempotent, and a rotation
-    /// replayed after a lost reply lands in the grace window, which returns
-    /// the same successor.
+    /// single-node connections, likely dropped by the same event, are
+    /// discarded (a cluster connection repairs itself) and `op` runs once
+    /// more, within the same budget. The scripts are written for that
+    /// replay: reads are idempotent, `create` and `rotate` recognise their
+    /// own earlier run by its random session id or successor and answer as
+    /// it did, a revocation replayed finds nothing left to end (a session
+    /// deletion may then answer 404 after it succeeded), and a throttle
+    /// counter may count one attempt twice.
     pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
         F: Fn(Connection) -> Fut,
@@ -201,7 +204,8 @@ impl Redis {
         match self.attempt(&op, deadline).await {
             Err(StoreError::Redis(e)) if e.is_connection_dropped() || e.is_io_error() => {
                 log::info!("a Redis connection dropped ({e}); retrying once on a fresh one");
-                self.pool.retain(|_, _| false);
+                self.pool
+                    .retain(|conn, _| !matches!(conn, Connection::Single(_)));
                 self.attempt(&op, deadline).await
             }
             outcome => outcome,

@@ -69,12 +69,17 @@ impl Sql {
         Fut: Future<Output = Result<T, sqlx::Error>> + Send + 'static,
         T: Send + 'static,
     {
-        let call = self.io.spawn(query(self.pool.clone()));
-        match tokio::time::timeout(self.budget, call).await {
+        let mut call = self.io.spawn(query(self.pool.clone()));
+        match tokio::time::timeout(self.budget, &mut call).await {
             Ok(Ok(result)) => Ok(result),
             // The I/O runtime is gone: the process is shutting down.
             Ok(Err(_)) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
-            Err(_) => Err(StoreError::Timeout("database")),
+            Err(_) => {
+                // Not left running: it would hold a pooled connection, and
+                // could still commit after the client was told 503.
+                call.abort();
+                Err(StoreError::Timeout("database"))
+            }
         }
     }
 
@@ -94,9 +99,12 @@ impl Sql {
             .map(|_| ())
     }
 
+    /// Closes the pool, waiting for checked-out connections no longer than
+    /// the budget.
     pub async fn close(&self) {
         let pool = self.pool.clone();
-        let _ = self.io.spawn(async move { pool.close().await }).await;
+        let closing = self.io.spawn(async move { pool.close().await });
+        let _ = tokio::time::timeout(self.budget, closing).await;
     }
 }
 

@@ -176,6 +176,7 @@ impl SessionStore {
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .key(self.keys.tombstone(user, session))
+            .key(self.keys.credential(user))
             .arg(session.as_simple().to_string())
             .arg(presented.family_hash())
             .arg(presented.secret_hash())
@@ -246,9 +247,11 @@ impl SessionStore {
             .arg(self.max_per_user);
         let mut total = 0;
         loop {
-            let (ended, remaining): (u64, i64) = self.invoke(&call).await?;
+            // Each call removes at least one index entry while any remain
+            // (but `keep`), so this ends.
+            let (ended, remaining, removed): (u64, i64, i64) = self.invoke(&call).await?;
             total += ended;
-            if remaining <= 0 || ended == 0 {
+            if remaining <= 0 || removed == 0 {
                 return Ok(total);
             }
         }
@@ -278,6 +281,22 @@ impl SessionStore {
                 })
             })
             .collect())
+    }
+
+    /// The newest credential version Redis knows for `user` (0 for none).
+    pub async fn credential_marker(&self, user: Uuid) -> Result<i64, StoreError> {
+        let key = self.keys.credential(user);
+        let key = &key;
+        let marker: Option<String> = self
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("GET")
+                    .arg(key)
+                    .query_async::<Option<String>>(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(marker.and_then(|m| m.parse().ok()).unwrap_or(0))
     }
 
     /// Whether the session is still live: the one read the guard makes in

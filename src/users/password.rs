@@ -54,6 +54,8 @@ pub enum HashError {
 
 /// Argon2id output length, bytes (the crate's default).
 const OUTPUT_LEN: usize = 32;
+/// The most memory (KiB) a stored hash may ask a verification for.
+const MAX_STORED_M_COST: u32 = 256 * 1024;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -226,15 +228,14 @@ fn verify_with(password: &[u8], stored: &str, memory: &mut [Block]) -> Result<bo
     let argon2 = Argon2::new(algorithm, version, params.clone());
     let computed = if params.block_count() <= memory.len() {
         argon2.hash_password_into_with_memory(password, salt, out, memory)
-    } else {
+    } else if params.m_cost() <= MAX_STORED_M_COST {
         // A hash made with more memory than today's parameters: rare
         // (parameters only ever go up with a rehash), and freed at once.
         argon2.hash_password_into(password, salt, out)
+    } else {
+        return Err(malformed(&"memory cost above 256 MiB"));
     };
-    if computed.is_err() {
-        // Too long a password for Argon2 cannot match any hash.
-        return Ok(false);
-    }
+    computed.map_err(|e| malformed(&e))?;
     let computed = Output::new(out).map_err(|e| malformed(&e))?;
     Ok(&computed == expected)
 }

@@ -14,13 +14,15 @@ pub struct User {
     pub created_at: i64,
 }
 
-/// An account with what a password check needs: its hash, and the version
-/// of its credential (bumped by every password change).
+/// An account with what a password check needs: its hash, the version of
+/// its credential (bumped by every password change), and the session that
+/// made the latest change.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
     pub version: i64,
+    pub changed_by: Option<Uuid>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +38,10 @@ pub struct UserStore {
     sql: Sql,
 }
 
-const BY_EMAIL: &str = "SELECT id, email, created_at, password_hash, credential_version \
-                        FROM users WHERE email_normalized = $1";
-const BY_ID: &str = "SELECT id, email, created_at, password_hash, credential_version \
-                     FROM users WHERE id = $1";
+const BY_EMAIL: &str = "SELECT id, email, created_at, password_hash, credential_version, \
+                        credential_changed_by FROM users WHERE email_normalized = $1";
+const BY_ID: &str = "SELECT id, email, created_at, password_hash, credential_version, \
+                     credential_changed_by FROM users WHERE id = $1";
 
 impl UserStore {
     pub fn new(sql: Sql) -> Self {
@@ -132,31 +134,36 @@ impl UserStore {
                 user: user_from_row(&row)?,
                 password_hash: get(&row, "password_hash")?,
                 version: get(&row, "credential_version")?,
+                changed_by: get::<Option<String>>(&row, "credential_changed_by")?
+                    .and_then(|id| Uuid::parse_str(&id).ok()),
             })
         })
         .transpose()
     }
 
     /// Replaces the password hash if the credential is still at `version`
-    /// (compare-and-swap); returns the new version, or `None` when another
-    /// change landed first.
+    /// (compare-and-swap), recording the session that made the change;
+    /// returns the new version, or `None` when another change landed first.
     pub async fn replace_password(
         &self,
         id: Uuid,
         version: i64,
         password_hash: &str,
+        by_session: Uuid,
     ) -> Result<Option<i64>, StoreError> {
         let (hash, id) = (password_hash.to_string(), id.to_string());
+        let by_session = by_session.to_string();
         let done = self
             .sql
             .run(move |pool| async move {
                 sqlx::query(
-                    "UPDATE users SET password_hash = $1, credential_version = $2, updated_at = $3 \
-                     WHERE id = $4 AND credential_version = $5",
+                    "UPDATE users SET password_hash = $1, credential_version = $2, updated_at = $3, \
+                     credential_changed_by = $4 WHERE id = $5 AND credential_version = $6",
                 )
                 .bind(hash)
                 .bind(version + 1)
                 .bind(unix_now() as i64)
+                .bind(by_session)
                 .bind(id)
                 .bind(version)
                 .execute(&pool)

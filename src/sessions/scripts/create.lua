@@ -17,8 +17,15 @@
 -- absolute end, unix ms), or { 'stale' } when a password change newer than
 -- the password this login checked has landed (the marker holds a higher
 -- version; a marker that is not a number, or none, is older than any).
+-- A replay of this very call (its reply was lost and the connection
+-- retried it): the session exists already, with its random id.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local abs = tonumber(redis.call('HGET', KEYS[1], 'abs'))
+  return { 'created', redis.call('PTTL', KEYS[1]), abs }
+end
 local marker = tonumber(redis.call('GET', KEYS[3]) or '') or 0
-if marker > tonumber(ARGV[9]) then
+local version = tonumber(ARGV[9])
+if marker > version then
   return { 'stale' }
 end
 local now = now_ms()
@@ -41,5 +48,11 @@ redis.call('HSET', KEYS[1],
   'dev', ARGV[6], 'ua', ARGV[7], 'ip', ARGV[8])
 redis.call('PEXPIREAT', KEYS[1], int(expires))
 redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
+-- The marker is never behind a live session's version, and lives at least
+-- as long as the user's sessions (rotate.lua extends it with them): a marker
+-- below SQL's version then means a password change whose Redis step did
+-- not run (see auth::account).
+local marker_ttl = math.max(redis.call('PTTL', KEYS[3]), expires - now)
+redis.call('SET', KEYS[3], int(math.max(marker, version)), 'PX', int(marker_ttl))
 reindex(KEYS[2], now)
 return { 'created', expires - now, now + max_age }

@@ -2,6 +2,8 @@
 -- KEYS[1] session hash          <prefix>{u:<user>}:s:<session>
 -- KEYS[2] the user's index      <prefix>{u:<user>}:sessions
 -- KEYS[3] reuse tombstone       <prefix>{u:<user>}:reused:<session>
+-- KEYS[4] credential marker     <prefix>{u:<user>}:credential (lives as long
+--                               as the user's sessions: extended here)
 -- ARGV[1] session id
 -- ARGV[2] family hash of the presented token
 -- ARGV[3] secret hash of the presented token
@@ -31,6 +33,13 @@ if fam ~= ARGV[2] then
   return { 'invalid' }
 end
 
+-- A replay of this very rotation (its reply was lost and the connection
+-- retried it): the successor, derived from this call's random nonce, is
+-- already current.
+if cur == ARGV[5] then
+  return { 'rotated', redis.call('PTTL', KEYS[1]), tonumber(abs) }
+end
+
 if cur == ARGV[3] then
   local expires = math.min(now + tonumber(ARGV[6]), tonumber(abs))
   if expires <= now then
@@ -41,6 +50,10 @@ if cur == ARGV[3] then
   redis.call('PEXPIREAT', KEYS[1], int(expires))
   redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
   reindex(KEYS[2], now)
+  local marker_ttl = redis.call('PTTL', KEYS[4])
+  if marker_ttl > 0 and marker_ttl < expires - now then
+    redis.call('PEXPIREAT', KEYS[4], int(expires))
+  end
   return { 'rotated', expires - now, tonumber(abs) }
 end
 
