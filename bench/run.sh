@@ -70,6 +70,11 @@ for i in $(seq 0 7); do
 done
 run "login flood c16" -t2 -c16 -s bench/login.lua "$S/api/login"
 rss_logins=$(rss)
+# The guard while logins flood the same instance: hashing must not stall it.
+wrk -t1 -c16 -d"${secs}s" -s bench/login.lua "$S/api/login" >/dev/null &
+flood=$!
+run "guarded session-mode c8 during a login flood" -t1 -c8 -H "Authorization: Bearer $AT_S" "$S/api/secure"
+wait "$flood"
 run "healthz c32" -t2 -c32 "$S/healthz"
 run "guarded session-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_G" "$G/api/secure"
@@ -97,7 +102,7 @@ for c in ("c32", "c1"):
         print(f"  {k:<40} {r[k] / h:6.3f} x healthz throughput")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-order = ["login flood c16", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
+order = ["login flood c16", "guarded session-mode c8 during a login flood", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
          "guarded signature-mode no-cache c32", "healthz c1", "guarded session-mode c1",
          "guarded signature-mode c1", "refresh chain c1"]
 rows = []
@@ -118,6 +123,7 @@ in the same run; absolute numbers drift on a shared machine, ratios less.
 """ + "\n".join(rows) + f"""
 
 - login flood: 8 accounts, 16 connections; one Argon2 slot on 2 cores.
+  The guard is then measured while a second flood of logins runs.
 - guarded: one access token reused by every request; `no-cache` turns the
   verified-token cache off (`AUTHD_GUARD_CACHE_ENTRIES=0`), so each request
   pays a full Ed25519 verification, as a new token would.
