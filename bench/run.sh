@@ -50,6 +50,8 @@ field() { python3 -c "import json,sys;print(json.load(sys.stdin)['$1'])"; }
 AT_S=$(login $S | field access_token)
 AT_G=$(login $G | field access_token)
 RT=$(login $S | field refresh_token)
+# 32 chains for the concurrent refresh case, each its own session.
+RTS=$(for _ in $(seq 32); do login $S | field refresh_token; done | paste -sd, -)
 
 run() { # label wrk-args...
   local label=$1; shift
@@ -62,6 +64,7 @@ run() { # label wrk-args...
   printf '%-44s %10s req/s   p50 %-9s p99 %s\n' "$label" "$rps" "$lat" "$p99"
   echo "$rps" > "$work/$label.rps"
   echo "$lat $p99" > "$work/$label.lat"
+  if grep -q 'broken chains' <<<"$out"; then grep 'broken chains' <<<"$out" | tee "$work/broken.txt"; fi
 }
 echo "authd bench: ${secs}s per case, $(nproc) cores, wrk and authd on the same machine"
 for i in $(seq 0 7); do
@@ -83,6 +86,7 @@ run "healthz c1" -t1 -c1 "$S/healthz"
 run "guarded session-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_G" "$G/api/secure"
 RT=$RT run "refresh chain c1" -t1 -c1 -s bench/refresh.lua "$S/api/token"
+RTS=$RTS run "refresh 32 chains c32" -t32 -c32 -s bench/refresh_chains.lua "$S/api/token"
 rss_end=$(rss)
 echo
 echo "resident memory (session-mode instance): start $rss_start, after the login flood $rss_logins, after the other runs $rss_end"
@@ -92,19 +96,21 @@ d = pathlib.Path(sys.argv[1])
 secs, rss_start, rss_logins, rss_end = sys.argv[2:6]
 r = {p.stem: float(p.read_text()) for p in d.glob("*.rps")}
 lat = {p.stem: p.read_text().split() for p in d.glob("*.lat")}
+broken_file = d / "broken.txt"
+broken = broken_file.read_text().strip() if broken_file.exists() else "broken chains: not measured"
 print()
 print("ratios against /healthz in this run:")
 for c in ("c32", "c1"):
     h = r[f"healthz {c}"]
     cases = [f"guarded session-mode {c}", f"guarded signature-mode {c}"]
-    cases += ["guarded signature-mode no-cache c32"] if c == "c32" else ["refresh chain c1"]
+    cases += ["guarded signature-mode no-cache c32", "refresh 32 chains c32"] if c == "c32" else ["refresh chain c1"]
     for k in cases:
         print(f"  {k:<40} {r[k] / h:6.3f} x healthz throughput")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 order = ["login flood c16", "guarded session-mode c8 during a login flood", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
          "guarded signature-mode no-cache c32", "healthz c1", "guarded session-mode c1",
-         "guarded signature-mode c1", "refresh chain c1"]
+         "guarded signature-mode c1", "refresh chain c1", "refresh 32 chains c32"]
 rows = []
 for k in order:
     h = r["healthz c32"] if k.endswith("c32") else r["healthz c1"] if k.endswith("c1") else None
@@ -128,7 +134,8 @@ in the same run; absolute numbers drift on a shared machine, ratios less.
   verified-token cache off (`AUTHD_GUARD_CACHE_ENTRIES=0`), so each request
   pays a full Ed25519 verification, as a new token would.
 - refresh chain: one connection, each request presenting the refresh token
-  the previous response returned.
+  the previous response returned; 32 chains: 32 sessions refreshing at once,
+  one connection each ({broken}).
 
 Resident memory of the session-mode instance: {rss_start} at start,
 {rss_logins} after the login flood, {rss_end} after the other runs.
