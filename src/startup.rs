@@ -8,7 +8,7 @@ use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer, Route};
 
 use crate::auth::Auth;
-use crate::config::{ConfigError, Settings};
+use crate::config::{AccessTokenCheck, ConfigError, Settings};
 use crate::connections::Connections;
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
@@ -54,6 +54,11 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
         settings.database_timeout,
         &settings.redis_url,
         settings.redis_timeout,
+        // Session liveness is tracked only where the guard asks for it.
+        match settings.access_token_check {
+            AccessTokenCheck::Session => settings.guard_cache_entries,
+            AccessTokenCheck::Signature => 0,
+        },
     )
     .await
     .map_err(|e| match e {
@@ -80,6 +85,7 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
     );
     let sessions = SessionStore::new(
         connections.redis.clone(),
+        connections.tracker.clone(),
         &settings.redis_prefix,
         Lifetimes {
             idle: settings.refresh_token_ttl,

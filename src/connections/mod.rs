@@ -6,12 +6,14 @@
 mod error;
 mod redis;
 mod sql;
+mod tracking;
 
 use std::time::Duration;
 
 pub use error::StoreError;
 pub use redis::{Connection, Redis};
 pub use sql::Sql;
+pub use tracking::Tracker;
 
 use crate::common::Secret;
 
@@ -32,6 +34,8 @@ impl Drop for IoRuntime {
 pub struct Connections {
     pub redis: Redis,
     pub sql: Sql,
+    /// Session liveness with Redis-driven invalidation (single node).
+    pub tracker: Tracker,
     _io: IoRuntime,
 }
 
@@ -44,6 +48,7 @@ impl Connections {
         database_timeout: Duration,
         redis_url: &Secret,
         redis_timeout: Duration,
+        tracked_keys: usize,
     ) -> Result<Self, ConnectError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -59,10 +64,13 @@ impl Connections {
         let sql = Sql::connect(database_url.expose(), database_timeout, handle.clone())
             .await
             .map_err(ConnectError::Database)?;
-        let redis = Redis::new(redis_url, redis_timeout, handle).map_err(ConnectError::Redis)?;
+        let redis =
+            Redis::new(redis_url, redis_timeout, handle.clone()).map_err(ConnectError::Redis)?;
+        let tracker = Tracker::start(redis.single_node(), redis_timeout, tracked_keys, &handle);
         Ok(Self {
             redis,
             sql,
+            tracker,
             _io: io,
         })
     }

@@ -241,6 +241,14 @@ impl Redis {
         }
     }
 
+    /// The node's URL when this is one Redis, not a cluster.
+    pub fn single_node(&self) -> Option<&Secret> {
+        match self.nodes.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
     /// Closes the pool: idle connections are dropped, later calls fail.
     pub fn close(&self) {
         self.pool.close();

@@ -7,7 +7,7 @@ use deadpool_redis::redis::{self, Script};
 use uuid::Uuid;
 
 use super::token::{new_nonce, RefreshToken};
-use crate::connections::{Redis, StoreError};
+use crate::connections::{Redis, StoreError, Tracker};
 
 const COMMON: &str = include_str!("scripts/common.lua");
 
@@ -91,6 +91,9 @@ pub enum RotateOutcome {
 
 pub struct SessionStore {
     redis: Redis,
+    /// Liveness answers the guard may take from memory (see
+    /// `connections::tracking`); every change here `sync`s it.
+    tracker: Tracker,
     keys: Keys,
     idle_ms: u64,
     max_age_ms: u64,
@@ -106,7 +109,13 @@ pub struct SessionStore {
 }
 
 impl SessionStore {
-    pub fn new(redis: Redis, prefix: &str, lifetimes: Lifetimes, max_per_user: u32) -> Self {
+    pub fn new(
+        redis: Redis,
+        tracker: Tracker,
+        prefix: &str,
+        lifetimes: Lifetimes,
+        max_per_user: u32,
+    ) -> Self {
         let Lifetimes {
             idle,
             max_age,
@@ -114,6 +123,7 @@ impl SessionStore {
         } = lifetimes;
         Self {
             redis,
+            tracker,
             max_per_user,
             keys: Keys {
                 prefix: prefix.to_string(),
@@ -156,6 +166,8 @@ impl SessionStore {
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);
         let reply: Vec<redis::Value> = self.invoke(&call).await?;
+        // A login at the cap may have ended another session.
+        self.tracker.sync().await;
         match reply.as_slice() {
             [status, ttl, end] if text(status) == Some("created") => Ok(Some(IssuedRefresh {
                 token,
@@ -202,7 +214,10 @@ impl SessionStore {
                     session_end: unix_secs(end)?,
                 })
             }
-            [status] if text(status) == Some("reused") => RotateOutcome::Reused,
+            [status] if text(status) == Some("reused") => {
+                self.tracker.sync().await;
+                RotateOutcome::Reused
+            }
             [status] if text(status) == Some("invalid") => RotateOutcome::Invalid,
             _ => return Err(StoreError::RedisReply(format!("rotate: {reply:?}"))),
         };
@@ -223,6 +238,7 @@ impl SessionStore {
             .arg(session.as_simple().to_string())
             .arg(family_of.map(RefreshToken::family_hash).unwrap_or_default());
         let ended: u64 = self.invoke(&call).await?;
+        self.tracker.sync().await;
         Ok(ended > 0)
     }
 
@@ -252,6 +268,7 @@ impl SessionStore {
             let (ended, remaining, removed): (u64, i64, i64) = self.invoke(&call).await?;
             total += ended;
             if remaining <= 0 || removed == 0 {
+                self.tracker.sync().await;
                 return Ok(total);
             }
         }
@@ -299,19 +316,19 @@ impl SessionStore {
         Ok(marker.and_then(|m| m.parse().ok()).unwrap_or(0))
     }
 
-    /// Whether the session is still live: the one read the guard makes in
-    /// `session` mode.
+    /// Whether the session is still live: what the guard asks in `session`
+    /// mode. From memory while Redis tracks the key for this instance, else
+    /// one `EXISTS`.
     pub async fn is_live(&self, user: Uuid, session: Uuid) -> Result<bool, StoreError> {
         let key = self.keys.session(user, session);
-        let key = &key;
-        self.redis
-            .run(|mut conn| async move {
-                redis::cmd("EXISTS")
-                    .arg(key)
-                    .query_async::<bool>(&mut conn)
-                    .await
-            })
-            .await
+        let read = &key;
+        let fallback = self.redis.run(|mut conn| async move {
+            redis::cmd("EXISTS")
+                .arg(read)
+                .query_async::<bool>(&mut conn)
+                .await
+        });
+        self.tracker.exists(&key, fallback).await
     }
 
     /// One script call (retried once by `Redis::run` if its connection

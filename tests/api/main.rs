@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod instances;
 mod keys;
+mod liveness;
 mod logout;
 mod password;
 mod refresh;
