@@ -14,8 +14,8 @@
 //! - A read whose answer races an invalidation of the same key cannot be
 //!   stored stale: the read marks the key `Pending` first, an invalidation
 //!   removes the mark, and the answer is kept only if its mark survived.
-//! - Answers count only while a `PING` sent less than `TRUST` ago has been
-//!   answered (a heartbeat every `HEARTBEAT`). A dropped, frozen or
+//! - Answers count only while a heartbeat sent less than `TRUST` ago has
+//!   been answered by a master (`ROLE`, every `HEARTBEAT`). A dropped, frozen or
 //!   restarted Redis (which forgets all tracking) stops the heartbeat or
 //!   disconnects: everything is forgotten, and every lookup goes to Redis
 //!   (the caller's fallback) until a new connection tracks again.
@@ -29,7 +29,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use deadpool_redis::redis::aio::{AsyncPushSender, MultiplexedConnection, SendError};
@@ -42,7 +42,7 @@ use tokio::runtime::Handle;
 use super::StoreError;
 use crate::common::Secret;
 
-/// How often the tracking connection proves it is current.
+/// How often the tracking connection proves it is current (`ROLE`).
 const HEARTBEAT: Duration = Duration::from_millis(100);
 /// How long after a `PING` was sent its answer vouches for the cache.
 const TRUST: Duration = Duration::from_millis(1000);
@@ -66,6 +66,8 @@ struct State {
     /// Answers count until then; `None` while the connection is not proven.
     trusted_until: Option<Instant>,
     conn: Option<MultiplexedConnection>,
+    /// Which connection `conn` is (each reconnect counts one up).
+    generation: u64,
 }
 
 struct Shared {
@@ -81,22 +83,39 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Forgets everything and stops trusting until the next heartbeat.
+    /// Forgets everything and stops trusting until the next heartbeat. The
+    /// old map is freed outside the lock.
     fn reset(&self, drop_conn: bool) {
-        let mut state = self.lock();
-        state.entries.clear();
-        state.trusted_until = None;
-        if drop_conn {
-            state.conn = None;
-        }
+        let (old, conn) = {
+            let mut state = self.lock();
+            state.trusted_until = None;
+            let conn = if drop_conn { state.conn.take() } else { None };
+            (std::mem::take(&mut state.entries), conn)
+        };
+        drop((old, conn));
+    }
+
+    /// Forgets every answer (a flush), keeping the connection and trust.
+    fn forget_all(&self) {
+        let old = std::mem::take(&mut self.lock().entries);
+        drop(old);
     }
 }
 
-/// Applies invalidations as the connection's driver reads them.
-struct Invalidator(Arc<Shared>);
+/// Applies invalidations as the connection's driver reads them. Holds the
+/// tracker weakly (the connection it serves lives in the tracker) and knows
+/// which connection it belongs to, so a late disconnect of an old one does
+/// not reset a newer one.
+struct Invalidator {
+    shared: Weak<Shared>,
+    generation: u64,
+}
 
 impl AsyncPushSender for Invalidator {
     fn send(&self, info: PushInfo) -> Result<(), SendError> {
+        let Some(shared) = self.shared.upgrade() else {
+            return Err(SendError);
+        };
         match info.kind {
             PushKind::Invalidate => {
                 let keys = match info.data.first() {
@@ -104,23 +123,29 @@ impl AsyncPushSender for Invalidator {
                     // `invalidate` with a null: the whole keyspace (a flush).
                     _ => None,
                 };
-                let mut state = self.0.lock();
-                match keys {
-                    Some(keys) => {
-                        for key in keys {
-                            if let Value::BulkString(bytes) = key {
-                                if let Ok(key) = std::str::from_utf8(bytes) {
+                let mut flush = keys.is_none();
+                if let Some(keys) = keys {
+                    let mut state = shared.lock();
+                    for key in keys {
+                        match key {
+                            Value::BulkString(bytes) => match std::str::from_utf8(bytes) {
+                                Ok(key) => {
                                     state.entries.remove(key);
                                 }
-                            } else {
-                                state.entries.clear();
-                            }
+                                Err(_) => flush = true,
+                            },
+                            // Not a key name: forget everything, to be safe.
+                            _ => flush = true,
                         }
                     }
-                    None => state.entries.clear(),
+                }
+                if flush {
+                    shared.forget_all();
                 }
             }
-            PushKind::Disconnection => self.0.reset(true),
+            PushKind::Disconnection if shared.lock().generation == self.generation => {
+                shared.reset(true);
+            }
             _ => {}
         }
         Ok(())
@@ -244,8 +269,15 @@ impl Tracker {
         let Some(shared) = &self.shared else {
             return;
         };
-        let conn = shared.lock().conn.clone();
+        let conn = {
+            let state = shared.lock();
+            let trusted = state.trusted_until.is_some_and(|t| Instant::now() < t);
+            trusted.then(|| state.conn.clone()).flatten()
+        };
         let Some(mut conn) = conn else {
+            // Not trusted now: nothing will be answered from memory until a
+            // heartbeat proves the connection again, after this call.
+            shared.reset(false);
             return;
         };
         let ping_cmd = redis::cmd("PING");
@@ -279,16 +311,21 @@ fn resp3_client(url: &str) -> Result<Client, String> {
 /// Connects, turns tracking on, and proves the connection current every
 /// `HEARTBEAT`; on any failure forgets everything and starts over. Ends
 /// when the tracker is dropped.
-async fn run(client: Client, shared: std::sync::Weak<Shared>) {
+async fn run(client: Client, shared: Weak<Shared>) {
+    let mut generation = 0;
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
         };
+        generation += 1;
         let budget = strong.budget;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(budget))
             .set_response_timeout(Some(budget))
-            .set_push_sender(Invalidator(strong.clone()));
+            .set_push_sender(Invalidator {
+                shared: shared.clone(),
+                generation,
+            });
         let connected = async {
             let mut conn = client
                 .get_multiplexed_async_connection_with_config(&config)
@@ -302,11 +339,11 @@ async fn run(client: Client, shared: std::sync::Weak<Shared>) {
         };
         match tokio::time::timeout(budget, connected).await {
             Ok(Ok(conn)) => {
+                strong.reset(true);
                 {
                     let mut state = strong.lock();
-                    state.entries.clear();
-                    state.trusted_until = None;
                     state.conn = Some(conn.clone());
+                    state.generation = generation;
                 }
                 drop(strong);
                 heartbeat(conn, &shared).await;
@@ -321,17 +358,24 @@ async fn run(client: Client, shared: std::sync::Weak<Shared>) {
     }
 }
 
-/// PINGs until one fails; each answer extends the trust from its send time.
-async fn heartbeat(mut conn: MultiplexedConnection, shared: &std::sync::Weak<Shared>) {
+/// Asks `ROLE` until an answer fails or is not `master`; each answer from a
+/// master extends the trust from its send time. (`ROLE` rather than `PING`:
+/// a URL behind a proxy or a failover name could leave this connection on
+/// a demoted replica while writes go elsewhere; that must stop the trust.)
+async fn heartbeat(mut conn: MultiplexedConnection, shared: &Weak<Shared>) {
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
         };
         let sent = Instant::now();
-        let ping_cmd = redis::cmd("PING");
-        let ping = ping_cmd.query_async::<String>(&mut conn);
-        match tokio::time::timeout(strong.budget, ping).await {
-            Ok(Ok(_)) => {
+        let role_cmd = redis::cmd("ROLE");
+        let role = role_cmd.query_async::<Vec<Value>>(&mut conn);
+        let is_master = |reply: &[Value]| {
+            matches!(reply.first(), Some(Value::BulkString(b)) if b.as_slice() == b"master")
+                || matches!(reply.first(), Some(Value::SimpleString(s)) if s == "master")
+        };
+        match tokio::time::timeout(strong.budget, role).await {
+            Ok(Ok(reply)) if is_master(&reply) => {
                 let mut state = strong.lock();
                 if state.conn.is_none() {
                     // Disconnected meanwhile (the push said so).

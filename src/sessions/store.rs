@@ -165,9 +165,11 @@ impl SessionStore {
             .arg(credential_version)
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);
-        let reply: Vec<redis::Value> = self.invoke(&call).await?;
-        // A login at the cap may have ended another session.
+        let reply: Result<Vec<redis::Value>, _> = self.invoke(&call).await;
+        // A login at the cap may have ended another session (even if its
+        // reply was lost).
         self.tracker.sync().await;
+        let reply = reply?;
         match reply.as_slice() {
             [status, ttl, end] if text(status) == Some("created") => Ok(Some(IssuedRefresh {
                 token,
@@ -237,8 +239,10 @@ impl SessionStore {
             .key(self.keys.index(user))
             .arg(session.as_simple().to_string())
             .arg(family_of.map(RefreshToken::family_hash).unwrap_or_default());
-        let ended: u64 = self.invoke(&call).await?;
+        let ended: Result<u64, _> = self.invoke(&call).await;
+        // Even if the reply was lost: the session may have ended.
         self.tracker.sync().await;
+        let ended = ended?;
         Ok(ended > 0)
     }
 
@@ -262,16 +266,22 @@ impl SessionStore {
             .arg(self.max_age_ms)
             .arg(self.max_per_user);
         let mut total = 0;
-        loop {
+        let outcome = loop {
             // Each call removes at least one index entry while any remain
             // (but `keep`), so this ends.
-            let (ended, remaining, removed): (u64, i64, i64) = self.invoke(&call).await?;
-            total += ended;
-            if remaining <= 0 || removed == 0 {
-                self.tracker.sync().await;
-                return Ok(total);
+            match self.invoke::<(u64, i64, i64)>(&call).await {
+                Ok((ended, remaining, removed)) => {
+                    total += ended;
+                    if remaining <= 0 || removed == 0 {
+                        break Ok(total);
+                    }
+                }
+                Err(e) => break Err(e),
             }
-        }
+        };
+        // Even after a failure: earlier calls (or a lost reply) ended some.
+        self.tracker.sync().await;
+        outcome
     }
 
     /// The user's live sessions (at most `AUTHD_MAX_SESSIONS_PER_USER`), in

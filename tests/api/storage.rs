@@ -154,7 +154,12 @@ async fn client_commands_during<F: std::future::Future>(redis: &TestRedis, work:
     String::from_utf8_lossy(&out.stdout)
         .lines()
         // Script internals, and the session tracker's heartbeat.
-        .filter(|l| l.contains('"') && !l.contains(" lua]") && !l.ends_with("\"PING\""))
+        .filter(|l| {
+            l.contains('"')
+                && !l.contains(" lua]")
+                && !l.ends_with("\"PING\"")
+                && !l.ends_with("\"ROLE\"")
+        })
         .map(|l| {
             l.split_once(']')
                 .map(|(_, c)| c.trim().to_string())
