@@ -34,6 +34,8 @@ start_authd() { # mode port [guard cache entries]
 }
 sport=$(free_port); start_authd session "$sport"
 spid=${pids[-1]}
+# A second session-mode instance of the same deployment, for propagation.
+s2port=$(free_port); start_authd session "$s2port"
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$spid/status"; }
 rss_start=$(rss)
 gport=$(free_port); start_authd signature "$gport"
@@ -87,6 +89,8 @@ run "guarded session-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_S" "$S/api/s
 run "guarded signature-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_G" "$G/api/secure"
 RT=$RT run "refresh chain c1" -t1 -c1 -s bench/refresh.lua "$S/api/token"
 RTS=$RTS run "refresh 32 chains c32" -t32 -c32 -s bench/refresh_chains.lua "$S/api/token"
+python3 bench/propagation.py "$S" "http://127.0.0.1:$s2port" bench@example.com "bench password 123" 50 \
+  | tee "$work/propagation.txt"
 rss_end=$(rss)
 echo
 echo "resident memory (session-mode instance): start $rss_start, after the login flood $rss_logins, after the other runs $rss_end"
@@ -98,6 +102,8 @@ r = {p.stem: float(p.read_text()) for p in d.glob("*.rps")}
 lat = {p.stem: p.read_text().split() for p in d.glob("*.lat")}
 broken_file = d / "broken.txt"
 broken = broken_file.read_text().strip() if broken_file.exists() else "broken chains: not measured"
+prop_file = d / "propagation.txt"
+propagation = prop_file.read_text().strip() if prop_file.exists() else "revocation propagation: not measured"
 print()
 print("ratios against /healthz in this run:")
 for c in ("c32", "c1"):
@@ -136,6 +142,9 @@ in the same run; absolute numbers drift on a shared machine, ratios less.
 - refresh chain: one connection, each request presenting the refresh token
   the previous response returned; 32 chains: 32 sessions refreshing at once,
   one connection each ({broken}).
+
+Revocation across instances (two session-mode instances; log out on one,
+poll the other): {propagation}.
 
 Resident memory of the session-mode instance: {rss_start} at start,
 {rss_logins} after the login flood, {rss_end} after the other runs.
