@@ -1,7 +1,7 @@
 //! The rules of `auth::Auth`, called directly: no HTTP server, no request
 //! parsing, the real stores (a private Redis, a fresh database).
 
-use authd::auth::{Auth, AuthError, Client};
+use authd::auth::{Auth, AuthError, Client, TokenPair};
 use authd::config::Settings;
 use authd::connections::Connections;
 use authd::identity::Identity;
@@ -47,6 +47,25 @@ fn client() -> Client {
     }
 }
 
+impl Rules {
+    /// Registers a fresh account; its email.
+    async fn account(&self) -> String {
+        let email = email();
+        self.auth
+            .register(&email, PASSWORD, &client())
+            .await
+            .unwrap();
+        email
+    }
+
+    async fn login(&self, email: &str) -> TokenPair {
+        self.auth
+            .login(email, PASSWORD, None, &client())
+            .await
+            .unwrap()
+    }
+}
+
 fn email() -> String {
     format!("rules-{}@example.com", uuid::Uuid::new_v4().simple())
 }
@@ -54,13 +73,8 @@ fn email() -> String {
 #[tokio::test]
 async fn login_then_refresh_rotates_and_a_replay_is_reuse() {
     let r = rules(&[("AUTHD_REFRESH_REUSE_GRACE", "0")]).await;
-    let email = email();
-    r.auth.register(&email, PASSWORD, &client()).await.unwrap();
-    let first = r
-        .auth
-        .login(&email, PASSWORD, None, &client())
-        .await
-        .unwrap();
+    let email = r.account().await;
+    let first = r.login(&email).await;
     let second = r.auth.refresh(&first.refresh_token).await.unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(second.session_id, first.session_id);
@@ -78,8 +92,7 @@ async fn login_then_refresh_rotates_and_a_replay_is_reuse() {
 #[tokio::test]
 async fn wrong_passwords_and_bad_input_have_their_own_errors() {
     let r = rules(&[]).await;
-    let email = email();
-    r.auth.register(&email, PASSWORD, &client()).await.unwrap();
+    let email = r.account().await;
     assert!(matches!(
         r.auth
             .login(&email, "not the password", None, &client())
@@ -105,18 +118,9 @@ async fn wrong_passwords_and_bad_input_have_their_own_errors() {
 #[tokio::test]
 async fn a_password_change_ends_other_sessions_and_keeps_the_callers() {
     let r = rules(&[]).await;
-    let email = email();
-    r.auth.register(&email, PASSWORD, &client()).await.unwrap();
-    let mine = r
-        .auth
-        .login(&email, PASSWORD, None, &client())
-        .await
-        .unwrap();
-    let other = r
-        .auth
-        .login(&email, PASSWORD, None, &client())
-        .await
-        .unwrap();
+    let email = r.account().await;
+    let mine = r.login(&email).await;
+    let other = r.login(&email).await;
     let me = r.auth.authenticate(Some(&mine.access_token)).await.unwrap();
     r.auth
         .change_password(me, PASSWORD, "a new passphrase", &client())
@@ -137,18 +141,9 @@ async fn a_password_change_ends_other_sessions_and_keeps_the_callers() {
 #[tokio::test]
 async fn two_changes_from_the_same_password_cannot_both_land() {
     let r = rules(&[]).await;
-    let email = email();
-    r.auth.register(&email, PASSWORD, &client()).await.unwrap();
-    let a = r
-        .auth
-        .login(&email, PASSWORD, None, &client())
-        .await
-        .unwrap();
-    let b = r
-        .auth
-        .login(&email, PASSWORD, None, &client())
-        .await
-        .unwrap();
+    let email = r.account().await;
+    let a = r.login(&email).await;
+    let b = r.login(&email).await;
     let who = |session_id| Identity {
         user_id: r
             .auth

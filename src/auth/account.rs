@@ -93,19 +93,23 @@ impl Auth {
     /// was a 503, or the process died): Redis's credential marker is behind
     /// SQL's version, so the sessions the change should have ended still
     /// live. Ends them all but the one that made the change.
+    /// (A login learns this from `create.lua`; a password change asks.)
     pub(super) async fn settle(&self, credentials: &Credentials) -> Result<(), AuthError> {
-        let user = credentials.user.id;
         // Version 1 is an account whose password never changed.
         if credentials.version > 1
-            && self.sessions.credential_marker(user).await? < credentials.version
+            && self.sessions.credential_marker(credentials.user.id).await? < credentials.version
         {
-            log::warn!(
-                "user {user}: finishing a password change whose session revocation did not run"
-            );
-            self.revoke_for_credential(user, credentials.changed_by, credentials.version)
-                .await?;
+            self.finish_change(credentials).await?;
         }
         Ok(())
+    }
+
+    /// Runs the Redis step of the change that produced `credentials`.
+    pub(super) async fn finish_change(&self, credentials: &Credentials) -> Result<(), AuthError> {
+        let user = credentials.user.id;
+        log::warn!("user {user}: finishing a password change whose session revocation did not run");
+        self.revoke_for_credential(user, credentials.changed_by, credentials.version)
+            .await
     }
 
     /// Raises the credential marker to `version` and ends the user's

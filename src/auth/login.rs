@@ -6,7 +6,8 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use super::{Auth, AuthError, Client, TokenPair};
-use crate::sessions::SessionMeta;
+use crate::connections::StoreError;
+use crate::sessions::{Created, SessionMeta};
 use crate::throttle::Admission;
 use crate::users::credentials::PasswordProblem;
 use crate::users::{Email, Password};
@@ -38,22 +39,34 @@ impl Auth {
                 Ok(credentials.filter(|_| matched))
             })
             .await?;
-        // A password change whose Redis step did not run is finished before
-        // this login's session joins the others.
-        self.settle(&credentials).await?;
         let meta = SessionMeta {
             device,
             user_agent: client.user_agent.clone(),
             ip: client.ip,
         };
-        match self
-            .sessions
-            .create(credentials.user.id, &meta, credentials.version)
-            .await?
-        {
-            Some(refresh) => self.token_pair(refresh),
-            // A password change landed while this login was being checked.
-            None => Err(AuthError::InvalidCredentials),
+        let mut finished_change = false;
+        loop {
+            match self
+                .sessions
+                .create(credentials.user.id, &meta, credentials.version)
+                .await?
+            {
+                Created::Session(refresh) => return self.token_pair(refresh),
+                // A password change landed while this login was being checked.
+                Created::Stale => return Err(AuthError::InvalidCredentials),
+                // The change this login verified never ran its Redis step:
+                // finish it before this session joins the others.
+                Created::Lagging if !finished_change => {
+                    self.finish_change(&credentials).await?;
+                    finished_change = true;
+                }
+                Created::Lagging => {
+                    return Err(StoreError::RedisReply(
+                        "the credential marker stays behind after finishing a change".into(),
+                    )
+                    .into())
+                }
+            }
         }
     }
 

@@ -33,13 +33,13 @@ impl Auth {
         refresh_token: Option<&str>,
         bearer: Option<&str>,
     ) -> Result<(), AuthError> {
-        match refresh_token.map(|text| (text, RefreshToken::parse(text))) {
-            Some((_, Some(token))) => {
+        match refresh_token.map(RefreshToken::parse) {
+            Some(Some(token)) => {
                 self.sessions
                     .revoke(token.user_id, token.session_id, Some(&token))
                     .await?;
             }
-            Some((_, None)) if bearer.is_none() => {
+            Some(None) if bearer.is_none() => {
                 return Err(AuthError::InvalidRequest(
                     "refresh_token is not a refresh token",
                 ))

@@ -204,12 +204,11 @@ impl Tracker {
             return fallback.await;
         };
         let now = Instant::now();
-        let (conn, mark) = match Self::lookup(shared, key, now) {
+        let (mut conn, mark) = match Self::lookup(shared, key, now) {
             Lookup::Known(exists) => return Ok(exists),
             Lookup::Ask => return fallback.await,
             Lookup::Read(conn, mark) => (conn, mark),
         };
-        let mut conn = conn;
         let mut pttl_cmd = redis::cmd("PTTL");
         pttl_cmd.arg(key);
         let read = pttl_cmd.query_async::<i64>(&mut conn);

@@ -5,5 +5,7 @@
 pub mod store;
 pub mod token;
 
-pub use store::{IssuedRefresh, Lifetimes, RotateOutcome, SessionInfo, SessionMeta, SessionStore};
+pub use store::{
+    Created, IssuedRefresh, Lifetimes, RotateOutcome, SessionInfo, SessionMeta, SessionStore,
+};
 pub use token::RefreshToken;

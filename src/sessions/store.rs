@@ -71,6 +71,17 @@ pub struct SessionInfo {
     pub ip: Option<String>,
 }
 
+/// What a login's `create` made of it.
+pub enum Created {
+    Session(IssuedRefresh),
+    /// A password change newer than the one the login verified has landed:
+    /// no session.
+    Stale,
+    /// Redis has not yet seen the password change the login verified (its
+    /// Redis step did not run): finish it, then create again.
+    Lagging,
+}
+
 /// How long sessions live: idle (`AUTHD_REFRESH_TOKEN_TTL`), at most
 /// (`AUTHD_SESSION_MAX_AGE`), and the reuse grace of a replaced token.
 #[derive(Debug, Clone, Copy)]
@@ -139,16 +150,15 @@ impl SessionStore {
         }
     }
 
-    /// Starts a session for `user` and returns its first refresh token, or
-    /// `None` if a password change newer than `credential_version` (the
-    /// version of the password the login verified) has landed. At the cap,
-    /// the user's least recently used session ends.
+    /// Starts a session for `user` whose login verified the password of
+    /// `credential_version`, and returns its first refresh token. At the
+    /// cap, the user's least recently used session ends.
     pub async fn create(
         &self,
         user: Uuid,
         meta: &SessionMeta,
         credential_version: i64,
-    ) -> Result<Option<IssuedRefresh>, StoreError> {
+    ) -> Result<Created, StoreError> {
         let token = RefreshToken::generate(user);
         let mut call = self.create.prepare_invoke();
         call.key(self.keys.session(user, token.session_id))
@@ -165,18 +175,27 @@ impl SessionStore {
             .arg(credential_version)
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);
-        let reply: Result<Vec<redis::Value>, _> = self.invoke(&call).await;
-        // A login at the cap may have ended another session (even if its
-        // reply was lost).
-        self.tracker.sync().await;
-        let reply = reply?;
+        let reply: Vec<redis::Value> = match self.invoke(&call).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                // The reply was lost; the cap may have ended a session.
+                self.tracker.sync().await;
+                return Err(e);
+            }
+        };
         match reply.as_slice() {
-            [status, ttl, end] if text(status) == Some("created") => Ok(Some(IssuedRefresh {
-                token,
-                expires_in: millis(ttl)?,
-                session_end: unix_secs(end)?,
-            })),
-            [status] if text(status) == Some("stale") => Ok(None),
+            [status, ttl, end, evicted] if text(status) == Some("created") => {
+                if !matches!(evicted, redis::Value::Int(0)) {
+                    self.tracker.sync().await;
+                }
+                Ok(Created::Session(IssuedRefresh {
+                    token,
+                    expires_in: millis(ttl)?,
+                    session_end: unix_secs(end)?,
+                }))
+            }
+            [status] if text(status) == Some("stale") => Ok(Created::Stale),
+            [status] if text(status) == Some("lagging") => Ok(Created::Lagging),
             _ => Err(StoreError::RedisReply(format!("create: {reply:?}"))),
         }
     }

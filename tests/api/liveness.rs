@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
+/// Long enough for a new instance's tracking connection to be proven.
+const TRACKING_STARTS: Duration = Duration::from_millis(250);
+
 /// 200 now; then polls until 401, which must come within `limit`.
 async fn refused_within(app: &TestApp, access_token: &str, limit: Duration, what: &str) {
     let started = Instant::now();
@@ -25,28 +28,35 @@ async fn refused_within(app: &TestApp, access_token: &str, limit: Duration, what
     }
 }
 
+/// Every one of `apps` accepts `access_token` (and so holds its session's
+/// liveness in memory).
+async fn accepted_by(apps: &[&TestApp], access_token: &str) {
+    for app in apps {
+        assert_eq!(
+            app.get_with("/api/secure", access_token).await.status(),
+            200
+        );
+    }
+}
+
+/// Every one of `apps` refuses `access_token` within a second.
+async fn refused_by_all(apps: &[&TestApp], access_token: &str, what: &str) {
+    for app in apps {
+        refused_within(app, access_token, Duration::from_secs(1), what).await;
+    }
+}
+
 /// Three instances of one deployment, each having answered for `t` once
 /// (so each holds its liveness in memory).
 async fn three_instances_warm(t: &Tokens, a: &TestApp) -> (TestApp, TestApp) {
     let b = app().sharing(a).spawn().await;
     let c = app().sharing(a).spawn().await;
-    for app in [a, &b, &c] {
-        // Give each tracker its first heartbeat, then read the session.
-        wait_until_tracking(app).await;
-        assert_eq!(
-            app.get_with("/api/secure", &t.access_token).await.status(),
-            200
-        );
-        assert_eq!(
-            app.get_with("/api/secure", &t.access_token).await.status(),
-            200
-        );
+    // Give each tracker its first heartbeat, then read the session.
+    tokio::time::sleep(TRACKING_STARTS).await;
+    for _ in 0..2 {
+        accepted_by(&[a, &b, &c], &t.access_token).await;
     }
     (b, c)
-}
-
-async fn wait_until_tracking(_app: &TestApp) {
-    tokio::time::sleep(Duration::from_millis(250)).await;
 }
 
 /// Ends `victim`'s session on `a` by `how`, then checks all three.
@@ -65,9 +75,7 @@ async fn assert_ended_everywhere(
         401,
         "{what}: the instance that ended the session"
     );
-    for other in [b, c] {
-        refused_within(other, &victim.access_token, Duration::from_secs(1), what).await;
-    }
+    refused_by_all(&[b, c], &victim.access_token, what).await;
 }
 
 #[tokio::test]
@@ -98,12 +106,7 @@ async fn logout_all_session_deletion_and_password_change_reach_every_instance() 
     assert_ended_everywhere(&a, &b, &c, &t, "session deletion").await;
 
     let t = a.login_tokens(&email).await;
-    for app in [&a, &b, &c] {
-        assert_eq!(
-            app.get_with("/api/secure", &t.access_token).await.status(),
-            200
-        );
-    }
+    accepted_by(&[&a, &b, &c], &t.access_token).await;
     assert_eq!(
         a.change_password(&keeper.access_token, PASSWORD, "another fine passphrase")
             .await
@@ -112,14 +115,7 @@ async fn logout_all_session_deletion_and_password_change_reach_every_instance() 
     );
     assert_ended_everywhere(&a, &b, &c, &t, "password change").await;
 
-    for app in [&a, &b, &c] {
-        assert_eq!(
-            app.get_with("/api/secure", &keeper.access_token)
-                .await
-                .status(),
-            200
-        );
-    }
+    accepted_by(&[&a, &b, &c], &keeper.access_token).await;
     assert_eq!(
         a.post_with("/api/logout-all", &keeper.access_token)
             .await
@@ -142,14 +138,7 @@ async fn reuse_detection_and_eviction_by_the_cap_reach_every_instance() {
 
     let first = a.login_tokens(&email).await;
     let _second = a.login_tokens(&email).await;
-    for app in [&a, &b, &c] {
-        assert_eq!(
-            app.get_with("/api/secure", &first.access_token)
-                .await
-                .status(),
-            200
-        );
-    }
+    accepted_by(&[&a, &b, &c], &first.access_token).await;
     let _third = a.login_tokens(&email).await; // evicts `first`
     assert_ended_everywhere(&a, &b, &c, &first, "eviction by the cap").await;
 }
@@ -160,9 +149,7 @@ async fn an_expired_session_is_refused_everywhere() {
     let (_, t) = a.signed_in_user().await;
     let (b, c) = three_instances_warm(&t, &a).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    for app in [&a, &b, &c] {
-        refused_within(app, &t.access_token, Duration::from_secs(1), "expiry").await;
-    }
+    refused_by_all(&[&a, &b, &c], &t.access_token, "expiry").await;
 }
 
 #[tokio::test]
@@ -172,9 +159,7 @@ async fn flushall_reaches_every_instance() {
     let (_, t) = a.signed_in_user().await;
     let (b, c) = three_instances_warm(&t, &a).await;
     redis.cli(&["flushall"]);
-    for app in [&a, &b, &c] {
-        refused_within(app, &t.access_token, Duration::from_secs(1), "FLUSHALL").await;
-    }
+    refused_by_all(&[&a, &b, &c], &t.access_token, "FLUSHALL").await;
 }
 
 #[tokio::test]
@@ -236,7 +221,7 @@ async fn a_redis_restarted_empty_never_lets_an_old_session_through() {
 #[tokio::test]
 async fn the_tracked_sessions_stay_within_the_bound() {
     let a = app().var("AUTHD_GUARD_CACHE_ENTRIES", 20).spawn().await;
-    wait_until_tracking(&a).await;
+    tokio::time::sleep(TRACKING_STARTS).await;
     let (email, _) = a.signed_in_user().await;
     for _ in 0..60 {
         let t = a.login_tokens(&email).await;

@@ -172,7 +172,7 @@ async fn client_commands_during<F: std::future::Future>(redis: &TestRedis, work:
 async fn a_refresh_costs_one_redis_round_trip_and_a_repeated_guarded_request_none() {
     let redis = TestRedis::start();
     let app = app().redis(&redis).spawn().await;
-    let (_, t0) = app.signed_in_user().await;
+    let (email, t0) = app.signed_in_user().await;
     let t1 = app.refreshed(&t0.refresh_token).await; // loads the script
     let commands = client_commands_during(&redis, async {
         app.refreshed(&t1.refresh_token).await;
@@ -187,7 +187,7 @@ async fn a_refresh_costs_one_redis_round_trip_and_a_repeated_guarded_request_non
     // The first guarded request reads the session once (on the tracking
     // connection); the next ones are answered from memory while Redis
     // tracks the key.
-    let t2 = app.login_tokens(&app_email(&app, &t1).await).await;
+    let t2 = app.login_tokens(&email).await;
     let commands = client_commands_during(&redis, async {
         for _ in 0..5 {
             assert_eq!(
@@ -198,16 +198,6 @@ async fn a_refresh_costs_one_redis_round_trip_and_a_repeated_guarded_request_non
     })
     .await;
     assert!(commands.len() <= 1, "{commands:?}");
-}
-
-async fn app_email(app: &TestApp, t: &Tokens) -> String {
-    let me: serde_json::Value = app
-        .get_with("/api/me", &t.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    me["email"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]

@@ -13,20 +13,27 @@
 -- ARGV[9] credential version the login's password was checked against
 -- ARGV[10] session key prefix   <prefix>{u:<user>}:s:  (same hash tag)
 -- ARGV[11] most sessions a user may hold (AUTHD_MAX_SESSIONS_PER_USER)
--- Returns { 'created', expires_in_ms, end_ms } (end_ms: the session's
--- absolute end, unix ms), or { 'stale' } when a password change newer than
--- the password this login checked has landed (the marker holds a higher
--- version; a marker that is not a number, or none, is older than any).
+-- Returns { 'created', expires_in_ms, end_ms, evicted } (end_ms: the
+-- session's absolute end, unix ms; evicted: sessions ended by the cap), or
+-- { 'stale' } when a password change newer than the password this login
+-- checked has landed (the marker holds a higher version; a marker that is
+-- not a number, or none, is older than any), or { 'lagging' } when the
+-- marker is behind this login's version: a password change whose Redis
+-- step did not run, which the caller finishes before creating a session.
 -- A replay of this very call (its reply was lost and the connection
 -- retried it): the session exists already, with its random id.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local abs = tonumber(redis.call('HGET', KEYS[1], 'abs'))
-  return { 'created', redis.call('PTTL', KEYS[1]), abs }
+  return { 'created', redis.call('PTTL', KEYS[1]), abs, 0 }
 end
 local marker = tonumber(redis.call('GET', KEYS[3]) or '') or 0
 local version = tonumber(ARGV[9])
 if marker > version then
   return { 'stale' }
+end
+-- Version 1 is an account whose password never changed.
+if version > 1 and marker < version then
+  return { 'lagging' }
 end
 local now = now_ms()
 reindex(KEYS[2], now)
@@ -34,10 +41,11 @@ reindex(KEYS[2], now)
 -- lifetime counted from each session's last refresh, those are the least
 -- recently used (a session near its absolute end goes first as well).
 local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[11]) + 1
+local evicted_count = 0
 if over > 0 then
   local evicted = redis.call('ZPOPMIN', KEYS[2], over)
   for i = 1, #evicted, 2 do
-    redis.call('DEL', ARGV[10] .. evicted[i])
+    evicted_count = evicted_count + redis.call('DEL', ARGV[10] .. evicted[i])
   end
 end
 local max_age = tonumber(ARGV[5])
@@ -55,4 +63,4 @@ redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
 local marker_ttl = math.max(redis.call('PTTL', KEYS[3]), expires - now)
 redis.call('SET', KEYS[3], int(math.max(marker, version)), 'PX', int(marker_ttl))
 reindex(KEYS[2], now)
-return { 'created', expires - now, now + max_age }
+return { 'created', expires - now, now + max_age, evicted_count }
