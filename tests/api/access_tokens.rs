@@ -531,3 +531,12 @@ async fn the_verified_token_cache_stays_bounded_under_distinct_tokens() {
         "{cached} entries for a bound of 50"
     );
 }
+
+#[tokio::test]
+async fn an_audience_array_holding_ours_is_accepted() {
+    let f = Forge::new().await;
+    let token = f.with_claims(|c| {
+        c.insert("aud".into(), json!(["another-api", "authd"]));
+    });
+    assert_eq!(f.status(&token).await, 200);
+}

@@ -194,3 +194,22 @@ async fn routes_without_a_body_accept_any_empty_one() {
         .unwrap();
     assert_eq!(res.status(), 204);
 }
+
+/// A hashing failure is authd's own fault (500, cause logged), not a store
+/// outage (503): here a stored hash Argon2 cannot read.
+#[tokio::test]
+async fn a_stored_hash_argon2_cannot_read_is_a_500_not_a_503() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE email_normalized = $2")
+        .bind("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+        .bind(email.to_lowercase())
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    assert_error(app.login(&email, PASSWORD).await, 500, "server_error").await;
+}
