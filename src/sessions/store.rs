@@ -165,8 +165,8 @@ impl SessionStore {
             .key(self.keys.index(user))
             .key(self.keys.credential(user))
             .arg(token.session_id.as_simple().to_string())
-            .arg(token.family_hash())
-            .arg(token.secret_hash())
+            .arg(&token.family_hash()[..])
+            .arg(&token.secret_hash()[..])
             .arg(self.idle_ms)
             .arg(self.max_age_ms)
             .arg(meta.device.as_deref().unwrap_or_default())
@@ -204,17 +204,17 @@ impl SessionStore {
     pub async fn rotate(&self, presented: &RefreshToken) -> Result<RotateOutcome, StoreError> {
         let (user, session) = (presented.user_id, presented.session_id);
         let nonce = new_nonce();
-        let successor = presented.successor(nonce.as_bytes());
+        let successor = presented.successor(&nonce);
         let mut call = self.rotate.prepare_invoke();
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .key(self.keys.tombstone(user, session))
             .key(self.keys.credential(user))
             .arg(session.as_simple().to_string())
-            .arg(presented.family_hash())
-            .arg(presented.secret_hash())
-            .arg(&nonce)
-            .arg(successor.secret_hash())
+            .arg(&presented.family_hash()[..])
+            .arg(&presented.secret_hash()[..])
+            .arg(&nonce[..])
+            .arg(&successor.secret_hash()[..])
             .arg(self.idle_ms)
             .arg(self.grace_ms);
         let reply: Vec<redis::Value> = self.invoke(&call).await?;
@@ -227,10 +227,11 @@ impl SessionStore {
                 })
             }
             [status, stored_nonce, ttl, end] if text(status) == Some("grace") => {
-                let stored_nonce = text(stored_nonce)
-                    .ok_or_else(|| StoreError::RedisReply("grace without a nonce".into()))?;
+                let redis::Value::BulkString(stored_nonce) = stored_nonce else {
+                    return Err(StoreError::RedisReply("grace without a nonce".into()));
+                };
                 RotateOutcome::Rotated(IssuedRefresh {
-                    token: presented.successor(stored_nonce.as_bytes()),
+                    token: presented.successor(stored_nonce),
                     expires_in: millis(ttl)?,
                     session_end: unix_secs(end)?,
                 })
@@ -253,11 +254,12 @@ impl SessionStore {
         session: Uuid,
         family_of: Option<&RefreshToken>,
     ) -> Result<bool, StoreError> {
+        let family = family_of.map(RefreshToken::family_hash);
         let mut call = self.revoke.prepare_invoke();
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .arg(session.as_simple().to_string())
-            .arg(family_of.map(RefreshToken::family_hash).unwrap_or_default());
+            .arg(family.as_ref().map_or(&[][..], |h| &h[..]));
         let ended: Result<u64, _> = self.invoke(&call).await;
         // Even if the reply was lost: the session may have ended.
         self.tracker.sync().await;

@@ -92,12 +92,12 @@ impl RefreshToken {
     }
 
     /// What Redis stores to recognise the session's tokens.
-    pub fn family_hash(&self) -> String {
+    pub fn family_hash(&self) -> StoredHash {
         hash(b"family", &self.family)
     }
 
     /// What Redis stores to recognise this particular token.
-    pub fn secret_hash(&self) -> String {
+    pub fn secret_hash(&self) -> StoredHash {
         hash(b"secret", &self.secret)
     }
 
@@ -117,18 +117,30 @@ impl RefreshToken {
     }
 }
 
-fn hash(domain: &[u8], bytes: &[u8]) -> String {
+/// Bytes of SHA-256 that Redis keeps of a secret: 128 bits, raw. A
+/// preimage of 128 bits is as far out of reach as one of 256, and the
+/// secrets behind these hashes hold 128 (family) and 256 (secret) bits.
+pub const STORED_HASH_LEN: usize = 16;
+
+/// A domain-separated SHA-256 of a secret, truncated to what Redis keeps.
+pub type StoredHash = [u8; STORED_HASH_LEN];
+
+fn hash(domain: &[u8], bytes: &[u8]) -> StoredHash {
     let mut h = Sha256::new();
     h.update(domain);
     h.update(bytes);
-    URL_SAFE_NO_PAD.encode(h.finalize())
+    let mut out = [0u8; STORED_HASH_LEN];
+    out.copy_from_slice(&h.finalize()[..STORED_HASH_LEN]);
+    out
 }
 
-/// A fresh rotation nonce, as stored in Redis.
-pub fn new_nonce() -> String {
+/// A fresh rotation nonce, as stored in Redis (raw bytes). The successor is
+/// derived from whatever bytes Redis holds, so nonces stored as text by
+/// earlier versions keep deriving the same successors.
+pub fn new_nonce() -> [u8; NONCE_LEN] {
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce);
-    URL_SAFE_NO_PAD.encode(nonce)
+    nonce
 }
 
 #[cfg(test)]
@@ -146,17 +158,18 @@ mod tests {
         let t = RefreshToken::generate(Uuid::new_v4());
         let n1 = new_nonce();
         let n2 = new_nonce();
-        assert_eq!(t.successor(n1.as_bytes()), t.successor(n1.as_bytes()));
-        assert_ne!(t.successor(n1.as_bytes()), t.successor(n2.as_bytes()));
-        assert_eq!(t.successor(n1.as_bytes()).family_hash(), t.family_hash());
+        assert_eq!(t.successor(&n1), t.successor(&n1));
+        assert_ne!(t.successor(&n1), t.successor(&n2));
+        assert_eq!(t.successor(&n1).family_hash(), t.family_hash());
     }
 
     #[test]
     fn stored_hashes_do_not_contain_the_token() {
         let t = RefreshToken::generate(Uuid::new_v4());
-        let text = t.expose();
+        let raw = URL_SAFE_NO_PAD.decode(t.expose()).unwrap();
         for stored in [t.family_hash(), t.secret_hash()] {
-            assert!(!text.contains(&stored) && !stored.contains(&text));
+            assert!(!raw.windows(stored.len()).any(|w| w == stored));
+            assert_ne!(stored, [0; STORED_HASH_LEN]);
         }
     }
 

@@ -347,8 +347,8 @@ impl TestApp {
     }
 
     /// Every key of this test's prefix (on every node), with its TTL in ms
-    /// and its values.
-    pub async fn redis_dump(&self) -> Vec<(String, i64, Vec<String>)> {
+    /// and its values (raw bytes: hashes are stored raw).
+    pub async fn redis_dump(&self) -> Vec<(String, i64, Vec<Vec<u8>>)> {
         let mut out = Vec::new();
         for node in self.redis_keys_by_node().await {
             let mut conn = redis_connection(&node.0).await;
@@ -374,7 +374,7 @@ impl TestApp {
                     "string" => redis::cmd("MGET").arg(&key).clone(),
                     _ => redis::cmd("ECHO").arg("").clone(),
                 };
-                let values: Vec<String> = read.query_async(&mut conn).await.unwrap_or_default();
+                let values: Vec<Vec<u8>> = read.query_async(&mut conn).await.expect("values");
                 out.push((key, ttl, values));
             }
         }
@@ -472,4 +472,27 @@ pub async fn assert_registration_race_makes_one_account(apps: &[&TestApp], attem
         statuses.iter().all(|s| *s == 201 || *s == 409),
         "{statuses:?}"
     );
+}
+
+/// Logs in with a device name and a User-Agent.
+pub async fn login_as(
+    app: &TestApp,
+    email: &str,
+    device: Option<&str>,
+    user_agent: &str,
+) -> Tokens {
+    let mut body = json!({"email": email, "password": PASSWORD});
+    if let Some(device) = device {
+        body["device"] = json!(device);
+    }
+    let res = app
+        .client
+        .post(app.url("/api/login"))
+        .header("user-agent", user_agent)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
 }

@@ -6,23 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn login_as(app: &TestApp, email: &str, device: Option<&str>, user_agent: &str) -> Tokens {
-    let mut body = json!({"email": email, "password": PASSWORD});
-    if let Some(device) = device {
-        body["device"] = json!(device);
-    }
-    let res = app
-        .client
-        .post(app.url("/api/login"))
-        .header("user-agent", user_agent)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
 async fn sessions_of(app: &TestApp, access_token: &str) -> Vec<Value> {
     app.sessions(access_token).await
 }

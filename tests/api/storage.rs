@@ -4,23 +4,37 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use deadpool_redis::redis;
+use sha2::{Digest, Sha256};
+
 use crate::helpers::*;
 
-/// The secret parts a token carries, as they could appear in Redis.
-fn token_fragments(token: &str) -> Vec<String> {
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    use base64::Engine;
-    let mut out = vec![token.to_string()];
+/// The secret parts a token carries, as they could appear in Redis: as
+/// text, and raw.
+fn token_fragments(token: &str) -> Vec<Vec<u8>> {
+    let mut out = vec![token.as_bytes().to_vec()];
     if let Ok(raw) = URL_SAFE_NO_PAD.decode(token) {
         if raw.len() == 80 {
             for part in [&raw[32..48], &raw[48..80]] {
-                out.push(URL_SAFE_NO_PAD.encode(part));
-                out.push(STANDARD.encode(part));
-                out.push(part.iter().map(|b| format!("{b:02x}")).collect());
+                out.push(URL_SAFE_NO_PAD.encode(part).into_bytes());
+                out.push(STANDARD.encode(part).into_bytes());
+                out.push(
+                    part.iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                        .into_bytes(),
+                );
+                out.push(part.to_vec());
             }
         }
     }
     out
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[tokio::test]
@@ -49,13 +63,12 @@ async fn every_key_has_a_ttl_and_none_holds_a_token() {
     for (key, ttl, values) in &dump {
         assert!(*ttl > 0, "{key} has no TTL ({ttl})");
         for t in &issued {
-            for fragment in token_fragments(&t.refresh_token)
-                .iter()
-                .chain([&t.access_token])
-            {
-                assert!(!key.contains(fragment.as_str()), "{key} holds a token");
+            let mut fragments = token_fragments(&t.refresh_token);
+            fragments.push(t.access_token.as_bytes().to_vec());
+            for fragment in &fragments {
+                assert!(!holds(key.as_bytes(), fragment), "{key} holds a token");
                 for v in values {
-                    assert!(!v.contains(fragment.as_str()), "{key} holds a token in {v}");
+                    assert!(!holds(v, fragment), "{key} holds a token in {v:?}");
                 }
             }
         }
@@ -64,7 +77,9 @@ async fn every_key_has_a_ttl_and_none_holds_a_token() {
 
 /// The keys of sessions, without the per-client registration counters
 /// (which count for an hour by design; see the throttle tests).
-fn session_keys(dump: Vec<(String, i64, Vec<String>)>) -> Vec<(String, i64, Vec<String>)> {
+type Dump = Vec<(String, i64, Vec<Vec<u8>>)>;
+
+fn session_keys(dump: Dump) -> Dump {
     dump.into_iter()
         .filter(|(key, _, _)| !key.ends_with(":register"))
         .collect()
@@ -219,4 +234,171 @@ async fn signature_mode_sends_nothing_to_redis_on_guarded_requests() {
     })
     .await;
     assert!(commands.is_empty(), "{commands:?}");
+}
+
+/// `MEMORY USAGE` of every key of a user, on a private Redis where authd
+/// uses the default prefix.
+async fn bytes_of_user(redis: &TestRedis) -> (usize, i64) {
+    let mut conn = redis_connection(&redis.url()).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("authd:{u:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut total = 0;
+    for key in &keys {
+        let bytes: i64 = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        total += bytes;
+    }
+    (keys.len(), total)
+}
+
+#[tokio::test]
+async fn a_session_takes_at_most_512_bytes_of_redis_however_often_it_rotates() {
+    let redis = TestRedis::start();
+    let app = app()
+        .redis(&redis)
+        .var("AUTHD_REDIS_PREFIX", "authd:")
+        .spawn()
+        .await;
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    // A phone's 40-byte User-Agent.
+    let ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5)";
+    assert_eq!(ua.len(), 40);
+    let mut t = login_as(&app, &email, None, ua).await;
+    let after_login = bytes_of_user(&redis).await;
+    t = app.refreshed(&t.refresh_token).await;
+    let after_one = bytes_of_user(&redis).await;
+    for _ in 0..20 {
+        t = app.refreshed(&t.refresh_token).await;
+    }
+    let after_many = bytes_of_user(&redis).await;
+    // The session's hash and the user's index: a user whose password never
+    // changed has no credential marker.
+    assert_eq!((after_login.0, after_one.0, after_many.0), (2, 2, 2));
+    assert!(
+        after_login.1 <= 512 && after_one.1 <= 512 && after_many.1 <= after_one.1,
+        "bytes: {after_login:?} after login, {after_one:?} after a refresh, {after_many:?} after 21"
+    );
+}
+
+/// Writes a session back in the layout of earlier versions: long field
+/// names, hashes as base64url text of all 32 bytes of SHA-256.
+async fn write_legacy_layout(app: &TestApp, current: &Tokens, previous: Option<&Tokens>) {
+    let old_hash = |domain: &[u8], token: &str, range: std::ops::Range<usize>| {
+        let raw = URL_SAFE_NO_PAD.decode(token).unwrap();
+        let mut h = Sha256::new();
+        h.update(domain);
+        h.update(&raw[range]);
+        URL_SAFE_NO_PAD.encode(h.finalize())
+    };
+    let (node, key) = app
+        .redis_keys_by_node()
+        .await
+        .into_iter()
+        .flat_map(|(node, keys)| keys.into_iter().map(move |k| (node.clone(), k)))
+        .find(|(_, key)| key.contains(":s:"))
+        .expect("a session hash");
+    let mut conn = redis_connection(&node).await;
+    let values: Vec<Vec<u8>> = redis::cmd("HGETALL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let field = |name: &str| -> Vec<u8> {
+        let at = values.iter().step_by(2).position(|f| f == name.as_bytes());
+        at.map(|i| values[2 * i + 1].clone()).unwrap_or_default()
+    };
+    let mut old: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "fam",
+            old_hash(b"family", &current.refresh_token, 32..48).into_bytes(),
+        ),
+        (
+            "cur",
+            old_hash(b"secret", &current.refresh_token, 48..80).into_bytes(),
+        ),
+        ("created", field("b")),
+        ("used", field("u")),
+        ("abs", field("e")),
+        ("dev", field("d")),
+        ("ua", field("a")),
+        ("ip", field("i")),
+    ];
+    if let Some(previous) = previous {
+        old.push((
+            "prev",
+            old_hash(b"secret", &previous.refresh_token, 48..80).into_bytes(),
+        ));
+        old.push(("nonce", field("n")));
+        old.push(("rotated", field("u")));
+    }
+    let ttl_before: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut hset = redis::cmd("HSET");
+    hset.arg(&key);
+    for (name, value) in &old {
+        hset.arg(*name).arg(&value[..]);
+    }
+    let _: i64 = hset.query_async(&mut conn).await.unwrap();
+    let _: i64 = redis::cmd("HDEL")
+        .arg(&key)
+        .arg(&["f", "c", "p", "n", "b", "u", "e", "d", "a", "i"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let ttl_after: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl_after > 0 && ttl_after <= ttl_before);
+}
+
+#[tokio::test]
+async fn sessions_stored_by_earlier_versions_keep_working() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    let t0 = login_as(&app, &email, Some("old phone"), "Legacy/1.0").await;
+    let t1 = app.refreshed(&t0.refresh_token).await;
+    write_legacy_layout(&app, &t1, Some(&t0)).await;
+
+    // Listed as before.
+    let listed = app.sessions(&t1.access_token).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["device"], "old phone");
+    assert_eq!(listed[0]["user_agent"], "Legacy/1.0");
+    // The replaced token, within the grace window: the very same successor.
+    let again = app.refreshed(&t0.refresh_token).await;
+    assert_eq!(again.refresh_token, t1.refresh_token);
+    // The current one rotates, and the session is in the new layout.
+    let t2 = app.refreshed(&t1.refresh_token).await;
+    let (_, _, values) = app
+        .redis_dump()
+        .await
+        .into_iter()
+        .find(|(key, _, _)| key.contains(":s:"))
+        .unwrap();
+    let fields: Vec<_> = values.iter().step_by(2).collect();
+    assert!(fields.iter().all(|f| f.len() == 1), "{fields:?}");
+
+    // Logout by refresh token recognises a legacy session's family.
+    write_legacy_layout(&app, &t2, None).await;
+    assert_eq!(
+        app.logout_refresh(&t2.refresh_token, None).await.status(),
+        204
+    );
+    assert_eq!(app.refresh(&t2.refresh_token).await.status(), 400);
 }

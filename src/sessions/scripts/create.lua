@@ -3,8 +3,8 @@
 -- KEYS[2] the user's index      <prefix>{u:<user>}:sessions
 -- KEYS[3] credential marker     <prefix>{u:<user>}:credential
 -- ARGV[1] session id
--- ARGV[2] family hash           SHA-256 of the token family secret
--- ARGV[3] token hash            SHA-256 of the first token's secret
+-- ARGV[2] family hash           SHA-256 of the token family secret (16 bytes)
+-- ARGV[3] token hash            SHA-256 of the first token's secret (16 bytes)
 -- ARGV[4] idle lifetime, ms     AUTHD_REFRESH_TOKEN_TTL
 -- ARGV[5] absolute lifetime, ms AUTHD_SESSION_MAX_AGE
 -- ARGV[6] device name given at login ('' if none; at most 100 characters)
@@ -23,7 +23,7 @@
 -- A replay of this very call (its reply was lost and the connection
 -- retried it): the session exists already, with its random id.
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  local abs = tonumber(redis.call('HGET', KEYS[1], 'abs'))
+  local abs = tonumber(redis.call('HGET', KEYS[1], 'e'))
   return { 'created', redis.call('PTTL', KEYS[1]), abs, 0 }
 end
 local marker = tonumber(redis.call('GET', KEYS[3]) or '') or 0
@@ -50,17 +50,29 @@ if over > 0 then
 end
 local max_age = tonumber(ARGV[5])
 local expires = now + math.min(tonumber(ARGV[4]), max_age)
-redis.call('HSET', KEYS[1],
-  'fam', ARGV[2], 'cur', ARGV[3],
-  'created', int(now), 'used', int(now), 'abs', int(now + max_age),
-  'dev', ARGV[6], 'ua', ARGV[7], 'ip', ARGV[8])
+local fields = { 'f', ARGV[2], 'c', ARGV[3],
+  'b', int(now), 'u', int(now), 'e', int(now + max_age), 'i', ARGV[8] }
+-- No device name or User-Agent: no field (a field costs bytes even empty).
+if ARGV[6] ~= '' then
+  fields[#fields + 1] = 'd'
+  fields[#fields + 1] = ARGV[6]
+end
+if ARGV[7] ~= '' then
+  fields[#fields + 1] = 'a'
+  fields[#fields + 1] = ARGV[7]
+end
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIREAT', KEYS[1], int(expires))
 redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
 -- The marker is never behind a live session's version, and lives at least
 -- as long as the user's sessions (rotate.lua extends it with them): a marker
 -- below SQL's version then means a password change whose Redis step did
 -- not run (see auth::account).
-local marker_ttl = math.max(redis.call('PTTL', KEYS[3]), expires - now)
-redis.call('SET', KEYS[3], int(math.max(marker, version)), 'PX', int(marker_ttl))
+-- A user whose password never changed (version 1) needs no marker: no
+-- marker and a marker of 1 mean the same to every check.
+if math.max(marker, version) > 1 then
+  local marker_ttl = math.max(redis.call('PTTL', KEYS[3]), expires - now)
+  redis.call('SET', KEYS[3], int(math.max(marker, version)), 'PX', int(marker_ttl))
+end
 reindex(KEYS[2], now)
 return { 'created', expires - now, now + max_age, evicted_count }

@@ -4,8 +4,11 @@
 -- ARGV[1] session id
 -- ARGV[2] family hash the session must have, or '' to end it regardless
 -- Returns 1 when a session ended, else 0.
-if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'fam') ~= ARGV[2] then
-  return 0
+if ARGV[2] ~= '' then
+  local fam = redis.call('HGET', KEYS[1], 'f') or redis.call('HGET', KEYS[1], 'fam')
+  if not same_hash(fam, ARGV[2]) then
+    return 0
+  end
 end
 local ended = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])

@@ -5,7 +5,7 @@
 -- KEYS[4] credential marker     <prefix>{u:<user>}:credential (lives as long
 --                               as the user's sessions: extended here)
 -- ARGV[1] session id
--- ARGV[2] family hash of the presented token
+-- ARGV[2] family hash of the presented token (16 bytes, as all hashes here)
 -- ARGV[3] secret hash of the presented token
 -- ARGV[4] nonce the successor was derived with
 -- ARGV[5] secret hash of that successor
@@ -20,11 +20,12 @@
 --   { 'reused' }                          an older token: session revoked
 --   { 'invalid' }                         unknown, ended or forged
 local now = now_ms()
-local s = redis.call('HMGET', KEYS[1], 'fam', 'cur', 'prev', 'nonce', 'rotated', 'abs')
+upgrade(KEYS[1])
+local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e')
 local fam, cur, prev, nonce, rotated, abs = s[1], s[2], s[3], s[4], s[5], s[6]
 
 if not fam then
-  if redis.call('GET', KEYS[3]) == ARGV[2] then
+  if same_hash(redis.call('GET', KEYS[3]), ARGV[2]) then
     return { 'reused' }
   end
   return { 'invalid' }
@@ -45,8 +46,7 @@ if cur == ARGV[3] then
   if expires <= now then
     return { 'invalid' }
   end
-  redis.call('HSET', KEYS[1], 'prev', cur, 'cur', ARGV[5], 'nonce', ARGV[4],
-    'rotated', int(now), 'used', int(now))
+  redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))
   redis.call('PEXPIREAT', KEYS[1], int(expires))
   redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
   reindex(KEYS[2], now)
