@@ -128,6 +128,8 @@ impl Application {
 
         let shared = state.clone();
         let server = HttpServer::new(move || {
+            // Runs once on each worker thread.
+            crate::connections::serve_from_this_thread();
             App::new()
                 .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))

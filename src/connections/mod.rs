@@ -11,7 +11,7 @@ mod tracking;
 use std::time::Duration;
 
 pub use error::StoreError;
-pub use redis::{Connection, Redis};
+pub use redis::{serve_from_this_thread, Connection, Redis};
 pub use sql::Sql;
 pub use tracking::Tracker;
 
