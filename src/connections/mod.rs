@@ -34,7 +34,7 @@ impl Drop for IoRuntime {
 pub struct Connections {
     pub redis: Redis,
     pub sql: Sql,
-    /// Session liveness with Redis-driven invalidation (single node).
+    /// Session liveness with Redis-driven invalidation.
     pub tracker: Tracker,
     _io: IoRuntime,
 }
@@ -66,7 +66,7 @@ impl Connections {
             .map_err(ConnectError::Database)?;
         let redis =
             Redis::new(redis_url, redis_timeout, handle.clone()).map_err(ConnectError::Redis)?;
-        let tracker = Tracker::start(redis.single_node(), redis_timeout, tracked_keys, &handle);
+        let tracker = Tracker::start(redis.nodes(), redis_timeout, tracked_keys, &handle);
         Ok(Self {
             redis,
             sql,

@@ -330,12 +330,9 @@ impl Redis {
         }
     }
 
-    /// The node's URL when this is one Redis, not a cluster.
-    pub fn single_node(&self) -> Option<&Secret> {
-        match self.nodes.as_slice() {
-            [one] => Some(one),
-            _ => None,
-        }
+    /// The configured URLs: one Redis, or a cluster's seed nodes.
+    pub fn nodes(&self) -> &[Secret] {
+        &self.nodes
     }
 
     /// Closes the pool: idle connections are dropped, later calls fail.

@@ -2,6 +2,7 @@
 //! work, keys spread over the nodes, and every one carries a TTL.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use futures::future::join_all;
 use serde_json::json;
@@ -137,7 +138,7 @@ async fn one_frozen_master_does_not_take_the_other_shards_down() {
         .await;
         let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
         assert!(
-            started.elapsed() < std::time::Duration::from_millis(2 * 400 + 600),
+            started.elapsed() < Duration::from_millis(2 * 400 + 600),
             "round {round}"
         );
         assert!(
@@ -155,5 +156,106 @@ async fn one_frozen_master_does_not_take_the_other_shards_down() {
             app.get_with("/api/secure", &t.access_token).await.status(),
             200
         );
+    }
+}
+
+/// What clients send to the cluster's nodes while `work` runs, for keys of
+/// `prefix` only (other tests share the cluster).
+async fn cluster_commands_during<F: std::future::Future>(prefix: &str, work: F) -> Vec<String> {
+    use std::process::{Command, Stdio};
+    let mut monitors: Vec<_> = shared_cluster()
+        .nodes
+        .iter()
+        .map(|node| {
+            Command::new("redis-cli")
+                .args(["-p", &node.port.to_string(), "monitor"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("redis-cli monitor")
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    work.await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut out = Vec::new();
+    for monitor in monitors.iter_mut() {
+        let _ = monitor.kill();
+    }
+    for monitor in monitors {
+        let seen = monitor.wait_with_output().unwrap();
+        out.extend(
+            String::from_utf8_lossy(&seen.stdout)
+                .lines()
+                .filter(|l| l.contains(prefix) && !l.contains(" lua]"))
+                .map(str::to_string),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_guard_answers_from_memory_on_a_cluster() {
+    let app = cluster_app().await;
+    let (_, t) = app.signed_in_user().await;
+    // The slot map and each master's first heartbeat.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.get_with("/api/secure", &t.access_token).await.status(),
+            200
+        );
+    }
+    assert!(!app.state.connections.tracker.is_empty());
+    let commands = cluster_commands_during(&app.prefix, async {
+        for _ in 0..5 {
+            assert_eq!(
+                app.get_with("/api/secure", &t.access_token).await.status(),
+                200
+            );
+        }
+        // The monitors do see this test's commands.
+        app.refreshed(&t.refresh_token).await;
+    })
+    .await;
+    assert_eq!(commands.len(), 1, "only the refresh's script: {commands:?}");
+    assert!(
+        commands[0].to_lowercase().contains("\"evalsha\""),
+        "{commands:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_logout_reaches_another_instance_on_a_cluster() {
+    let a = cluster_app().await;
+    let b = app().sharing(&a).spawn().await;
+    let (_, t) = a.signed_in_user().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for app in [&a, &b, &a, &b] {
+        assert_eq!(
+            app.get_with("/api/secure", &t.access_token).await.status(),
+            200
+        );
+    }
+    assert!(
+        !b.state.connections.tracker.is_empty(),
+        "b holds the session"
+    );
+    assert_eq!(
+        a.post_with("/api/logout", &t.access_token).await.status(),
+        204
+    );
+    assert_eq!(
+        a.get_with("/api/secure", &t.access_token).await.status(),
+        401
+    );
+    let ended = std::time::Instant::now();
+    loop {
+        let status = b.get_with("/api/secure", &t.access_token).await.status();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(ended.elapsed() < Duration::from_secs(1), "b still accepts");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -1,6 +1,7 @@
-//! Whether a key exists, answered from memory while Redis promises to say
-//! when that changes: server-assisted client-side caching (RESP3
-//! `CLIENT TRACKING`, default mode) on one dedicated connection.
+//! Whether a key of one Redis node exists, answered from memory while the
+//! node promises to say when that changes: server-assisted client-side
+//! caching (RESP3 `CLIENT TRACKING`, default mode) on one dedicated
+//! connection.
 //!
 //! Why this is safe (it fails closed):
 //! - Keys are read on the tracking connection itself, so Redis remembers
@@ -22,10 +23,8 @@
 //! - The instance that ends a session calls `sync` (one `PING`) before it
 //!   answers, so its own next request already sees the end.
 //! - Expiry is also checked locally: an answer holds the key's PTTL.
-//!
-//! Redis Cluster is not tracked (each node would need its own tracking
-//! connection and slot moves their own invalidation): there every lookup
-//! goes to Redis, as before.
+//! - A read that fails (a node that no longer holds the key's slot answers
+//!   `MOVED`) is not remembered: the caller's fallback answers.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,14 +32,10 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use deadpool_redis::redis::aio::{AsyncPushSender, MultiplexedConnection, SendError};
-use deadpool_redis::redis::{
-    self, AsyncConnectionConfig, Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind,
-    Value,
-};
+use deadpool_redis::redis::{self, AsyncConnectionConfig, Client, PushInfo, PushKind, Value};
 use tokio::runtime::Handle;
 
-use super::StoreError;
-use crate::common::Secret;
+use crate::connections::StoreError;
 
 /// How often the tracking connection proves it is current (`ROLE`).
 const HEARTBEAT: Duration = Duration::from_millis(100);
@@ -162,35 +157,24 @@ enum Lookup {
     Ask,
 }
 
-/// Key existence with Redis-driven invalidation; see the module docs.
+/// Key existence on one node with Redis-driven invalidation; see the
+/// module docs. Tracking stops when the last clone is dropped.
 #[derive(Clone)]
-pub struct Tracker {
-    shared: Option<Arc<Shared>>,
+pub struct NodeTracker {
+    shared: Arc<Shared>,
 }
 
-impl Tracker {
-    /// Starts tracking on a single-node Redis (`url`); `None` (Redis
-    /// Cluster) or a capacity of 0 gives a tracker that always asks Redis.
-    pub fn start(url: Option<&Secret>, budget: Duration, capacity: usize, io: &Handle) -> Self {
-        let Some(url) = url.filter(|_| capacity > 0) else {
-            return Self { shared: None };
-        };
-        let client = match resp3_client(url.expose()) {
-            Ok(client) => client,
-            Err(e) => {
-                log::warn!("session tracking is off: {e}");
-                return Self { shared: None };
-            }
-        };
+impl NodeTracker {
+    /// Starts tracking on the node `client` (RESP3) connects to, keeping at
+    /// most `capacity` answers.
+    pub fn start(client: Client, budget: Duration, capacity: usize, io: &Handle) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
-            capacity,
+            capacity: capacity.max(1),
             budget,
         });
         io.spawn(run(client, Arc::downgrade(&shared)));
-        Self {
-            shared: Some(shared),
-        }
+        Self { shared }
     }
 
     /// Whether `key` exists: from memory when Redis has promised to tell of
@@ -200,9 +184,7 @@ impl Tracker {
     where
         F: Future<Output = Result<bool, StoreError>>,
     {
-        let Some(shared) = &self.shared else {
-            return fallback.await;
-        };
+        let shared = &self.shared;
         let now = Instant::now();
         let (mut conn, mark) = match Self::lookup(shared, key, now) {
             Lookup::Known(exists) => return Ok(exists),
@@ -265,9 +247,7 @@ impl Tracker {
     /// been applied (one `PING` on the tracking connection). A failure only
     /// stops the cache from being trusted.
     pub async fn sync(&self) {
-        let Some(shared) = &self.shared else {
-            return;
-        };
+        let shared = &self.shared;
         let conn = {
             let state = shared.lock();
             let trusted = state.trusted_until.is_some_and(|t| Instant::now() < t);
@@ -288,23 +268,8 @@ impl Tracker {
 
     /// Entries held now (for tests of the bound).
     pub fn len(&self) -> usize {
-        self.shared.as_ref().map_or(0, |s| s.lock().entries.len())
+        self.shared.lock().entries.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-fn resp3_client(url: &str) -> Result<Client, String> {
-    let info = url
-        .into_connection_info()
-        .map_err(|e| format!("invalid Redis URL ({e})"))?;
-    let settings = info
-        .redis_settings()
-        .clone()
-        .set_protocol(ProtocolVersion::RESP3);
-    Client::open(info.set_redis_settings(settings)).map_err(|e| format!("invalid Redis URL ({e})"))
 }
 
 /// Connects, turns tracking on, and proves the connection current every
