@@ -13,6 +13,7 @@ USAGE:
     authd                         run the service (settings from AUTHD_* and .env)
     authd keygen [--alg ALG]      print a fresh PKCS#8 PEM private key
                                   ALG: EdDSA (default), ES256, RS256
+    authd hash-time               time Argon2id here: the login ceiling
     authd --help | --version
 
 SETTINGS (environment, defaults in brackets; see .env.example):
@@ -46,9 +47,31 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("keygen") => keygen(&args[1..]),
+        Some("hash-time") => hash_time(),
         Some(other) => {
             eprintln!("authd: unknown argument `{other}`; see `authd --help`");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints the median Argon2id time on this machine and the most logins per
+/// second the hashing slots allow.
+fn hash_time() -> ExitCode {
+    use authd::users::password::{hashing_slots, PasswordHasher};
+    match PasswordHasher::time_hash(21) {
+        Ok(one) => {
+            let slots = hashing_slots();
+            let ms = one.as_secs_f64() * 1000.0;
+            println!(
+                "argon2id: {ms:.1} ms per hash (median of 21); {slots} hashing slot(s): at most {:.0} logins/s",
+                slots as f64 * 1000.0 / ms
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("authd hash-time: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -72,6 +72,17 @@ fn keygen_prints_a_pkcs8_pem_key_for_each_algorithm() {
     assert!(!out.status.success());
 }
 
+#[test]
+fn hash_time_prints_the_login_ceiling() {
+    let out = authd(&["hash-time"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(" ms per hash") && text.contains(" logins/s"),
+        "{text}"
+    );
+}
+
 /// Starts on bad settings fail with one line naming the variable.
 fn assert_refuses(vars: &[(&str, &str)], variable: &str) -> String {
     let out = authd(&[], vars);

@@ -57,6 +57,16 @@ const OUTPUT_LEN: usize = 32;
 /// The most memory (KiB) a stored hash may ask a verification for.
 const MAX_STORED_M_COST: u32 = 256 * 1024;
 
+/// How many hashes run at once: a core is left to the async workers, so
+/// refreshes and the guard stay quick while logins queue.
+pub fn hashing_slots() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .saturating_sub(1)
+        .max(1)
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -80,12 +90,7 @@ struct Inner {
 impl PasswordHasher {
     /// Hashes one random password (about 50 ms) to make the dummy.
     pub fn new(queue_budget: Duration) -> Result<Self, String> {
-        let parallel = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        // Leave a core to the async workers so refreshes and the guard stay
-        // quick while logins queue.
-        let slots = parallel.saturating_sub(1).max(1);
+        let slots = hashing_slots();
         let mut first = new_memory();
         let mut random = [0u8; 32];
         rand::fill(&mut random);
@@ -105,6 +110,23 @@ impl PasswordHasher {
     /// How many hashes run at once, each with its own working memory.
     pub fn slots(&self) -> usize {
         self.inner.slots
+    }
+
+    /// The median time of one hash, over `runs` hashes of a random
+    /// password on this thread (`authd hash-time`: the login ceiling is
+    /// `hashing_slots()` divided by it).
+    pub fn time_hash(runs: usize) -> Result<Duration, String> {
+        let mut memory = new_memory();
+        let mut times = Vec::with_capacity(runs.max(1));
+        for _ in 0..runs.max(1) {
+            let mut random = [0u8; 32];
+            rand::fill(&mut random);
+            let started = std::time::Instant::now();
+            hash_with(&random, &mut memory).map_err(|e| format!("argon2: {e}"))?;
+            times.push(started.elapsed());
+        }
+        times.sort();
+        Ok(times[times.len() / 2])
     }
 
     /// Working memory of one slot, bytes.
