@@ -61,6 +61,15 @@ pub enum AccessTokenCheck {
     Signature,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
 /// The raw environment, exactly as the contract names it, every value as
 /// text: numbers are parsed in `Settings::check`, which names the variable
 /// in its error (envy's own messages are English prose, not an interface).
@@ -91,6 +100,9 @@ struct Raw {
     max_sessions_per_user: String,
     guard_cache_entries: String,
     trusted_proxies: String,
+    public_url: Option<String>,
+    introspection_secrets: Option<Secret>,
+    log_format: String,
     redis_timeout_ms: String,
     database_timeout_ms: String,
 }
@@ -123,6 +135,9 @@ impl Default for Raw {
             max_sessions_per_user: "100".into(),
             guard_cache_entries: "100000".into(),
             trusted_proxies: String::new(),
+            public_url: None,
+            introspection_secrets: None,
+            log_format: "text".into(),
             redis_timeout_ms: "1000".into(),
             database_timeout_ms: "2000".into(),
         }
@@ -218,6 +233,13 @@ pub struct Settings {
     pub max_sessions_per_user: u32,
     pub guard_cache_entries: usize,
     pub trusted_proxies: TrustedProxies,
+    /// Where clients reach authd (RFC 8414 metadata), without a trailing
+    /// `/`; unset: `http://` and the address authd listens on.
+    pub public_url: Option<String>,
+    /// Bearer secrets of resource servers allowed to introspect; none turns
+    /// `/api/introspect` off.
+    pub introspection_secrets: Vec<Secret>,
+    pub log_format: LogFormat,
     pub redis_timeout: Duration,
     pub database_timeout: Duration,
 }
@@ -393,6 +415,44 @@ impl Settings {
                 .collect::<Vec<_>>(),
         )
         .map_err(|e| bad("AUTHD_TRUSTED_PROXIES", e))?;
+        let public_url = match raw.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) => {
+                let url = url.trim_end_matches('/');
+                let rest = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"));
+                if rest.is_none_or(|host| host.is_empty() || host.contains(['?', '#', ' '])) {
+                    return Err(bad(
+                        "AUTHD_PUBLIC_URL",
+                        "must be an absolute http:// or https:// URL without query or fragment",
+                    ));
+                }
+                Some(url.to_string())
+            }
+        };
+        let introspection_secrets: Vec<Secret> = raw
+            .introspection_secrets
+            .as_ref()
+            .map(|all| split_list(all.expose()).map(Secret::new).collect())
+            .unwrap_or_default();
+        if let Some(short) = introspection_secrets
+            .iter()
+            .position(|s| s.expose().len() < MIN_HS256_SECRET_BYTES)
+        {
+            return Err(bad(
+                "AUTHD_INTROSPECTION_SECRETS",
+                format!(
+                    "secret #{} is shorter than {MIN_HS256_SECRET_BYTES} bytes (e.g. `openssl rand -base64 48`)",
+                    short + 1
+                ),
+            ));
+        }
+        let log_format = match raw.log_format.trim().to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(bad("AUTHD_LOG_FORMAT", "must be `text` or `json`")),
+        };
         if raw.redis_url.expose().trim().is_empty() {
             return Err(bad("AUTHD_REDIS_URL", "is empty"));
         }
@@ -511,6 +571,9 @@ impl Settings {
             max_sessions_per_user: n.max_sessions_per_user,
             guard_cache_entries: n.guard_cache_entries,
             trusted_proxies,
+            public_url,
+            introspection_secrets,
+            log_format,
             redis_timeout: Duration::from_millis(n.redis_timeout_ms),
             database_timeout: Duration::from_millis(n.database_timeout_ms),
         })
@@ -699,6 +762,41 @@ mod tests {
             assert_eq!(e.variable, name);
             let e = Settings::from_vars(vars(&[(name, "many")])).unwrap_err();
             assert_eq!(e.variable, name);
+        }
+    }
+
+    #[test]
+    fn operations_settings_have_their_defaults_and_refuse_nonsense() {
+        let s = Settings::from_vars(vars(&[])).unwrap();
+        assert_eq!(s.public_url, None);
+        assert!(s.introspection_secrets.is_empty());
+        assert_eq!(s.log_format, LogFormat::Text);
+        let s = Settings::from_vars(vars(&[
+            ("AUTHD_PUBLIC_URL", "https://auth.example.com/"),
+            ("AUTHD_LOG_FORMAT", "JSON"),
+            (
+                "AUTHD_INTROSPECTION_SECRETS",
+                "0123456789abcdef0123456789abcdef, fedcba9876543210fedcba9876543210x",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://auth.example.com"));
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.introspection_secrets.len(), 2);
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
+        for (name, value) in [
+            ("AUTHD_PUBLIC_URL", "auth.example.com"),
+            ("AUTHD_PUBLIC_URL", "https://"),
+            ("AUTHD_PUBLIC_URL", "https://a.example?x=1"),
+            ("AUTHD_INTROSPECTION_SECRETS", "tooshortsecret"),
+            ("AUTHD_LOG_FORMAT", "xml"),
+        ] {
+            let e = Settings::from_vars(vars(&[(name, value)])).unwrap_err();
+            assert_eq!(e.variable, name, "{value}");
+            assert!(
+                !e.reason.contains("tooshortsecret"),
+                "no secret in the message"
+            );
         }
     }
 }

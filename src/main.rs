@@ -29,6 +29,8 @@ SETTINGS (environment, defaults in brackets; see .env.example):
     AUTHD_REGISTER_MAX_PER_IP [20]         AUTHD_MAX_SESSIONS_PER_USER [100]
     AUTHD_GUARD_CACHE_ENTRIES [100000]     AUTHD_TRUSTED_PROXIES []
     AUTHD_REDIS_TIMEOUT_MS [1000]          AUTHD_DATABASE_TIMEOUT_MS [2000]
+    AUTHD_PUBLIC_URL [http://AUTHD_BIND]   AUTHD_INTROSPECTION_SECRETS []
+    AUTHD_LOG_FORMAT [text]
 ";
 
 /// sysexits.h EX_CONFIG: the settings (or what they point at) are wrong.

@@ -4,17 +4,17 @@
 use std::net::TcpListener;
 
 use actix_web::dev::{HttpServiceFactory, Server};
-use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
+use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer, Route};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, IntrospectionCallers};
 use crate::config::{AccessTokenCheck, ConfigError, Settings};
 use crate::connections::Connections;
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
-use crate::http::{request_id, ApiError};
-use crate::routes::{account, health, jwks, sessions, tokens};
+use crate::http::{access_log, request_id, ApiError};
+use crate::routes::{account, health, jwks, oauth, sessions, tokens};
 use crate::sessions::{Lifetimes, SessionStore};
 use crate::state::AppState;
 use crate::throttle::{Limits, LoginThrottle};
@@ -109,12 +109,6 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
         let (auth, connections) = assemble(&settings).await?;
         connections.warn_if_redis_evicts().await;
-        let state = web::Data::new(AppState {
-            auth,
-            connections,
-            trusted_proxies: settings.trusted_proxies.clone(),
-        });
-
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",
@@ -124,6 +118,18 @@ impl Application {
         let address = listener
             .local_addr()
             .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?;
+        let introspection = IntrospectionCallers::new(&settings.introspection_secrets);
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let state = web::Data::new(AppState {
+            auth,
+            connections,
+            trusted_proxies: settings.trusted_proxies.clone(),
+            metadata: oauth::metadata_json(&settings.issuer, &public_url, introspection.is_some()),
+            introspection,
+        });
         log::info!("authd listening on http://{address}");
 
         let shared = state.clone();
@@ -134,14 +140,8 @@ impl Application {
                 .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(ErrorHandlers::new().default_handler(render_framework_error))
-                // Method and path only: query strings and headers may carry
-                // secrets. The request id is on the request by then; the
-                // line is written after the response, outside its task.
-                .wrap(
-                    Logger::new(r#"%a "%{method}xi %U" %s %b %Dms rid=%{x-request-id}i"#)
-                        .custom_request_replace("method", |req| req.method().to_string())
-                        .exclude("/healthz"),
-                )
+                // After the response, inside the request id's scope.
+                .wrap(from_fn(access_log::record))
                 .wrap(from_fn(request_id::assign))
                 .configure(routes)
         })
@@ -186,6 +186,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .service(open("/login", web::post().to(tokens::login)))
             .service(open("/token", web::post().to(tokens::refresh)))
             .service(open("/logout", web::post().to(tokens::logout)))
+            .service(open("/revoke", web::post().to(oauth::revoke)))
+            .service(open("/introspect", web::post().to(oauth::introspect)))
             .service(guarded("/logout-all", web::post().to(tokens::logout_all)))
             .service(guarded("/me", web::get().to(account::me)))
             .service(guarded("/sessions", web::get().to(sessions::list)))
@@ -197,6 +199,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .service(guarded("/secure", web::get().to(account::secure))),
     )
     .service(open("/.well-known/jwks.json", web::get().to(jwks::jwks)))
+    .service(open(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(oauth::metadata),
+    ))
     .service(open("/healthz", web::get().to(health::healthz)))
     .service(open("/readyz", web::get().to(health::readyz)))
     .default_service(web::to(|| async {

@@ -5,15 +5,19 @@
 //! the domain stores it is given. Unit-testable without a server.
 
 mod account;
+mod callers;
 mod error;
 mod login;
+mod oauth;
 mod sessions;
 mod tokens;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub use callers::IntrospectionCallers;
 pub use error::{AuthError, InternalError};
+pub use oauth::Introspection;
 pub use sessions::DeviceSession;
 
 use crate::config::AccessTokenCheck;

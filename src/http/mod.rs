@@ -2,6 +2,7 @@
 //! the Bearer guard, the request id, and who the client is. Nothing here
 //! decides a rule; `auth` does.
 
+pub mod access_log;
 pub mod body;
 pub mod client;
 pub mod error;

@@ -4,5 +4,6 @@
 pub mod account;
 pub mod health;
 pub mod jwks;
+pub mod oauth;
 pub mod sessions;
 pub mod tokens;

@@ -6,6 +6,7 @@ pub mod store;
 pub mod token;
 
 pub use store::{
-    Created, IssuedRefresh, Lifetimes, RotateOutcome, SessionInfo, SessionMeta, SessionStore,
+    Created, CurrentRefresh, IssuedRefresh, Lifetimes, RotateOutcome, SessionInfo, SessionMeta,
+    SessionStore,
 };
 pub use token::RefreshToken;

@@ -91,6 +91,15 @@ pub struct Lifetimes {
     pub grace: Duration,
 }
 
+/// A refresh token that is the current one of its live session.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentRefresh {
+    /// Until the session (and so the token) expires.
+    pub expires_in: Duration,
+    /// When the token was issued (its rotation, or the login): unix ms.
+    pub issued_at_ms: i64,
+}
+
 pub enum RotateOutcome {
     /// A successor was issued (freshly, or again within the grace window).
     Rotated(IssuedRefresh),
@@ -117,6 +126,7 @@ pub struct SessionStore {
     revoke: Script,
     revoke_all: Script,
     list: Script,
+    inspect: Script,
 }
 
 impl SessionStore {
@@ -147,6 +157,7 @@ impl SessionStore {
             revoke: script(include_str!("scripts/revoke.lua")),
             revoke_all: script(include_str!("scripts/revoke_all.lua")),
             list: script(include_str!("scripts/list.lua")),
+            inspect: script(include_str!("scripts/inspect.lua")),
         }
     }
 
@@ -329,6 +340,26 @@ impl SessionStore {
                 })
             })
             .collect())
+    }
+
+    /// Whether `token` is the current refresh token of a live session,
+    /// changing nothing (introspection).
+    pub async fn inspect(
+        &self,
+        token: &RefreshToken,
+    ) -> Result<Option<CurrentRefresh>, StoreError> {
+        let mut call = self.inspect.prepare_invoke();
+        call.key(self.keys.session(token.user_id, token.session_id))
+            .arg(&token.family_hash()[..])
+            .arg(&token.secret_hash()[..]);
+        let reply: Vec<i64> = self.invoke(&call).await?;
+        Ok(match reply.as_slice() {
+            [ttl, issued] if *ttl > 0 => Some(CurrentRefresh {
+                expires_in: Duration::from_millis(*ttl as u64),
+                issued_at_ms: *issued,
+            }),
+            _ => None,
+        })
     }
 
     /// The newest credential version Redis knows for `user` (0 for none).

@@ -35,11 +35,25 @@ struct IssuedClaims<'a> {
 /// issuer, which the contract refuses (one issuer, one JSON string).
 #[derive(Deserialize)]
 struct VerifiedClaims {
-    #[allow(dead_code)]
     iss: String,
     sub: String,
     sid: String,
     exp: u64,
+    #[serde(default)]
+    iat: u64,
+    #[serde(default)]
+    jti: String,
+}
+
+/// What introspection (RFC 7662) reports of a valid access token.
+#[derive(Debug, Clone)]
+pub struct AccessClaims {
+    pub identity: Identity,
+    pub issuer: String,
+    pub audience: String,
+    pub expires_at: u64,
+    pub issued_at: u64,
+    pub jti: String,
 }
 
 pub struct IssuedAccessToken {
@@ -110,6 +124,11 @@ impl AccessTokens {
         self.verified.len()
     }
 
+    /// The issuer and audience tokens carry.
+    pub fn rules(&self) -> (&str, &str) {
+        (&self.issuer, &self.audience)
+    }
+
     pub fn keys(&self) -> &KeySet {
         &self.keys
     }
@@ -151,13 +170,13 @@ impl AccessTokens {
         if let Some(identity) = self.verified.get(&key, unix_now()) {
             return Ok(identity);
         }
-        let (identity, exp) = self.verify_fully(token)?;
+        let (identity, claims) = self.verify_fully(token)?;
         self.verified
-            .insert(key, identity, exp.saturating_add(self.leeway_secs));
+            .insert(key, identity, claims.exp.saturating_add(self.leeway_secs));
         Ok(identity)
     }
 
-    fn verify_fully(&self, token: &str) -> Result<(Identity, u64), Rejected> {
+    fn verify_fully(&self, token: &str) -> Result<(Identity, VerifiedClaims), Rejected> {
         let header = decode_header(token).map_err(|_| Rejected("malformed header"))?;
         if header.alg != self.keys.algorithm {
             return Err(Rejected("algorithm not allowed"));
@@ -183,7 +202,24 @@ impl AccessTokens {
                 user_id,
                 session_id,
             },
-            data.claims.exp,
+            data.claims,
         ))
+    }
+
+    /// Full verification (never from the cache) and the claims RFC 7662
+    /// reports. Does no I/O.
+    pub fn inspect(&self, token: &str) -> Result<AccessClaims, Rejected> {
+        if token.len() > MAX_ACCESS_TOKEN_BYTES {
+            return Err(Rejected("token too large"));
+        }
+        let (identity, claims) = self.verify_fully(token)?;
+        Ok(AccessClaims {
+            identity,
+            issuer: claims.iss,
+            audience: self.audience.clone(),
+            expires_at: claims.exp,
+            issued_at: claims.iat,
+            jti: claims.jti,
+        })
     }
 }

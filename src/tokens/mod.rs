@@ -5,5 +5,5 @@ pub mod access;
 pub mod keys;
 pub mod verified;
 
-pub use access::{AccessTokenRules, AccessTokens, IssuedAccessToken};
+pub use access::{AccessClaims, AccessTokenRules, AccessTokens, IssuedAccessToken};
 pub use keys::{generate_private_key_pem, KeySet};

@@ -42,7 +42,11 @@ impl Service {
                 .expect("authd logs its address");
             startup_log.push(line.clone());
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.trim().to_string();
+                // Up to the end of the address (a JSON line goes on).
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || ".:[]".contains(c)))
+                    .unwrap_or(rest.len());
+                break rest[..end].to_string();
             }
         };
         Service {

@@ -1,0 +1,75 @@
+//! The OAuth 2.0 endpoints resource servers and clients expect: token
+//! revocation (RFC 7009) and token introspection (RFC 7662).
+
+use super::{Auth, AuthError};
+use crate::common::clock::unix_now;
+use crate::identity::Identity;
+use crate::sessions::RefreshToken;
+use crate::tokens::AccessClaims;
+
+/// What introspection says of a token.
+#[derive(Debug)]
+pub enum Introspection {
+    /// Not a token authd would accept now (RFC 7662 §2.2 says no more).
+    Inactive,
+    /// A valid access token of a live session.
+    Access(AccessClaims),
+    /// The current refresh token of a live session.
+    Refresh {
+        identity: Identity,
+        issuer: String,
+        audience: String,
+        expires_at: u64,
+        issued_at: u64,
+    },
+}
+
+impl Auth {
+    /// `POST /api/revoke`: ends the session of a refresh token (the current
+    /// one or an earlier one of its family) or of a valid access token.
+    /// Anything else is not an error (RFC 7009 §2.2): there is nothing to
+    /// end. The token's form tells the types apart, so a hint is not needed.
+    pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
+        if let Some(refresh) = RefreshToken::parse(token) {
+            self.sessions
+                .revoke(refresh.user_id, refresh.session_id, Some(&refresh))
+                .await?;
+        } else if let Ok(who) = self.access_tokens.verify(token) {
+            self.sessions
+                .revoke(who.user_id, who.session_id, None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /api/introspect`: an access token is active when it verifies
+    /// and its session lives (whatever `AUTHD_ACCESS_TOKEN_CHECK` says); a
+    /// refresh token when it is its live session's current token. Reads
+    /// only: never rotates, never counts as reuse.
+    pub async fn introspect(&self, token: &str) -> Result<Introspection, AuthError> {
+        if let Some(refresh) = RefreshToken::parse(token) {
+            let Some(current) = self.sessions.inspect(&refresh).await? else {
+                return Ok(Introspection::Inactive);
+            };
+            let rules = self.access_tokens.rules();
+            return Ok(Introspection::Refresh {
+                identity: Identity {
+                    user_id: refresh.user_id,
+                    session_id: refresh.session_id,
+                },
+                issuer: rules.0.to_string(),
+                audience: rules.1.to_string(),
+                expires_at: unix_now() + current.expires_in.as_secs(),
+                issued_at: (current.issued_at_ms.max(0) / 1000) as u64,
+            });
+        }
+        let Ok(claims) = self.access_tokens.inspect(token) else {
+            return Ok(Introspection::Inactive);
+        };
+        let who = claims.identity;
+        if !self.sessions.is_live(who.user_id, who.session_id).await? {
+            return Ok(Introspection::Inactive);
+        }
+        Ok(Introspection::Access(claims))
+    }
+}

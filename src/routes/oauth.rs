@@ -1,0 +1,145 @@
+//! The OAuth 2.0 family: revocation (RFC 7009), introspection (RFC 7662)
+//! and authorization server metadata (RFC 8414).
+
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{AuthError, Introspection};
+use crate::http::body;
+use crate::http::guard::bearer_token;
+use crate::http::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// RFC 7009 §2.1 and RFC 7662 §2.1, form or JSON. The hint is accepted
+/// and not needed: refresh and access tokens differ in form.
+#[derive(Deserialize)]
+struct TokenRequest {
+    token: Option<String>,
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+}
+
+fn token_of(req: &HttpRequest, body: &Bytes) -> Result<String, ApiError> {
+    let (input, _) = body::required::<TokenRequest>(req, body, true)?;
+    input
+        .token
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| t.trim().to_string())
+        .ok_or(ApiError::InvalidRequest("token is required"))
+}
+
+pub async fn revoke(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let token = token_of(&req, &body)?;
+    state.auth.revoke(&token).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// RFC 7662 §2.2. Fields a token does not have are left out.
+#[derive(Serialize, Default)]
+struct IntrospectionResponse {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+}
+
+pub async fn introspect(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let Some(callers) = &state.introspection else {
+        return Err(ApiError::NotFound);
+    };
+    let caller = bearer_token(req.headers());
+    if !caller.is_some_and(|secret| callers.admits(secret)) {
+        return Err(AuthError::InvalidToken {
+            token_sent: caller.is_some(),
+        }
+        .into());
+    }
+    let token = token_of(&req, &body)?;
+    let answer = match state.auth.introspect(&token).await? {
+        Introspection::Inactive => IntrospectionResponse::default(),
+        Introspection::Access(claims) => IntrospectionResponse {
+            active: true,
+            token_type: Some("access_token"),
+            sub: Some(claims.identity.user_id.to_string()),
+            sid: Some(claims.identity.session_id.to_string()),
+            iss: Some(claims.issuer),
+            aud: Some(claims.audience),
+            exp: Some(claims.expires_at),
+            iat: Some(claims.issued_at),
+            jti: Some(claims.jti),
+        },
+        Introspection::Refresh {
+            identity,
+            issuer,
+            audience,
+            expires_at,
+            issued_at,
+        } => IntrospectionResponse {
+            active: true,
+            token_type: Some("refresh_token"),
+            sub: Some(identity.user_id.to_string()),
+            sid: Some(identity.session_id.to_string()),
+            iss: Some(issuer),
+            aud: Some(audience),
+            exp: Some(expires_at),
+            iat: Some(issued_at),
+            jti: None,
+        },
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
+/// `/.well-known/oauth-authorization-server`, rendered once at startup.
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(state.metadata.clone())
+}
+
+/// RFC 8414 §2 for what authd serves: no authorization endpoint (clients
+/// log in with a password at `/api/login`), the refresh grant at the token
+/// endpoint, public clients (no client authentication).
+pub fn metadata_json(issuer: &str, public_url: &str, introspection: bool) -> String {
+    let mut doc = serde_json::json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{public_url}/api/token"),
+        "jwks_uri": format!("{public_url}/.well-known/jwks.json"),
+        "revocation_endpoint": format!("{public_url}/api/revoke"),
+        "grant_types_supported": ["refresh_token"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+    });
+    if introspection {
+        doc["introspection_endpoint"] = format!("{public_url}/api/introspect").into();
+    }
+    doc.to_string()
+}
