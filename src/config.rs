@@ -102,6 +102,7 @@ struct Raw {
     trusted_proxies: String,
     public_url: Option<String>,
     introspection_secrets: Option<Secret>,
+    metrics_bind: Option<String>,
     log_format: String,
     redis_timeout_ms: String,
     database_timeout_ms: String,
@@ -137,6 +138,7 @@ impl Default for Raw {
             trusted_proxies: String::new(),
             public_url: None,
             introspection_secrets: None,
+            metrics_bind: None,
             log_format: "text".into(),
             redis_timeout_ms: "1000".into(),
             database_timeout_ms: "2000".into(),
@@ -240,6 +242,8 @@ pub struct Settings {
     /// `/api/introspect` off.
     pub introspection_secrets: Vec<Secret>,
     pub log_format: LogFormat,
+    /// Serve `/metrics` on this address only (404 on the main one).
+    pub metrics_bind: Option<SocketAddr>,
     pub redis_timeout: Duration,
     pub database_timeout: Duration,
 }
@@ -448,6 +452,15 @@ impl Settings {
                 ),
             ));
         }
+        let metrics_bind = match raw.metrics_bind.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(addr) => Some(addr.parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "AUTHD_METRICS_BIND",
+                    "must be an address and port, such as 127.0.0.1:9100",
+                )
+            })?),
+        };
         let log_format = match raw.log_format.trim().to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -574,6 +587,7 @@ impl Settings {
             public_url,
             introspection_secrets,
             log_format,
+            metrics_bind,
             redis_timeout: Duration::from_millis(n.redis_timeout_ms),
             database_timeout: Duration::from_millis(n.database_timeout_ms),
         })
@@ -790,6 +804,7 @@ mod tests {
             ("AUTHD_PUBLIC_URL", "https://a.example?x=1"),
             ("AUTHD_INTROSPECTION_SECRETS", "tooshortsecret"),
             ("AUTHD_LOG_FORMAT", "xml"),
+            ("AUTHD_METRICS_BIND", "9100"),
         ] {
             let e = Settings::from_vars(vars(&[(name, value)])).unwrap_err();
             assert_eq!(e.variable, name, "{value}");

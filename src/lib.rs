@@ -14,6 +14,7 @@ pub mod routes;
 pub mod sessions;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

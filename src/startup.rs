@@ -1,7 +1,7 @@
 //! Builds the application: keys, stores, the route table, and a listener
 //! bound before the server starts so tests can ask for port 0.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
 use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::middleware::{from_fn, ErrorHandlers};
@@ -13,10 +13,11 @@ use crate::connections::Connections;
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
-use crate::http::{access_log, request_id, ApiError};
-use crate::routes::{account, health, jwks, oauth, sessions, tokens};
+use crate::http::{observe, request_id, ApiError};
+use crate::routes::{account, health, jwks, metrics, oauth, sessions, tokens};
 use crate::sessions::{Lifetimes, SessionStore};
 use crate::state::AppState;
+use crate::telemetry;
 use crate::throttle::{Limits, LoginThrottle};
 use crate::tokens::{AccessTokenRules, AccessTokens, KeySet};
 use crate::users::{PasswordHasher, UserStore};
@@ -24,6 +25,8 @@ use crate::users::{PasswordHasher, UserStore};
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on its own listener (`AUTHD_METRICS_BIND`), and its port.
+    metrics: Option<(Server, u16)>,
     state: web::Data<AppState>,
 }
 
@@ -132,6 +135,11 @@ impl Application {
         });
         log::info!("authd listening on http://{address}");
 
+        let metrics = match settings.metrics_bind {
+            Some(bind) => Some(metrics_server(bind)?),
+            None => None,
+        };
+        let metrics_here = metrics.is_none();
         let shared = state.clone();
         let server = HttpServer::new(move || {
             // Runs once on each worker thread.
@@ -141,24 +149,31 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(ErrorHandlers::new().default_handler(render_framework_error))
                 // After the response, inside the request id's scope.
-                .wrap(from_fn(access_log::record))
+                .wrap(from_fn(observe::record))
                 .wrap(from_fn(request_id::assign))
-                .configure(routes)
+                .configure(|cfg| routes(cfg, metrics_here))
         })
         .listen(listener)
         .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?
         .shutdown_timeout(10)
         .run();
 
+        telemetry::handle();
         Ok(Self {
             port: address.port(),
             server,
+            metrics,
             state,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when `AUTHD_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     /// The state handlers share; tests read counters from it.
@@ -170,7 +185,15 @@ impl Application {
     /// stops accepting, lets in-flight requests finish (10 s at most), and
     /// closes the store pools.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let served = self.server.await;
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         log::info!("authd stopped serving; closing pools");
         self.state.connections.close().await;
         served
@@ -179,7 +202,10 @@ impl Application {
 
 /// The route table. Guarded resources each wrap the Bearer guard, so an
 /// unknown path is a 404 whether or not a token came with it.
-fn routes(cfg: &mut web::ServiceConfig) {
+fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
+    if with_metrics {
+        cfg.service(open("/metrics", web::get().to(metrics::metrics)));
+    }
     cfg.service(
         web::scope("/api")
             .service(open("/register", web::post().to(account::register)))
@@ -208,6 +234,35 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
     }));
+}
+
+/// `/metrics` alone, on its own address: only whoever reaches that address
+/// (a Prometheus on a private network) sees the counters.
+fn metrics_server(bind: SocketAddr) -> Result<(Server, u16), ConfigError> {
+    let listener = TcpListener::bind(bind).map_err(|e| {
+        ConfigError::new(
+            "AUTHD_METRICS_BIND",
+            format!("cannot listen on {bind}: {e}"),
+        )
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| ConfigError::new("AUTHD_METRICS_BIND", e.to_string()))?
+        .port();
+    let server = HttpServer::new(|| {
+        App::new()
+            .service(open("/metrics", web::get().to(metrics::metrics)))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
+            }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(|e| ConfigError::new("AUTHD_METRICS_BIND", e.to_string()))?
+    .run();
+    log::info!("metrics on http://{bind}/metrics");
+    Ok((server, port))
 }
 
 /// A resource anyone may call; other methods get a 405.

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use super::{Auth, AuthError, Client, TokenPair};
 use crate::connections::StoreError;
 use crate::sessions::{Created, SessionMeta};
+use crate::telemetry::{self, Login};
 use crate::throttle::Admission;
 use crate::users::credentials::PasswordProblem;
 use crate::users::{Email, Password};
@@ -17,6 +18,23 @@ pub const MAX_DEVICE_CHARS: usize = 100;
 impl Auth {
     /// `POST /api/login`: a session for the account if the password matches.
     pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        device: Option<&str>,
+        client: &Client,
+    ) -> Result<TokenPair, AuthError> {
+        let outcome = self.log_in(email, password, device, client).await;
+        telemetry::login(match &outcome {
+            Ok(_) => Login::Success,
+            Err(AuthError::InvalidCredentials | AuthError::InvalidRequest(_)) => Login::Invalid,
+            Err(AuthError::RateLimited { .. }) => Login::Throttled,
+            Err(_) => Login::Unavailable,
+        });
+        outcome
+    }
+
+    async fn log_in(
         &self,
         email: &str,
         password: &str,

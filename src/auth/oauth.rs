@@ -5,6 +5,7 @@ use super::{Auth, AuthError};
 use crate::common::clock::unix_now;
 use crate::identity::Identity;
 use crate::sessions::RefreshToken;
+use crate::telemetry::Ended;
 use crate::tokens::AccessClaims;
 
 /// What introspection says of a token.
@@ -32,11 +33,16 @@ impl Auth {
     pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
         if let Some(refresh) = RefreshToken::parse(token) {
             self.sessions
-                .revoke(refresh.user_id, refresh.session_id, Some(&refresh))
+                .revoke(
+                    refresh.user_id,
+                    refresh.session_id,
+                    Some(&refresh),
+                    Ended::Revoked,
+                )
                 .await?;
         } else if let Ok(who) = self.access_tokens.verify(token) {
             self.sessions
-                .revoke(who.user_id, who.session_id, None)
+                .revoke(who.user_id, who.session_id, None, Ended::Revoked)
                 .await?;
         }
         Ok(())

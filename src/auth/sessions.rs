@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::{Auth, AuthError};
 use crate::identity::Identity;
 use crate::sessions::SessionInfo;
+use crate::telemetry::Ended;
 
 /// A live session, and whether it is the caller's own.
 pub struct DeviceSession {
@@ -31,7 +32,11 @@ impl Auth {
     /// existed, malformed), so the answer reveals nothing about others.
     pub async fn end_session(&self, who: Identity, id: &str) -> Result<(), AuthError> {
         let session = Uuid::parse_str(id).map_err(|_| AuthError::NotFound)?;
-        if self.sessions.revoke(who.user_id, session, None).await? {
+        if self
+            .sessions
+            .revoke(who.user_id, session, None, Ended::Deleted)
+            .await?
+        {
             Ok(())
         } else {
             Err(AuthError::NotFound)

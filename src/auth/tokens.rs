@@ -4,13 +4,28 @@ use super::{Auth, AuthError, InternalError, TokenPair};
 use crate::config::AccessTokenCheck;
 use crate::identity::Identity;
 use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome};
+use crate::telemetry::{self, Ended, Refresh};
 
 impl Auth {
     /// `POST /api/token`: rotates the presented refresh token.
     pub async fn refresh(&self, presented: &str) -> Result<TokenPair, AuthError> {
+        let outcome = self.rotate(presented).await;
+        telemetry::refresh(match &outcome {
+            Ok((_, true)) => Refresh::Grace,
+            Ok((_, false)) => Refresh::Rotated,
+            Err(AuthError::RefreshReused) => Refresh::Reused,
+            Err(AuthError::RefreshInvalid | AuthError::InvalidRequest(_)) => Refresh::Invalid,
+            Err(_) => Refresh::Unavailable,
+        });
+        outcome.map(|(pair, _)| pair)
+    }
+
+    /// The rotation, and whether it was a grace-window repeat.
+    async fn rotate(&self, presented: &str) -> Result<(TokenPair, bool), AuthError> {
         let presented = RefreshToken::parse(presented).ok_or(AuthError::RefreshInvalid)?;
         match self.sessions.rotate(&presented).await? {
-            RotateOutcome::Rotated(refresh) => self.token_pair(refresh),
+            RotateOutcome::Rotated(refresh) => Ok((self.token_pair(refresh)?, false)),
+            RotateOutcome::Grace(refresh) => Ok((self.token_pair(refresh)?, true)),
             RotateOutcome::Reused => {
                 log::warn!(
                     "refresh token reuse: session {} of user {} revoked",
@@ -36,7 +51,7 @@ impl Auth {
         match refresh_token.map(RefreshToken::parse) {
             Some(Some(token)) => {
                 self.sessions
-                    .revoke(token.user_id, token.session_id, Some(&token))
+                    .revoke(token.user_id, token.session_id, Some(&token), Ended::Logout)
                     .await?;
             }
             Some(None) if bearer.is_none() => {
@@ -49,7 +64,7 @@ impl Auth {
                 // access token is still a success.
                 let who = self.verify_signature(bearer)?;
                 self.sessions
-                    .revoke(who.user_id, who.session_id, None)
+                    .revoke(who.user_id, who.session_id, None, Ended::Logout)
                     .await?;
             }
         }

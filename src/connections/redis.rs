@@ -37,6 +37,7 @@ use tokio::runtime::Handle;
 
 use super::StoreError;
 use crate::common::Secret;
+use crate::telemetry;
 
 /// Connections idle longer than this are pinged before reuse.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
@@ -241,7 +242,7 @@ impl Redis {
         Fut: Future<Output = RedisResult<T>>,
     {
         let deadline = tokio::time::Instant::now() + self.budget;
-        match self.attempt(&op, deadline).await {
+        let outcome = match self.attempt(&op, deadline).await {
             Err(StoreError::Redis(e)) if e.is_connection_dropped() || e.is_io_error() => {
                 log::info!("a Redis connection dropped ({e}); retrying once on a fresh one");
                 self.pool
@@ -250,7 +251,11 @@ impl Redis {
                 self.attempt(&op, deadline).await
             }
             outcome => outcome,
+        };
+        if outcome.is_err() {
+            telemetry::store_error(telemetry::Store::Redis);
         }
+        outcome
     }
 
     async fn attempt<T, F, Fut>(

@@ -13,6 +13,7 @@ use sqlx::AnyPool;
 use tokio::runtime::Handle;
 
 use super::StoreError;
+use crate::telemetry;
 
 #[derive(Clone)]
 pub struct Sql {
@@ -70,7 +71,7 @@ impl Sql {
         T: Send + 'static,
     {
         let mut call = self.io.spawn(query(self.pool.clone()));
-        match tokio::time::timeout(self.budget, &mut call).await {
+        let outcome = match tokio::time::timeout(self.budget, &mut call).await {
             Ok(Ok(result)) => Ok(result),
             // The I/O runtime is gone: the process is shutting down.
             Ok(Err(_)) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
@@ -80,7 +81,11 @@ impl Sql {
                 call.abort();
                 Err(StoreError::Timeout("database"))
             }
+        };
+        if outcome.is_err() {
+            telemetry::store_error(telemetry::Store::Database);
         }
+        outcome
     }
 
     /// Runs `query(pool)` on the I/O runtime within the budget.
@@ -90,7 +95,10 @@ impl Sql {
         Fut: Future<Output = Result<T, sqlx::Error>> + Send + 'static,
         T: Send + 'static,
     {
-        self.raw(query).await?.map_err(StoreError::Database)
+        self.raw(query).await?.map_err(|e| {
+            telemetry::store_error(telemetry::Store::Database);
+            StoreError::Database(e)
+        })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod health;
 pub mod jwks;
+pub mod metrics;
 pub mod oauth;
 pub mod sessions;
 pub mod tokens;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::token::{new_nonce, RefreshToken};
 use crate::connections::{Redis, StoreError, Tracker};
+use crate::telemetry::{self, Ended};
 
 const COMMON: &str = include_str!("scripts/common.lua");
 
@@ -101,8 +102,10 @@ pub struct CurrentRefresh {
 }
 
 pub enum RotateOutcome {
-    /// A successor was issued (freshly, or again within the grace window).
+    /// A successor was issued.
     Rotated(IssuedRefresh),
+    /// The token had just been replaced: the same successor, again.
+    Grace(IssuedRefresh),
     /// The token had been replaced before: the session is now revoked.
     Reused,
     /// Unknown, expired, revoked or forged.
@@ -196,7 +199,8 @@ impl SessionStore {
         };
         match reply.as_slice() {
             [status, ttl, end, evicted] if text(status) == Some("created") => {
-                if !matches!(evicted, redis::Value::Int(0)) {
+                if let redis::Value::Int(n @ 1..) = evicted {
+                    telemetry::sessions_ended(Ended::Evicted, *n as u64);
                     self.tracker.sync().await;
                 }
                 Ok(Created::Session(IssuedRefresh {
@@ -241,13 +245,14 @@ impl SessionStore {
                 let redis::Value::BulkString(stored_nonce) = stored_nonce else {
                     return Err(StoreError::RedisReply("grace without a nonce".into()));
                 };
-                RotateOutcome::Rotated(IssuedRefresh {
+                RotateOutcome::Grace(IssuedRefresh {
                     token: presented.successor(stored_nonce),
                     expires_in: millis(ttl)?,
                     session_end: unix_secs(end)?,
                 })
             }
             [status] if text(status) == Some("reused") => {
+                telemetry::sessions_ended(Ended::Reused, 1);
                 self.tracker.sync().await;
                 RotateOutcome::Reused
             }
@@ -257,13 +262,15 @@ impl SessionStore {
         Ok(outcome)
     }
 
-    /// Ends one session. With `family_of`, only if the token belongs to it
-    /// (logout by refresh token); returns whether a session ended.
+    /// Ends one session, for `reason`. With `family_of`, only if the token
+    /// belongs to it (logout by refresh token); returns whether a session
+    /// ended.
     pub async fn revoke(
         &self,
         user: Uuid,
         session: Uuid,
         family_of: Option<&RefreshToken>,
+        reason: Ended,
     ) -> Result<bool, StoreError> {
         let family = family_of.map(RefreshToken::family_hash);
         let mut call = self.revoke.prepare_invoke();
@@ -275,6 +282,7 @@ impl SessionStore {
         // Even if the reply was lost: the session may have ended.
         self.tracker.sync().await;
         let ended = ended?;
+        telemetry::sessions_ended(reason, ended);
         Ok(ended > 0)
     }
 
@@ -297,12 +305,18 @@ impl SessionStore {
             .arg(new_credential.map(|v| v.to_string()).unwrap_or_default())
             .arg(self.max_age_ms)
             .arg(self.max_per_user);
+        let reason = if new_credential.is_some() {
+            Ended::PasswordChange
+        } else {
+            Ended::LogoutAll
+        };
         let mut total = 0;
         let outcome = loop {
             // Each call removes at least one index entry while any remain
             // (but `keep`), so this ends.
             match self.invoke::<(u64, i64, i64)>(&call).await {
                 Ok((ended, remaining, removed)) => {
+                    telemetry::sessions_ended(reason, ended);
                     total += ended;
                     if remaining <= 0 || removed == 0 {
                         break Ok(total);

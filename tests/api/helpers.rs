@@ -50,6 +50,8 @@ pub fn shared_key() -> &'static KeyFile {
 
 pub struct TestApp {
     pub address: String,
+    /// The metrics listener's address, with `AUTHD_METRICS_BIND`.
+    pub metrics_address: Option<String>,
     pub state: actix_web::web::Data<authd::state::AppState>,
     pub database_url: String,
     pub client: reqwest::Client,
@@ -158,10 +160,14 @@ impl AppBuilder {
         let settings = Settings::from_vars(vars).expect("test settings are valid");
         let app = Application::build(settings).await.expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            metrics_address,
             state,
             database_url,
             client: reqwest::Client::builder()

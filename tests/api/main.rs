@@ -11,6 +11,7 @@ mod instances;
 mod keys;
 mod liveness;
 mod logout;
+mod metrics;
 mod oauth;
 mod password;
 mod refresh;

@@ -1,0 +1,235 @@
+//! Prometheus metrics: the names and labels of everything authd counts, in
+//! one place, recorded through the `metrics` facade (so the rules in `auth`
+//! count without knowing about HTTP) and rendered by its Prometheus
+//! exporter at `GET /metrics`. One recorder per process.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+const HTTP_REQUESTS: &str = "authd_http_requests_total";
+const HTTP_DURATION: &str = "authd_http_request_duration_seconds";
+const LOGINS: &str = "authd_logins_total";
+const REFRESHES: &str = "authd_refreshes_total";
+const SESSIONS_ENDED: &str = "authd_sessions_ended_total";
+const STORE_ERRORS: &str = "authd_store_errors_total";
+
+/// The route label of a request no route matched: scanners' paths share it.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+const DURATION_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Debug, Clone, Copy)]
+pub enum Login {
+    Success,
+    Invalid,
+    Throttled,
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Refresh {
+    Rotated,
+    Grace,
+    Reused,
+    Invalid,
+    Unavailable,
+}
+
+/// Why sessions ended.
+#[derive(Debug, Clone, Copy)]
+pub enum Ended {
+    Logout,
+    LogoutAll,
+    Deleted,
+    PasswordChange,
+    Reused,
+    Evicted,
+    Revoked,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Store {
+    Redis,
+    Database,
+}
+
+impl Login {
+    const ALL: [Self; 4] = [
+        Self::Success,
+        Self::Invalid,
+        Self::Throttled,
+        Self::Unavailable,
+    ];
+    fn label(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Invalid => "invalid",
+            Self::Throttled => "throttled",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl Refresh {
+    const ALL: [Self; 5] = [
+        Self::Rotated,
+        Self::Grace,
+        Self::Reused,
+        Self::Invalid,
+        Self::Unavailable,
+    ];
+    fn label(self) -> &'static str {
+        match self {
+            Self::Rotated => "rotated",
+            Self::Grace => "grace",
+            Self::Reused => "reused",
+            Self::Invalid => "invalid",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl Ended {
+    const ALL: [Self; 7] = [
+        Self::Logout,
+        Self::LogoutAll,
+        Self::Deleted,
+        Self::PasswordChange,
+        Self::Reused,
+        Self::Evicted,
+        Self::Revoked,
+    ];
+    fn label(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::Deleted => "deleted",
+            Self::PasswordChange => "password_change",
+            Self::Reused => "reused",
+            Self::Evicted => "evicted",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl Store {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Redis => "redis",
+            Self::Database => "database",
+        }
+    }
+}
+
+pub fn login(outcome: Login) {
+    counter!(LOGINS, "outcome" => outcome.label()).increment(1);
+}
+
+pub fn refresh(outcome: Refresh) {
+    counter!(REFRESHES, "outcome" => outcome.label()).increment(1);
+}
+
+pub fn sessions_ended(reason: Ended, count: u64) {
+    if count > 0 {
+        counter!(SESSIONS_ENDED, "reason" => reason.label()).increment(count);
+    }
+}
+
+pub fn store_error(store: Store) {
+    counter!(STORE_ERRORS, "store" => store.label()).increment(1);
+}
+
+/// One answered request: `route` is its route pattern (or
+/// `UNMATCHED_ROUTE`), never the path, so the label set stays bounded.
+pub fn http_request(method: &str, route: &str, status: u16, took: Duration) {
+    let method = known_method(method);
+    counter!(HTTP_REQUESTS, "method" => method, "route" => route.to_string(), "status" => status.to_string())
+        .increment(1);
+    histogram!(HTTP_DURATION, "method" => method, "route" => route.to_string())
+        .record(took.as_secs_f64());
+}
+
+/// Methods outside the standard set share one label, like unknown paths.
+fn known_method(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The process's recorder, installed on first use; every counter starts
+/// at 0, so a scrape shows them all from the start.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), DURATION_BUCKETS);
+        let recorder = match builder {
+            Ok(builder) => builder.build_recorder(),
+            Err(e) => {
+                log::warn!("metrics: histogram buckets refused ({e}); using summaries");
+                PrometheusBuilder::new().build_recorder()
+            }
+        };
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            log::warn!("metrics: another recorder is installed; /metrics stays empty");
+        }
+        describe();
+        // Histogram samples wait in buffers until upkeep folds them in.
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new()
+            .name("authd-metrics".into())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            });
+        handle
+    })
+}
+
+fn describe() {
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by method, route pattern and status"
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time to answer an HTTP request"
+    );
+    describe_counter!(LOGINS, "Logins, by outcome");
+    describe_counter!(REFRESHES, "Refresh token presentations, by outcome");
+    describe_counter!(SESSIONS_ENDED, "Sessions ended, by reason");
+    describe_counter!(STORE_ERRORS, "Failed or timed-out store calls, by store");
+    for outcome in Login::ALL {
+        counter!(LOGINS, "outcome" => outcome.label()).increment(0);
+    }
+    for outcome in Refresh::ALL {
+        counter!(REFRESHES, "outcome" => outcome.label()).increment(0);
+    }
+    for reason in Ended::ALL {
+        counter!(SESSIONS_ENDED, "reason" => reason.label()).increment(0);
+    }
+    for store in [Store::Redis, Store::Database] {
+        counter!(STORE_ERRORS, "store" => store.label()).increment(0);
+    }
+}
+
+/// The text exposition of every metric.
+pub fn render() -> String {
+    let handle = handle();
+    handle.run_upkeep();
+    handle.render()
+}
