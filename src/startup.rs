@@ -14,7 +14,7 @@ use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
 use crate::http::{observe, request_id, ApiError};
-use crate::routes::{account, health, jwks, metrics, oauth, sessions, tokens};
+use crate::routes::{account, health, jwks, metrics, oauth, openapi, sessions, tokens};
 use crate::sessions::{Lifetimes, SessionStore};
 use crate::state::AppState;
 use crate::telemetry;
@@ -229,6 +229,7 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
         "/.well-known/oauth-authorization-server",
         web::get().to(oauth::metadata),
     ))
+    .service(open("/openapi.json", web::get().to(openapi::openapi)))
     .service(open("/healthz", web::get().to(health::healthz)))
     .service(open("/readyz", web::get().to(health::readyz)))
     .default_service(web::to(|| async {

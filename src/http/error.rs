@@ -70,17 +70,25 @@ impl From<AuthError> for ApiError {
 }
 
 /// Why a refresh token was refused; `/api/token` reports it as `reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GrantFailure {
     Invalid,
     Reused,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every error: a code from the table in docs/api.md and a sentence.
+#[derive(Serialize, utoipa::ToSchema, utoipa::ToResponse)]
+#[response(description = "An error (see `error` for which)")]
+pub struct ErrorBody<'a> {
+    /// `invalid_request`, `invalid_grant`, `unsupported_grant_type`,
+    /// `invalid_token`, `not_found`, `method_not_allowed`, `email_taken`,
+    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
+    /// `temporarily_unavailable` or `server_error`.
     error: &'a str,
     error_description: &'a str,
+    /// With `invalid_grant` from `/api/token`: `reused` when the token had
+    /// been rotated already and its session was revoked, else `invalid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<GrantFailure>,
 }

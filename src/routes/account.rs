@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::common::clock::rfc3339;
 use crate::http::body;
@@ -13,16 +14,22 @@ use crate::identity::Identity;
 use crate::state::AppState;
 use crate::users::User;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RegisterRequest {
+    /// An email address (stored normalized: trimmed, lowercase domain).
+    #[schema(format = "email", max_length = 254)]
     email: String,
+    /// 8 to 1024 characters, any Unicode (normalized to NFC).
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UserResponse {
+    /// UUID.
     id: String,
     email: String,
+    /// RFC 3339.
     created_at: String,
 }
 
@@ -36,6 +43,18 @@ fn user_response(status: actix_web::http::StatusCode, user: User) -> HttpRespons
         })
 }
 
+/// Creates an account.
+#[utoipa::path(post, path = "/api/register", tag = "account",
+    request_body(content = RegisterRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = UserResponse),
+        (status = 400, description = "Malformed or invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 409, description = "The email has an account (`email_taken`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn register(
     req: HttpRequest,
     body: Bytes,
@@ -50,12 +69,27 @@ pub async fn register(
     Ok(user_response(actix_web::http::StatusCode::CREATED, user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PasswordChange {
+    #[schema(min_length = 1, max_length = 1024)]
     current_password: String,
+    /// 8 to 1024 characters, any Unicode (normalized to NFC).
+    #[schema(min_length = 8, max_length = 1024)]
     new_password: String,
 }
 
+/// Changes the password; every other session of the user ends.
+#[utoipa::path(post, path = "/api/password", tag = "account", security(("bearer" = [])),
+    request_body(content = PasswordChange, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Invalid input, or the current password is wrong (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn change_password(
     req: HttpRequest,
     body: Bytes,
@@ -78,6 +112,14 @@ pub async fn change_password(
         .finish())
 }
 
+/// The caller's account.
+#[utoipa::path(get, path = "/api/me", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = UserResponse),
+        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 404, description = "Not found (`not_found`)", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn me(
     identity: web::ReqData<Identity>,
     state: web::Data<AppState>,
@@ -86,9 +128,22 @@ pub async fn me(
     Ok(user_response(actix_web::http::StatusCode::OK, user))
 }
 
+#[derive(Serialize, ToSchema)]
+struct SecureResponse {
+    message: &'static str,
+    user_id: String,
+}
+
+/// A protected route for trying a token.
+#[utoipa::path(get, path = "/api/secure", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token is valid", body = SecureResponse),
+        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn secure(identity: web::ReqData<Identity>) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({
-        "message": "I am secured...",
-        "user_id": identity.user_id.to_string(),
-    }))
+    HttpResponse::Ok().json(SecureResponse {
+        message: "I am secured...",
+        user_id: identity.user_id.to_string(),
+    })
 }

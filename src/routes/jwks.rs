@@ -6,6 +6,9 @@ use actix_web::{web, HttpResponse};
 
 use crate::state::AppState;
 
+/// The public keys that verify access tokens (RFC 7517); empty for HS256.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth",
+    responses((status = 200, description = "The key set", body = Object)))]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")

@@ -5,6 +5,13 @@ use actix_web::HttpResponse;
 
 use crate::telemetry;
 
+/// Prometheus metrics (text exposition format); 404 here when
+/// `AUTHD_METRICS_BIND` moves them to their own address.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses(
+        (status = 200, description = "The metrics", body = String, content_type = "text/plain"),
+        (status = 404, description = "Served on `AUTHD_METRICS_BIND` instead (`not_found`)", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn metrics() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -6,5 +6,6 @@ pub mod health;
 pub mod jwks;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 pub mod sessions;
 pub mod tokens;

@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::{AuthError, Introspection};
 use crate::http::body;
@@ -14,9 +15,10 @@ use crate::state::AppState;
 
 /// RFC 7009 §2.1 and RFC 7662 §2.1, form or JSON. The hint is accepted
 /// and not needed: refresh and access tokens differ in form.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TokenRequest {
     token: Option<String>,
+    /// `refresh_token` or `access_token`; not needed.
     #[allow(dead_code)]
     token_type_hint: Option<String>,
 }
@@ -30,6 +32,20 @@ fn token_of(req: &HttpRequest, body: &Bytes) -> Result<String, ApiError> {
         .ok_or(ApiError::InvalidRequest("token is required"))
 }
 
+/// Token revocation (RFC 7009): ends the session of a refresh or access
+/// token; 200 for anything well-formed.
+#[utoipa::path(post, path = "/api/revoke", tag = "oauth",
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json")
+    )),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, description = "Malformed or invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn revoke(
     req: HttpRequest,
     body: Bytes,
@@ -43,7 +59,7 @@ pub async fn revoke(
 }
 
 /// RFC 7662 §2.2. Fields a token does not have are left out.
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, ToSchema)]
 struct IntrospectionResponse {
     active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,6 +80,22 @@ struct IntrospectionResponse {
     jti: Option<String>,
 }
 
+/// Token introspection (RFC 7662) for resource servers holding one of
+/// `AUTHD_INTROSPECTION_SECRETS`. Reads only.
+#[utoipa::path(post, path = "/api/introspect", tag = "oauth", security(("introspection" = [])),
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json")
+    )),
+    responses(
+        (status = 200, description = "`active`, and the token's claims when it is", body = IntrospectionResponse),
+        (status = 401, description = "No or a wrong introspection secret (`invalid_token`)", body = crate::http::error::ErrorBody),
+        (status = 404, description = "Introspection is off (`not_found`)", body = crate::http::error::ErrorBody),
+        (status = 400, description = "Malformed or invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn introspect(
     req: HttpRequest,
     body: Bytes,
@@ -117,6 +149,9 @@ pub async fn introspect(
 }
 
 /// `/.well-known/oauth-authorization-server`, rendered once at startup.
+/// Authorization server metadata (RFC 8414).
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    responses((status = 200, description = "The metadata", body = Object)))]
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")

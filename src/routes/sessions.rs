@@ -3,13 +3,20 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::common::clock::rfc3339;
 use crate::http::ApiResult;
 use crate::identity::Identity;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+struct SessionList {
+    sessions: Vec<SessionView>,
+}
+
+/// Times are RFC 3339; `current` marks the caller's own session.
+#[derive(Serialize, ToSchema)]
 struct SessionView {
     id: String,
     created_at: String,
@@ -21,6 +28,13 @@ struct SessionView {
     current: bool,
 }
 
+/// The caller's live sessions.
+#[utoipa::path(get, path = "/api/sessions", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The sessions", body = SessionList),
+        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn list(
     identity: web::ReqData<Identity>,
     state: web::Data<AppState>,
@@ -43,9 +57,18 @@ pub async fn list(
         .collect();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "sessions": sessions })))
+        .json(SessionList { sessions }))
 }
 
+/// Ends one of the caller's sessions.
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A session id (UUID)")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 404, description = "Not found (`not_found`)", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn end(
     identity: web::ReqData<Identity>,
     path: web::Path<String>,

@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::TokenPair;
 use crate::http::body::{self, Encoding};
@@ -14,7 +15,7 @@ use crate::identity::Identity;
 use crate::state::AppState;
 
 /// RFC 6749 §5.1 plus what a mobile client needs to schedule its refresh.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TokenResponse {
     access_token: String,
     token_type: &'static str,
@@ -38,13 +39,29 @@ fn token_response(pair: TokenPair) -> HttpResponse {
         })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginRequest {
+    #[schema(format = "email", max_length = 254)]
     email: String,
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
+    /// A name for the device (at most 100 characters), shown in the
+    /// session list.
+    #[schema(max_length = 100)]
     device: Option<String>,
 }
 
+/// Logs in: a session, its first refresh token and an access token.
+#[utoipa::path(post, path = "/api/login", tag = "tokens",
+    request_body(content = LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "Invalid input, or wrong email or password (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn login(
     req: HttpRequest,
     body: Bytes,
@@ -65,12 +82,29 @@ pub async fn login(
 }
 
 /// JSON `{"refresh_token"}` or RFC 6749 §6 form fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RefreshRequest {
+    /// Form encoding only, and then required: `refresh_token`.
+    #[schema(pattern = "^refresh_token$")]
     grant_type: Option<String>,
+    /// Required: the refresh token the last response returned.
+    #[schema(min_length = 107, max_length = 107, pattern = "^[A-Za-z0-9_-]+$")]
     refresh_token: Option<String>,
 }
 
+/// Rotates a refresh token: a new refresh token and access token.
+#[utoipa::path(post, path = "/api/token", tag = "tokens",
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "Rotated", body = TokenResponse),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type`, or `invalid_grant` with `reason`", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn refresh(
     req: HttpRequest,
     body: Bytes,
@@ -88,11 +122,24 @@ pub async fn refresh(
     Ok(token_response(state.auth.refresh(&presented).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LogoutRequest {
+    #[schema(min_length = 1)]
     refresh_token: String,
 }
 
+/// Ends the session of the refresh token in the body or, without one, the
+/// Bearer's. Idempotent.
+#[utoipa::path(post, path = "/api/logout", tag = "tokens", security((), ("bearer" = [])),
+    request_body(content = Option<LogoutRequest>, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Ended, or already ended"),
+        (status = 400, description = "Malformed or invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn logout(
     req: HttpRequest,
     body: Bytes,
@@ -107,6 +154,13 @@ pub async fn logout(
     Ok(no_content())
 }
 
+/// Ends every session of the caller.
+#[utoipa::path(post, path = "/api/logout-all", tag = "tokens", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+    ))]
 pub async fn logout_all(
     identity: web::ReqData<Identity>,
     state: web::Data<AppState>,

@@ -13,6 +13,7 @@ mod liveness;
 mod logout;
 mod metrics;
 mod oauth;
+mod openapi;
 mod password;
 mod refresh;
 mod request_ids;

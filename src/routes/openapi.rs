@@ -1,0 +1,99 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document of every route, generated
+//! from the handlers' annotations and the request and response types
+//! themselves (utoipa), rendered once.
+
+use std::sync::OnceLock;
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{account, health, jwks, metrics, oauth, sessions, tokens};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "authd",
+        description = "Login, short-lived JWT access tokens, rotating refresh tokens and \
+                       instant revocation. Errors are `{\"error\", \"error_description\"}`; \
+                       docs/api.md has the rules behind each route."
+    ),
+    paths(
+        account::register,
+        tokens::login,
+        tokens::refresh,
+        tokens::logout,
+        tokens::logout_all,
+        sessions::list,
+        sessions::end,
+        account::change_password,
+        account::me,
+        account::secure,
+        oauth::revoke,
+        oauth::introspect,
+        oauth::metadata,
+        jwks::jwks,
+        openapi,
+        metrics::metrics,
+        health::healthz,
+        health::readyz,
+    ),
+    modifiers(&Schemes),
+    tags(
+        (name = "account", description = "Registration, the account, its password"),
+        (name = "tokens", description = "Login, refresh, logout"),
+        (name = "sessions", description = "A user's devices"),
+        (name = "oauth", description = "RFC 7009, 7662, 8414 and the JWKS"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    )
+)]
+struct ApiDoc;
+
+/// The two Bearer schemes: access tokens, and introspection secrets.
+struct Schemes;
+
+impl Modify for Schemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from /api/login or /api/token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "introspection",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("One of AUTHD_INTROSPECTION_SECRETS"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as JSON.
+pub fn document() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        ApiDoc::openapi().to_json().unwrap_or_else(|e| {
+            format!("{{\"error\":\"server_error\",\"error_description\":\"{e}\"}}")
+        })
+    })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(document())
+}

@@ -1,0 +1,99 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 document of every route, with its
+//! request and response schemas, the error body and the Bearer scheme.
+//! (CI also runs schemathesis against a live authd with it:
+//! `.ci/schemathesis.sh`.)
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// Every route authd serves (the route table in `startup.rs`).
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/register"),
+    ("post", "/api/login"),
+    ("post", "/api/token"),
+    ("post", "/api/logout"),
+    ("post", "/api/logout-all"),
+    ("get", "/api/me"),
+    ("get", "/api/sessions"),
+    ("delete", "/api/sessions/{id}"),
+    ("post", "/api/password"),
+    ("get", "/api/secure"),
+    ("post", "/api/revoke"),
+    ("post", "/api/introspect"),
+    ("get", "/.well-known/jwks.json"),
+    ("get", "/.well-known/oauth-authorization-server"),
+    ("get", "/openapi.json"),
+    ("get", "/metrics"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+];
+
+#[tokio::test]
+async fn the_document_covers_every_route_with_its_schemas() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "{:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    for (method, path) in ROUTES {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        // Every documented status except 204 and the revocation's 200 has
+        // a JSON schema or text; every error is the error body.
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if status.starts_with('4') || status.starts_with('5') {
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    let guarded = &doc["paths"]["/api/me"]["get"];
+    assert_eq!(guarded["security"][0]["bearer"], serde_json::json!([]));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let token = &doc["components"]["schemas"]["TokenResponse"];
+    for field in [
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_token_expires_in",
+        "session_id",
+    ] {
+        assert!(
+            token["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == field),
+            "{field}"
+        );
+    }
+    let error = &doc["components"]["schemas"]["ErrorBody"];
+    assert!(
+        error["properties"]["error"].is_object()
+            && error["properties"]["error_description"].is_object()
+    );
+    let form = &doc["paths"]["/api/token"]["post"]["requestBody"]["content"];
+    assert!(form["application/x-www-form-urlencoded"].is_object());
+}
