@@ -82,7 +82,7 @@ pub enum GrantFailure {
 #[response(description = "An error (see `error` for which)")]
 pub struct ErrorBody<'a> {
     /// `invalid_request`, `invalid_grant`, `unsupported_grant_type`,
-    /// `invalid_token`, `not_found`, `method_not_allowed`, `email_taken`,
+    /// `invalid_token`, `not_found`, `email_taken`,
     /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
     /// `temporarily_unavailable` or `server_error`.
     error: &'a str,

@@ -237,3 +237,61 @@ async fn rotated_keys_keep_verifying_and_stay_in_the_jwks() {
         401
     );
 }
+
+/// The README's resource-server example, as written there.
+mod readme_example {
+    use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
+
+    #[derive(serde::Deserialize)]
+    pub struct Claims {
+        pub sub: String,
+        pub sid: String,
+        #[allow(dead_code)]
+        pub exp: u64,
+    }
+
+    pub fn check(token: &str, jwks: &JwkSet) -> Result<Claims, jsonwebtoken::errors::Error> {
+        // jwks: fetched from http://authd:8080/.well-known/jwks.json, cached,
+        // fetched again when a token names an unknown kid.
+        let kid = decode_header(token)?.kid.unwrap_or_default();
+        let jwk = jwks
+            .find(&kid)
+            .ok_or(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
+        let mut rules = Validation::new(Algorithm::EdDSA);
+        rules.set_issuer(&["authd"]); // AUTHD_ISSUER
+        rules.set_audience(&["authd"]); // AUTHD_AUDIENCE
+        rules.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        Ok(decode::<Claims>(token, &DecodingKey::from_jwk(jwk)?, &rules)?.claims)
+    }
+}
+
+#[tokio::test]
+async fn the_readme_jwks_example_verifies_a_token() {
+    let app = spawn_app().await;
+    let (_, t) = app.signed_in_user().await;
+    let jwks: JwkSet = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let claims = readme_example::check(&t.access_token, &jwks).expect("verifies");
+    assert_eq!(claims.sid, t.session_id);
+    assert!(!claims.sub.is_empty());
+    // A signature byte changed.
+    let at = t.access_token.len() - 10;
+    let flipped = if &t.access_token[at..=at] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let tampered = format!(
+        "{}{flipped}{}",
+        &t.access_token[..at],
+        &t.access_token[at + 1..]
+    );
+    assert!(readme_example::check(&tampered, &jwks).is_err());
+}
