@@ -103,6 +103,7 @@ struct Raw {
     public_url: Option<String>,
     introspection_secrets: Option<Secret>,
     metrics_bind: Option<String>,
+    redis_ca_file: Option<String>,
     log_format: String,
     redis_timeout_ms: String,
     database_timeout_ms: String,
@@ -139,6 +140,7 @@ impl Default for Raw {
             public_url: None,
             introspection_secrets: None,
             metrics_bind: None,
+            redis_ca_file: None,
             log_format: "text".into(),
             redis_timeout_ms: "1000".into(),
             database_timeout_ms: "2000".into(),
@@ -244,6 +246,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Serve `/metrics` on this address only (404 on the main one).
     pub metrics_bind: Option<SocketAddr>,
+    /// PEM of the CA that signed the Redis servers' certificates
+    /// (`rediss://`); none: the system roots.
+    pub redis_ca_file: Option<PathBuf>,
     pub redis_timeout: Duration,
     pub database_timeout: Duration,
 }
@@ -588,6 +593,12 @@ impl Settings {
             introspection_secrets,
             log_format,
             metrics_bind,
+            redis_ca_file: raw
+                .redis_ca_file
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
             redis_timeout: Duration::from_millis(n.redis_timeout_ms),
             database_timeout: Duration::from_millis(n.database_timeout_ms),
         })

@@ -8,7 +8,7 @@ use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer, Route};
 
 use crate::auth::{Auth, IntrospectionCallers};
-use crate::config::{AccessTokenCheck, ConfigError, Settings};
+use crate::config::{AccessTokenCheck, ConfigError, Environment, Settings};
 use crate::connections::Connections;
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
@@ -52,10 +52,27 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
         },
     );
 
+    let redis_ca = match &settings.redis_ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            ConfigError::new(
+                "AUTHD_REDIS_CA_FILE",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?),
+        None => None,
+    };
+    if settings.environment == Environment::Production {
+        for store in
+            crate::connections::plaintext_remote_stores(&settings.redis_url, &settings.database_url)
+        {
+            log::warn!("{store}: a plaintext connection to a host that is not this one; use TLS (rediss://, or sslmode=verify-full for Postgres)");
+        }
+    }
     let connections = Connections::open(
         &settings.database_url,
         settings.database_timeout,
         &settings.redis_url,
+        redis_ca,
         settings.redis_timeout,
         // Session liveness is tracked only where the guard asks for it.
         match settings.access_token_check {

@@ -224,6 +224,7 @@ mod tests {
     fn throttle() -> LoginThrottle {
         let redis = Redis::new(
             &crate::common::Secret::new("redis://127.0.0.1:1"),
+            None,
             Duration::from_millis(10),
             tokio::runtime::Handle::current(),
         )

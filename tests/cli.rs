@@ -314,6 +314,7 @@ const CONTRACT_VARIABLES: &[&str] = &[
     "AUTHD_INTROSPECTION_SECRETS",
     "AUTHD_LOG_FORMAT",
     "AUTHD_METRICS_BIND",
+    "AUTHD_REDIS_CA_FILE",
 ];
 
 #[test]
@@ -337,6 +338,26 @@ fn env_example_lists_every_setting_with_its_default() {
     let from_example = authd::config::Settings::from_vars(vars).unwrap();
     let defaults = authd::config::Settings::from_vars(Vec::new()).unwrap();
     assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
+}
+
+#[test]
+fn the_readme_documents_every_setting() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for var in CONTRACT_VARIABLES
+        .iter()
+        .chain(&["AUTHD_LOGIN_MAX_FAILURES_PER_IP"])
+    {
+        // A table row whose first cell names it.
+        let row = readme.lines().any(|line| {
+            line.starts_with("| `")
+                && line
+                    .split(" | ")
+                    .next()
+                    .is_some_and(|cell| cell.contains(&format!("`{var}`")))
+        });
+        assert!(row, "{var} is not in the README's table");
+    }
 }
 
 #[test]
@@ -370,6 +391,32 @@ async fn a_redis_that_may_evict_is_warned_about_at_startup() {
         log.iter()
             .any(|l| l.contains("WARN") && l.contains("allkeys-lru") && l.contains("noeviction")),
         "{log:?}"
+    );
+}
+
+/// Production warns about a store reached in plaintext on another host
+/// (here a Redis that does not answer: authd starts anyway, not ready).
+#[tokio::test]
+async fn production_warns_about_a_plaintext_store_on_another_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    let key = dir.path().join("key.pem");
+    std::fs::write(&key, authd(&["keygen"], &[]).stdout).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let service = Service::start(
+        dir.path(),
+        &[
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_PRIVATE_KEY_FILE", key.to_str().unwrap()),
+            ("AUTHD_DATABASE_URL", &db),
+            ("AUTHD_REDIS_URL", "redis://192.0.2.1:6379"),
+            ("AUTHD_REDIS_TIMEOUT_MS", "200"),
+        ],
+    );
+    let log = service.startup_log.join("\n");
+    assert!(
+        log.contains("WARN") && log.contains("Redis 192.0.2.1: a plaintext connection"),
+        "{log}"
     );
 }
 

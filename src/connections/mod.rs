@@ -6,13 +6,15 @@
 mod error;
 mod redis;
 mod sql;
+mod tls;
 mod tracking;
 
 use std::time::Duration;
 
 pub use error::StoreError;
-pub use redis::{serve_from_this_thread, Connection, Redis};
+pub use redis::{client_for, serve_from_this_thread, Connection, Redis};
 pub use sql::Sql;
+pub use tls::plaintext_remote_stores;
 pub use tracking::Tracker;
 
 use crate::common::Secret;
@@ -47,9 +49,13 @@ impl Connections {
         database_url: &Secret,
         database_timeout: Duration,
         redis_url: &Secret,
+        redis_ca: Option<Vec<u8>>,
         redis_timeout: Duration,
         tracked_keys: usize,
     ) -> Result<Self, ConnectError> {
+        // TLS to the stores (rediss://, Postgres sslmode) with aws-lc, the
+        // crypto jsonwebtoken uses too; a second call finds it installed.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("authd-store-io")
@@ -64,9 +70,15 @@ impl Connections {
         let sql = Sql::connect(database_url.expose(), database_timeout, handle.clone())
             .await
             .map_err(ConnectError::Database)?;
-        let redis =
-            Redis::new(redis_url, redis_timeout, handle.clone()).map_err(ConnectError::Redis)?;
-        let tracker = Tracker::start(redis.nodes(), redis_timeout, tracked_keys, &handle);
+        let redis = Redis::new(redis_url, redis_ca, redis_timeout, handle.clone())
+            .map_err(ConnectError::Redis)?;
+        let tracker = Tracker::start(
+            redis.nodes(),
+            redis.ca(),
+            redis_timeout,
+            tracked_keys,
+            &handle,
+        );
         Ok(Self {
             redis,
             sql,

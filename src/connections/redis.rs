@@ -31,7 +31,8 @@ use deadpool_redis::redis::aio::{ConnectionLike, MultiplexedConnection};
 use deadpool_redis::redis::cluster::{ClusterClient, ClusterClientBuilder};
 use deadpool_redis::redis::cluster_async::ClusterConnection;
 use deadpool_redis::redis::{
-    self, AsyncConnectionConfig, Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value,
+    self, AsyncConnectionConfig, Client, Cmd, ConnectionAddr, IntoConnectionInfo, Pipeline,
+    RedisError, RedisFuture, RedisResult, TlsCertificates, Value,
 };
 use tokio::runtime::Handle;
 
@@ -140,6 +141,8 @@ pub struct Redis {
     budget: Duration,
     /// The configured node URLs (one, or the cluster's seeds).
     nodes: Vec<Secret>,
+    /// `AUTHD_REDIS_CA_FILE`'s PEM, for `rediss://` connections.
+    ca: Option<Vec<u8>>,
     /// One Redis (not a cluster): how HTTP workers make their own
     /// connection, and the key of it in `WORKER_CONNECTIONS`.
     worker_local: Option<(Client, AsyncConnectionConfig, u64)>,
@@ -167,7 +170,12 @@ impl Redis {
     /// Builds the pool; connections are made on first use, so authd starts
     /// (and reports not-ready) while Redis is down. Several comma-separated
     /// URLs mean a Redis Cluster.
-    pub fn new(url: &Secret, budget: Duration, io: Handle) -> Result<Self, String> {
+    pub fn new(
+        url: &Secret,
+        ca: Option<Vec<u8>>,
+        budget: Duration,
+        io: Handle,
+    ) -> Result<Self, String> {
         let urls: Vec<&str> = url
             .expose()
             .split(',')
@@ -177,7 +185,7 @@ impl Redis {
         let invalid = |e: RedisError| format!("invalid Redis URL ({e})");
         let target = match urls.as_slice() {
             [single] => Target::Single(
-                Client::open(*single).map_err(invalid)?,
+                client_for(*single, ca.as_deref()).map_err(invalid)?,
                 AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(budget))
                     .set_response_timeout(Some(budget)),
@@ -185,13 +193,18 @@ impl Redis {
             // A quarter of the budget per node connection, so a cluster
             // connection can still be made (within the budget) while one
             // node hangs; the client reconnects to that node later.
-            nodes => Target::Cluster(
-                ClusterClientBuilder::new(nodes.to_vec())
+            nodes => {
+                let mut builder = ClusterClientBuilder::new(nodes.to_vec())
                     .connection_timeout(budget / 4)
-                    .response_timeout(budget)
-                    .build()
-                    .map_err(invalid)?,
-            ),
+                    .response_timeout(budget);
+                if let Some(ca) = ca.as_ref().filter(|_| nodes[0].starts_with("rediss://")) {
+                    builder = builder.certs(TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(ca.clone()),
+                    });
+                }
+                Target::Cluster(builder.build().map_err(invalid)?)
+            }
         };
         let worker_local = match &target {
             Target::Single(client, config) => Some((
@@ -218,6 +231,7 @@ impl Redis {
             pool,
             budget,
             nodes,
+            ca,
             worker_local,
         })
     }
@@ -335,6 +349,11 @@ impl Redis {
         }
     }
 
+    /// `AUTHD_REDIS_CA_FILE`'s PEM, if set.
+    pub fn ca(&self) -> Option<&[u8]> {
+        self.ca.as_deref()
+    }
+
     /// The configured URLs: one Redis, or a cluster's seed nodes.
     pub fn nodes(&self) -> &[Secret] {
         &self.nodes
@@ -360,7 +379,8 @@ impl Redis {
         let mut out = Vec::new();
         for node in &self.nodes {
             let policy = async {
-                let client = Client::open(node.expose()).map_err(StoreError::Redis)?;
+                let client =
+                    client_for(node.expose(), self.ca.as_deref()).map_err(StoreError::Redis)?;
                 let ask = async {
                     let mut conn = client.get_multiplexed_async_connection().await?;
                     redis::cmd("CONFIG")
@@ -379,6 +399,22 @@ impl Redis {
             out.push((node_name(node.expose()), policy));
         }
         out
+    }
+}
+
+/// A client for one node: over TLS for `rediss://`, verified against `ca`
+/// (PEM) when given, else against the system roots.
+pub fn client_for(info: impl IntoConnectionInfo, ca: Option<&[u8]>) -> RedisResult<Client> {
+    let info = info.into_connection_info()?;
+    match (info.addr(), ca) {
+        (ConnectionAddr::TcpTls { .. }, Some(ca)) => Client::build_with_tls(
+            info,
+            TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca.to_vec()),
+            },
+        ),
+        _ => Client::open(info),
     }
 }
 

@@ -21,3 +21,4 @@ mod servers;
 mod sessions;
 mod storage;
 mod throttle;
+mod tls;

@@ -175,6 +175,11 @@ pub struct TestCluster {
 
 impl TestCluster {
     pub fn start() -> Self {
+        Self::start_with(|_| Vec::new())
+    }
+
+    /// With more `redis-server` arguments for each node, given its port.
+    pub fn start_with(extra: impl Fn(u16) -> Vec<String>) -> Self {
         let mut ports: Vec<u16> = Vec::new();
         while ports.len() < 3 {
             let port = free_port();
@@ -186,14 +191,16 @@ impl TestCluster {
         let nodes: Vec<TestRedis> = ports
             .iter()
             .map(|port| {
-                TestRedis::start_on(
-                    *port,
-                    &[
-                        "--cluster-enabled yes",
-                        "--cluster-config-file nodes.conf",
-                        "--cluster-node-timeout 5000",
-                    ],
-                )
+                let mut args: Vec<String> = [
+                    "--cluster-enabled yes",
+                    "--cluster-config-file nodes.conf",
+                    "--cluster-node-timeout 5000",
+                ]
+                .map(String::from)
+                .to_vec();
+                args.extend(extra(*port));
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                TestRedis::start_on(*port, &args)
             })
             .collect();
         let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
@@ -264,6 +271,8 @@ pub struct TestPostgres {
     process: Mutex<Option<Watched>>,
     dir: tempfile::TempDir,
     bin: PathBuf,
+    /// TLS on: the server's certificate and key, in `dir`.
+    tls: bool,
 }
 
 impl Drop for TestPostgres {
@@ -311,6 +320,15 @@ fn as_postgres(command: &str) -> String {
 
 impl TestPostgres {
     pub fn start() -> Self {
+        Self::start_inner(None)
+    }
+
+    /// With `ssl=on`, serving `cert` (its key: `key`).
+    pub fn start_with_tls(cert: &Path, key: &Path) -> Self {
+        Self::start_inner(Some((cert, key)))
+    }
+
+    fn start_inner(tls: Option<(&Path, &Path)>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for postgres");
         if is_root() {
             let ok = Command::new("chown")
@@ -334,11 +352,24 @@ impl TestPostgres {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if let Some((cert, key)) = tls {
+            // The key must belong to the server's user, readable by it only.
+            for (from, to) in [(cert, "server.pem"), (key, "server.key")] {
+                std::fs::copy(from, dir.path().join(to)).expect("copy the certificate");
+            }
+            let key = dir.path().join("server.key").display().to_string();
+            let owner = if is_root() { "postgres" } else { "" };
+            let script =
+                format!("chmod 600 '{key}' && {{ [ -z '{owner}' ] || chown {owner} '{key}'; }}");
+            let ok = Command::new("sh").args(["-c", &script]).status();
+            assert!(ok.is_ok_and(|s| s.success()), "the key's owner and mode");
+        }
         let pg = TestPostgres {
             port: free_port(),
             dir,
             bin,
             process: Mutex::new(None),
+            tls: tls.is_some(),
         };
         pg.launch();
         pg
@@ -349,13 +380,19 @@ impl TestPostgres {
     }
 
     fn launch(&self) {
-        let line = format!(
+        let mut line = format!(
             "{}/postgres -D '{}' -p {} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off",
             self.bin.display(),
             self.data().display(),
             self.port,
             self.dir.path().display()
         );
+        if self.tls {
+            let dir = self.dir.path().display();
+            line.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file='{dir}/server.pem' -c ssl_key_file='{dir}/server.key'"
+            ));
+        }
         // postgres must get SIGINT (fast shutdown) or SIGKILL, never orphaned.
         *self.process.lock().unwrap() = Some(Watched::spawn(&as_postgres(&line), "kill -9 $!"));
         let (bin, port) = (self.bin.clone(), self.port);
@@ -382,6 +419,28 @@ impl TestPostgres {
 
     pub fn admin_url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Client connections now open over TLS (other than the asker's).
+    pub fn tls_connections(&self) -> u64 {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", "postgres", "-Atc"])
+            .arg("SELECT count(*) FROM pg_stat_ssl WHERE ssl AND pid <> pg_backend_pid()")
+            .env("PGSSLMODE", "disable")
+            .output()
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
     }
 }
 

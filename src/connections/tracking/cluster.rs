@@ -18,12 +18,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use deadpool_redis::redis::{
-    self, AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, Value,
-};
+use deadpool_redis::redis::{self, AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, Value};
 use tokio::runtime::Handle;
 
 use super::node::NodeTracker;
+use crate::connections::client_for;
 
 /// How often the slot map is read again.
 const REFRESH: Duration = Duration::from_secs(1);
@@ -37,6 +36,8 @@ struct Map {
 
 pub struct ClusterTracker {
     seeds: Vec<ConnectionInfo>,
+    /// PEM of a private CA, for `rediss://`.
+    ca: Option<Vec<u8>>,
     budget: Duration,
     capacity: usize,
     io: Handle,
@@ -46,12 +47,14 @@ pub struct ClusterTracker {
 impl ClusterTracker {
     pub fn start(
         seeds: Vec<ConnectionInfo>,
+        ca: Option<Vec<u8>>,
         budget: Duration,
         capacity: usize,
         io: &Handle,
     ) -> Arc<Self> {
         let tracker = Arc::new(Self {
             seeds,
+            ca,
             budget,
             capacity,
             io: io.clone(),
@@ -104,7 +107,7 @@ impl ClusterTracker {
                 .set_connection_timeout(Some(self.budget))
                 .set_response_timeout(Some(self.budget));
             let read = async {
-                let client = Client::open(info)?;
+                let client = client_for(info, self.ca.as_deref())?;
                 let mut conn = client
                     .get_multiplexed_async_connection_with_config(&config)
                     .await?;
@@ -147,7 +150,10 @@ impl ClusterTracker {
             if map.masters.contains_key(addr) {
                 continue;
             }
-            let Some(client) = self.info_for(addr).and_then(|i| Client::open(i).ok()) else {
+            let client = self
+                .info_for(addr)
+                .and_then(|i| client_for(i, self.ca.as_deref()).ok());
+            let Some(client) = client else {
                 continue;
             };
             let tracker = NodeTracker::start(client, self.budget, per_master, &self.io);

@@ -12,10 +12,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::redis::{Client, ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
+use deadpool_redis::redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 use tokio::runtime::Handle;
 
-use super::StoreError;
+use super::{client_for, StoreError};
 use crate::common::Secret;
 use cluster::ClusterTracker;
 use node::NodeTracker;
@@ -35,7 +35,13 @@ pub struct Tracker(Inner);
 impl Tracker {
     /// Tracks the Redis at `nodes` (one URL, or a cluster's seeds), keeping
     /// at most `capacity` answers in all; a capacity of 0 turns it off.
-    pub fn start(nodes: &[Secret], budget: Duration, capacity: usize, io: &Handle) -> Self {
+    pub fn start(
+        nodes: &[Secret],
+        ca: Option<&[u8]>,
+        budget: Duration,
+        capacity: usize,
+        io: &Handle,
+    ) -> Self {
         if capacity == 0 {
             return Self(Inner::Off);
         }
@@ -50,7 +56,7 @@ impl Tracker {
             }
         };
         match infos.as_slice() {
-            [one] => match Client::open(one.clone()) {
+            [one] => match client_for(one.clone(), ca) {
                 Ok(client) => Self(Inner::Node(NodeTracker::start(
                     client, budget, capacity, io,
                 ))),
@@ -61,6 +67,7 @@ impl Tracker {
             },
             seeds => Self(Inner::Cluster(ClusterTracker::start(
                 seeds.to_vec(),
+                ca.map(<[u8]>::to_vec),
                 budget,
                 capacity,
                 io,
