@@ -99,6 +99,7 @@ struct Raw {
     register_max_per_ip: String,
     max_sessions_per_user: String,
     guard_cache_entries: String,
+    redis_min_replicas: String,
     trusted_proxies: String,
     public_url: Option<String>,
     introspection_secrets: Option<Secret>,
@@ -136,6 +137,7 @@ impl Default for Raw {
             register_max_per_ip: "20".into(),
             max_sessions_per_user: "100".into(),
             guard_cache_entries: "100000".into(),
+            redis_min_replicas: "0".into(),
             trusted_proxies: String::new(),
             public_url: None,
             introspection_secrets: None,
@@ -161,6 +163,7 @@ struct Numbers {
     register_max_per_ip: u32,
     max_sessions_per_user: u32,
     guard_cache_entries: usize,
+    redis_min_replicas: u32,
     redis_timeout_ms: u64,
     database_timeout_ms: u64,
 }
@@ -185,6 +188,7 @@ impl Numbers {
                 &raw.max_sessions_per_user,
             )?,
             guard_cache_entries: number("AUTHD_GUARD_CACHE_ENTRIES", &raw.guard_cache_entries)?,
+            redis_min_replicas: number("AUTHD_REDIS_MIN_REPLICAS", &raw.redis_min_replicas)?,
             redis_timeout_ms: number("AUTHD_REDIS_TIMEOUT_MS", &raw.redis_timeout_ms)?,
             database_timeout_ms: number("AUTHD_DATABASE_TIMEOUT_MS", &raw.database_timeout_ms)?,
         })
@@ -236,6 +240,9 @@ pub struct Settings {
     pub register_max_per_ip: u32,
     pub max_sessions_per_user: u32,
     pub guard_cache_entries: usize,
+    /// Replicas that must acknowledge every change of session state
+    /// (`WAIT`) before authd answers; 0: none.
+    pub redis_min_replicas: u32,
     pub trusted_proxies: TrustedProxies,
     /// Where clients reach authd (RFC 8414 metadata), without a trailing
     /// `/`; unset: `http://` and the address authd listens on.
@@ -588,6 +595,7 @@ impl Settings {
             register_max_per_ip: n.register_max_per_ip,
             max_sessions_per_user: n.max_sessions_per_user,
             guard_cache_entries: n.guard_cache_entries,
+            redis_min_replicas: n.redis_min_replicas,
             trusted_proxies,
             public_url,
             introspection_secrets,

@@ -31,7 +31,7 @@ SETTINGS (environment, defaults in brackets; see .env.example):
     AUTHD_REDIS_TIMEOUT_MS [1000]          AUTHD_DATABASE_TIMEOUT_MS [2000]
     AUTHD_PUBLIC_URL [http://AUTHD_BIND]   AUTHD_INTROSPECTION_SECRETS []
     AUTHD_LOG_FORMAT [text]                AUTHD_METRICS_BIND []
-    AUTHD_REDIS_CA_FILE []
+    AUTHD_REDIS_CA_FILE []                 AUTHD_REDIS_MIN_REPLICAS [0]
 ";
 
 /// sysexits.h EX_CONFIG: the settings (or what they point at) are wrong.

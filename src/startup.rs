@@ -15,7 +15,7 @@ use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
 use crate::http::{observe, request_id, ApiError};
 use crate::routes::{account, health, jwks, metrics, oauth, openapi, sessions, tokens};
-use crate::sessions::{Lifetimes, SessionStore};
+use crate::sessions::{Durability, Lifetimes, SessionStore};
 use crate::state::AppState;
 use crate::telemetry;
 use crate::throttle::{Limits, LoginThrottle};
@@ -113,7 +113,12 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
             grace: settings.refresh_reuse_grace,
         },
         settings.max_sessions_per_user,
-    );
+    )
+    .with_durability((settings.redis_min_replicas > 0).then(|| Durability {
+        replicas: settings.redis_min_replicas,
+        // WAIT answers (good or bad) well inside the client's own budget.
+        wait_ms: (settings.redis_timeout.as_millis() as u64 / 2).max(1),
+    }));
     let auth = Auth::new(
         UserStore::new(connections.sql.clone()),
         hasher,
@@ -129,6 +134,13 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
         let (auth, connections) = assemble(&settings).await?;
         connections.warn_if_redis_evicts().await;
+        if settings.redis_min_replicas == 0 {
+            for (node, replicas) in crate::connections::replica_counts(&connections.redis).await {
+                if replicas > 0 {
+                    log::warn!("Redis {node} has {replicas} replica(s) but AUTHD_REDIS_MIN_REPLICAS is 0: a failover can lose rotations and logouts it acknowledged (log users out, undo logouts); set it to 1");
+                }
+            }
+        }
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",

@@ -315,6 +315,7 @@ const CONTRACT_VARIABLES: &[&str] = &[
     "AUTHD_LOG_FORMAT",
     "AUTHD_METRICS_BIND",
     "AUTHD_REDIS_CA_FILE",
+    "AUTHD_REDIS_MIN_REPLICAS",
 ];
 
 #[test]
@@ -391,6 +392,36 @@ async fn a_redis_that_may_evict_is_warned_about_at_startup() {
         log.iter()
             .any(|l| l.contains("WARN") && l.contains("allkeys-lru") && l.contains("noeviction")),
         "{log:?}"
+    );
+}
+
+/// A Redis with a replica and no acknowledgement required: a warning.
+#[tokio::test]
+async fn a_redis_with_replicas_and_no_min_replicas_is_warned_about() {
+    let master = TestRedis::start();
+    let _replica = TestRedis::start_on(
+        servers::free_port(),
+        &[&format!("--replicaof 127.0.0.1 {}", master.port)],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !master
+        .cli(&["info", "replication"])
+        .contains("connected_slaves:1")
+    {
+        assert!(Instant::now() < deadline, "the replica never connected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    let url = format!("redis://127.0.0.1:{}", master.port);
+    let service = Service::start(
+        dir.path(),
+        &[("AUTHD_DATABASE_URL", &db), ("AUTHD_REDIS_URL", &url)],
+    );
+    let log = service.startup_log.join("\n");
+    assert!(
+        log.contains("WARN") && log.contains("has 1 replica(s) but AUTHD_REDIS_MIN_REPLICAS is 0"),
+        "{log}"
     );
 }
 

@@ -18,4 +18,7 @@ pub enum StoreError {
     DatabaseRow(String),
     #[error("{0} did not answer within its budget")]
     Timeout(&'static str),
+    /// Fewer replicas than `AUTHD_REDIS_MIN_REPLICAS` acknowledged a change.
+    #[error("redis: {acked} of {wanted} replicas acknowledged the change in time")]
+    NotReplicated { wanted: u32, acked: i64 },
 }

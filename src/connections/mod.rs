@@ -12,7 +12,9 @@ mod tracking;
 use std::time::Duration;
 
 pub use error::StoreError;
-pub use redis::{client_for, serve_from_this_thread, Connection, Redis};
+pub use redis::{
+    client_for, pipeline_at, replica_counts, serve_from_this_thread, Connection, Redis,
+};
 pub use sql::Sql;
 pub use tls::plaintext_remote_stores;
 pub use tracking::Tracker;

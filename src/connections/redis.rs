@@ -402,6 +402,49 @@ impl Redis {
     }
 }
 
+/// Runs `pipe` on the node that holds `key` (its master): on one Redis the
+/// connection itself; on a cluster the key's slot chooses the node, so every
+/// command of the pipeline, keyed or not (`WAIT`), reaches that master.
+pub async fn pipeline_at(
+    conn: &mut Connection,
+    pipe: &Pipeline,
+    key: &[u8],
+) -> RedisResult<Vec<Value>> {
+    match conn {
+        Connection::Single(c) => pipe.query_async(c).await,
+        Connection::Cluster(c) => {
+            use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
+            let route = SingleNodeRoutingInfo::SpecificNode(Route::with_key(key, SlotAddr::Master));
+            c.route_pipeline(pipe.clone(), 0, pipe.len(), route).await
+        }
+    }
+}
+
+/// How many replicas are attached to each configured node (`INFO
+/// replication`), for the startup warning; unreachable nodes are left out.
+pub async fn replica_counts(redis: &Redis) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for node in &redis.nodes {
+        let ask = async {
+            let client = client_for(node.expose(), redis.ca.as_deref())?;
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("INFO")
+                .arg("replication")
+                .query_async::<String>(&mut conn)
+                .await
+        };
+        if let Ok(Ok(info)) = tokio::time::timeout(redis.budget, ask).await {
+            let replicas = info
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("connected_slaves:"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            out.push((node_name(node.expose()), replicas));
+        }
+    }
+    out
+}
+
 /// A client for one node: over TLS for `rediss://`, verified against `ca`
 /// (PEM) when given, else against the system roots.
 pub fn client_for(info: impl IntoConnectionInfo, ca: Option<&[u8]>) -> RedisResult<Client> {

@@ -2,9 +2,11 @@
 //! described in `docs/sessions.md`; `token` owns the refresh-token format,
 //! `store` the atomic operations on a session.
 
+pub mod call;
 pub mod store;
 pub mod token;
 
+pub use call::Durability;
 pub use store::{
     Created, CurrentRefresh, IssuedRefresh, Lifetimes, RotateOutcome, SessionInfo, SessionMeta,
     SessionStore,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use deadpool_redis::redis::{self, Script};
 use uuid::Uuid;
 
+use super::call::{Call, Durability};
 use super::token::{new_nonce, RefreshToken};
 use crate::connections::{Redis, StoreError, Tracker};
 use crate::telemetry::{self, Ended};
@@ -124,6 +125,8 @@ pub struct SessionStore {
     /// `AUTHD_MAX_SESSIONS_PER_USER`: the most sessions a user holds, and
     /// the most any one script touches.
     max_per_user: u32,
+    /// `AUTHD_REDIS_MIN_REPLICAS` ≥ 1: every change waits for replicas.
+    durability: Option<Durability>,
     create: Script,
     rotate: Script,
     revoke: Script,
@@ -149,6 +152,7 @@ impl SessionStore {
             redis,
             tracker,
             max_per_user,
+            durability: None,
             keys: Keys {
                 prefix: prefix.to_string(),
             },
@@ -164,6 +168,12 @@ impl SessionStore {
         }
     }
 
+    /// Every change of session state acknowledged by this many replicas.
+    pub fn with_durability(mut self, durability: Option<Durability>) -> Self {
+        self.durability = durability;
+        self
+    }
+
     /// Starts a session for `user` whose login verified the password of
     /// `credential_version`, and returns its first refresh token. At the
     /// cap, the user's least recently used session ends.
@@ -174,7 +184,7 @@ impl SessionStore {
         credential_version: i64,
     ) -> Result<Created, StoreError> {
         let token = RefreshToken::generate(user);
-        let mut call = self.create.prepare_invoke();
+        let mut call = Call::new(&self.create);
         call.key(self.keys.session(user, token.session_id))
             .key(self.keys.index(user))
             .key(self.keys.credential(user))
@@ -189,7 +199,7 @@ impl SessionStore {
             .arg(credential_version)
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);
-        let reply: Vec<redis::Value> = match self.invoke(&call).await {
+        let reply: Vec<redis::Value> = match self.change(&call).await {
             Ok(reply) => reply,
             Err(e) => {
                 // The reply was lost; the cap may have ended a session.
@@ -220,7 +230,7 @@ impl SessionStore {
         let (user, session) = (presented.user_id, presented.session_id);
         let nonce = new_nonce();
         let successor = presented.successor(&nonce);
-        let mut call = self.rotate.prepare_invoke();
+        let mut call = Call::new(&self.rotate);
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .key(self.keys.tombstone(user, session))
@@ -232,7 +242,7 @@ impl SessionStore {
             .arg(&successor.secret_hash()[..])
             .arg(self.idle_ms)
             .arg(self.grace_ms);
-        let reply: Vec<redis::Value> = self.invoke(&call).await?;
+        let reply: Vec<redis::Value> = self.change(&call).await?;
         let outcome = match reply.as_slice() {
             [status, ttl, end] if text(status) == Some("rotated") => {
                 RotateOutcome::Rotated(IssuedRefresh {
@@ -273,12 +283,12 @@ impl SessionStore {
         reason: Ended,
     ) -> Result<bool, StoreError> {
         let family = family_of.map(RefreshToken::family_hash);
-        let mut call = self.revoke.prepare_invoke();
+        let mut call = Call::new(&self.revoke);
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .arg(session.as_simple().to_string())
             .arg(family.as_ref().map_or(&[][..], |h| &h[..]));
-        let ended: Result<u64, _> = self.invoke(&call).await;
+        let ended: Result<u64, _> = self.change(&call).await;
         // Even if the reply was lost: the session may have ended.
         self.tracker.sync().await;
         let ended = ended?;
@@ -297,7 +307,7 @@ impl SessionStore {
         keep: Option<Uuid>,
         new_credential: Option<i64>,
     ) -> Result<u64, StoreError> {
-        let mut call = self.revoke_all.prepare_invoke();
+        let mut call = Call::new(&self.revoke_all);
         call.key(self.keys.index(user))
             .key(self.keys.credential(user))
             .arg(self.keys.session_prefix(user))
@@ -314,7 +324,7 @@ impl SessionStore {
         let outcome = loop {
             // Each call removes at least one index entry while any remain
             // (but `keep`), so this ends.
-            match self.invoke::<(u64, i64, i64)>(&call).await {
+            match self.change::<(u64, i64, i64)>(&call).await {
                 Ok((ended, remaining, removed)) => {
                     telemetry::sessions_ended(reason, ended);
                     total += ended;
@@ -333,7 +343,7 @@ impl SessionStore {
     /// The user's live sessions (at most `AUTHD_MAX_SESSIONS_PER_USER`), in
     /// no particular order.
     pub async fn list(&self, user: Uuid) -> Result<Vec<SessionInfo>, StoreError> {
-        let mut call = self.list.prepare_invoke();
+        let mut call = Call::new(&self.list);
         call.key(self.keys.index(user))
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);
@@ -362,7 +372,7 @@ impl SessionStore {
         &self,
         token: &RefreshToken,
     ) -> Result<Option<CurrentRefresh>, StoreError> {
-        let mut call = self.inspect.prepare_invoke();
+        let mut call = Call::new(&self.inspect);
         call.key(self.keys.session(token.user_id, token.session_id))
             .arg(&token.family_hash()[..])
             .arg(&token.secret_hash()[..]);
@@ -407,15 +417,15 @@ impl SessionStore {
         self.tracker.exists(&key, fallback).await
     }
 
-    /// One script call (retried once by `Redis::run` if its connection
-    /// dropped).
-    async fn invoke<T: redis::FromRedisValue>(
-        &self,
-        call: &redis::ScriptInvocation<'_>,
-    ) -> Result<T, StoreError> {
-        self.redis
-            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
-            .await
+    /// A script that only reads.
+    async fn invoke<T: redis::FromRedisValue>(&self, call: &Call<'_>) -> Result<T, StoreError> {
+        call.run(&self.redis, None).await
+    }
+
+    /// A script that may change session state: acknowledged by
+    /// `AUTHD_REDIS_MIN_REPLICAS` replicas before it counts (see `call`).
+    async fn change<T: redis::FromRedisValue>(&self, call: &Call<'_>) -> Result<T, StoreError> {
+        call.run(&self.redis, self.durability).await
     }
 }
 

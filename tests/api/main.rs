@@ -3,6 +3,7 @@
 mod access_tokens;
 mod accounts;
 mod cluster;
+mod durability;
 mod errors;
 mod faults;
 mod health;

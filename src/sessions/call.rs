@@ -1,0 +1,136 @@
+//! One script call, its keys and arguments kept, so that it can run either
+//! as a plain `EVALSHA`, or, when changes must reach replicas before authd
+//! answers (`AUTHD_REDIS_MIN_REPLICAS`), in one pipeline on the master that
+//! holds its keys:
+//!
+//! ```text
+//! EVALSHA <script> …;  SET <prefix>{u:<user>}:ack 1 PX 1000;  WAIT <n> <ms>
+//! ```
+//!
+//! Replication is one ordered stream per master, so the small write that
+//! `WAIT` measures comes after everything the script (or an earlier call,
+//! for a grace-window answer that writes nothing) wrote there: when `n`
+//! replicas have it, they have those writes too. The three go to one node
+//! in one round trip: were the master to change in between, the script
+//! would fail there (`MOVED`) instead of being acknowledged by another.
+
+use deadpool_redis::redis::{
+    self, Cmd, ErrorKind, FromRedisValue, Script, ServerErrorKind, ToRedisArgs, Value,
+};
+
+use crate::connections::{pipeline_at, Redis, StoreError};
+
+/// How many replicas must acknowledge a change, and how long `WAIT` may
+/// block on the server (less than the Redis budget, so the answer, good or
+/// bad, arrives before the client gives up on the connection).
+#[derive(Debug, Clone, Copy)]
+pub struct Durability {
+    pub replicas: u32,
+    pub wait_ms: u64,
+}
+
+pub struct Call<'a> {
+    script: &'a Script,
+    keys: Vec<Vec<u8>>,
+    args: Vec<Vec<u8>>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(script: &'a Script) -> Self {
+        Self {
+            script,
+            keys: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn key(&mut self, key: impl ToRedisArgs) -> &mut Self {
+        self.keys.extend(key.to_redis_args());
+        self
+    }
+
+    pub fn arg(&mut self, arg: impl ToRedisArgs) -> &mut Self {
+        self.args.extend(arg.to_redis_args());
+        self
+    }
+
+    fn evalsha(&self) -> Cmd {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.script.get_hash()).arg(self.keys.len());
+        for key in &self.keys {
+            cmd.arg(key.as_slice());
+        }
+        for arg in &self.args {
+            cmd.arg(arg.as_slice());
+        }
+        cmd
+    }
+
+    /// The user's acknowledgement key: the first key's hash tag, `:ack`.
+    fn ack_key(&self) -> Vec<u8> {
+        let first = self.keys.first().map(Vec::as_slice).unwrap_or_default();
+        let tag_end = first.iter().position(|&b| b == b'}').map_or(0, |i| i + 1);
+        [&first[..tag_end], b":ack"].concat()
+    }
+
+    /// Runs the call (retried once by `Redis::run` if its connection
+    /// dropped), acknowledged by replicas when `durability` says so.
+    pub async fn run<T: FromRedisValue>(
+        &self,
+        redis: &Redis,
+        durability: Option<Durability>,
+    ) -> Result<T, StoreError> {
+        let Some(durability) = durability else {
+            let mut invocation = self.script.prepare_invoke();
+            for key in &self.keys {
+                invocation.key(key.as_slice());
+            }
+            for arg in &self.args {
+                invocation.arg(arg.as_slice());
+            }
+            let invocation = &invocation;
+            return redis
+                .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+                .await;
+        };
+        let mut pipe = redis::pipe();
+        pipe.add_command(self.evalsha())
+            .cmd("SET")
+            .arg(self.ack_key())
+            .arg(1)
+            .arg("PX")
+            .arg(1000)
+            .cmd("WAIT")
+            .arg(durability.replicas)
+            .arg(durability.wait_ms);
+        let (pipe, key) = (&pipe, self.keys.first().cloned().unwrap_or_default());
+        let key = key.as_slice();
+        let replies: Vec<Value> = redis
+            .run(|mut conn| async move {
+                match pipeline_at(&mut conn, pipe, key).await {
+                    Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                        self.script.load_async(&mut conn).await?;
+                        pipeline_at(&mut conn, pipe, key).await
+                    }
+                    other => other,
+                }
+            })
+            .await?;
+        let mut replies = replies.into_iter();
+        let (Some(reply), Some(_), Some(acked)) = (replies.next(), replies.next(), replies.next())
+        else {
+            return Err(StoreError::RedisReply("a short pipeline reply".into()));
+        };
+        let acked = match acked {
+            Value::Int(n) => n,
+            other => return Err(StoreError::RedisReply(format!("WAIT: {other:?}"))),
+        };
+        if acked < i64::from(durability.replicas) {
+            return Err(StoreError::NotReplicated {
+                wanted: durability.replicas,
+                acked,
+            });
+        }
+        T::from_redis_value(reply).map_err(|e| StoreError::Redis(e.into()))
+    }
+}
