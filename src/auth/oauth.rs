@@ -69,8 +69,11 @@ impl Auth {
                 issued_at: (current.issued_at_ms.max(0) / 1000) as u64,
             });
         }
-        let Ok(claims) = self.access_tokens.inspect(token) else {
-            return Ok(Introspection::Inactive);
+        // Verification tolerates clock skew (`AUTHD_JWT_LEEWAY`); a token
+        // reported with an `exp` in the past would contradict `active`.
+        let claims = match self.access_tokens.inspect(token) {
+            Ok(claims) if claims.expires_at > unix_now() => claims,
+            _ => return Ok(Introspection::Inactive),
         };
         let who = claims.identity;
         if !self.sessions.is_live(who.user_id, who.session_id).await? {

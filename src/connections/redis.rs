@@ -154,9 +154,20 @@ thread_local! {
     /// Each `Redis` (by id) this worker thread has a connection to. Made and
     /// driven on this thread's runtime; it dies with the worker, after the
     /// worker's last request.
-    static WORKER_CONNECTIONS: RefCell<HashMap<u64, MultiplexedConnection>> =
+    static WORKER_CONNECTIONS: RefCell<HashMap<u64, WorkerConnection>> =
         RefCell::new(HashMap::new());
 }
+
+/// A worker's connection, which one it is (each new one counts up, so a
+/// request failing on an old one does not drop a newer one), and when it
+/// was last handed out.
+struct WorkerConnection {
+    conn: MultiplexedConnection,
+    generation: u64,
+    last_used: std::time::Instant,
+}
+
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -184,6 +195,7 @@ impl Redis {
             .collect();
         let invalid = |e: RedisError| format!("invalid Redis URL ({e})");
         let target = match urls.as_slice() {
+            [] => return Err("no Redis URL".into()),
             [single] => Target::Single(
                 client_for(*single, ca.as_deref()).map_err(invalid)?,
                 AsyncConnectionConfig::new()
@@ -197,7 +209,10 @@ impl Redis {
                 let mut builder = ClusterClientBuilder::new(nodes.to_vec())
                     .connection_timeout(budget / 4)
                     .response_timeout(budget);
-                if let Some(ca) = ca.as_ref().filter(|_| nodes[0].starts_with("rediss://")) {
+                let tls = nodes
+                    .iter()
+                    .any(|n| n.to_ascii_lowercase().starts_with("rediss://"));
+                if let Some(ca) = ca.as_ref().filter(|_| tls) {
                     builder = builder.certs(TlsCertificates {
                         client_tls: None,
                         root_cert: Some(ca.clone()),
@@ -261,7 +276,6 @@ impl Redis {
                 log::info!("a Redis connection dropped ({e}); retrying once on a fresh one");
                 self.pool
                     .retain(|conn, _| !matches!(conn, Connection::Single(_)));
-                self.forget_worker_connection();
                 self.attempt(&op, deadline).await
             }
             outcome => outcome,
@@ -282,17 +296,17 @@ impl Redis {
         Fut: Future<Output = RedisResult<T>>,
     {
         if let Some(local) = self.worker_connection(deadline).await {
-            let conn = local?;
+            let (conn, generation) = local?;
             return match tokio::time::timeout_at(deadline, op(Connection::Single(conn))).await {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(e)) => {
                     if is_transport_error(&e) {
-                        self.forget_worker_connection();
+                        self.forget_worker_connection(generation);
                     }
                     Err(StoreError::Redis(e))
                 }
                 Err(_) => {
-                    self.forget_worker_connection();
+                    self.forget_worker_connection(generation);
                     Err(StoreError::Timeout("redis"))
                 }
             };
@@ -317,35 +331,67 @@ impl Redis {
         }
     }
 
-    /// On an HTTP worker, with one Redis: this worker's connection, made now
-    /// if it has none. `None` elsewhere: use the pool.
+    /// On an HTTP worker, with one Redis: this worker's connection (and its
+    /// generation), made now if it has none or if the one it has sat idle
+    /// long enough for a firewall to have dropped it silently. `None`
+    /// elsewhere: use the pool.
     async fn worker_connection(
         &self,
         deadline: tokio::time::Instant,
-    ) -> Option<Result<MultiplexedConnection, StoreError>> {
+    ) -> Option<Result<(MultiplexedConnection, u64), StoreError>> {
         let (client, config, id) = self.worker_local.as_ref()?;
         if !HTTP_WORKER.with(Cell::get) {
             return None;
         }
-        if let Some(conn) = WORKER_CONNECTIONS.with(|c| c.borrow().get(id).cloned()) {
-            return Some(Ok(conn));
+        let now = std::time::Instant::now();
+        let held = WORKER_CONNECTIONS.with(|c| {
+            let mut held = c.borrow_mut();
+            match held.get_mut(id) {
+                Some(w) if now.duration_since(w.last_used) < IDLE_BEFORE_PING => {
+                    w.last_used = now;
+                    Some((w.conn.clone(), w.generation))
+                }
+                Some(_) => {
+                    held.remove(id);
+                    None
+                }
+                None => None,
+            }
+        });
+        if let Some(held) = held {
+            return Some(Ok(held));
         }
         let connect = client.get_multiplexed_async_connection_with_config(config);
         Some(match tokio::time::timeout_at(deadline, connect).await {
             Ok(Ok(conn)) => {
-                WORKER_CONNECTIONS.with(|c| c.borrow_mut().insert(*id, conn.clone()));
-                Ok(conn)
+                let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+                WORKER_CONNECTIONS.with(|c| {
+                    c.borrow_mut().insert(
+                        *id,
+                        WorkerConnection {
+                            conn: conn.clone(),
+                            generation,
+                            last_used: now,
+                        },
+                    )
+                });
+                Ok((conn, generation))
             }
             Ok(Err(e)) => Err(StoreError::Redis(e)),
             Err(_) => Err(StoreError::Timeout("redis")),
         })
     }
 
-    /// Drops this worker's connection after a transport failure; the next
-    /// call makes a new one.
-    fn forget_worker_connection(&self) {
+    /// Drops this worker's connection `generation` after a transport
+    /// failure (not a newer one); the next call makes a new one.
+    fn forget_worker_connection(&self, generation: u64) {
         if let Some((_, _, id)) = &self.worker_local {
-            WORKER_CONNECTIONS.with(|c| c.borrow_mut().remove(id));
+            WORKER_CONNECTIONS.with(|c| {
+                let mut held = c.borrow_mut();
+                if held.get(id).is_some_and(|w| w.generation == generation) {
+                    held.remove(id);
+                }
+            });
         }
     }
 

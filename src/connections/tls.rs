@@ -8,7 +8,11 @@ use crate::common::Secret;
 pub fn plaintext_remote_stores(redis_url: &Secret, database_url: &Secret) -> Vec<String> {
     let mut out = Vec::new();
     for node in redis_url.expose().split(',').map(str::trim) {
-        if let Some(rest) = node.strip_prefix("redis://") {
+        let lower = node.to_ascii_lowercase();
+        let plain = ["redis://", "valkey://"]
+            .iter()
+            .find_map(|scheme| lower.strip_prefix(scheme).map(|_| &node[scheme.len()..]));
+        if let Some(rest) = plain {
             let host = host_of(rest);
             if !is_local(&host) {
                 out.push(format!("Redis {host}"));
@@ -16,9 +20,10 @@ pub fn plaintext_remote_stores(redis_url: &Secret, database_url: &Secret) -> Vec
         }
     }
     let db = database_url.expose();
-    let rest = db
-        .strip_prefix("postgres://")
-        .or_else(|| db.strip_prefix("postgresql://"));
+    let lower = db.to_ascii_lowercase();
+    let rest = ["postgres://", "postgresql://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme).map(|_| &db[scheme.len()..]));
     if let Some(rest) = rest {
         let host = host_of(rest);
         let query = rest.split_once('?').map_or("", |(_, q)| q);
@@ -67,6 +72,14 @@ mod tests {
     #[test]
     fn only_plaintext_to_another_host_is_reported() {
         assert!(stores("redis://127.0.0.1:6379", "sqlite://authd.db").is_empty());
+        assert_eq!(
+            stores("REDIS://cache:6379", "sqlite://a.db"),
+            vec!["Redis cache".to_string()]
+        );
+        assert_eq!(
+            stores("valkey://cache:6379", "sqlite://a.db"),
+            vec!["Redis cache".to_string()]
+        );
         assert!(stores("redis://:pw@localhost/0", "postgres://u:p@[::1]:5432/a").is_empty());
         assert!(stores(
             "rediss://cache.internal:6380",

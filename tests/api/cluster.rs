@@ -259,3 +259,66 @@ async fn a_logout_reaches_another_instance_on_a_cluster() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// A master that sees the cluster failing (here: another master died, so
+/// slots are uncovered) is not trusted any more: the guard asks Redis, which
+/// refuses (503), rather than serve the session from memory. A master cut
+/// off from the majority behaves the same way while its replica is promoted.
+#[tokio::test]
+async fn a_master_that_sees_the_cluster_fail_is_not_trusted() {
+    let cluster = TestCluster::start();
+    let app = crate::helpers::app()
+        .redis_url(&cluster.url())
+        .var("AUTHD_REDIS_TIMEOUT_MS", 400)
+        .spawn()
+        .await;
+    let (_, t) = app.signed_in_user().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.get_with("/api/secure", &t.access_token).await.status(),
+            200
+        );
+    }
+    assert!(!app.state.connections.tracker.is_empty());
+    // Kill a master that does not hold this session.
+    let holder = app
+        .redis_keys_by_node()
+        .await
+        .into_iter()
+        .find(|(_, keys)| keys.iter().any(|k| k.contains(":s:")))
+        .map(|(node, _)| node)
+        .expect("the session's node");
+    let (victim, survivor) = {
+        let mut others = cluster
+            .nodes
+            .iter()
+            .filter(|n| !holder.ends_with(&n.port.to_string()));
+        let victim = others.next().unwrap();
+        let survivor = cluster
+            .nodes
+            .iter()
+            .find(|n| holder.ends_with(&n.port.to_string()))
+            .unwrap();
+        (victim, survivor)
+    };
+    victim.kill();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !survivor
+        .cli(&["cluster", "info"])
+        .contains("cluster_state:fail")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cluster never failed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Within the heartbeat's trust window (1 s), never 200 after.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let status = app.get_with("/api/secure", &t.access_token).await.status();
+    assert_eq!(
+        status, 503,
+        "a failing cluster's master answered from memory"
+    );
+}

@@ -339,3 +339,25 @@ async fn metadata_names_the_endpoints_under_the_public_url() {
         .unwrap();
     assert_eq!(jwks.status(), 200);
 }
+
+#[tokio::test]
+async fn an_access_token_past_its_exp_is_inactive_even_within_the_leeway() {
+    let app = app()
+        .var("AUTHD_INTROSPECTION_SECRETS", SECRET)
+        .var("AUTHD_ACCESS_TOKEN_TTL", 1)
+        .spawn()
+        .await;
+    let (_, t) = app.signed_in_user().await;
+    assert_eq!(introspected(&app, &t.access_token).await["active"], true);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // The guard still takes it (AUTHD_JWT_LEEWAY tolerates skew)...
+    assert_eq!(
+        app.get_with("/api/secure", &t.access_token).await.status(),
+        200
+    );
+    // ...but introspection does not report a token whose exp has passed.
+    assert_eq!(
+        introspected(&app, &t.access_token).await,
+        json!({ "active": false })
+    );
+}

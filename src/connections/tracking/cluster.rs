@@ -156,7 +156,7 @@ impl ClusterTracker {
             let Some(client) = client else {
                 continue;
             };
-            let tracker = NodeTracker::start(client, self.budget, per_master, &self.io);
+            let tracker = NodeTracker::start(client, self.budget, per_master, true, &self.io);
             map.masters.insert(addr.clone(), tracker);
         }
         map.ranges = ranges;

@@ -58,7 +58,7 @@ impl Tracker {
         match infos.as_slice() {
             [one] => match client_for(one.clone(), ca) {
                 Ok(client) => Self(Inner::Node(NodeTracker::start(
-                    client, budget, capacity, io,
+                    client, budget, capacity, false, io,
                 ))),
                 Err(e) => {
                     log::warn!("session tracking is off: {e}");

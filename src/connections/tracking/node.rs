@@ -69,6 +69,8 @@ struct Shared {
     state: Mutex<State>,
     capacity: usize,
     budget: Duration,
+    /// A Redis Cluster master: its heartbeat also needs `cluster_state:ok`.
+    in_cluster: bool,
 }
 
 impl Shared {
@@ -166,12 +168,20 @@ pub struct NodeTracker {
 
 impl NodeTracker {
     /// Starts tracking on the node `client` (RESP3) connects to, keeping at
-    /// most `capacity` answers.
-    pub fn start(client: Client, budget: Duration, capacity: usize, io: &Handle) -> Self {
+    /// most `capacity` answers. `in_cluster`: a master of a Redis Cluster,
+    /// trusted only while it also sees the cluster as healthy.
+    pub fn start(
+        client: Client,
+        budget: Duration,
+        capacity: usize,
+        in_cluster: bool,
+        io: &Handle,
+    ) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             capacity: capacity.max(1),
             budget,
+            in_cluster,
         });
         io.spawn(run(client, Arc::downgrade(&shared)));
         Self { shared }
@@ -326,20 +336,35 @@ async fn run(client: Client, shared: Weak<Shared>) {
 /// master extends the trust from its send time. (`ROLE` rather than `PING`:
 /// a URL behind a proxy or a failover name could leave this connection on
 /// a demoted replica while writes go elsewhere; that must stop the trust.)
+/// A cluster master must also report `cluster_state:ok`: a master cut off
+/// from the majority still says `master` while its replica is promoted on
+/// the other side, but turns its cluster state to `fail` first.
 async fn heartbeat(mut conn: MultiplexedConnection, shared: &Weak<Shared>) {
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
         };
         let sent = Instant::now();
-        let role_cmd = redis::cmd("ROLE");
-        let role = role_cmd.query_async::<Vec<Value>>(&mut conn);
         let is_master = |reply: &[Value]| {
             matches!(reply.first(), Some(Value::BulkString(b)) if b.as_slice() == b"master")
                 || matches!(reply.first(), Some(Value::SimpleString(s)) if s == "master")
         };
-        match tokio::time::timeout(strong.budget, role).await {
-            Ok(Ok(reply)) if is_master(&reply) => {
+        let in_cluster = strong.in_cluster;
+        let healthy = async {
+            let reply = redis::cmd("ROLE")
+                .query_async::<Vec<Value>>(&mut conn)
+                .await?;
+            if !in_cluster {
+                return Ok::<_, redis::RedisError>(is_master(&reply));
+            }
+            let info = redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query_async::<String>(&mut conn)
+                .await?;
+            Ok(is_master(&reply) && info.lines().any(|l| l.trim() == "cluster_state:ok"))
+        };
+        match tokio::time::timeout(strong.budget, healthy).await {
+            Ok(Ok(true)) => {
                 let mut state = strong.lock();
                 if state.conn.is_none() {
                     // Disconnected meanwhile (the push said so).
