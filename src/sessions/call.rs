@@ -75,10 +75,13 @@ impl<'a> Call<'a> {
 
     /// Runs the call (retried once by `Redis::run` if its connection
     /// dropped), acknowledged by replicas when `durability` says so.
+    /// `changed_nothing` tells a reply that reports no change of state (and
+    /// promises nothing about earlier ones): it needs no acknowledgement.
     pub async fn run<T: FromRedisValue>(
         &self,
         redis: &Redis,
         durability: Option<Durability>,
+        changed_nothing: fn(&Value) -> bool,
     ) -> Result<T, StoreError> {
         let Some(durability) = durability else {
             let mut invocation = self.script.prepare_invoke();
@@ -107,13 +110,12 @@ impl<'a> Call<'a> {
         let key = key.as_slice();
         let replies: Vec<Value> = redis
             .run(|mut conn| async move {
-                match pipeline_at(&mut conn, pipe, key).await {
-                    Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                        self.script.load_async(&mut conn).await?;
-                        pipeline_at(&mut conn, pipe, key).await
-                    }
-                    other => other,
+                let first = pipeline_at(&mut conn, pipe, key).await;
+                if !unknown_script(&first) {
+                    return first;
                 }
+                self.script.load_async(&mut conn).await?;
+                pipeline_at(&mut conn, pipe, key).await
             })
             .await?;
         let mut replies = replies.into_iter();
@@ -125,12 +127,24 @@ impl<'a> Call<'a> {
             Value::Int(n) => n,
             other => return Err(StoreError::RedisReply(format!("WAIT: {other:?}"))),
         };
-        if acked < i64::from(durability.replicas) {
+        if acked < i64::from(durability.replicas) && !changed_nothing(&reply) {
             return Err(StoreError::NotReplicated {
                 wanted: durability.replicas,
                 acked,
             });
         }
         T::from_redis_value(reply).map_err(|e| StoreError::Redis(e.into()))
+    }
+}
+
+/// Whether the script was not loaded on that node: one Redis reports it as
+/// the pipeline's error, a cluster as the first reply.
+fn unknown_script(outcome: &redis::RedisResult<Vec<Value>>) -> bool {
+    let no_script = Some(ServerErrorKind::NoScript);
+    match outcome {
+        Err(e) => e.kind() == ErrorKind::Server(ServerErrorKind::NoScript),
+        Ok(replies) => {
+            matches!(replies.first(), Some(Value::ServerError(e)) if e.kind() == no_script)
+        }
     }
 }

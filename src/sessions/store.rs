@@ -242,7 +242,10 @@ impl SessionStore {
             .arg(&successor.secret_hash()[..])
             .arg(self.idle_ms)
             .arg(self.grace_ms);
-        let reply: Vec<redis::Value> = self.change(&call).await?;
+        // An unknown, ended or forged token changes nothing: answering
+        // `invalid` needs no replica (it would fail closed anyway).
+        let invalid = |reply: &redis::Value| matches!(reply, redis::Value::Array(r) if r.len() == 1 && text(&r[0]) == Some("invalid"));
+        let reply: Vec<redis::Value> = call.run(&self.redis, self.durability, invalid).await?;
         let outcome = match reply.as_slice() {
             [status, ttl, end] if text(status) == Some("rotated") => {
                 RotateOutcome::Rotated(IssuedRefresh {
@@ -419,13 +422,13 @@ impl SessionStore {
 
     /// A script that only reads.
     async fn invoke<T: redis::FromRedisValue>(&self, call: &Call<'_>) -> Result<T, StoreError> {
-        call.run(&self.redis, None).await
+        call.run(&self.redis, None, |_| true).await
     }
 
     /// A script that may change session state: acknowledged by
     /// `AUTHD_REDIS_MIN_REPLICAS` replicas before it counts (see `call`).
     async fn change<T: redis::FromRedisValue>(&self, call: &Call<'_>) -> Result<T, StoreError> {
-        call.run(&self.redis, self.durability).await
+        call.run(&self.redis, self.durability, |_| false).await
     }
 }
 

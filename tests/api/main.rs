@@ -5,6 +5,7 @@ mod accounts;
 mod cluster;
 mod durability;
 mod errors;
+mod failover;
 mod faults;
 mod health;
 mod helpers;

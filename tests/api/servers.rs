@@ -180,8 +180,23 @@ impl TestCluster {
 
     /// With more `redis-server` arguments for each node, given its port.
     pub fn start_with(extra: impl Fn(u16) -> Vec<String>) -> Self {
+        Self::start_shaped(3, 0, 5000, extra)
+    }
+
+    /// Three masters with a replica each, failing over after
+    /// `node_timeout_ms`.
+    pub fn start_replicated(node_timeout_ms: u64) -> Self {
+        Self::start_shaped(6, 1, node_timeout_ms, |_| Vec::new())
+    }
+
+    fn start_shaped(
+        count: usize,
+        replicas: usize,
+        node_timeout_ms: u64,
+        extra: impl Fn(u16) -> Vec<String>,
+    ) -> Self {
         let mut ports: Vec<u16> = Vec::new();
-        while ports.len() < 3 {
+        while ports.len() < count {
             let port = free_port();
             let bus_free = port < 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok();
             if bus_free && !ports.contains(&port) {
@@ -191,13 +206,11 @@ impl TestCluster {
         let nodes: Vec<TestRedis> = ports
             .iter()
             .map(|port| {
-                let mut args: Vec<String> = [
-                    "--cluster-enabled yes",
-                    "--cluster-config-file nodes.conf",
-                    "--cluster-node-timeout 5000",
-                ]
-                .map(String::from)
-                .to_vec();
+                let mut args: Vec<String> =
+                    ["--cluster-enabled yes", "--cluster-config-file nodes.conf"]
+                        .map(String::from)
+                        .to_vec();
+                args.push(format!("--cluster-node-timeout {node_timeout_ms}"));
                 args.extend(extra(*port));
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 TestRedis::start_on(*port, &args)
@@ -207,7 +220,7 @@ impl TestCluster {
         let out = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("redis-cli --cluster create");
         assert!(
@@ -219,8 +232,40 @@ impl TestCluster {
             wait_for("cluster state ok", || {
                 node.cli(&["cluster", "info"]).contains("cluster_state:ok")
             });
+            if replicas > 0 {
+                wait_for("replicas in sync", || {
+                    let info = node.cli(&["info", "replication"]);
+                    info.contains("connected_slaves:1") || info.contains("master_link_status:up")
+                });
+            }
         }
         TestCluster { nodes }
+    }
+
+    /// Each master's node with its replica's, as `CLUSTER NODES` says now
+    /// (asked of `asked`).
+    pub fn pairs(&self, asked: &TestRedis) -> Vec<(&TestRedis, Option<&TestRedis>)> {
+        let listing = asked.cli(&["cluster", "nodes"]);
+        let rows: Vec<Vec<&str>> = listing
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .filter(|r: &Vec<&str>| r.len() >= 4)
+            .collect();
+        let by_port = |field: &str| {
+            let port: u16 = field.split(['@', ':']).nth(1)?.parse().ok()?;
+            self.nodes.iter().find(|n| n.port == port)
+        };
+        rows.iter()
+            .filter(|r| r[2].contains("master") && !r[2].contains("fail"))
+            .filter_map(|master| {
+                let node = by_port(master[1])?;
+                let replica = rows
+                    .iter()
+                    .find(|r| r[3] == master[0] && !r[2].contains("fail"))
+                    .and_then(|r| by_port(r[1]));
+                Some((node, replica))
+            })
+            .collect()
     }
 
     pub fn url(&self) -> String {
