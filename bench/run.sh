@@ -74,7 +74,8 @@ run() { # label wrk-args...
   echo "$rps" > "$work/$label.rps"
   echo "$lat $p99" > "$work/$label.lat"
   if grep -q 'broken chains' <<<"$out"; then
-    grep 'broken chains' <<<"$out" | tee "$work/broken.txt"
+    grep 'broken chains' <<<"$out" | tee -a "$work/broken_all.txt"
+    [ -e "$work/broken.txt" ] || grep 'broken chains' <<<"$out" > "$work/broken.txt"
     grep -q 'broken chains: 0 ' <<<"$out" || echo "$label: broken chains" >> "$work/failed"
   fi
 }
@@ -141,6 +142,62 @@ curl -fs -X POST $S/api/token -H 'content-type: application/json' \
 bytes_refresh=$(user_bytes "$uid")
 echo "Redis per session: $bytes_login after login, $bytes_refresh after a refresh" | tee "$work/bytes.txt"
 rss_end=$(rss)
+
+# The cost of AUTHD_REDIS_MIN_REPLICAS: a Redis Cluster of three masters with
+# a replica each, one authd answering once the master has a change (0) and
+# one waiting for a replica (1), measured side by side.
+cluster_port() { python3 -c '
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    if p < 55535:
+        try:
+            b = socket.socket(); b.bind(("127.0.0.1", p + 10000)); b.close(); print(p); break
+        except OSError: pass
+    s.close()'; }
+cports=()
+for i in $(seq 6); do
+  p=$(cluster_port); cports+=("$p"); mkdir -p "$work/c$p"
+  redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/c$p" \
+    --cluster-enabled yes --cluster-config-file nodes.conf --maxmemory-policy noeviction >/dev/null &
+  pids+=($!)
+done
+for p in "${cports[@]}"; do
+  for _ in $(seq 100); do redis-cli -p "$p" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+done
+redis-cli --cluster create $(printf '127.0.0.1:%s ' "${cports[@]}") --cluster-replicas 1 --cluster-yes >/dev/null
+for p in "${cports[@]}"; do
+  for _ in $(seq 200); do
+    info=$(redis-cli -p "$p" info replication)
+    redis-cli -p "$p" cluster info | grep -q cluster_state:ok \
+      && grep -q 'connected_slaves:1\|master_link_status:up' <<<"$info" && break
+    sleep 0.05
+  done
+done
+cluster_url=$(printf 'redis://127.0.0.1:%s,' "${cports[@]}"); cluster_url=${cluster_url%,}
+start_cluster_authd() { # port min-replicas
+  AUTHD_BIND=127.0.0.1:$1 AUTHD_REDIS_URL=$cluster_url AUTHD_REDIS_MIN_REPLICAS=$2 \
+  AUTHD_REGISTER_MAX_PER_IP=1000 AUTHD_DATABASE_URL="sqlite://$work/cluster$2.db" \
+  AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem" RUST_LOG=warn "$bin" >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null && return; sleep 0.1; done
+  echo "authd did not start" >&2; exit 1
+}
+for acks in 0 1; do
+  cport=$(free_port); start_cluster_authd "$cport" "$acks"
+  C=http://127.0.0.1:$cport
+  for i in $(seq 0 7); do
+    curl -fs -X POST $C/api/register -H 'content-type: application/json' \
+      -d "{\"email\":\"bench$i@example.com\",\"password\":\"bench password 123\"}" >/dev/null
+  done
+  curl -fs -X POST $C/api/register -H 'content-type: application/json' \
+    -d '{"email":"bench@example.com","password":"bench password 123"}' >/dev/null
+  crt=$(login $C | field refresh_token)
+  crts=$(for _ in $(seq 32); do login $C | field refresh_token; done | paste -sd, -)
+  RT=$crt run "cluster refresh chain c1, $acks replica acks" -t1 -c1 -s bench/refresh.lua "$C/api/token"
+  RTS=$crts run "cluster refresh 32 chains c32, $acks replica acks" -t32 -c32 -s bench/refresh_chains.lua "$C/api/token"
+  run "cluster login c1, $acks replica acks" -t1 -c1 -s bench/login.lua "$C/api/login"
+done
 echo
 echo "resident memory (session-mode instance): start $rss_start, after the login flood $rss_logins, after the other runs $rss_end"
 python3 - "$work" "$secs" "$rss_start" "$rss_logins" "$rss_end" "$report" <<'PY'
@@ -183,6 +240,13 @@ rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=Tru
 order = ["login flood c16", "guarded session-mode c8 during a login flood", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
          "guarded signature-mode no-cache c32", "healthz c1", "guarded session-mode c1",
          "guarded signature-mode c1", "refresh chain c1", "refresh 32 chains c32"]
+durable = []
+for what in ("refresh chain c1", "refresh 32 chains c32", "login c1"):
+    cells = []
+    for acks in (0, 1):
+        k = f"cluster {what}, {acks} replica acks"
+        cells.append(f"{r[k]:,.0f} req/s, p50 {lat[k][0]}, p99 {lat[k][1]}")
+    durable.append(f"| {what} | {cells[0]} | {cells[1]} |")
 rows = []
 for k in order:
     h = None if k.startswith("login") else r["healthz c32"] if k.endswith("c32") else r["healthz c1"] if k.endswith("c1") else None
@@ -209,6 +273,13 @@ in the same run; absolute numbers drift on a shared machine, ratios less.
 - refresh chain: one connection, each request presenting the refresh token
   the previous response returned; 32 chains: 32 sessions refreshing at once,
   one connection each ({broken}).
+
+The cost of `AUTHD_REDIS_MIN_REPLICAS` (a Redis Cluster of three masters
+with a replica each, on this machine; one authd instance per column):
+
+| case | 0 replica acks | 1 replica ack |
+|---|---|---|
+""" + "\n".join(durable) + f"""
 
 Revocation across instances (three session-mode instances sharing one
 Redis; log out on one, poll the other two until each refuses the token):
