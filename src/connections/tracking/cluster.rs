@@ -81,12 +81,15 @@ impl ClusterTracker {
             .flatten()
     }
 
-    /// Syncs every master's tracker, one after the other.
+    /// Syncs every master's tracker, all at once: a hung master costs the
+    /// caller one budget, not one per master.
     pub async fn sync(&self) {
         let masters: Vec<NodeTracker> = self.lock().masters.values().cloned().collect();
+        let mut syncs = tokio::task::JoinSet::new();
         for master in masters {
-            master.sync().await;
+            syncs.spawn(async move { master.sync().await });
         }
+        while syncs.join_next().await.is_some() {}
     }
 
     pub fn len(&self) -> usize {
