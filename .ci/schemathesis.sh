@@ -14,22 +14,13 @@ if ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'schemathesis==4.32.5'
 fi
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-rport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
-pids+=($!)
+source bench/world.sh
+start_redis
 port=$(free_port)
-AUTHD_BIND=127.0.0.1:$port AUTHD_REDIS_URL=redis://127.0.0.1:$rport \
+run_authd "$bin" "$port" AUTHD_REDIS_URL="redis://127.0.0.1:$rport" \
   AUTHD_DATABASE_URL="sqlite://$work/authd.db" \
-  AUTHD_INTROSPECTION_SECRETS=schemathesis-introspection-secret-0123456789 \
-  RUST_LOG=warn "$bin" >"$work/authd.log" 2>&1 &
-pids+=($!)
+  AUTHD_INTROSPECTION_SECRETS=schemathesis-introspection-secret-0123456789
 base=http://127.0.0.1:$port
-for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
 token() { # email: registers and logs in, prints an access token
   curl -fs -X POST "$base/api/register" -H 'content-type: application/json' \
     -d "{\"email\":\"$1\",\"password\":\"conformance password 1\"}" >/dev/null
@@ -54,6 +45,6 @@ st -H "Authorization: Bearer schemathesis-introspection-secret-0123456789" \
 echo "-- the operations that end it"
 st -H "Authorization: Bearer $second" "${ending[@]}"
 # authd's own errors (actix logs malformed requests it refused at ERROR).
-if grep -q ' ERROR authd\| panicked\|answering 500' "$work/authd.log"; then
-  echo "authd logged errors:" >&2; cat "$work/authd.log" >&2; exit 1
+if grep -q ' ERROR authd\| panicked\|answering 500' "$work/authd-$port.log"; then
+  echo "authd logged errors:" >&2; cat "$work/authd-$port.log" >&2; exit 1
 fi

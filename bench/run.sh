@@ -17,24 +17,14 @@ report=${BENCH_REPORT:-BENCHMARKS.md}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/authd-target}"
 cargo build --release --quiet --bin authd
 bin="$CARGO_TARGET_DIR/release/authd"
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-rport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
-pids+=($!)
+source bench/world.sh
+start_redis
 "$bin" keygen > "$work/key.pem"
 
 start_authd() { # mode port [guard cache entries]
-  AUTHD_BIND=127.0.0.1:$2 AUTHD_REDIS_URL=redis://127.0.0.1:$rport AUTHD_GUARD_CACHE_ENTRIES=${3:-100000} \
-  AUTHD_DATABASE_URL="sqlite://$work/authd.db" AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem" \
-  AUTHD_ACCESS_TOKEN_CHECK=$1 RUST_LOG=warn "$bin" >/dev/null 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$2/healthz" >/dev/null && return; sleep 0.1; done
-  echo "authd did not start" >&2; exit 1
+  run_authd "$bin" "$2" AUTHD_REDIS_URL="redis://127.0.0.1:$rport" \
+    AUTHD_GUARD_CACHE_ENTRIES="${3:-100000}" AUTHD_ACCESS_TOKEN_CHECK="$1" \
+    AUTHD_DATABASE_URL="sqlite://$work/authd.db" AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem"
 }
 sport=$(free_port); start_authd session "$sport"
 spid=${pids[-1]}
@@ -176,12 +166,9 @@ for p in "${cports[@]}"; do
 done
 cluster_url=$(printf 'redis://127.0.0.1:%s,' "${cports[@]}"); cluster_url=${cluster_url%,}
 start_cluster_authd() { # port min-replicas
-  AUTHD_BIND=127.0.0.1:$1 AUTHD_REDIS_URL=$cluster_url AUTHD_REDIS_MIN_REPLICAS=$2 \
-  AUTHD_REGISTER_MAX_PER_IP=1000 AUTHD_DATABASE_URL="sqlite://$work/cluster$2.db" \
-  AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem" RUST_LOG=warn "$bin" >/dev/null 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null && return; sleep 0.1; done
-  echo "authd did not start" >&2; exit 1
+  run_authd "$bin" "$1" AUTHD_REDIS_URL="$cluster_url" AUTHD_REDIS_MIN_REPLICAS="$2" \
+    AUTHD_REGISTER_MAX_PER_IP=1000 AUTHD_DATABASE_URL="sqlite://$work/cluster$2.db" \
+    AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem"
 }
 for acks in 0 1; do
   cport=$(free_port); start_cluster_authd "$cport" "$acks"

@@ -133,14 +133,9 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
         let (auth, connections) = assemble(&settings).await?;
-        connections.warn_if_redis_evicts().await;
-        if settings.redis_min_replicas == 0 {
-            for (node, replicas) in crate::connections::replica_counts(&connections.redis).await {
-                if replicas > 0 {
-                    log::warn!("Redis {node} has {replicas} replica(s) but AUTHD_REDIS_MIN_REPLICAS is 0: a failover can lose rotations and logouts it acknowledged (log users out, undo logouts); set it to 1");
-                }
-            }
-        }
+        connections
+            .warn_about_redis(settings.redis_min_replicas)
+            .await;
         let listener = TcpListener::bind(settings.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",

@@ -399,18 +399,7 @@ async fn a_redis_that_may_evict_is_warned_about_at_startup() {
 #[tokio::test]
 async fn a_redis_with_replicas_and_no_min_replicas_is_warned_about() {
     let master = TestRedis::start();
-    let _replica = TestRedis::start_on(
-        servers::free_port(),
-        &[&format!("--replicaof 127.0.0.1 {}", master.port)],
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !master
-        .cli(&["info", "replication"])
-        .contains("connected_slaves:1")
-    {
-        assert!(Instant::now() < deadline, "the replica never connected");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let _replica = TestRedis::start_replica_of(&master);
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path()).await;
     let url = format!("redis://127.0.0.1:{}", master.port);

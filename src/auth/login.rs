@@ -24,7 +24,55 @@ impl Auth {
         device: Option<&str>,
         client: &Client,
     ) -> Result<TokenPair, AuthError> {
-        let outcome = self.log_in(email, password, device, client).await;
+        // Every return counts, `?` included: the body runs as one block.
+        let outcome = async {
+            let email = parse_email(email)?;
+            let password = presented_password(password)?;
+            let device = device_name(device)?;
+            let credentials = self
+                .checked(&email, client.ip, async {
+                    let credentials = self.users.credentials_by_email(&email).await?;
+                    let matched = match password {
+                        Some(password) => {
+                            let hash = credentials.as_ref().map(|c| c.password_hash.clone());
+                            self.hasher.verify(password, hash).await?
+                        }
+                        None => false,
+                    };
+                    Ok(credentials.filter(|_| matched))
+                })
+                .await?;
+            let meta = SessionMeta {
+                device,
+                user_agent: client.user_agent.clone(),
+                ip: client.ip,
+            };
+            let mut finished_change = false;
+            loop {
+                match self
+                    .sessions
+                    .create(credentials.user.id, &meta, credentials.version)
+                    .await?
+                {
+                    Created::Session(refresh) => return self.token_pair(refresh),
+                    // A password change landed while this login was being checked.
+                    Created::Stale => return Err(AuthError::InvalidCredentials),
+                    // The change this login verified never ran its Redis step:
+                    // finish it before this session joins the others.
+                    Created::Lagging if !finished_change => {
+                        self.finish_change(&credentials).await?;
+                        finished_change = true;
+                    }
+                    Created::Lagging => {
+                        return Err(StoreError::RedisReply(
+                            "the credential marker stays behind after finishing a change".into(),
+                        )
+                        .into())
+                    }
+                }
+            }
+        }
+        .await;
         telemetry::login(match &outcome {
             Ok(_) => Login::Success,
             Err(AuthError::InvalidCredentials | AuthError::InvalidRequest(_)) => Login::Invalid,
@@ -32,60 +80,6 @@ impl Auth {
             Err(_) => Login::Unavailable,
         });
         outcome
-    }
-
-    async fn log_in(
-        &self,
-        email: &str,
-        password: &str,
-        device: Option<&str>,
-        client: &Client,
-    ) -> Result<TokenPair, AuthError> {
-        let email = parse_email(email)?;
-        let password = presented_password(password)?;
-        let device = device_name(device)?;
-        let credentials = self
-            .checked(&email, client.ip, async {
-                let credentials = self.users.credentials_by_email(&email).await?;
-                let matched = match password {
-                    Some(password) => {
-                        let hash = credentials.as_ref().map(|c| c.password_hash.clone());
-                        self.hasher.verify(password, hash).await?
-                    }
-                    None => false,
-                };
-                Ok(credentials.filter(|_| matched))
-            })
-            .await?;
-        let meta = SessionMeta {
-            device,
-            user_agent: client.user_agent.clone(),
-            ip: client.ip,
-        };
-        let mut finished_change = false;
-        loop {
-            match self
-                .sessions
-                .create(credentials.user.id, &meta, credentials.version)
-                .await?
-            {
-                Created::Session(refresh) => return self.token_pair(refresh),
-                // A password change landed while this login was being checked.
-                Created::Stale => return Err(AuthError::InvalidCredentials),
-                // The change this login verified never ran its Redis step:
-                // finish it before this session joins the others.
-                Created::Lagging if !finished_change => {
-                    self.finish_change(&credentials).await?;
-                    finished_change = true;
-                }
-                Created::Lagging => {
-                    return Err(StoreError::RedisReply(
-                        "the credential marker stays behind after finishing a change".into(),
-                    )
-                    .into())
-                }
-            }
-        }
     }
 
     /// Runs a password check under the throttle: takes a slot for `email`

@@ -12,9 +12,7 @@ mod tracking;
 use std::time::Duration;
 
 pub use error::StoreError;
-pub use redis::{
-    client_for, pipeline_at, replica_counts, serve_from_this_thread, Connection, Redis,
-};
+pub use redis::{client_for, pipeline_at, serve_from_this_thread, Connection, Redis};
 pub use sql::Sql;
 pub use tls::plaintext_remote_stores;
 pub use tracking::Tracker;
@@ -95,18 +93,32 @@ impl Connections {
         redis.and(sql)
     }
 
-    /// An evicting Redis silently logs users out or forgets revocations.
-    pub async fn warn_if_redis_evicts(&self) {
-        for (node, policy) in self.redis.maxmemory_policies().await {
-            match policy {
-                Ok(policy) if policy == "noeviction" => {}
-                Ok(policy) => log::warn!(
-                    "Redis {node}: maxmemory-policy is `{policy}`: under memory pressure Redis will evict sessions and revocation markers; set it to `noeviction`"
-                ),
-                Err(e) => log::warn!(
-                    "Redis {node} did not answer at startup ({}); requests that need it will get 503 until it does",
-                    crate::common::error_chain(&e)
-                ),
+    /// Startup warnings about each Redis node: an evicting Redis silently
+    /// logs users out or forgets revocations; replicas without
+    /// `AUTHD_REDIS_MIN_REPLICAS` can lose acknowledged changes in a failover.
+    pub async fn warn_about_redis(&self, min_replicas: u32) {
+        for (node, facts) in self.redis.node_facts().await {
+            let facts = match facts {
+                Ok(facts) => facts,
+                Err(e) => {
+                    log::warn!(
+                        "Redis {node} did not answer at startup ({}); requests that need it will get 503 until it does",
+                        crate::common::error_chain(&e)
+                    );
+                    continue;
+                }
+            };
+            if facts.maxmemory_policy != "noeviction" {
+                log::warn!(
+                    "Redis {node}: maxmemory-policy is `{}`: under memory pressure Redis will evict sessions and revocation markers; set it to `noeviction`",
+                    facts.maxmemory_policy
+                );
+            }
+            if facts.replicas > 0 && min_replicas == 0 {
+                log::warn!(
+                    "Redis {node} has {} replica(s) but AUTHD_REDIS_MIN_REPLICAS is 0: a failover can lose rotations and logouts it acknowledged (log users out, undo logouts); set it to 1",
+                    facts.replicas
+                );
             }
         }
     }

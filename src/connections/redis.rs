@@ -135,6 +135,13 @@ impl managed::Manager for RedisManager {
 
 pub type Pool = managed::Pool<RedisManager>;
 
+/// A node as the startup warnings see it.
+pub struct NodeFacts {
+    pub maxmemory_policy: String,
+    /// Replicas attached to it (`INFO replication`).
+    pub replicas: u64,
+}
+
 #[derive(Clone)]
 pub struct Redis {
     pool: Pool,
@@ -419,30 +426,41 @@ impl Redis {
         .map(|_| ())
     }
 
-    /// Each configured node's `maxmemory-policy`, for the startup warning.
-    /// Asked node by node (a cluster client would ask one random node).
-    pub async fn maxmemory_policies(&self) -> Vec<(String, Result<String, StoreError>)> {
+    /// What the startup warnings need of each configured node, asked node
+    /// by node (a cluster client would ask one random node), one round trip
+    /// each: its `maxmemory-policy` and how many replicas it has.
+    pub async fn node_facts(&self) -> Vec<(String, Result<NodeFacts, StoreError>)> {
         let mut out = Vec::new();
         for node in &self.nodes {
-            let policy = async {
+            let facts = async {
                 let client =
                     client_for(node.expose(), self.ca.as_deref()).map_err(StoreError::Redis)?;
                 let ask = async {
                     let mut conn = client.get_multiplexed_async_connection().await?;
-                    redis::cmd("CONFIG")
+                    redis::pipe()
+                        .cmd("CONFIG")
                         .arg("GET")
                         .arg("maxmemory-policy")
-                        .query_async::<Vec<String>>(&mut conn)
+                        .cmd("INFO")
+                        .arg("replication")
+                        .query_async::<(Vec<String>, String)>(&mut conn)
                         .await
                 };
                 match tokio::time::timeout(self.budget, ask).await {
-                    Ok(Ok(pair)) => Ok(pair.get(1).cloned().unwrap_or_default()),
+                    Ok(Ok((policy, replication))) => Ok(NodeFacts {
+                        maxmemory_policy: policy.get(1).cloned().unwrap_or_default(),
+                        replicas: replication
+                            .lines()
+                            .find_map(|l| l.trim().strip_prefix("connected_slaves:"))
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(0),
+                    }),
                     Ok(Err(e)) => Err(StoreError::Redis(e)),
                     Err(_) => Err(StoreError::Timeout("redis")),
                 }
             }
             .await;
-            out.push((node_name(node.expose()), policy));
+            out.push((node_name(node.expose()), facts));
         }
         out
     }
@@ -464,31 +482,6 @@ pub async fn pipeline_at(
             c.route_pipeline(pipe.clone(), 0, pipe.len(), route).await
         }
     }
-}
-
-/// How many replicas are attached to each configured node (`INFO
-/// replication`), for the startup warning; unreachable nodes are left out.
-pub async fn replica_counts(redis: &Redis) -> Vec<(String, u64)> {
-    let mut out = Vec::new();
-    for node in &redis.nodes {
-        let ask = async {
-            let client = client_for(node.expose(), redis.ca.as_deref())?;
-            let mut conn = client.get_multiplexed_async_connection().await?;
-            redis::cmd("INFO")
-                .arg("replication")
-                .query_async::<String>(&mut conn)
-                .await
-        };
-        if let Ok(Ok(info)) = tokio::time::timeout(redis.budget, ask).await {
-            let replicas = info
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("connected_slaves:"))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            out.push((node_name(node.expose()), replicas));
-        }
-    }
-    out
 }
 
 /// A client for one node: over TLS for `rediss://`, verified against `ca`

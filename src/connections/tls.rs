@@ -8,11 +8,7 @@ use crate::common::Secret;
 pub fn plaintext_remote_stores(redis_url: &Secret, database_url: &Secret) -> Vec<String> {
     let mut out = Vec::new();
     for node in redis_url.expose().split(',').map(str::trim) {
-        let lower = node.to_ascii_lowercase();
-        let plain = ["redis://", "valkey://"]
-            .iter()
-            .find_map(|scheme| lower.strip_prefix(scheme).map(|_| &node[scheme.len()..]));
-        if let Some(rest) = plain {
+        if let Some(rest) = after_scheme(node, &["redis://", "valkey://"]) {
             let host = host_of(rest);
             if !is_local(&host) {
                 out.push(format!("Redis {host}"));
@@ -20,11 +16,7 @@ pub fn plaintext_remote_stores(redis_url: &Secret, database_url: &Secret) -> Vec
         }
     }
     let db = database_url.expose();
-    let lower = db.to_ascii_lowercase();
-    let rest = ["postgres://", "postgresql://"]
-        .iter()
-        .find_map(|scheme| lower.strip_prefix(scheme).map(|_| &db[scheme.len()..]));
-    if let Some(rest) = rest {
+    if let Some(rest) = after_scheme(db, &["postgres://", "postgresql://"]) {
         let host = host_of(rest);
         let query = rest.split_once('?').map_or("", |(_, q)| q);
         let encrypted = query.split('&').any(|pair| {
@@ -38,6 +30,15 @@ pub fn plaintext_remote_stores(redis_url: &Secret, database_url: &Secret) -> Vec
         }
     }
     out
+}
+
+/// What follows the first of `schemes` (any case) that `url` starts with.
+fn after_scheme<'a>(url: &'a str, schemes: &[&str]) -> Option<&'a str> {
+    schemes.iter().find_map(|scheme| {
+        let head = url.get(..scheme.len())?;
+        head.eq_ignore_ascii_case(scheme)
+            .then(|| &url[scheme.len()..])
+    })
 }
 
 /// The host of `user:pass@host:port/path?query` (brackets kept off IPv6).

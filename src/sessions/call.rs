@@ -84,17 +84,19 @@ impl<'a> Call<'a> {
         changed_nothing: fn(&Value) -> bool,
     ) -> Result<T, StoreError> {
         let Some(durability) = durability else {
-            let mut invocation = self.script.prepare_invoke();
-            for key in &self.keys {
-                invocation.key(key.as_slice());
-            }
-            for arg in &self.args {
-                invocation.arg(arg.as_slice());
-            }
-            let invocation = &invocation;
-            return redis
-                .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
-                .await;
+            let cmd = self.evalsha();
+            let cmd = &cmd;
+            let reply = redis
+                .run(|mut conn| async move {
+                    let first = cmd.query_async::<Value>(&mut conn).await;
+                    if !unknown_script(first.as_ref().map(std::slice::from_ref)) {
+                        return first;
+                    }
+                    self.script.load_async(&mut conn).await?;
+                    cmd.query_async(&mut conn).await
+                })
+                .await?;
+            return T::from_redis_value(reply).map_err(|e| StoreError::Redis(e.into()));
         };
         let mut pipe = redis::pipe();
         pipe.add_command(self.evalsha())
@@ -106,12 +108,12 @@ impl<'a> Call<'a> {
             .cmd("WAIT")
             .arg(durability.replicas)
             .arg(durability.wait_ms);
-        let (pipe, key) = (&pipe, self.keys.first().cloned().unwrap_or_default());
-        let key = key.as_slice();
+        let pipe = &pipe;
+        let key = self.keys.first().map(Vec::as_slice).unwrap_or_default();
         let replies: Vec<Value> = redis
             .run(|mut conn| async move {
                 let first = pipeline_at(&mut conn, pipe, key).await;
-                if !unknown_script(&first) {
+                if !unknown_script(first.as_deref()) {
                     return first;
                 }
                 self.script.load_async(&mut conn).await?;
@@ -137,9 +139,9 @@ impl<'a> Call<'a> {
     }
 }
 
-/// Whether the script was not loaded on that node: one Redis reports it as
-/// the pipeline's error, a cluster as the first reply.
-fn unknown_script(outcome: &redis::RedisResult<Vec<Value>>) -> bool {
+/// Whether the script was not loaded on the node that ran the call: an
+/// error, or (in a cluster pipeline) the first reply.
+fn unknown_script(outcome: Result<&[Value], &redis::RedisError>) -> bool {
     let no_script = Some(ServerErrorKind::NoScript);
     match outcome {
         Err(e) => e.kind() == ErrorKind::Server(ServerErrorKind::NoScript),

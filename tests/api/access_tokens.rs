@@ -111,16 +111,7 @@ async fn alg_none_is_rejected() {
 #[tokio::test]
 async fn hs256_signed_with_the_public_key_is_rejected() {
     let f = Forge::new().await;
-    let jwks: Value = f
-        .app
-        .client
-        .get(f.app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = f.app.get_json("/.well-known/jwks.json").await;
     let x = jwks["keys"][0]["x"].as_str().unwrap().to_string();
     let raw_public = URL_SAFE_NO_PAD.decode(&x).unwrap();
     for secret in [raw_public.clone(), x.into_bytes()] {

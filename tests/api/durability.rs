@@ -4,7 +4,7 @@
 //! with one replica, outside Cluster; the replica is frozen (SIGSTOP) to
 //! cut replication, the master killed, the replica promoted.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::helpers::*;
 
@@ -16,18 +16,7 @@ struct Replicated {
 impl Replicated {
     fn start() -> Self {
         let master = TestRedis::start();
-        let replica = TestRedis::start_on(
-            free_port(),
-            &[&format!("--replicaof 127.0.0.1 {}", master.port)],
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !replica
-            .cli(&["info", "replication"])
-            .contains("master_link_status:up")
-        {
-            assert!(Instant::now() < deadline, "the replica never synced");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let replica = TestRedis::start_replica_of(&master);
         Replicated { master, replica }
     }
 
@@ -37,6 +26,15 @@ impl Replicated {
         self.replica.freeze();
         let killed = self.master.cli(&["client", "kill", "type", "replica"]);
         assert_eq!(killed.trim(), "1", "the replication link: {killed}");
+    }
+
+    /// Another instance of `app`'s deployment, on the promoted replica.
+    async fn promoted(&self, app: &TestApp) -> TestApp {
+        crate::helpers::app()
+            .sharing(app)
+            .redis_url(&self.replica.url())
+            .spawn()
+            .await
     }
 
     /// The master dies; the replica, resumed, becomes the master.
@@ -87,11 +85,7 @@ async fn with_a_replica_required_a_failover_loses_no_rotation_and_undoes_no_logo
 
     // The master dies; the replica takes over, with what it had.
     redis.fail_over();
-    let promoted = crate::helpers::app()
-        .sharing(&app)
-        .redis_url(&redis.replica.url())
-        .spawn()
-        .await;
+    let promoted = redis.promoted(&app).await;
     // The client retries with the token it holds: its chain goes on.
     token = promoted.refreshed(&token.refresh_token).await;
     promoted.refreshed(&token.refresh_token).await;
@@ -139,10 +133,6 @@ async fn without_a_replica_required_the_same_failover_breaks_the_chain() {
     redis.cut();
     let t1 = app.refreshed(&t0.refresh_token).await;
     redis.fail_over();
-    let promoted = crate::helpers::app()
-        .sharing(&app)
-        .redis_url(&redis.replica.url())
-        .spawn()
-        .await;
+    let promoted = redis.promoted(&app).await;
     assert_eq!(promoted.refresh(&t1.refresh_token).await.status(), 400);
 }

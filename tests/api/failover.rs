@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::helpers::*;
 
@@ -86,17 +86,6 @@ async fn session_key(app: &TestApp, session_id: &str) -> String {
         .expect("the session's key")
 }
 
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < limit,
-            "{what} did not happen within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 async fn failover(cut_link_first: bool) {
     let cluster = TestCluster::start_replicated(1000);
     let app = Arc::new(
@@ -158,7 +147,7 @@ async fn failover(cut_link_first: bool) {
     if cut_link_first {
         replica.thaw();
     }
-    wait_until("the replica's promotion", Duration::from_secs(30), || {
+    wait_for("the replica's promotion", || {
         replica.cli(&["role"]).starts_with("master")
             && replica
                 .cli(&["cluster", "info"])

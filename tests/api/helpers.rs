@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use authd::config::{JwtAlgorithm, Settings};
 use authd::startup::Application;
@@ -211,6 +212,18 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// An unauthenticated GET's JSON body.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
     }
 
     /// The status of an unauthenticated GET.
@@ -501,4 +514,40 @@ pub async fn login_as(
         .unwrap();
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
+}
+
+/// 200 now; then polls until 401, which must come within `limit`.
+pub async fn refused_within(app: &TestApp, access_token: &str, limit: Duration, what: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let status = app.get_with("/api/secure", access_token).await.status();
+        if status == 401 {
+            return;
+        }
+        assert_eq!(status, 200, "{what}: only 200 or 401 expected");
+        assert!(
+            started.elapsed() < limit,
+            "{what}: still accepted after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Every one of `apps` accepts `access_token` (and so holds its session's
+/// liveness in memory).
+pub async fn accepted_by(apps: &[&TestApp], access_token: &str) {
+    for app in apps {
+        assert_eq!(
+            app.get_with("/api/secure", access_token).await.status(),
+            200
+        );
+    }
+}
+
+/// Every one of `apps` refuses `access_token` within a second.
+pub async fn refused_by_all(apps: &[&TestApp], access_token: &str, what: &str) {
+    for app in apps {
+        refused_within(app, access_token, Duration::from_secs(1), what).await;
+    }
 }

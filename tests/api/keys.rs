@@ -269,15 +269,7 @@ mod readme_example {
 async fn the_readme_jwks_example_verifies_a_token() {
     let app = spawn_app().await;
     let (_, t) = app.signed_in_user().await;
-    let jwks: JwkSet = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = serde_json::from_value(jwks(&app).await).unwrap();
     let claims = readme_example::check(&t.access_token, &jwks).expect("verifies");
     assert_eq!(claims.sid, t.session_id);
     assert!(!claims.sub.is_empty());

@@ -10,42 +10,6 @@ use crate::helpers::*;
 /// Long enough for a new instance's tracking connection to be proven.
 const TRACKING_STARTS: Duration = Duration::from_millis(250);
 
-/// 200 now; then polls until 401, which must come within `limit`.
-async fn refused_within(app: &TestApp, access_token: &str, limit: Duration, what: &str) {
-    let started = Instant::now();
-    loop {
-        let status = app.get_with("/api/secure", access_token).await.status();
-        if status == 401 {
-            return;
-        }
-        assert_eq!(status, 200, "{what}: only 200 or 401 expected");
-        assert!(
-            started.elapsed() < limit,
-            "{what}: still accepted after {:?}",
-            started.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Every one of `apps` accepts `access_token` (and so holds its session's
-/// liveness in memory).
-async fn accepted_by(apps: &[&TestApp], access_token: &str) {
-    for app in apps {
-        assert_eq!(
-            app.get_with("/api/secure", access_token).await.status(),
-            200
-        );
-    }
-}
-
-/// Every one of `apps` refuses `access_token` within a second.
-async fn refused_by_all(apps: &[&TestApp], access_token: &str, what: &str) {
-    for app in apps {
-        refused_within(app, access_token, Duration::from_secs(1), what).await;
-    }
-}
-
 /// Three instances of one deployment, each having answered for `t` once
 /// (so each holds its liveness in memory).
 async fn three_instances_warm(t: &Tokens, a: &TestApp) -> (TestApp, TestApp) {

@@ -7,8 +7,8 @@ use crate::helpers::*;
 
 const NEW: &str = "a brand new passphrase";
 
-#[tokio::test]
-async fn a_password_change_replaces_the_hash_and_ends_the_other_sessions() {
+/// A user with two sessions, `me` having just changed the password to `NEW`.
+async fn changed_on_one_of_two_sessions() -> (TestApp, String, Tokens, Tokens) {
     let app = spawn_app().await;
     let (email, me) = app.signed_in_user().await;
     let other = app.login_tokens(&email).await;
@@ -18,6 +18,12 @@ async fn a_password_change_replaces_the_hash_and_ends_the_other_sessions() {
             .status(),
         204
     );
+    (app, email, me, other)
+}
+
+#[tokio::test]
+async fn a_password_change_replaces_the_hash_and_ends_the_other_sessions() {
+    let (app, email, me, other) = changed_on_one_of_two_sessions().await;
 
     assert_error(app.login(&email, PASSWORD).await, 400, "invalid_grant").await;
     assert_eq!(app.login(&email, NEW).await.status(), 200);
@@ -240,15 +246,7 @@ async fn a_change_that_fails_midway_never_locks_the_account_out() {
 
 #[tokio::test]
 async fn a_retry_after_a_lost_answer_is_invalid_grant_and_the_change_stands() {
-    let app = spawn_app().await;
-    let (email, me) = app.signed_in_user().await;
-    let other = app.login_tokens(&email).await;
-    assert_eq!(
-        app.change_password(&me.access_token, PASSWORD, NEW)
-            .await
-            .status(),
-        204
-    );
+    let (app, email, me, other) = changed_on_one_of_two_sessions().await;
     // The client never saw that 204 and sends the same request again: the
     // change did land, so its current password is no longer current.
     assert_error(

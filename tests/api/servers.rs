@@ -62,7 +62,7 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if ready() {
@@ -120,6 +120,20 @@ impl TestRedis {
         wait_for("redis-server", || {
             redis_cli(port, &["ping"]).contains("PONG")
         });
+    }
+
+    /// A replica of `master`, returned once their link is up.
+    pub fn start_replica_of(master: &TestRedis) -> Self {
+        let replica = Self::start_on(
+            free_port(),
+            &[&format!("--replicaof 127.0.0.1 {}", master.port)],
+        );
+        wait_for("the replica's link", || {
+            replica
+                .cli(&["info", "replication"])
+                .contains("master_link_status:up")
+        });
+        replica
     }
 
     pub fn url(&self) -> String {
