@@ -8,7 +8,7 @@
 //! cluster client routes each call to the one node that owns them.
 //!
 //! An HTTP worker's own calls to one Redis go over a connection made on that
-//! worker (`worker_local`), so a request's Redis I/O runs on the thread that
+//! worker (`worker_connection`), so a request's Redis I/O runs on the thread that
 //! serves it: no hand-off to another thread and back per call, which cost a
 //! refresh about a quarter of its CPU in context switches. Everything else
 //! (tests, startup, background tasks, a Redis Cluster) uses the pool, whose
@@ -150,9 +150,8 @@ pub struct Redis {
     nodes: Vec<Secret>,
     /// `AUTHD_REDIS_CA_FILE`'s PEM, for `rediss://` connections.
     ca: Option<Vec<u8>>,
-    /// One Redis (not a cluster): how HTTP workers make their own
-    /// connection, and the key of it in `WORKER_CONNECTIONS`.
-    worker_local: Option<(Client, AsyncConnectionConfig, u64)>,
+    /// This `Redis`'s key in `WORKER_CONNECTIONS`.
+    id: u64,
 }
 
 thread_local! {
@@ -228,14 +227,6 @@ impl Redis {
                 Target::Cluster(builder.build().map_err(invalid)?)
             }
         };
-        let worker_local = match &target {
-            Target::Single(client, config) => Some((
-                client.clone(),
-                config.clone(),
-                NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            )),
-            Target::Cluster(_) => None,
-        };
         let manager = RedisManager { target, budget, io };
         let timeouts = managed::Timeouts {
             wait: Some(budget),
@@ -254,7 +245,7 @@ impl Redis {
             budget,
             nodes,
             ca,
-            worker_local,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -346,7 +337,11 @@ impl Redis {
         &self,
         deadline: tokio::time::Instant,
     ) -> Option<Result<(MultiplexedConnection, u64), StoreError>> {
-        let (client, config, id) = self.worker_local.as_ref()?;
+        // One Redis only: a cluster connection routes to many nodes.
+        let Target::Single(client, config) = &self.pool.manager().target else {
+            return None;
+        };
+        let id = &self.id;
         if !HTTP_WORKER.with(Cell::get) {
             return None;
         }
@@ -392,14 +387,15 @@ impl Redis {
     /// Drops this worker's connection `generation` after a transport
     /// failure (not a newer one); the next call makes a new one.
     fn forget_worker_connection(&self, generation: u64) {
-        if let Some((_, _, id)) = &self.worker_local {
-            WORKER_CONNECTIONS.with(|c| {
-                let mut held = c.borrow_mut();
-                if held.get(id).is_some_and(|w| w.generation == generation) {
-                    held.remove(id);
-                }
-            });
-        }
+        WORKER_CONNECTIONS.with(|c| {
+            let mut held = c.borrow_mut();
+            if held
+                .get(&self.id)
+                .is_some_and(|w| w.generation == generation)
+            {
+                held.remove(&self.id);
+            }
+        });
     }
 
     /// `AUTHD_REDIS_CA_FILE`'s PEM, if set.
