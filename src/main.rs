@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use authd::config::{JwtAlgorithm, Settings};
-use authd::startup::Application;
-use authd::tokens::generate_private_key_pem;
+use authd::app::config::{JwtAlgorithm, Settings};
+use authd::app::startup::Application;
+use authd::jwt::generate_private_key_pem;
 
 const HELP: &str = "\
 authd: login, short-lived JWT access tokens, rotating refresh tokens
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
 /// Prints the median Argon2id time on this machine and the most logins per
 /// second the hashing slots allow.
 fn hash_time() -> ExitCode {
-    use authd::users::password::{hashing_slots, PasswordHasher};
+    use authd::users::hasher::{hashing_slots, PasswordHasher};
     match PasswordHasher::time_hash(21) {
         Ok(one) => {
             let slots = hashing_slots();
@@ -111,7 +111,7 @@ fn keygen(args: &[String]) -> ExitCode {
 fn serve() -> ExitCode {
     // A missing .env is normal; a malformed one is reported by the settings.
     let _ = dotenvy::dotenv();
-    authd::logging::init();
+    authd::app::logging::init();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {

@@ -336,8 +336,8 @@ fn env_example_lists_every_setting_with_its_default() {
     expected.push("AUTHD_LOGIN_MAX_FAILURES_PER_IP"); // authd's own addition
     expected.sort();
     assert_eq!(names, expected);
-    let from_example = authd::config::Settings::from_vars(vars).unwrap();
-    let defaults = authd::config::Settings::from_vars(Vec::new()).unwrap();
+    let from_example = authd::app::config::Settings::from_vars(vars).unwrap();
+    let defaults = authd::app::config::Settings::from_vars(Vec::new()).unwrap();
     assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
 }
 

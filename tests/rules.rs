@@ -1,10 +1,10 @@
 //! The rules of `auth::Auth`, called directly: no HTTP server, no request
 //! parsing, the real stores (a private Redis, a fresh database).
 
+use authd::app::config::Settings;
 use authd::auth::{Auth, AuthError, Client, TokenPair};
-use authd::config::Settings;
+use authd::common::identity::Identity;
 use authd::connections::Connections;
-use authd::identity::Identity;
 
 #[allow(dead_code)]
 #[path = "api/servers.rs"]
@@ -32,7 +32,7 @@ async fn rules(extra: &[(&str, &str)]) -> Rules {
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let settings = Settings::from_vars(vars).unwrap();
-    let (auth, connections) = authd::startup::assemble(&settings).await.unwrap();
+    let (auth, connections) = authd::app::startup::assemble(&settings).await.unwrap();
     Rules {
         auth,
         _connections: connections,

@@ -2,7 +2,7 @@
 
 use super::login::{new_password, parse_email, presented_password};
 use super::{Auth, AuthError, Client, InternalError};
-use crate::identity::Identity;
+use crate::common::identity::Identity;
 use crate::users::{CreateUserError, Credentials, Email, User};
 
 impl Auth {

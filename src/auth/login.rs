@@ -6,11 +6,11 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use super::{Auth, AuthError, Client, TokenPair};
+use crate::common::telemetry::{self, Login};
 use crate::connections::StoreError;
 use crate::sessions::{Created, SessionMeta};
-use crate::telemetry::{self, Login};
 use crate::throttle::Admission;
-use crate::users::credentials::PasswordProblem;
+use crate::users::input::PasswordProblem;
 use crate::users::{Email, Password};
 
 pub const MAX_DEVICE_CHARS: usize = 100;

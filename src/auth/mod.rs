@@ -9,8 +9,8 @@ mod callers;
 mod error;
 mod login;
 mod oauth;
+mod refresh;
 mod sessions;
-mod tokens;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,10 +20,10 @@ pub use error::{AuthError, InternalError};
 pub use oauth::Introspection;
 pub use sessions::DeviceSession;
 
-use crate::config::AccessTokenCheck;
+use crate::app::config::AccessTokenCheck;
+use crate::jwt::AccessTokens;
 use crate::sessions::SessionStore;
-use crate::throttle::LoginThrottle;
-use crate::tokens::AccessTokens;
+use crate::throttle::Throttle;
 use crate::users::{PasswordHasher, UserStore};
 
 pub struct Auth {
@@ -32,7 +32,7 @@ pub struct Auth {
     /// Shared with the tasks that finish a password change even when the
     /// request that started it is gone.
     sessions: Arc<SessionStore>,
-    throttle: LoginThrottle,
+    throttle: Throttle,
     access_tokens: AccessTokens,
     check: AccessTokenCheck,
 }
@@ -60,7 +60,7 @@ impl Auth {
         users: UserStore,
         hasher: PasswordHasher,
         sessions: SessionStore,
-        throttle: LoginThrottle,
+        throttle: Throttle,
         access_tokens: AccessTokens,
         check: AccessTokenCheck,
     ) -> Self {

@@ -3,10 +3,10 @@
 
 use super::{Auth, AuthError};
 use crate::common::clock::unix_now;
-use crate::identity::Identity;
+use crate::common::identity::Identity;
+use crate::common::telemetry::Ended;
+use crate::jwt::AccessClaims;
 use crate::sessions::RefreshToken;
-use crate::telemetry::Ended;
-use crate::tokens::AccessClaims;
 
 /// What introspection says of a token.
 #[derive(Debug)]

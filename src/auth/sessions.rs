@@ -3,9 +3,9 @@
 use uuid::Uuid;
 
 use super::{Auth, AuthError};
-use crate::identity::Identity;
+use crate::common::identity::Identity;
+use crate::common::telemetry::Ended;
 use crate::sessions::SessionInfo;
-use crate::telemetry::Ended;
 
 /// A live session, and whether it is the caller's own.
 pub struct DeviceSession {

@@ -2,7 +2,9 @@
 //! authd's.
 
 pub mod clock;
+pub mod identity;
 pub mod secret;
+pub mod telemetry;
 
 pub use secret::Secret;
 

@@ -4,18 +4,17 @@
 //! receive the handle they need (`Redis` or `Sql`) and nothing else.
 
 mod error;
-mod redis;
+mod plaintext;
+pub mod redis;
 mod sql;
-mod tls;
-mod tracking;
 
 use std::time::Duration;
 
 pub use error::StoreError;
+pub use plaintext::plaintext_remote_stores;
+pub use redis::liveness::Liveness;
 pub use redis::{client_for, pipeline_at, serve_from_this_thread, Connection, Redis};
 pub use sql::Sql;
-pub use tls::plaintext_remote_stores;
-pub use tracking::Tracker;
 
 use crate::common::Secret;
 
@@ -37,7 +36,7 @@ pub struct Connections {
     pub redis: Redis,
     pub sql: Sql,
     /// Session liveness with Redis-driven invalidation.
-    pub tracker: Tracker,
+    pub liveness: Liveness,
     _io: IoRuntime,
 }
 
@@ -72,7 +71,7 @@ impl Connections {
             .map_err(ConnectError::Database)?;
         let redis = Redis::new(redis_url, redis_ca, redis_timeout, handle.clone())
             .map_err(ConnectError::Redis)?;
-        let tracker = Tracker::start(
+        let liveness = Liveness::start(
             redis.nodes(),
             redis.ca(),
             redis_timeout,
@@ -82,7 +81,7 @@ impl Connections {
         Ok(Self {
             redis,
             sql,
-            tracker,
+            liveness,
             _io: io,
         })
     }

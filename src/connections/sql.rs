@@ -13,7 +13,7 @@ use sqlx::AnyPool;
 use tokio::runtime::Handle;
 
 use super::StoreError;
-use crate::telemetry;
+use crate::common::telemetry;
 
 #[derive(Clone)]
 pub struct Sql {

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 
 use crate::auth::Client;
-use crate::client_ip::TrustedProxies;
+use crate::http::client_ip::TrustedProxies;
 
 pub const MAX_USER_AGENT_BYTES: usize = 256;
 

@@ -10,7 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, ResponseError};
 
 use super::error::ApiError;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub async fn require_bearer(
     req: ServiceRequest,

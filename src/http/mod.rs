@@ -4,9 +4,13 @@
 
 pub mod body;
 pub mod client;
+pub mod client_ip;
 pub mod error;
 pub mod guard;
 pub mod observe;
+pub mod openapi;
 pub mod request_id;
+pub mod routes;
+pub mod state;
 
 pub use error::{ApiError, ApiResult};

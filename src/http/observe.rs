@@ -12,7 +12,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::Error;
 
-use crate::telemetry;
+use crate::common::telemetry;
 
 pub const ACCESS_LOG: &str = "authd::access";
 

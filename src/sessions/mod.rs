@@ -3,12 +3,12 @@
 //! `store` the atomic operations on a session.
 
 pub mod call;
+pub mod refresh_token;
 pub mod store;
-pub mod token;
 
 pub use call::Durability;
+pub use refresh_token::RefreshToken;
 pub use store::{
     Created, CurrentRefresh, IssuedRefresh, Lifetimes, RotateOutcome, SessionInfo, SessionMeta,
     SessionStore,
 };
-pub use token::RefreshToken;

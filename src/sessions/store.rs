@@ -7,9 +7,9 @@ use deadpool_redis::redis::{self, Script};
 use uuid::Uuid;
 
 use super::call::{Call, Durability};
-use super::token::{new_nonce, RefreshToken};
-use crate::connections::{Redis, StoreError, Tracker};
-use crate::telemetry::{self, Ended};
+use super::refresh_token::{new_nonce, RefreshToken};
+use crate::common::telemetry::{self, Ended};
+use crate::connections::{Liveness, Redis, StoreError};
 
 const COMMON: &str = include_str!("scripts/common.lua");
 
@@ -116,8 +116,8 @@ pub enum RotateOutcome {
 pub struct SessionStore {
     redis: Redis,
     /// Liveness answers the guard may take from memory (see
-    /// `connections::tracking`); every change here `sync`s it.
-    tracker: Tracker,
+    /// `connections::redis::liveness`); every change here `sync`s it.
+    liveness: Liveness,
     keys: Keys,
     idle_ms: u64,
     max_age_ms: u64,
@@ -138,7 +138,7 @@ pub struct SessionStore {
 impl SessionStore {
     pub fn new(
         redis: Redis,
-        tracker: Tracker,
+        liveness: Liveness,
         prefix: &str,
         lifetimes: Lifetimes,
         max_per_user: u32,
@@ -150,7 +150,7 @@ impl SessionStore {
         } = lifetimes;
         Self {
             redis,
-            tracker,
+            liveness,
             max_per_user,
             durability: None,
             keys: Keys {
@@ -203,7 +203,7 @@ impl SessionStore {
             Ok(reply) => reply,
             Err(e) => {
                 // The reply was lost; the cap may have ended a session.
-                self.tracker.sync().await;
+                self.liveness.sync().await;
                 return Err(e);
             }
         };
@@ -211,7 +211,7 @@ impl SessionStore {
             [status, ttl, end, evicted] if text(status) == Some("created") => {
                 if let redis::Value::Int(n @ 1..) = evicted {
                     telemetry::sessions_ended(Ended::Evicted, *n as u64);
-                    self.tracker.sync().await;
+                    self.liveness.sync().await;
                 }
                 Ok(Created::Session(IssuedRefresh {
                     token,
@@ -266,7 +266,7 @@ impl SessionStore {
             }
             [status] if text(status) == Some("reused") => {
                 telemetry::sessions_ended(Ended::Reused, 1);
-                self.tracker.sync().await;
+                self.liveness.sync().await;
                 RotateOutcome::Reused
             }
             [status] if text(status) == Some("invalid") => RotateOutcome::Invalid,
@@ -293,7 +293,7 @@ impl SessionStore {
             .arg(family.as_ref().map_or(&[][..], |h| &h[..]));
         let ended: Result<u64, _> = self.change(&call).await;
         // Even if the reply was lost: the session may have ended.
-        self.tracker.sync().await;
+        self.liveness.sync().await;
         let ended = ended?;
         telemetry::sessions_ended(reason, ended);
         Ok(ended > 0)
@@ -339,7 +339,7 @@ impl SessionStore {
             }
         };
         // Even after a failure: earlier calls (or a lost reply) ended some.
-        self.tracker.sync().await;
+        self.liveness.sync().await;
         outcome
     }
 
@@ -417,7 +417,7 @@ impl SessionStore {
                 .query_async::<bool>(&mut conn)
                 .await
         });
-        self.tracker.exists(&key, fallback).await
+        self.liveness.exists(&key, fallback).await
     }
 
     /// A script that only reads.

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::credentials::Email;
+use super::input::Email;
 use crate::common::clock::unix_now;
 use crate::connections::{Sql, StoreError};
 

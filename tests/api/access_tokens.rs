@@ -245,7 +245,7 @@ async fn an_unknown_or_missing_kid_is_rejected() {
 async fn a_token_signed_by_another_key_with_our_kid_is_rejected() {
     let f = Forge::new().await;
     let other =
-        authd::tokens::generate_private_key_pem(authd::config::JwtAlgorithm::EdDSA).unwrap();
+        authd::jwt::generate_private_key_pem(authd::app::config::JwtAlgorithm::EdDSA).unwrap();
     let token = jsonwebtoken::encode(
         &f.header(),
         &f.claims,

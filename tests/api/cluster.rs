@@ -207,7 +207,7 @@ async fn answered_from_memory(apps: &[&TestApp], access_token: &str) {
         accepted_by(apps, access_token).await;
     }
     for app in apps {
-        assert!(!app.state.connections.tracker.is_empty());
+        assert!(!app.state.connections.liveness.is_empty());
     }
 }
 

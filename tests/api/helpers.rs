@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use authd::config::{JwtAlgorithm, Settings};
-use authd::startup::Application;
-use authd::tokens::generate_private_key_pem;
+use authd::app::config::{JwtAlgorithm, Settings};
+use authd::app::startup::Application;
+use authd::jwt::generate_private_key_pem;
 use deadpool_redis::redis;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -53,7 +53,7 @@ pub struct TestApp {
     pub address: String,
     /// The metrics listener's address, with `AUTHD_METRICS_BIND`.
     pub metrics_address: Option<String>,
-    pub state: actix_web::web::Data<authd::state::AppState>,
+    pub state: actix_web::web::Data<authd::http::state::AppState>,
     pub database_url: String,
     pub client: reqwest::Client,
     pub prefix: String,

@@ -15,7 +15,7 @@ const TRACKING_STARTS: Duration = Duration::from_millis(250);
 async fn three_instances_warm(t: &Tokens, a: &TestApp) -> (TestApp, TestApp) {
     let b = app().sharing(a).spawn().await;
     let c = app().sharing(a).spawn().await;
-    // Give each tracker its first heartbeat, then read the session.
+    // Give each liveness its first heartbeat, then read the session.
     tokio::time::sleep(TRACKING_STARTS).await;
     for _ in 0..2 {
         accepted_by(&[a, &b, &c], &t.access_token).await;
@@ -194,6 +194,6 @@ async fn the_tracked_sessions_stay_within_the_bound() {
             200
         );
     }
-    let held = a.state.connections.tracker.len();
+    let held = a.state.connections.liveness.len();
     assert!(held <= 20, "{held} sessions held for a bound of 20");
 }

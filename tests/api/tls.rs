@@ -102,10 +102,10 @@ async fn redis_over_tls_verified_with_a_private_ca() {
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     the_core_flows_work(&app).await;
-    // The session tracker runs over TLS as well.
+    // The session liveness runs over TLS as well.
     let (_, t) = app.signed_in_user().await;
     app.get_with("/api/secure", &t.access_token).await;
-    assert!(!app.state.connections.tracker.is_empty());
+    assert!(!app.state.connections.liveness.is_empty());
 }
 
 #[tokio::test]
@@ -176,14 +176,14 @@ async fn postgres_over_tls_verified_with_sslrootcert() {
     // Another CA: authd does not start (migrations need the database).
     let stranger = TestCa::new();
     let wrong = tls_url.replace(&ca.ca(), &stranger.ca());
-    let settings = authd::config::Settings::from_vars(vec![
+    let settings = authd::app::config::Settings::from_vars(vec![
         ("AUTHD_BIND".to_string(), "127.0.0.1:0".to_string()),
         ("AUTHD_DATABASE_URL".into(), wrong),
         ("AUTHD_REDIS_URL".into(), shared_redis_url()),
         ("AUTHD_DATABASE_TIMEOUT_MS".into(), "2000".into()),
     ])
     .unwrap();
-    let refused = authd::startup::Application::build(settings).await;
+    let refused = authd::app::startup::Application::build(settings).await;
     let error = refused.err().expect("an unknown CA is refused").to_string();
     assert!(error.starts_with("AUTHD_DATABASE_URL"), "{error}");
 }

@@ -1,17 +1,17 @@
 //! Tracking on a Redis Cluster: one `NodeTracker` per master, and the slot
 //! map (`CLUSTER SLOTS`, read again every `REFRESH`) saying which master
-//! holds a key. A key is answered by the tracker of its slot's master.
+//! holds a key. A key is answered by the liveness of its slot's master.
 //!
 //! Why a map that is behind the cluster is still safe:
-//! - Each node tracker is only trusted while its node answers `ROLE` as a
+//! - Each node liveness is only trusted while its node answers `ROLE` as a
 //!   master; a failed or demoted master (a failover) stops its trust at once
 //!   or within the heartbeat's trust window, and its keys go to the fallback
 //!   (the cluster client, which follows the cluster) until the map names the
-//!   promoted replica and a tracker there has proven itself.
+//!   promoted replica and a liveness there has proven itself.
 //! - A slot moved to another master (resharding) leaves the old master by
-//!   deleting each key, which invalidates what its tracker held; reading a
+//!   deleting each key, which invalidates what its liveness held; reading a
 //!   key there afterwards answers `MOVED`, which is never remembered.
-//! - A node tracker starts untrusted, so a master new to the map answers
+//! - A node liveness starts untrusted, so a master new to the map answers
 //!   nothing from memory before its first heartbeat.
 
 use std::collections::{HashMap, HashSet};
@@ -52,7 +52,7 @@ impl ClusterTracker {
         capacity: usize,
         io: &Handle,
     ) -> Arc<Self> {
-        let tracker = Arc::new(Self {
+        let liveness = Arc::new(Self {
             seeds,
             ca,
             budget,
@@ -60,8 +60,8 @@ impl ClusterTracker {
             io: io.clone(),
             map: Mutex::new(Map::default()),
         });
-        io.spawn(maintain(Arc::downgrade(&tracker)));
-        tracker
+        io.spawn(maintain(Arc::downgrade(&liveness)));
+        liveness
     }
 
     fn lock(&self) -> MutexGuard<'_, Map> {
@@ -70,7 +70,7 @@ impl ClusterTracker {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The tracker of the master that holds `key`'s slot, if known.
+    /// The liveness of the master that holds `key`'s slot, if known.
     pub fn node_for(&self, key: &str) -> Option<NodeTracker> {
         let slot = key_slot(key.as_bytes());
         let map = self.lock();
@@ -81,7 +81,7 @@ impl ClusterTracker {
             .flatten()
     }
 
-    /// Syncs every master's tracker, all at once: a hung master costs the
+    /// Syncs every master's liveness, all at once: a hung master costs the
     /// caller one budget, not one per master.
     pub async fn sync(&self) {
         let masters: Vec<NodeTracker> = self.lock().masters.values().cloned().collect();
@@ -159,8 +159,8 @@ impl ClusterTracker {
             let Some(client) = client else {
                 continue;
             };
-            let tracker = NodeTracker::start(client, self.budget, per_master, true, &self.io);
-            map.masters.insert(addr.clone(), tracker);
+            let liveness = NodeTracker::start(client, self.budget, per_master, true, &self.io);
+            map.masters.insert(addr.clone(), liveness);
         }
         map.ranges = ranges;
         drop(map);
@@ -190,10 +190,10 @@ impl ClusterTracker {
     }
 }
 
-/// Reads the slot map every `REFRESH` until the tracker is dropped.
-async fn maintain(tracker: Weak<ClusterTracker>) {
+/// Reads the slot map every `REFRESH` until the liveness is dropped.
+async fn maintain(liveness: Weak<ClusterTracker>) {
     loop {
-        let Some(strong) = tracker.upgrade() else {
+        let Some(strong) = liveness.upgrade() else {
             return;
         };
         if let Some(ranges) = strong.read_slots().await {

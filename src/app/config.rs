@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::client_ip::TrustedProxies;
 pub use crate::common::Secret;
+use crate::http::client_ip::TrustedProxies;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,8 +4,7 @@
 pub mod account;
 pub mod health;
 pub mod jwks;
+pub mod login;
 pub mod metrics;
 pub mod oauth;
-pub mod openapi;
 pub mod sessions;
-pub mod tokens;

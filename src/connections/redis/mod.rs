@@ -36,9 +36,11 @@ use deadpool_redis::redis::{
 };
 use tokio::runtime::Handle;
 
-use super::StoreError;
+use crate::common::telemetry;
 use crate::common::Secret;
-use crate::telemetry;
+use crate::connections::StoreError;
+
+pub mod liveness;
 
 /// Connections idle longer than this are pinged before reuse.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);

@@ -1,8 +1,8 @@
 //! Session liveness from memory, kept current by Redis itself: the guard's
 //! `EXISTS` answered without a round trip while Redis promises to say when
 //! the answer changes (`node`: client-side tracking on one node; `cluster`:
-//! one such tracker per master of a Redis Cluster, chosen by the key's
-//! slot). Whenever a tracker is not sure its view is current, the caller's
+//! one such liveness per master of a Redis Cluster, chosen by the key's
+//! slot). Whenever a liveness is not sure its view is current, the caller's
 //! fallback asks Redis.
 
 mod cluster;
@@ -15,8 +15,9 @@ use std::time::Duration;
 use deadpool_redis::redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 use tokio::runtime::Handle;
 
-use super::{client_for, StoreError};
+use super::client_for;
 use crate::common::Secret;
+use crate::connections::StoreError;
 use cluster::ClusterTracker;
 use node::NodeTracker;
 
@@ -30,9 +31,9 @@ enum Inner {
 
 /// Key existence with Redis-driven invalidation, on one Redis or a cluster.
 #[derive(Clone)]
-pub struct Tracker(Inner);
+pub struct Liveness(Inner);
 
-impl Tracker {
+impl Liveness {
     /// Tracks the Redis at `nodes` (one URL, or a cluster's seeds), keeping
     /// at most `capacity` answers in all; a capacity of 0 turns it off.
     pub fn start(

@@ -1,8 +1,8 @@
 //! What every handler shares, built once in `startup`.
 
 use crate::auth::{Auth, IntrospectionCallers};
-use crate::client_ip::TrustedProxies;
 use crate::connections::Connections;
+use crate::http::client_ip::TrustedProxies;
 
 pub struct AppState {
     pub auth: Auth,

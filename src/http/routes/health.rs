@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpResponse};
 
+use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
-use crate::state::AppState;
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct Status {

@@ -16,7 +16,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::identity::Identity;
+use crate::common::identity::Identity;
 
 #[derive(Clone, Copy)]
 struct Verified {

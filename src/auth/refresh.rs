@@ -1,10 +1,10 @@
 //! Refresh, logout, and the access-token check the guard makes.
 
 use super::{Auth, AuthError, InternalError, TokenPair};
-use crate::config::AccessTokenCheck;
-use crate::identity::Identity;
+use crate::app::config::AccessTokenCheck;
+use crate::common::identity::Identity;
+use crate::common::telemetry::{self, Ended, Refresh};
 use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome};
-use crate::telemetry::{self, Ended, Refresh};
 
 impl Auth {
     /// `POST /api/token`: rotates the presented refresh token.

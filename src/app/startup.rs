@@ -7,19 +7,20 @@ use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer, Route};
 
+use crate::app::config::{AccessTokenCheck, ConfigError, Environment, Settings};
 use crate::auth::{Auth, IntrospectionCallers};
-use crate::config::{AccessTokenCheck, ConfigError, Environment, Settings};
+use crate::common::telemetry;
 use crate::connections::Connections;
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
+use crate::http::openapi;
+use crate::http::routes::{account, health, jwks, login, metrics, oauth, sessions};
+use crate::http::state::AppState;
 use crate::http::{observe, request_id, ApiError};
-use crate::routes::{account, health, jwks, metrics, oauth, openapi, sessions, tokens};
+use crate::jwt::{AccessTokenRules, AccessTokens, KeySet};
 use crate::sessions::{Durability, Lifetimes, SessionStore};
-use crate::state::AppState;
-use crate::telemetry;
-use crate::throttle::{Limits, LoginThrottle};
-use crate::tokens::{AccessTokenRules, AccessTokens, KeySet};
+use crate::throttle::{Limits, Throttle};
 use crate::users::{PasswordHasher, UserStore};
 
 pub struct Application {
@@ -93,7 +94,7 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
         hasher.slots(),
         PasswordHasher::memory_per_slot() / (1024 * 1024)
     );
-    let throttle = LoginThrottle::new(
+    let throttle = Throttle::new(
         connections.redis.clone(),
         &settings.redis_prefix,
         Limits {
@@ -105,7 +106,7 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
     );
     let sessions = SessionStore::new(
         connections.redis.clone(),
-        connections.tracker.clone(),
+        connections.liveness.clone(),
         &settings.redis_prefix,
         Lifetimes {
             idle: settings.refresh_token_ttl,
@@ -233,12 +234,12 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     cfg.service(
         web::scope("/api")
             .service(open("/register", web::post().to(account::register)))
-            .service(open("/login", web::post().to(tokens::login)))
-            .service(open("/token", web::post().to(tokens::refresh)))
-            .service(open("/logout", web::post().to(tokens::logout)))
+            .service(open("/login", web::post().to(login::login)))
+            .service(open("/token", web::post().to(login::refresh)))
+            .service(open("/logout", web::post().to(login::logout)))
             .service(open("/revoke", web::post().to(oauth::revoke)))
             .service(open("/introspect", web::post().to(oauth::introspect)))
-            .service(guarded("/logout-all", web::post().to(tokens::logout_all)))
+            .service(guarded("/logout-all", web::post().to(login::logout_all)))
             .service(guarded("/me", web::get().to(account::me)))
             .service(guarded("/sessions", web::get().to(sessions::list)))
             .service(guarded("/sessions/{id}", web::delete().to(sessions::end)))

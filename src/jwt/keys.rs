@@ -11,7 +11,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use pkcs8::LineEnding;
 
-use crate::config::{ConfigError, JwtAlgorithm, Secret, Settings, SigningKeySource};
+use crate::app::config::{ConfigError, JwtAlgorithm, Secret, Settings, SigningKeySource};
 
 fn key_error(variable: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::new(variable, reason)

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The public keys that verify access tokens (RFC 7517); empty for HS256.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth",

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::connections::{Redis, StoreError};
 use crate::users::Email;
 
-pub struct LoginThrottle {
+pub struct Throttle {
     redis: Redis,
     prefix: String,
     max_failures: u32,
@@ -69,7 +69,7 @@ pub enum Admission {
     },
 }
 
-impl LoginThrottle {
+impl Throttle {
     pub fn new(redis: Redis, prefix: &str, limits: Limits) -> Self {
         Self {
             redis,
@@ -78,8 +78,8 @@ impl LoginThrottle {
             max_failures_per_ip: limits.max_failures_per_ip,
             lockout_ms: limits.lockout.as_millis() as u64,
             register_max_per_ip: limits.register_max_per_ip,
-            attempt: Script::new(include_str!("throttle/attempt.lua")),
-            give_back: Script::new(include_str!("throttle/give_back.lua")),
+            attempt: Script::new(include_str!("scripts/attempt.lua")),
+            give_back: Script::new(include_str!("scripts/give_back.lua")),
         }
     }
 
@@ -221,7 +221,7 @@ fn ip_bucket(ip: IpAddr) -> String {
 mod tests {
     use super::*;
 
-    fn throttle() -> LoginThrottle {
+    fn throttle() -> Throttle {
         let redis = Redis::new(
             &crate::common::Secret::new("redis://127.0.0.1:1"),
             None,
@@ -235,7 +235,7 @@ mod tests {
             lockout: Duration::from_secs(300),
             register_max_per_ip: 20,
         };
-        LoginThrottle::new(redis, "p:", limits)
+        Throttle::new(redis, "p:", limits)
     }
 
     #[tokio::test]

@@ -100,7 +100,7 @@ impl Shared {
 }
 
 /// Applies invalidations as the connection's driver reads them. Holds the
-/// tracker weakly (the connection it serves lives in the tracker) and knows
+/// liveness weakly (the connection it serves lives in the liveness) and knows
 /// which connection it belongs to, so a late disconnect of an old one does
 /// not reset a newer one.
 struct Invalidator {
@@ -284,7 +284,7 @@ impl NodeTracker {
 
 /// Connects, turns tracking on, and proves the connection current every
 /// `HEARTBEAT`; on any failure forgets everything and starts over. Ends
-/// when the tracker is dropped.
+/// when the liveness is dropped.
 async fn run(client: Client, shared: Weak<Shared>) {
     let mut generation = 0;
     loop {

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::common::clock::rfc3339;
+use crate::common::identity::Identity;
 use crate::http::body;
 use crate::http::client::client;
+use crate::http::state::AppState;
 use crate::http::ApiResult;
-use crate::identity::Identity;
-use crate::state::AppState;
 use crate::users::User;
 
 #[derive(Deserialize, ToSchema)]

@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::HttpResponse;
 
-use crate::telemetry;
+use crate::common::telemetry;
 
 /// Prometheus metrics (text exposition format); 404 here when
 /// `AUTHD_METRICS_BIND` moves them to their own address.

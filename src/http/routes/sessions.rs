@@ -6,9 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::common::clock::rfc3339;
+use crate::common::identity::Identity;
+use crate::http::state::AppState;
 use crate::http::ApiResult;
-use crate::identity::Identity;
-use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 struct SessionList {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::keys::KeySet;
 use super::verified::{self, VerifiedTokens};
 use crate::common::clock::unix_now;
-use crate::identity::Identity;
+use crate::common::identity::Identity;
 
 /// RFC 9068 §2.1: the `typ` of a JWT access token.
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";

@@ -9,7 +9,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, health, jwks, metrics, oauth, sessions, tokens};
+use super::routes::{account, health, jwks, login, metrics, oauth, sessions};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,10 +21,10 @@ use super::{account, health, jwks, metrics, oauth, sessions, tokens};
     ),
     paths(
         account::register,
-        tokens::login,
-        tokens::refresh,
-        tokens::logout,
-        tokens::logout_all,
+        login::login,
+        login::refresh,
+        login::logout,
+        login::logout_all,
         sessions::list,
         sessions::end,
         account::change_password,

@@ -36,7 +36,7 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
-use super::credentials::Password;
+use super::input::Password;
 
 /// Why a password could not be checked or hashed.
 #[derive(Debug, thiserror::Error)]
