@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use authd::app::config::{JwtAlgorithm, Settings};
+use authd::app::config::Settings;
 use authd::app::startup::Application;
-use authd::jwt::generate_private_key_pem;
+use authd::jwt::{generate_private_key_pem, JwtAlgorithm};
 
 const HELP: &str = "\
 authd: login, short-lived JWT access tokens, rotating refresh tokens
@@ -17,21 +17,6 @@ USAGE:
     authd --help | --version
 
 SETTINGS (environment, defaults in brackets; see .env.example):
-    AUTHD_BIND [127.0.0.1:8080]            AUTHD_REDIS_URL [redis://127.0.0.1:6379]
-    AUTHD_REDIS_PREFIX [authd:]            AUTHD_DATABASE_URL [sqlite://authd.db]
-    AUTHD_ENV [development]                AUTHD_ISSUER [authd]   AUTHD_AUDIENCE [authd]
-    AUTHD_JWT_ALGORITHM [EdDSA]            AUTHD_JWT_PRIVATE_KEY_FILE   AUTHD_JWT_SECRET
-    AUTHD_JWT_VERIFY_KEY_FILES             AUTHD_JWT_LEEWAY [30]
-    AUTHD_ACCESS_TOKEN_TTL [900]           AUTHD_REFRESH_TOKEN_TTL [2592000]
-    AUTHD_SESSION_MAX_AGE [7776000]        AUTHD_REFRESH_REUSE_GRACE [10]
-    AUTHD_ACCESS_TOKEN_CHECK [session]     AUTHD_LOGIN_MAX_FAILURES [5]
-    AUTHD_LOGIN_LOCKOUT [300]              AUTHD_LOGIN_MAX_FAILURES_PER_IP [50]
-    AUTHD_REGISTER_MAX_PER_IP [20]         AUTHD_MAX_SESSIONS_PER_USER [100]
-    AUTHD_GUARD_CACHE_ENTRIES [100000]     AUTHD_TRUSTED_PROXIES []
-    AUTHD_REDIS_TIMEOUT_MS [1000]          AUTHD_DATABASE_TIMEOUT_MS [2000]
-    AUTHD_PUBLIC_URL [http://AUTHD_BIND]   AUTHD_INTROSPECTION_SECRETS []
-    AUTHD_LOG_FORMAT [text]                AUTHD_METRICS_BIND []
-    AUTHD_REDIS_CA_FILE []                 AUTHD_REDIS_MIN_REPLICAS [0]
 ";
 
 /// sysexits.h EX_CONFIG: the settings (or what they point at) are wrong.
@@ -42,7 +27,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         None => serve(),
         Some("-h" | "--help" | "help") => {
-            print!("{HELP}");
+            print!("{HELP}{}", Settings::help());
             ExitCode::SUCCESS
         }
         Some("-V" | "--version") => {

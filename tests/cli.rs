@@ -637,3 +637,54 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
         assert!(line.contains("rid=trace-me-7"), "{line}");
     }
 }
+
+/// `.env.example` and the README's table are rendered from the settings'
+/// declarations; `AUTHD_UPDATE_DOCS=1` rewrites them.
+#[test]
+fn settings_docs_are_rendered_from_the_declarations() {
+    use authd::app::config::Settings;
+    let update = std::env::var_os("AUTHD_UPDATE_DOCS").is_some();
+    let root = env!("CARGO_MANIFEST_DIR");
+
+    let example_path = format!("{root}/.env.example");
+    let example = std::fs::read_to_string(&example_path).unwrap_or_default();
+    let rendered = Settings::env_example();
+    if update && example != rendered {
+        std::fs::write(&example_path, &rendered).unwrap();
+    } else {
+        assert_eq!(
+            example, rendered,
+            ".env.example differs from the declarations: run `AUTHD_UPDATE_DOCS=1 cargo test --test cli settings_docs`"
+        );
+    }
+
+    let readme_path = format!("{root}/README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (start, end) = ("-->\n", "<!-- settings:end -->");
+    let open = readme
+        .find("<!-- settings: generated")
+        .expect("the README's settings table has its start marker");
+    let table_start = open + readme[open..].find(start).unwrap() + start.len();
+    let table_end = readme.find(end).expect("and its end marker");
+    let table = Settings::markdown_table();
+    if update && readme[table_start..table_end] != table {
+        let updated = format!("{}{table}{}", &readme[..table_start], &readme[table_end..]);
+        std::fs::write(&readme_path, updated).unwrap();
+    } else {
+        assert_eq!(
+            &readme[table_start..table_end],
+            table,
+            "the README's settings table differs from the declarations: run `AUTHD_UPDATE_DOCS=1 cargo test --test cli settings_docs`"
+        );
+    }
+}
+
+#[test]
+fn every_declared_setting_is_in_the_help_with_its_default() {
+    let out = authd(&["--help"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for var in authd::app::config::Settings::variables() {
+        let line = format!("{} [{}]", var.name, var.default.unwrap_or(""));
+        assert!(text.contains(&line), "{line} is not in --help");
+    }
+}

@@ -7,10 +7,10 @@ use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer, Route};
 
-use crate::app::config::{AccessTokenCheck, ConfigError, Environment, Settings};
-use crate::auth::{Auth, IntrospectionCallers};
+use crate::app::config::{ConfigError, Environment, Settings};
+use crate::auth::{AccessTokenCheck, Auth, IntrospectionCallers};
 use crate::common::telemetry;
-use crate::connections::Connections;
+use crate::connections::{Connections, Durability};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
@@ -18,9 +18,9 @@ use crate::http::openapi;
 use crate::http::routes::{account, health, jwks, login, metrics, oauth, sessions};
 use crate::http::state::AppState;
 use crate::http::{observe, request_id, ApiError};
-use crate::jwt::{AccessTokenRules, AccessTokens, KeySet};
-use crate::sessions::{Durability, Lifetimes, SessionStore};
-use crate::throttle::{Limits, Throttle};
+use crate::jwt::{AccessTokens, KeySet};
+use crate::sessions::SessionStore;
+use crate::throttle::Throttle;
 use crate::users::{PasswordHasher, UserStore};
 
 pub struct Application {
@@ -35,90 +35,57 @@ pub struct Application {
 /// what `Application::build` serves, and what tests of the rules call
 /// directly, without HTTP.
 pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), ConfigError> {
-    let keys = KeySet::from_settings(settings)?;
+    let jwt = &settings.jwt;
+    let keys = KeySet::load(
+        jwt.algorithm,
+        &settings.signing_key()?,
+        &jwt.verify_key_files,
+    )?;
     if keys.ephemeral {
         log::warn!(
-                "no signing key configured: using an ephemeral {} key; every token dies with this process (run `authd keygen` and set AUTHD_JWT_PRIVATE_KEY_FILE)",
-                settings.jwt_algorithm.as_str()
-            );
+            "no signing key configured: using an ephemeral {} key; every token dies with this process (run `authd keygen` and set AUTHD_JWT_PRIVATE_KEY_FILE)",
+            jwt.algorithm.as_str()
+        );
     }
-    let access_tokens = AccessTokens::new(
-        keys,
-        AccessTokenRules {
-            issuer: settings.issuer.clone(),
-            audience: settings.audience.clone(),
-            ttl: settings.access_token_ttl,
-            leeway: settings.jwt_leeway,
-            cache_entries: settings.guard_cache_entries,
-        },
-    );
+    let access_tokens = AccessTokens::new(keys, jwt);
 
-    let redis_ca = match &settings.redis_ca_file {
-        Some(path) => Some(std::fs::read(path).map_err(|e| {
-            ConfigError::new(
-                "AUTHD_REDIS_CA_FILE",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?),
-        None => None,
-    };
-    if settings.environment == Environment::Production {
-        for store in
-            crate::connections::plaintext_remote_stores(&settings.redis_url, &settings.database_url)
-        {
+    let redis = &settings.redis;
+    let database = &settings.database;
+    if settings.server.environment == Environment::Production {
+        for store in crate::connections::plaintext_remote_stores(&redis.url, &database.url) {
             log::warn!("{store}: a plaintext connection to a host that is not this one; use TLS (rediss://, or sslmode=verify-full for Postgres)");
         }
     }
-    let connections = Connections::open(
-        &settings.database_url,
-        settings.database_timeout,
-        &settings.redis_url,
-        redis_ca,
-        settings.redis_timeout,
-        // Session liveness is tracked only where the guard asks for it.
-        match settings.access_token_check {
-            AccessTokenCheck::Session => settings.guard_cache_entries,
-            AccessTokenCheck::Signature => 0,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        crate::connections::ConnectError::Redis(e) => ConfigError::new("AUTHD_REDIS_URL", e),
-        e => ConfigError::new("AUTHD_DATABASE_URL", e.to_string()),
-    })?;
+    // Session liveness is tracked only where the guard asks for it.
+    let tracked = match settings.auth.access_token_check {
+        AccessTokenCheck::Session => jwt.guard_cache_entries,
+        AccessTokenCheck::Signature => 0,
+    };
+    let connections = Connections::open(database, redis, redis.ca()?, tracked)
+        .await
+        .map_err(|e| match e {
+            crate::connections::ConnectError::Redis(e) => ConfigError::new("AUTHD_REDIS_URL", e),
+            e => ConfigError::new("AUTHD_DATABASE_URL", e.to_string()),
+        })?;
     // A login waits for a hashing slot no longer than for the database.
-    let hasher = PasswordHasher::new(settings.database_timeout)
-        .map_err(|e| ConfigError::new("argon2", e))?;
+    let hasher =
+        PasswordHasher::new(database.timeout).map_err(|e| ConfigError::new("argon2", e))?;
     log::info!(
         "password hashing: {} at a time, {} MiB of Argon2 working memory each",
         hasher.slots(),
         PasswordHasher::memory_per_slot() / (1024 * 1024)
     );
-    let throttle = Throttle::new(
-        connections.redis.clone(),
-        &settings.redis_prefix,
-        Limits {
-            max_failures: settings.login_max_failures,
-            max_failures_per_ip: settings.login_max_failures_per_ip,
-            lockout: settings.login_lockout,
-            register_max_per_ip: settings.register_max_per_ip,
-        },
-    );
+    let throttle = Throttle::new(connections.redis.clone(), &redis.prefix, &settings.throttle);
     let sessions = SessionStore::new(
         connections.redis.clone(),
         connections.liveness.clone(),
-        &settings.redis_prefix,
-        Lifetimes {
-            idle: settings.refresh_token_ttl,
-            max_age: settings.session_max_age,
-            grace: settings.refresh_reuse_grace,
-        },
-        settings.max_sessions_per_user,
+        &redis.prefix,
+        &settings.sessions,
     )
-    .with_durability((settings.redis_min_replicas > 0).then(|| Durability {
-        replicas: settings.redis_min_replicas,
+    .with_durability((redis.min_replicas > 0).then(|| Durability {
+        replicas: redis.min_replicas,
         // WAIT answers (good or bad) well inside the client's own budget.
-        wait_ms: (settings.redis_timeout.as_millis() as u64 / 2).max(1),
+        wait_ms: (redis.timeout.as_millis() as u64 / 2).max(1),
     }));
     let auth = Auth::new(
         UserStore::new(connections.sql.clone()),
@@ -126,7 +93,7 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
         sessions,
         throttle,
         access_tokens,
-        settings.access_token_check,
+        settings.auth.access_token_check,
     );
     Ok((auth, connections))
 }
@@ -135,32 +102,37 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
         let (auth, connections) = assemble(&settings).await?;
         connections
-            .warn_about_redis(settings.redis_min_replicas)
+            .warn_about_redis(settings.redis.min_replicas)
             .await;
-        let listener = TcpListener::bind(settings.bind).map_err(|e| {
+        let listener = TcpListener::bind(settings.server.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",
-                format!("cannot listen on {}: {e}", settings.bind),
+                format!("cannot listen on {}: {e}", settings.server.bind),
             )
         })?;
         let address = listener
             .local_addr()
             .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?;
-        let introspection = IntrospectionCallers::new(&settings.introspection_secrets);
+        let introspection = IntrospectionCallers::new(&settings.auth.introspection_secrets);
         let public_url = settings
+            .server
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
         let state = web::Data::new(AppState {
             auth,
             connections,
-            trusted_proxies: settings.trusted_proxies.clone(),
-            metadata: oauth::metadata_json(&settings.issuer, &public_url, introspection.is_some()),
+            trusted_proxies: settings.server.trusted_proxies.clone(),
+            metadata: oauth::metadata_json(
+                &settings.jwt.issuer,
+                &public_url,
+                introspection.is_some(),
+            ),
             introspection,
         });
         log::info!("authd listening on http://{address}");
 
-        let metrics = match settings.metrics_bind {
+        let metrics = match settings.server.metrics_bind {
             Some(bind) => Some(metrics_server(bind)?),
             None => None,
         };

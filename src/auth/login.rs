@@ -1,17 +1,11 @@
-//! Login, and the password check it shares with a password change: a
-//! throttle slot first (a throttled attempt costs no hashing), then Argon2
-//! against the account's hash or the dummy.
+//! Login: a throttled password check (`password`), then a session unless a
+//! newer password landed meanwhile, then the token pair.
 
-use std::future::Future;
-use std::net::IpAddr;
-
-use super::{Auth, AuthError, Client, TokenPair};
+use super::password::presented_password;
+use super::{parse_email, Auth, AuthError, Client, TokenPair};
 use crate::common::telemetry::{self, Login};
 use crate::connections::StoreError;
 use crate::sessions::{Created, SessionMeta};
-use crate::throttle::Admission;
-use crate::users::input::PasswordProblem;
-use crate::users::{Email, Password};
 
 pub const MAX_DEVICE_CHARS: usize = 100;
 
@@ -81,69 +75,6 @@ impl Auth {
         });
         outcome
     }
-
-    /// Runs a password check under the throttle: takes a slot for `email`
-    /// and `ip` (or answers 429), runs `check`, and books the outcome:
-    /// `Some` is a success (the account's failures are forgotten), `None` a
-    /// failure (the slot stays taken), an error no attempt at all (the slot
-    /// is given back).
-    pub(super) async fn checked<T>(
-        &self,
-        email: &Email,
-        ip: Option<IpAddr>,
-        check: impl Future<Output = Result<Option<T>, AuthError>>,
-    ) -> Result<T, AuthError> {
-        let attempt = match self.throttle.admit(email, ip).await? {
-            Admission::Allowed(attempt) => attempt,
-            Admission::Throttled { retry_after_secs } => {
-                return Err(AuthError::RateLimited { retry_after_secs })
-            }
-        };
-        match check.await {
-            Ok(Some(value)) => {
-                self.throttle.succeeded(attempt).await?;
-                Ok(value)
-            }
-            Ok(None) => Err(AuthError::InvalidCredentials),
-            Err(e) => {
-                if let Err(release) = self.throttle.release(attempt).await {
-                    log::warn!(
-                        "could not give back a throttle slot: {}",
-                        crate::common::error_chain(&release)
-                    );
-                }
-                Err(e)
-            }
-        }
-    }
-}
-
-pub(super) fn parse_email(input: &str) -> Result<Email, AuthError> {
-    Email::parse(input).ok_or(AuthError::InvalidRequest("email is not a valid address"))
-}
-
-/// A password as presented for checking: too long is a bad request (never
-/// hashed), too short cannot match any account (`None`).
-pub(super) fn presented_password(input: &str) -> Result<Option<Password>, AuthError> {
-    match Password::parse(input) {
-        Ok(password) => Ok(Some(password)),
-        Err(PasswordProblem::TooLong) => Err(AuthError::InvalidRequest(
-            "password must be at most 1024 characters",
-        )),
-        Err(PasswordProblem::TooShort) => Ok(None),
-    }
-}
-
-/// A new password: the registration rules.
-pub(super) fn new_password(input: &str) -> Result<Password, AuthError> {
-    Password::parse(input).map_err(|problem| match problem {
-        PasswordProblem::TooShort => {
-            AuthError::InvalidRequest("password must be at least 8 characters")
-        }
-        PasswordProblem::TooLong => {
-            AuthError::InvalidRequest("password must be at most 1024 characters")
-        }
-    })
 }
 
 /// The device name a login gives, trimmed; empty means none.
@@ -181,12 +112,5 @@ mod tests {
         assert_eq!(device_name(Some("   ")).unwrap(), None);
         assert!(device_name(Some(&"x".repeat(101))).is_err());
         assert!(device_name(Some("evil\u{202E}name")).is_err());
-    }
-
-    #[test]
-    fn a_short_password_is_checked_as_no_match_but_a_long_one_is_refused() {
-        assert!(presented_password("short").unwrap().is_none());
-        assert!(presented_password(&"x".repeat(1025)).is_err());
-        assert!(new_password("short").is_err());
     }
 }

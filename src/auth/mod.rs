@@ -9,8 +9,10 @@ mod callers;
 mod error;
 mod login;
 mod oauth;
+mod password;
 mod refresh;
 mod sessions;
+mod settings;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -19,12 +21,12 @@ pub use callers::IntrospectionCallers;
 pub use error::{AuthError, InternalError};
 pub use oauth::Introspection;
 pub use sessions::DeviceSession;
+pub use settings::{AccessTokenCheck, AuthSettings};
 
-use crate::app::config::AccessTokenCheck;
 use crate::jwt::AccessTokens;
 use crate::sessions::SessionStore;
 use crate::throttle::Throttle;
-use crate::users::{PasswordHasher, UserStore};
+use crate::users::{Email, PasswordHasher, UserStore};
 
 pub struct Auth {
     users: UserStore,
@@ -83,4 +85,8 @@ impl Auth {
     pub fn hashing_runs(&self) -> u64 {
         self.hasher.runs()
     }
+}
+
+fn parse_email(input: &str) -> Result<Email, AuthError> {
+    Email::parse(input).ok_or(AuthError::InvalidRequest("email is not a valid address"))
 }

@@ -1,7 +1,7 @@
 //! Refresh, logout, and the access-token check the guard makes.
 
+use super::AccessTokenCheck;
 use super::{Auth, AuthError, InternalError, TokenPair};
-use crate::app::config::AccessTokenCheck;
 use crate::common::identity::Identity;
 use crate::common::telemetry::{self, Ended, Refresh};
 use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome};

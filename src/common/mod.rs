@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod identity;
 pub mod secret;
+pub mod settings;
 pub mod telemetry;
 
 pub use secret::Secret;

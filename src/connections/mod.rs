@@ -6,17 +6,17 @@
 mod error;
 mod plaintext;
 pub mod redis;
+mod settings;
 mod sql;
-
-use std::time::Duration;
 
 pub use error::StoreError;
 pub use plaintext::plaintext_remote_stores;
+pub use redis::keys::KeySchema;
 pub use redis::liveness::Liveness;
+pub use redis::script::{Call, Durability};
 pub use redis::{client_for, pipeline_at, serve_from_this_thread, Connection, Redis};
+pub use settings::{DatabaseSettings, RedisSettings};
 pub use sql::Sql;
-
-use crate::common::Secret;
 
 /// The runtime every store connection does its I/O on: one thread, alive as
 /// long as the application, independent of the HTTP workers (which stop
@@ -44,12 +44,12 @@ impl Connections {
     /// Opens the SQL pool (the database must answer: migrations run now) and
     /// builds the Redis pool (connected on first use, so authd starts while
     /// Redis is down and reports not-ready).
+    /// `tracked_keys`: how many session liveness answers to keep in memory
+    /// (0: none, every check asks Redis).
     pub async fn open(
-        database_url: &Secret,
-        database_timeout: Duration,
-        redis_url: &Secret,
+        database: &DatabaseSettings,
+        redis: &RedisSettings,
         redis_ca: Option<Vec<u8>>,
-        redis_timeout: Duration,
         tracked_keys: usize,
     ) -> Result<Self, ConnectError> {
         // TLS to the stores (rediss://, Postgres sslmode) with aws-lc, the
@@ -66,18 +66,13 @@ impl Connections {
             Some(rt) => rt.handle().clone(),
             None => return Err(ConnectError::Runtime("no runtime".into())),
         };
-        let sql = Sql::connect(database_url.expose(), database_timeout, handle.clone())
+        let sql = Sql::connect(database.url.expose(), database.timeout, handle.clone())
             .await
             .map_err(ConnectError::Database)?;
-        let redis = Redis::new(redis_url, redis_ca, redis_timeout, handle.clone())
+        let budget = redis.timeout;
+        let redis = Redis::new(&redis.url, redis_ca, budget, handle.clone())
             .map_err(ConnectError::Redis)?;
-        let liveness = Liveness::start(
-            redis.nodes(),
-            redis.ca(),
-            redis_timeout,
-            tracked_keys,
-            &handle,
-        );
+        let liveness = Liveness::start(redis.nodes(), redis.ca(), budget, tracked_keys, &handle);
         Ok(Self {
             redis,
             sql,

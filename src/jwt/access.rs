@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::keys::KeySet;
+use super::settings::JwtSettings;
 use super::verified::{self, VerifiedTokens};
 use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
@@ -72,29 +73,20 @@ pub struct AccessTokens {
     verified: VerifiedTokens,
 }
 
-/// How access tokens are made and checked, from the settings.
-pub struct AccessTokenRules {
-    pub issuer: String,
-    pub audience: String,
-    pub ttl: Duration,
-    pub leeway: Duration,
-    /// `AUTHD_GUARD_CACHE_ENTRIES`: verified tokens remembered (0: none).
-    pub cache_entries: usize,
-}
-
 /// Why a token was refused; only logged at debug level, never sent.
 #[derive(Debug)]
 pub struct Rejected(pub &'static str);
 
 impl AccessTokens {
-    pub fn new(keys: KeySet, rules: AccessTokenRules) -> Self {
-        let AccessTokenRules {
+    pub fn new(keys: KeySet, settings: &JwtSettings) -> Self {
+        let JwtSettings {
             issuer,
             audience,
-            ttl,
+            access_token_ttl: ttl,
             leeway,
-            cache_entries,
-        } = rules;
+            guard_cache_entries: cache_entries,
+            ..
+        } = settings.clone();
         let mut header = Header::new(keys.algorithm);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_string());
         header.kid = Some(keys.signing_kid.clone());

@@ -4,14 +4,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use pkcs8::LineEnding;
 
-use crate::app::config::{ConfigError, JwtAlgorithm, Secret, Settings, SigningKeySource};
+use super::settings::{JwtAlgorithm, SigningKeySource};
+use crate::common::settings::ConfigError;
+use crate::common::Secret;
 
 fn key_error(variable: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::new(variable, reason)
@@ -49,9 +51,14 @@ impl fmt::Debug for KeySet {
 }
 
 impl KeySet {
-    pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
-        let alg = settings.jwt_algorithm;
-        let (signing_key, signing_jwk, ephemeral) = match &settings.signing_key {
+    /// Loads the signing key from `source` and every key that still
+    /// verifies from `verify_key_files`.
+    pub fn load(
+        alg: JwtAlgorithm,
+        source: &SigningKeySource,
+        verify_key_files: &[PathBuf],
+    ) -> Result<Self, ConfigError> {
+        let (signing_key, signing_jwk, ephemeral) = match source {
             SigningKeySource::PemFile(path) => {
                 let pem = read_pem(path, "AUTHD_JWT_PRIVATE_KEY_FILE")?;
                 let (key, jwk) = private_key_from_pem(alg, &pem)
@@ -82,7 +89,7 @@ impl KeySet {
         };
 
         let mut verifying_jwks = vec![signing_jwk];
-        for path in &settings.verify_key_files {
+        for path in verify_key_files {
             let pem = read_pem(path, "AUTHD_JWT_VERIFY_KEY_FILES")?;
             let jwk = public_jwk_from_pem(alg, &pem).map_err(|e| {
                 key_error(

@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod keys;
+pub mod settings;
 pub mod verified;
 
-pub use access::{AccessClaims, AccessTokenRules, AccessTokens, IssuedAccessToken};
+pub use access::{AccessClaims, AccessTokens, IssuedAccessToken};
 pub use keys::{generate_private_key_pem, KeySet};
+pub use settings::{JwtAlgorithm, JwtSettings, SigningKeySource, KNOWN_DEFAULT_SECRETS};

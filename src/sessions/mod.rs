@@ -2,13 +2,12 @@
 //! described in `docs/sessions.md`; `token` owns the refresh-token format,
 //! `store` the atomic operations on a session.
 
-pub mod call;
 pub mod refresh_token;
+pub mod settings;
 pub mod store;
 
-pub use call::Durability;
 pub use refresh_token::RefreshToken;
+pub use settings::SessionSettings;
 pub use store::{
-    Created, CurrentRefresh, IssuedRefresh, Lifetimes, RotateOutcome, SessionInfo, SessionMeta,
-    SessionStore,
+    Created, CurrentRefresh, IssuedRefresh, RotateOutcome, SessionInfo, SessionMeta, SessionStore,
 };

@@ -6,43 +6,21 @@ use std::time::Duration;
 use deadpool_redis::redis::{self, Script};
 use uuid::Uuid;
 
-use super::call::{Call, Durability};
 use super::refresh_token::{new_nonce, RefreshToken};
+use super::settings::SessionSettings;
 use crate::common::telemetry::{self, Ended};
-use crate::connections::{Liveness, Redis, StoreError};
+use crate::connections::{Call, Durability, KeySchema, Liveness, Redis, StoreError};
 
 const COMMON: &str = include_str!("scripts/common.lua");
+/// Reading sessions of the layout before compact fields; see the file's
+/// head for when it is deleted.
+const UPGRADE: &str = include_str!("scripts/upgrade.lua");
 
-fn script(body: &str) -> Script {
-    Script::new(&format!("{COMMON}\n{body}"))
-}
-
-/// Key names. Everything of one user shares the hash tag `{u:<user id>}`,
-/// so each script touches a single Redis Cluster slot.
-#[derive(Clone)]
-pub struct Keys {
-    prefix: String,
-}
-
-impl Keys {
-    fn tag(&self, user: Uuid) -> String {
-        format!("{}{{u:{}}}", self.prefix, user.as_simple())
-    }
-    pub fn session(&self, user: Uuid, session: Uuid) -> String {
-        format!("{}:s:{}", self.tag(user), session.as_simple())
-    }
-    pub fn session_prefix(&self, user: Uuid) -> String {
-        format!("{}:s:", self.tag(user))
-    }
-    pub fn index(&self, user: Uuid) -> String {
-        format!("{}:sessions", self.tag(user))
-    }
-    pub fn credential(&self, user: Uuid) -> String {
-        format!("{}:credential", self.tag(user))
-    }
-    pub fn tombstone(&self, user: Uuid, session: Uuid) -> String {
-        format!("{}:reused:{}", self.tag(user), session.as_simple())
-    }
+/// A session script: the shared helpers, the old-layout reader where the
+/// script may meet an old session, then its body.
+fn script(body: &str, old_layout: bool) -> Script {
+    let upgrade = if old_layout { UPGRADE } else { "" };
+    Script::new(&format!("{COMMON}{upgrade}{body}"))
 }
 
 /// A refresh token the client may use, how long it stays valid, and when
@@ -84,15 +62,6 @@ pub enum Created {
     Lagging,
 }
 
-/// How long sessions live: idle (`AUTHD_REFRESH_TOKEN_TTL`), at most
-/// (`AUTHD_SESSION_MAX_AGE`), and the reuse grace of a replaced token.
-#[derive(Debug, Clone, Copy)]
-pub struct Lifetimes {
-    pub idle: Duration,
-    pub max_age: Duration,
-    pub grace: Duration,
-}
-
 /// A refresh token that is the current one of its live session.
 #[derive(Debug, Clone, Copy)]
 pub struct CurrentRefresh {
@@ -118,7 +87,7 @@ pub struct SessionStore {
     /// Liveness answers the guard may take from memory (see
     /// `connections::redis::liveness`); every change here `sync`s it.
     liveness: Liveness,
-    keys: Keys,
+    keys: KeySchema,
     idle_ms: u64,
     max_age_ms: u64,
     grace_ms: u64,
@@ -136,35 +105,22 @@ pub struct SessionStore {
 }
 
 impl SessionStore {
-    pub fn new(
-        redis: Redis,
-        liveness: Liveness,
-        prefix: &str,
-        lifetimes: Lifetimes,
-        max_per_user: u32,
-    ) -> Self {
-        let Lifetimes {
-            idle,
-            max_age,
-            grace,
-        } = lifetimes;
+    pub fn new(redis: Redis, liveness: Liveness, prefix: &str, settings: &SessionSettings) -> Self {
         Self {
             redis,
             liveness,
-            max_per_user,
+            max_per_user: settings.max_per_user,
             durability: None,
-            keys: Keys {
-                prefix: prefix.to_string(),
-            },
-            idle_ms: idle.as_millis() as u64,
-            max_age_ms: max_age.as_millis() as u64,
-            grace_ms: grace.as_millis() as u64,
-            create: script(include_str!("scripts/create.lua")),
-            rotate: script(include_str!("scripts/rotate.lua")),
-            revoke: script(include_str!("scripts/revoke.lua")),
-            revoke_all: script(include_str!("scripts/revoke_all.lua")),
-            list: script(include_str!("scripts/list.lua")),
-            inspect: script(include_str!("scripts/inspect.lua")),
+            keys: KeySchema::new(prefix),
+            idle_ms: settings.refresh_token_ttl.as_millis() as u64,
+            max_age_ms: settings.max_age.as_millis() as u64,
+            grace_ms: settings.reuse_grace.as_millis() as u64,
+            create: script(include_str!("scripts/create.lua"), false),
+            rotate: script(include_str!("scripts/rotate.lua"), true),
+            revoke: script(include_str!("scripts/revoke.lua"), true),
+            revoke_all: script(include_str!("scripts/revoke_all.lua"), false),
+            list: script(include_str!("scripts/list.lua"), true),
+            inspect: script(include_str!("scripts/inspect.lua"), true),
         }
     }
 

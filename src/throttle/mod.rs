@@ -18,38 +18,27 @@
 //! clears the account counter and gives back its IP slot.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use deadpool_redis::redis::Script;
 use sha2::{Digest, Sha256};
 
-use crate::connections::{Redis, StoreError};
-use crate::users::Email;
+mod settings;
+
+pub use settings::ThrottleSettings;
+
+use crate::connections::{Call, KeySchema, Redis, StoreError};
 
 pub struct Throttle {
     redis: Redis,
-    prefix: String,
+    keys: KeySchema,
     max_failures: u32,
     max_failures_per_ip: u32,
     lockout_ms: u64,
     register_max_per_ip: u32,
     attempt: Script,
     give_back: Script,
-}
-
-/// The limits, as the settings give them.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// `AUTHD_LOGIN_MAX_FAILURES`: failed logins per account.
-    pub max_failures: u32,
-    /// `AUTHD_LOGIN_MAX_FAILURES_PER_IP`: failed logins per client.
-    pub max_failures_per_ip: u32,
-    /// `AUTHD_LOGIN_LOCKOUT`: how long a failure counts.
-    pub lockout: Duration,
-    /// `AUTHD_REGISTER_MAX_PER_IP`: registrations per client per hour.
-    pub register_max_per_ip: u32,
 }
 
 /// Registrations count per client for an hour after the latest one.
@@ -70,26 +59,23 @@ pub enum Admission {
 }
 
 impl Throttle {
-    pub fn new(redis: Redis, prefix: &str, limits: Limits) -> Self {
+    pub fn new(redis: Redis, prefix: &str, limits: &ThrottleSettings) -> Self {
         Self {
             redis,
-            prefix: prefix.to_string(),
-            max_failures: limits.max_failures,
-            max_failures_per_ip: limits.max_failures_per_ip,
-            lockout_ms: limits.lockout.as_millis() as u64,
+            keys: KeySchema::new(prefix),
+            max_failures: limits.login_max_failures,
+            max_failures_per_ip: limits.login_max_failures_per_ip,
+            lockout_ms: limits.login_lockout.as_millis() as u64,
             register_max_per_ip: limits.register_max_per_ip,
             attempt: Script::new(include_str!("scripts/attempt.lua")),
             give_back: Script::new(include_str!("scripts/give_back.lua")),
         }
     }
 
-    fn account_key(&self, email: &Email) -> String {
-        let digest = Sha256::digest(email.normalized.as_bytes());
-        format!(
-            "{}{{login:{}}}",
-            self.prefix,
-            URL_SAFE_NO_PAD.encode(digest)
-        )
+    /// `account`: the normalized email, which never reaches Redis itself.
+    fn account_key(&self, account: &str) -> String {
+        let digest = Sha256::digest(account.as_bytes());
+        self.keys.login_failures(&URL_SAFE_NO_PAD.encode(digest))
     }
 
     /// Takes a registration slot for the client (kept whether or not the
@@ -98,7 +84,7 @@ impl Throttle {
         let Some(ip) = ip else {
             return Ok(None);
         };
-        let key = format!("{}{{ip:{}}}:register", self.prefix, ip_bucket(ip));
+        let key = self.keys.client_registrations(&ip_bucket(ip));
         let slot = self
             .take_slot(&key, self.register_max_per_ip, REGISTER_WINDOW_MS)
             .await?;
@@ -106,13 +92,13 @@ impl Throttle {
     }
 
     fn ip_key(&self, ip: IpAddr) -> String {
-        format!("{}{{ip:{}}}:login", self.prefix, ip_bucket(ip))
+        self.keys.client_login_failures(&ip_bucket(ip))
     }
 
     /// Takes a slot for one login attempt in the account's and the client's
     /// counters, or refuses if either is at its limit.
-    pub async fn admit(&self, email: &Email, ip: Option<IpAddr>) -> Result<Admission, StoreError> {
-        let account_key = self.account_key(email);
+    pub async fn admit(&self, account: &str, ip: Option<IpAddr>) -> Result<Admission, StoreError> {
+        let account_key = self.account_key(account);
         let ip_key = ip.map(|ip| self.ip_key(ip));
         // Different hash tags: two one-key scripts, sent together.
         let account = self.take_slot(&account_key, self.max_failures, self.lockout_ms);
@@ -157,12 +143,11 @@ impl Throttle {
         limit: u32,
         window_ms: u64,
     ) -> Result<Result<(), u64>, StoreError> {
-        let mut call = self.attempt.prepare_invoke();
-        call.key(key).arg(limit).arg(window_ms);
-        let call = &call;
-        let (allowed, wait_ms): (u8, i64) = self
-            .redis
-            .run(|mut conn| async move { call.invoke_async(&mut conn).await })
+        let (allowed, wait_ms): (u8, i64) = Call::new(&self.attempt)
+            .key(key)
+            .arg(limit)
+            .arg(window_ms)
+            .run_plain(&self.redis)
             .await?;
         Ok(if allowed == 1 {
             Ok(())
@@ -196,11 +181,10 @@ impl Throttle {
     }
 
     async fn give_back(&self, key: &str, clear: bool) -> Result<(), StoreError> {
-        let mut call = self.give_back.prepare_invoke();
-        call.key(key).arg(if clear { "clear" } else { "one" });
-        let call = &call;
-        self.redis
-            .run(|mut conn| async move { call.invoke_async::<()>(&mut conn).await })
+        Call::new(&self.give_back)
+            .key(key)
+            .arg(if clear { "clear" } else { "one" })
+            .run_plain(&self.redis)
             .await
     }
 }
@@ -225,17 +209,12 @@ mod tests {
         let redis = Redis::new(
             &crate::common::Secret::new("redis://127.0.0.1:1"),
             None,
-            Duration::from_millis(10),
+            std::time::Duration::from_millis(10),
             tokio::runtime::Handle::current(),
         )
         .unwrap();
-        let limits = Limits {
-            max_failures: 5,
-            max_failures_per_ip: 50,
-            lockout: Duration::from_secs(300),
-            register_max_per_ip: 20,
-        };
-        Throttle::new(redis, "p:", limits)
+        let limits = ThrottleSettings::read(&crate::common::settings::Vars::new([])).unwrap();
+        Throttle::new(redis, "p:", &limits)
     }
 
     #[tokio::test]

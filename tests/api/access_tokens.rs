@@ -244,8 +244,7 @@ async fn an_unknown_or_missing_kid_is_rejected() {
 #[tokio::test]
 async fn a_token_signed_by_another_key_with_our_kid_is_rejected() {
     let f = Forge::new().await;
-    let other =
-        authd::jwt::generate_private_key_pem(authd::app::config::JwtAlgorithm::EdDSA).unwrap();
+    let other = authd::jwt::generate_private_key_pem(authd::jwt::JwtAlgorithm::EdDSA).unwrap();
     let token = jsonwebtoken::encode(
         &f.header(),
         &f.claims,

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use authd::app::config::{JwtAlgorithm, Settings};
+use authd::app::config::Settings;
 use authd::app::startup::Application;
 use authd::jwt::generate_private_key_pem;
+use authd::jwt::JwtAlgorithm;
 use deadpool_redis::redis;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! Algorithms, JWKS (RFC 7517) with RFC 7638 key ids, and key rotation.
 
-use authd::app::config::JwtAlgorithm;
+use authd::jwt::JwtAlgorithm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;

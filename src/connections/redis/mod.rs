@@ -40,7 +40,9 @@ use crate::common::telemetry;
 use crate::common::Secret;
 use crate::connections::StoreError;
 
+pub mod keys;
 pub mod liveness;
+pub mod script;
 
 /// Connections idle longer than this are pinged before reuse.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);

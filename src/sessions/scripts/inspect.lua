@@ -4,11 +4,7 @@
 -- ARGV[1] family hash of the token (16 bytes)
 -- ARGV[2] secret hash of the token (16 bytes)
 -- Returns { expires_in_ms, last_rotation_ms } when it is current, else {}.
-local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'u')
-if not s[1] then
-  -- The layout before compact fields (see `upgrade`).
-  s = redis.call('HMGET', KEYS[1], 'fam', 'cur', 'used')
-end
+local s = read_session(KEYS[1], 'f', 'c', 'u')
 if not (same_hash(s[1], ARGV[1]) and same_hash(s[2], ARGV[2])) then
   return {}
 end

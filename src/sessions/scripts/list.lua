@@ -9,11 +9,7 @@ local out = {}
 local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', '(' .. int(now),
   'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
 for i = 1, #ids, 2 do
-  local s = redis.call('HMGET', ARGV[1] .. ids[i], 'b', 'u', 'd', 'a', 'i')
-  if not s[1] then
-    -- The layout before compact fields (see `upgrade`).
-    s = redis.call('HMGET', ARGV[1] .. ids[i], 'created', 'used', 'dev', 'ua', 'ip')
-  end
+  local s = read_session(ARGV[1] .. ids[i], 'b', 'u', 'd', 'a', 'i')
   if s[1] then
     table.insert(out, { ids[i], s[1], s[2], ids[i + 1], s[3] or '', s[4] or '', s[5] or '' })
   end

@@ -5,8 +5,7 @@
 -- ARGV[2] family hash the session must have, or '' to end it regardless
 -- Returns 1 when a session ended, else 0.
 if ARGV[2] ~= '' then
-  local fam = redis.call('HGET', KEYS[1], 'f') or redis.call('HGET', KEYS[1], 'fam')
-  if not same_hash(fam, ARGV[2]) then
+  if not same_hash(read_session(KEYS[1], 'f')[1], ARGV[2]) then
     return 0
   end
 end

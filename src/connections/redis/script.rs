@@ -1,4 +1,6 @@
-//! One script call, its keys and arguments kept, so that it can run either
+//! The one way authd calls a Redis script (sessions and throttling alike):
+//! `EVALSHA`, loading the script on a node that does not know it yet
+//! (`NOSCRIPT`). A call keeps its keys and arguments, so that it can run either
 //! as a plain `EVALSHA`, or, when changes must reach replicas before authd
 //! answers (`AUTHD_REDIS_MIN_REPLICAS`), in one pipeline on the master that
 //! holds its keys:
@@ -18,7 +20,9 @@ use deadpool_redis::redis::{
     self, Cmd, ErrorKind, FromRedisValue, Script, ServerErrorKind, ToRedisArgs, Value,
 };
 
-use crate::connections::{pipeline_at, Redis, StoreError};
+use super::keys::ack_key;
+use super::{pipeline_at, Redis};
+use crate::connections::StoreError;
 
 /// How many replicas must acknowledge a change, and how long `WAIT` may
 /// block on the server (less than the Redis budget, so the answer, good or
@@ -66,11 +70,10 @@ impl<'a> Call<'a> {
         cmd
     }
 
-    /// The user's acknowledgement key: the first key's hash tag, `:ack`.
-    fn ack_key(&self) -> Vec<u8> {
-        let first = self.keys.first().map(Vec::as_slice).unwrap_or_default();
-        let tag_end = first.iter().position(|&b| b == b'}').map_or(0, |i| i + 1);
-        [&first[..tag_end], b":ack"].concat()
+    /// Runs the call as a plain `EVALSHA`, for state no replica must
+    /// acknowledge (counters that only slow an attacker down).
+    pub async fn run_plain<T: FromRedisValue>(&self, redis: &Redis) -> Result<T, StoreError> {
+        self.run(redis, None, |_| true).await
     }
 
     /// Runs the call (retried once by `Redis::run` if its connection
@@ -101,7 +104,9 @@ impl<'a> Call<'a> {
         let mut pipe = redis::pipe();
         pipe.add_command(self.evalsha())
             .cmd("SET")
-            .arg(self.ack_key())
+            .arg(ack_key(
+                self.keys.first().map(Vec::as_slice).unwrap_or_default(),
+            ))
             .arg(1)
             .arg("PX")
             .arg(1000)

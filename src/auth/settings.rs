@@ -1,0 +1,36 @@
+//! The rules' own settings: how the guard decides a token stands, and which
+//! resource servers may introspect.
+
+use crate::common::settings::secrets;
+use crate::common::Secret;
+use crate::settings_section;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessTokenCheck {
+    /// Signature, claims, and a live session in Redis.
+    Session,
+    /// Signature and claims only: no I/O on the guarded path.
+    Signature,
+}
+
+fn access_token_check(value: &str) -> Result<AccessTokenCheck, String> {
+    match value {
+        "session" => Ok(AccessTokenCheck::Session),
+        "signature" => Ok(AccessTokenCheck::Signature),
+        other => Err(format!("`{other}` is neither `session` nor `signature`")),
+    }
+}
+
+settings_section! {
+    /// How the guard and introspection decide.
+    pub struct AuthSettings in "guard and introspection" {
+        /// `session`: the guard also checks the session is live (from memory while
+        /// Redis tracks the session for this instance, else one Redis read);
+        /// `signature`: signature and claims only, no Redis on guarded routes.
+        pub access_token_check: AccessTokenCheck = "AUTHD_ACCESS_TOKEN_CHECK" ["session"] => access_token_check;
+        /// Comma-separated secrets, each at least 32 bytes, that resource servers
+        /// send as `Authorization: Bearer <secret>` to `POST /api/introspect`;
+        /// empty turns introspection off (404).
+        pub introspection_secrets: Vec<Secret> = "AUTHD_INTROSPECTION_SECRETS" [""] => secrets;
+    }
+}

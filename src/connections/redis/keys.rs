@@ -1,0 +1,106 @@
+//! Every Redis key authd writes, in one place. Each starts with
+//! `AUTHD_REDIS_PREFIX` and holds a hash tag, so that every script touches
+//! one Redis Cluster slot:
+//!
+//! | key | what |
+//! |---|---|
+//! | `<p>{u:<user>}:s:<session>` | a session (hash) |
+//! | `<p>{u:<user>}:sessions` | the user's sessions by last use (sorted set) |
+//! | `<p>{u:<user>}:credential` | the user's credential version (password fence) |
+//! | `<p>{u:<user>}:reused:<session>` | a session ended by reuse, for a while |
+//! | `<p>{u:<user>}:ack` | the small write `WAIT` measures (`script`) |
+//! | `<p>{login:<SHA-256 of the email>}` | failed logins of one account |
+//! | `<p>{ip:<client>}:login` | failed logins from one client |
+//! | `<p>{ip:<client>}:register` | registrations from one client |
+//!
+//! `docs/sessions.md` tells what each holds and how long.
+
+use uuid::Uuid;
+
+#[derive(Clone, Debug)]
+pub struct KeySchema {
+    prefix: String,
+}
+
+impl KeySchema {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    fn user_tag(&self, user: Uuid) -> String {
+        format!("{}{{u:{}}}", self.prefix, user.as_simple())
+    }
+
+    pub fn session(&self, user: Uuid, session: Uuid) -> String {
+        format!("{}:s:{}", self.user_tag(user), session.as_simple())
+    }
+
+    /// What every session key of the user starts with.
+    pub fn session_prefix(&self, user: Uuid) -> String {
+        format!("{}:s:", self.user_tag(user))
+    }
+
+    pub fn index(&self, user: Uuid) -> String {
+        format!("{}:sessions", self.user_tag(user))
+    }
+
+    pub fn credential(&self, user: Uuid) -> String {
+        format!("{}:credential", self.user_tag(user))
+    }
+
+    pub fn tombstone(&self, user: Uuid, session: Uuid) -> String {
+        format!("{}:reused:{}", self.user_tag(user), session.as_simple())
+    }
+
+    /// `account_digest`: URL-safe base64 of the SHA-256 of the normalized
+    /// email (the email itself never reaches Redis).
+    pub fn login_failures(&self, account_digest: &str) -> String {
+        format!("{}{{login:{account_digest}}}", self.prefix)
+    }
+
+    /// `client`: an IPv4 address or an IPv6 /64.
+    pub fn client_login_failures(&self, client: &str) -> String {
+        format!("{}{{ip:{client}}}:login", self.prefix)
+    }
+
+    pub fn client_registrations(&self, client: &str) -> String {
+        format!("{}{{ip:{client}}}:register", self.prefix)
+    }
+}
+
+/// The acknowledgement key of a call whose first key is `first`: the same
+/// hash tag, `:ack`.
+pub fn ack_key(first: &[u8]) -> Vec<u8> {
+    let tag_end = first.iter().position(|&b| b == b'}').map_or(0, |i| i + 1);
+    [&first[..tag_end], b":ack"].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_of_a_user_shares_its_hash_tag() {
+        let keys = KeySchema::new("p:");
+        let (user, session) = (Uuid::nil(), Uuid::max());
+        let tag = "p:{u:00000000000000000000000000000000}";
+        for key in [
+            keys.session(user, session),
+            keys.index(user),
+            keys.credential(user),
+            keys.tombstone(user, session),
+        ] {
+            assert!(key.starts_with(tag), "{key}");
+        }
+        assert_eq!(
+            ack_key(keys.index(user).as_bytes()),
+            format!("{tag}:ack").into_bytes()
+        );
+        assert_eq!(
+            keys.client_login_failures("192.0.2.1"),
+            "p:{ip:192.0.2.1}:login"
+        );
+    }
+}
