@@ -3,6 +3,9 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# A workspace member and dev-dependency: Cargo reads its manifest even to
+# build the binary alone.
+COPY tests/support ./tests/support
 COPY src ./src
 COPY migrations ./migrations
 RUN cargo build --release --locked --bin authd

@@ -4,22 +4,16 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-#[allow(dead_code)]
-#[path = "support/service.rs"]
-mod service;
-use service::{Service, BIN};
-
+use authd_test_support::authd_bin;
+use authd_test_support::service::Service;
 // The same private servers and databases as the API suite (so these tests
 // run on Postgres too when AUTHD_TEST_DATABASE_URL is set).
-#[allow(dead_code)]
-#[path = "api/servers.rs"]
-mod servers;
-use servers::{fresh_database, TestRedis};
+use authd_test_support::servers::{free_port, fresh_database, TestRedis};
 
 /// Runs authd in an empty directory (no stray .env) with only `vars` set.
 fn authd(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    Command::new(BIN)
+    Command::new(authd_bin!())
         .args(args)
         .current_dir(dir.path())
         .env_clear()
@@ -204,6 +198,7 @@ async fn requests_carrying_secrets_logged_as(format: &str) -> Vec<String> {
     let db = fresh_database(dir.path()).await;
     let redis_url = format!("redis://127.0.0.1:{}", redis.port);
     let service = Service::start(
+        authd_bin!(),
         dir.path(),
         &[
             ("AUTHD_DATABASE_URL", db.as_str()),
@@ -365,7 +360,7 @@ fn the_readme_documents_every_setting() {
 fn settings_are_read_from_a_dot_env_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(".env"), "AUTHD_REFRESH_TOKEN_TTL=a-month\n").unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(authd_bin!())
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -377,11 +372,12 @@ fn settings_are_read_from_a_dot_env_file() {
 
 #[tokio::test]
 async fn a_redis_that_may_evict_is_warned_about_at_startup() {
-    let redis = TestRedis::start_on(servers::free_port(), &["--maxmemory-policy allkeys-lru"]);
+    let redis = TestRedis::start_on(free_port(), &["--maxmemory-policy allkeys-lru"]);
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path()).await;
     let url = format!("redis://127.0.0.1:{}", redis.port);
     let service = Service::start(
+        authd_bin!(),
         dir.path(),
         &[("AUTHD_DATABASE_URL", &db), ("AUTHD_REDIS_URL", &url)],
     );
@@ -404,6 +400,7 @@ async fn a_redis_with_replicas_and_no_min_replicas_is_warned_about() {
     let db = fresh_database(dir.path()).await;
     let url = format!("redis://127.0.0.1:{}", master.port);
     let service = Service::start(
+        authd_bin!(),
         dir.path(),
         &[("AUTHD_DATABASE_URL", &db), ("AUTHD_REDIS_URL", &url)],
     );
@@ -424,6 +421,7 @@ async fn production_warns_about_a_plaintext_store_on_another_host() {
     std::fs::write(&key, authd(&["keygen"], &[]).stdout).unwrap();
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let service = Service::start(
+        authd_bin!(),
         dir.path(),
         &[
             ("AUTHD_ENV", "production"),
@@ -452,7 +450,7 @@ async fn sigterm_during_logins_and_refreshes_answers_no_5xx_and_loses_no_rotatio
         ("AUTHD_REDIS_URL", url.as_str()),
         ("AUTHD_REFRESH_REUSE_GRACE", "0"),
     ];
-    let mut service = Service::start(dir.path(), &vars);
+    let mut service = Service::start(authd_bin!(), dir.path(), &vars);
     let http = reqwest::Client::new();
     let creds = serde_json::json!({"email": "term@example.com", "password": "graceful shutdown"});
     assert_eq!(
@@ -578,7 +576,7 @@ async fn sigterm_during_logins_and_refreshes_answers_no_5xx_and_loses_no_rotatio
     }
     // A new instance on the same stores: every client's latest token is the
     // live one, so no rotation happened whose answer was lost.
-    let again = Service::start(dir.path(), &vars);
+    let again = Service::start(authd_bin!(), dir.path(), &vars);
     for token in last_tokens {
         let res = http
             .post(again.url("/api/token"))
@@ -597,8 +595,9 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path()).await;
     // Nothing listens there: the login's Redis call fails, and authd says why.
-    let dead_redis = format!("redis://127.0.0.1:{}", servers::free_port());
+    let dead_redis = format!("redis://127.0.0.1:{}", free_port());
     let service = Service::start(
+        authd_bin!(),
         dir.path(),
         &[
             ("AUTHD_DATABASE_URL", db.as_str()),

@@ -6,17 +6,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-#[allow(dead_code)]
-#[path = "api/servers.rs"]
-mod servers;
-#[allow(dead_code)]
-#[path = "support/service.rs"]
-mod service;
-use servers::{fresh_database, TestRedis};
-use service::Service;
+use authd_test_support::authd_bin;
+use authd_test_support::servers::{fresh_database, TestRedis};
+use authd_test_support::service::Service;
+use authd_test_support::values::PASSWORD;
 
 const MIB: u64 = 1024 * 1024;
-const PASSWORD: &str = "resident memory password";
 
 struct World {
     service: Service,
@@ -33,6 +28,7 @@ async fn world() -> World {
     // A generous hashing queue: the burst below waits for its slot, it is
     // not refused.
     let service = Service::start(
+        authd_bin!(),
         dir.path(),
         &[
             ("AUTHD_DATABASE_URL", db.as_str()),

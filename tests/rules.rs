@@ -1,42 +1,28 @@
 //! The rules of `auth::Auth`, called directly: no HTTP server, no request
 //! parsing, the real stores (a private Redis, a fresh database).
 
-use authd::app::config::Settings;
 use authd::auth::{Auth, AuthError, Client, TokenPair};
 use authd::common::identity::Identity;
 use authd::connections::Connections;
 
-#[allow(dead_code)]
-#[path = "api/servers.rs"]
-mod servers;
-use servers::{fresh_database, shared_redis_url};
-
-const PASSWORD: &str = "correct horse battery staple";
+use authd_test_support::servers::shared_redis_url;
+use authd_test_support::stores::Stores;
+use authd_test_support::values::{unique_email, PASSWORD};
 
 struct Rules {
     auth: Auth,
     _connections: Connections,
-    _dir: tempfile::TempDir,
+    _stores: Stores,
 }
 
 async fn rules(extra: &[(&str, &str)]) -> Rules {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(dir.path()).await;
-    let mut vars = vec![
-        ("AUTHD_REDIS_URL".to_string(), shared_redis_url()),
-        (
-            "AUTHD_REDIS_PREFIX".to_string(),
-            format!("r{}:", uuid::Uuid::new_v4().simple()),
-        ),
-        ("AUTHD_DATABASE_URL".to_string(), db),
-    ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let settings = Settings::from_vars(vars).unwrap();
+    let stores = Stores::fresh(shared_redis_url()).await;
+    let settings = stores.settings(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let (auth, connections) = authd::app::startup::assemble(&settings).await.unwrap();
     Rules {
         auth,
         _connections: connections,
-        _dir: dir,
+        _stores: stores,
     }
 }
 
@@ -50,7 +36,7 @@ fn client() -> Client {
 impl Rules {
     /// Registers a fresh account; its email.
     async fn account(&self) -> String {
-        let email = email();
+        let email = unique_email();
         self.auth
             .register(&email, PASSWORD, &client())
             .await
@@ -64,10 +50,6 @@ impl Rules {
             .await
             .unwrap()
     }
-}
-
-fn email() -> String {
-    format!("rules-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod observe;
 pub mod openapi;
 pub mod request_id;
+pub mod responses;
 pub mod routes;
 pub mod state;
 

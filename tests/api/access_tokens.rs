@@ -57,15 +57,11 @@ impl Forge {
     }
 
     async fn status(&self, token: &str) -> u16 {
-        self.app
-            .get_with("/api/secure", token)
-            .await
-            .status()
-            .as_u16()
+        self.app.guard_status(token).await
     }
 
     async fn assert_rejected(&self, token: &str, what: &str) {
-        let res = self.app.get_with("/api/secure", token).await;
+        let res = self.app.guarded_request(token).await;
         let challenge = res
             .headers()
             .get("www-authenticate")
@@ -348,24 +344,14 @@ async fn garbage_in_the_authorization_header_is_rejected() {
 async fn in_session_mode_a_token_dies_with_its_session() {
     let app = spawn_app().await;
     let (_, tokens) = app.signed_in_user().await;
-    assert_eq!(
-        app.get_with("/api/secure", &tokens.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.guard_status(&tokens.access_token).await, 200);
     assert_eq!(
         app.post_with("/api/logout", &tokens.access_token)
             .await
             .status(),
         204
     );
-    assert_eq!(
-        app.get_with("/api/secure", &tokens.access_token)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(app.guard_status(&tokens.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -381,12 +367,7 @@ async fn in_signature_mode_a_token_lives_until_it_expires() {
             .status(),
         204
     );
-    assert_eq!(
-        app.get_with("/api/secure", &tokens.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.guard_status(&tokens.access_token).await, 200);
 }
 
 #[tokio::test]
@@ -422,12 +403,7 @@ async fn issuer_audience_and_lifetime_follow_the_settings() {
     .unwrap();
     assert_eq!(claims["iss"], "https://auth.example.com");
     assert_eq!(claims["aud"], "mobile-api");
-    assert_eq!(
-        app.get_with("/api/secure", &tokens.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.guard_status(&tokens.access_token).await, 200);
 }
 
 #[tokio::test]

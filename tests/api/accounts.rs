@@ -161,7 +161,7 @@ async fn secure_greets_the_caller_by_id() {
         .json()
         .await
         .unwrap();
-    let res = app.get_with("/api/secure", &tokens.access_token).await;
+    let res = app.guarded_request(&tokens.access_token).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(

@@ -31,10 +31,7 @@ async fn app_on(cluster: &TestCluster) -> TestApp {
 async fn the_core_flows_run_on_a_cluster() {
     let app = cluster_app().await;
     let (email, t0) = app.signed_in_user().await;
-    assert_eq!(
-        app.get_with("/api/secure", &t0.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t0.access_token).await, 200);
     let t1 = app.refreshed(&t0.refresh_token).await;
     assert_eq!(
         app.refreshed(&t0.refresh_token).await.refresh_token,
@@ -50,10 +47,7 @@ async fn the_core_flows_run_on_a_cluster() {
     // Reuse ends the session.
     let (_, body) = error_of(app.refresh(&t0.refresh_token).await).await;
     assert_eq!(body["reason"], "reused");
-    assert_eq!(
-        app.get_with("/api/secure", &t2.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t2.access_token).await, 401);
     // Password change and logout-all (scripts that walk the user's index).
     let res = app
         .client
@@ -76,12 +70,7 @@ async fn the_core_flows_run_on_a_cluster() {
             .status(),
         204
     );
-    assert_eq!(
-        app.get_with("/api/secure", &other.access_token)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(app.guard_status(&other.access_token).await, 401);
     // Throttling (keys in other slots than the user's).
     let app2 = crate::helpers::app()
         .redis_url(&shared_cluster().url())
@@ -136,13 +125,8 @@ async fn one_frozen_master_does_not_take_the_other_shards_down() {
     cluster.nodes[0].freeze();
     for round in 0..3 {
         let started = std::time::Instant::now();
-        let results = join_all(
-            users
-                .iter()
-                .map(|t| app.get_with("/api/secure", &t.access_token)),
-        )
-        .await;
-        let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+        let statuses: Vec<u16> =
+            join_all(users.iter().map(|t| app.guard_status(&t.access_token))).await;
         assert!(
             started.elapsed() < Duration::from_millis(2 * 400 + 600),
             "round {round}"
@@ -158,10 +142,7 @@ async fn one_frozen_master_does_not_take_the_other_shards_down() {
     }
     cluster.nodes[0].thaw();
     for t in &users {
-        assert_eq!(
-            app.get_with("/api/secure", &t.access_token).await.status(),
-            200
-        );
+        assert_eq!(app.guard_status(&t.access_token).await, 200);
     }
 }
 
@@ -219,10 +200,7 @@ async fn the_guard_answers_from_memory_on_a_cluster() {
     answered_from_memory(&[&app], &t.access_token).await;
     let commands = cluster_commands_during(&app.prefix, async {
         for _ in 0..5 {
-            assert_eq!(
-                app.get_with("/api/secure", &t.access_token).await.status(),
-                200
-            );
+            assert_eq!(app.guard_status(&t.access_token).await, 200);
         }
         // The monitors do see this test's commands.
         app.refreshed(&t.refresh_token).await;
@@ -245,10 +223,7 @@ async fn a_logout_reaches_another_instance_on_a_cluster() {
         a.post_with("/api/logout", &t.access_token).await.status(),
         204
     );
-    assert_eq!(
-        a.get_with("/api/secure", &t.access_token).await.status(),
-        401
-    );
+    assert_eq!(a.guard_status(&t.access_token).await, 401);
     refused_by_all(&[&b], &t.access_token, "logout on a cluster").await;
 }
 
@@ -297,7 +272,7 @@ async fn a_master_that_sees_the_cluster_fail_is_not_trusted() {
     }
     // Within the heartbeat's trust window (1 s), never 200 after.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let status = app.get_with("/api/secure", &t.access_token).await.status();
+    let status = app.guard_status(&t.access_token).await;
     assert_eq!(
         status, 503,
         "a failing cluster's master answered from memory"

@@ -177,10 +177,7 @@ async fn failover(cut_link_first: bool) {
             400,
             "a logout came undone"
         );
-        assert_eq!(
-            app.get_with("/api/secure", &t.access_token).await.status(),
-            401
-        );
+        assert_eq!(app.guard_status(&t.access_token).await, 401);
     }
     // One that answered 503 is retried: 204, or 503 again while its shard
     // has no replica left to acknowledge it (the promoted replica's own

@@ -49,7 +49,7 @@ async fn a_frozen_redis_gives_quick_503s_and_service_resumes_after() {
     let (refresh, login, guarded, ready) = tokio::join!(
         app.refresh(&t.refresh_token),
         app.login(&email, PASSWORD),
-        app.get_with("/api/secure", &t.access_token),
+        app.guarded_request(&t.access_token),
         app.client.get(app.url("/readyz")).send(),
     );
     assert_unavailable(refresh, started, "refresh").await;
@@ -66,7 +66,7 @@ async fn a_frozen_redis_gives_quick_503s_and_service_resumes_after() {
             let res = match i % 3 {
                 0 => app.refresh(&t.refresh_token).await,
                 1 => app.login(email, PASSWORD).await,
-                _ => app.get_with("/api/secure", &t.access_token).await,
+                _ => app.guarded_request(&t.access_token).await,
             };
             (res, started.elapsed())
         }
@@ -90,12 +90,7 @@ async fn a_frozen_redis_gives_quick_503s_and_service_resumes_after() {
     // once Redis woke up; then the grace window hands back their successor.
     let next = app.refreshed(&t.refresh_token).await;
     assert_eq!(next.session_id, t.session_id);
-    assert_eq!(
-        app.get_with("/api/secure", &next.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.guard_status(&next.access_token).await, 200);
     assert_eq!(app.get_status("/readyz").await, 200);
 }
 
@@ -125,12 +120,7 @@ async fn a_restarted_redis_is_picked_up_without_restarting_authd() {
     );
     // The new server is empty: the old session is gone, the new one works.
     assert_eq!(app.refresh(&t.refresh_token).await.status(), 400);
-    assert_eq!(
-        app.get_with("/api/secure", &fresh.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.guard_status(&fresh.access_token).await, 200);
 }
 
 #[tokio::test]
@@ -143,10 +133,7 @@ async fn signature_mode_keeps_guarding_without_redis() {
         .await;
     let (_, t) = app.signed_in_user().await;
     redis.kill();
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 200);
 }
 
 #[tokio::test]
@@ -217,10 +204,7 @@ async fn a_stopped_postgres_gives_503s_and_service_resumes_when_it_returns() {
     assert_eq!(app.get_status("/healthz").await, 200);
     // Sessions live in Redis: refresh and the guard keep working.
     let t = app.refreshed(&t.refresh_token).await;
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 200);
     // Failed logins during the outage were not counted against the user.
     for _ in 0..6 {
         assert_eq!(app.login(&email, PASSWORD).await.status(), 503);
@@ -251,20 +235,12 @@ async fn a_flushed_redis_forgets_sessions_and_revives_nothing() {
         assert_error(app.refresh(token).await, 400, "invalid_grant").await;
     }
     for access in [&t1.access_token, &gone.access_token] {
-        assert_eq!(app.get_with("/api/secure", access).await.status(), 401);
+        assert_eq!(app.guard_status(access).await, 401);
     }
     // A fresh login works and nothing old came back with it.
     let fresh = app.login_tokens(&email).await;
-    assert_eq!(
-        app.get_with("/api/secure", &fresh.access_token)
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.get_with("/api/secure", &t1.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&fresh.access_token).await, 200);
+    assert_eq!(app.guard_status(&t1.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -304,9 +280,7 @@ async fn a_killed_redis_connection_costs_no_request_a_503() {
     for round in 0..3 {
         redis.cli(&["client", "kill", "type", "normal"]);
         assert_eq!(
-            app.get_with("/api/secure", &tokens.access_token)
-                .await
-                .status(),
+            app.guard_status(&tokens.access_token).await,
             200,
             "guard after kill {round}"
         );

@@ -31,10 +31,7 @@ async fn every_flow_crosses_instances() {
     assert_eq!(apps[1].register(&email, PASSWORD).await.status(), 409);
     let t0 = apps[1].login_tokens(&email).await;
     for app in &apps {
-        assert_eq!(
-            app.get_with("/api/secure", &t0.access_token).await.status(),
-            200
-        );
+        assert_eq!(app.guard_status(&t0.access_token).await, 200);
     }
     let t1 = apps[2].refreshed(&t0.refresh_token).await;
     // The retry of a lost response may land anywhere.
@@ -59,16 +56,8 @@ async fn every_flow_crosses_instances() {
         204
     );
     for app in &apps {
-        assert_eq!(
-            app.get_with("/api/secure", &t1.access_token).await.status(),
-            401
-        );
-        assert_eq!(
-            app.get_with("/api/secure", &other.access_token)
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(app.guard_status(&t1.access_token).await, 401);
+        assert_eq!(app.guard_status(&other.access_token).await, 200);
     }
     // Throttling counts across all of them.
     for app in &apps {
@@ -135,10 +124,7 @@ async fn twenty_clients_refreshing_round_robin_never_break_or_fork_a_chain() {
         let (_, body) = error_of(apps[0].refresh(&older.refresh_token).await).await;
         assert_eq!(body["reason"], "reused");
         assert_eq!(
-            apps[1]
-                .get_with("/api/secure", &last.access_token)
-                .await
-                .status(),
+            apps[1].guard_status(&last.access_token).await,
             401,
             "reuse ended it"
         );

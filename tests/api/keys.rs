@@ -60,10 +60,7 @@ async fn round_trip(alg: JwtAlgorithm, kty: &str) {
     let key = KeyFile::generate(alg);
     let app = app().algorithm(alg, Some(&key)).spawn().await;
     let (_, t) = app.signed_in_user().await;
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 200);
     let header = header_of(&t.access_token);
     assert_eq!(header["alg"], alg.as_str());
 
@@ -112,10 +109,7 @@ async fn hs256_works_and_publishes_no_keys() {
         .spawn()
         .await;
     let (_, t) = app.signed_in_user().await;
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 200);
     assert_eq!(jwks(&app).await["keys"].as_array().unwrap().len(), 0);
     // kid is the RFC 7638 thumbprint of the secret's JWK.
     let canonical = format!(
@@ -137,28 +131,16 @@ async fn an_eddsa_token_is_refused_by_an_app_pinned_to_es256() {
         .var("AUTHD_ACCESS_TOKEN_CHECK", "signature")
         .spawn()
         .await;
-    assert_eq!(
-        es.get_with("/api/secure", &t.access_token).await.status(),
-        401
-    );
+    assert_eq!(es.guard_status(&t.access_token).await, 401);
 }
 
 #[tokio::test]
 async fn an_ephemeral_development_key_works_until_restart() {
     let app = app().var("AUTHD_JWT_PRIVATE_KEY_FILE", "").spawn().await;
     let (_, t) = app.signed_in_user().await;
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 200);
     let other = app_like_restart().await;
-    assert_eq!(
-        other
-            .get_with("/api/secure", &t.access_token)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(other.guard_status(&t.access_token).await, 401);
 }
 
 async fn app_like_restart() -> TestApp {
@@ -194,10 +176,7 @@ async fn rotated_keys_keep_verifying_and_stay_in_the_jwks() {
             .var("AUTHD_ACCESS_TOKEN_CHECK", "signature")
             .spawn()
             .await;
-        assert_eq!(
-            new.get_with("/api/secure", &t.access_token).await.status(),
-            200
-        );
+        assert_eq!(new.guard_status(&t.access_token).await, 200);
         let (_, fresh) = new.signed_in_user().await;
         assert_ne!(
             header_of(&fresh.access_token)["kid"],
@@ -229,13 +208,7 @@ async fn rotated_keys_keep_verifying_and_stay_in_the_jwks() {
         .var("AUTHD_ACCESS_TOKEN_CHECK", "signature")
         .spawn()
         .await;
-    assert_eq!(
-        without
-            .get_with("/api/secure", &t.access_token)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(without.guard_status(&t.access_token).await, 401);
 }
 
 /// The README's resource-server example, as written there.

@@ -33,9 +33,7 @@ async fn assert_ended_everywhere(
 ) {
     // The instance that ended it: at once.
     assert_eq!(
-        a.get_with("/api/secure", &victim.access_token)
-            .await
-            .status(),
+        a.guard_status(&victim.access_token).await,
         401,
         "{what}: the instance that ended the session"
     );
@@ -141,7 +139,7 @@ async fn killed_connections_then_a_logout_elsewhere_is_never_missed() {
     );
     for app in [&a, &c] {
         assert_eq!(
-            app.get_with("/api/secure", &t.access_token).await.status(),
+            app.guard_status(&t.access_token).await,
             401,
             "an instance whose tracking connection died must ask Redis"
         );
@@ -164,14 +162,14 @@ async fn a_redis_restarted_empty_never_lets_an_old_session_through() {
     // once it has seen it (a few ms), it asks Redis, which is gone.
     tokio::time::sleep(Duration::from_millis(100)).await;
     for app in [&a, &b] {
-        let status = app.get_with("/api/secure", &t.access_token).await.status();
+        let status = app.guard_status(&t.access_token).await;
         assert_eq!(status, 503, "while Redis is down");
     }
     redis.restart();
     let started = Instant::now();
     for app in [&a, &b] {
         loop {
-            let status = app.get_with("/api/secure", &t.access_token).await.status();
+            let status = app.guard_status(&t.access_token).await;
             assert_ne!(status, 200, "a session Redis no longer has");
             if status == 401 {
                 break;
@@ -189,10 +187,7 @@ async fn the_tracked_sessions_stay_within_the_bound() {
     let (email, _) = a.signed_in_user().await;
     for _ in 0..60 {
         let t = a.login_tokens(&email).await;
-        assert_eq!(
-            a.get_with("/api/secure", &t.access_token).await.status(),
-            200
-        );
+        assert_eq!(a.guard_status(&t.access_token).await, 200);
     }
     let held = a.state.connections.liveness.len();
     assert!(held <= 20, "{held} sessions held for a bound of 20");

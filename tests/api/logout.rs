@@ -12,10 +12,7 @@ async fn logout_with_a_bearer_token_ends_that_session() {
     );
     let (_, body) = error_of(app.refresh(&t.refresh_token).await).await;
     assert_eq!(body["error"], "invalid_grant");
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 401);
     // Idempotent.
     assert_eq!(
         app.post_with("/api/logout", &t.access_token).await.status(),
@@ -30,10 +27,7 @@ async fn logout_with_a_refresh_token_ends_that_session() {
     let body = json!({"refresh_token": t.refresh_token});
     assert_eq!(app.post_json("/api/logout", &body).await.status(), 204);
     assert_eq!(app.refresh(&t.refresh_token).await.status(), 400);
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 401);
     assert_eq!(app.post_json("/api/logout", &body).await.status(), 204);
 }
 
@@ -61,10 +55,7 @@ async fn logout_with_a_malformed_refresh_token_ends_the_bearers_session() {
         .await;
     assert_eq!(res.status(), 204);
     assert_error(app.refresh(&t.refresh_token).await, 400, "invalid_grant").await;
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -92,10 +83,7 @@ async fn logout_ends_only_the_named_session() {
         app.post_with("/api/logout", &a.access_token).await.status(),
         204
     );
-    assert_eq!(
-        app.get_with("/api/secure", &b.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&b.access_token).await, 200);
     app.refreshed(&b.refresh_token).await;
 }
 
@@ -112,24 +100,13 @@ async fn logout_all_ends_every_session_of_the_user_and_no_other() {
         204
     );
     for t in [&a, &b] {
-        assert_eq!(
-            app.get_with("/api/secure", &t.access_token).await.status(),
-            401
-        );
+        assert_eq!(app.guard_status(&t.access_token).await, 401);
         assert_eq!(app.refresh(&t.refresh_token).await.status(), 400);
     }
-    assert_eq!(
-        app.get_with("/api/secure", &other.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.guard_status(&other.access_token).await, 200);
     // The user can log in again afterwards.
     let c = app.login_tokens(&email).await;
-    assert_eq!(
-        app.get_with("/api/secure", &c.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&c.access_token).await, 200);
 }
 
 #[tokio::test]

@@ -19,7 +19,6 @@ mod openapi;
 mod password;
 mod refresh;
 mod request_ids;
-mod servers;
 mod sessions;
 mod storage;
 mod throttle;

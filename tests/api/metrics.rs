@@ -202,10 +202,7 @@ async fn login_refresh_session_end_and_store_error_counters_move() {
 
     // A store that does not answer.
     let dead = crate::helpers::app()
-        .redis_url(&format!(
-            "redis://127.0.0.1:{}",
-            crate::servers::free_port()
-        ))
+        .redis_url(&format!("redis://127.0.0.1:{}", free_port()))
         .var("AUTHD_REDIS_TIMEOUT_MS", 200)
         .spawn()
         .await;

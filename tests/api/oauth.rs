@@ -25,10 +25,7 @@ async fn revoking_a_refresh_token_ends_its_session_everywhere() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert!(res.bytes().await.unwrap().is_empty(), "an empty body");
-    assert_eq!(
-        a.get_with("/api/secure", &t.access_token).await.status(),
-        401
-    );
+    assert_eq!(a.guard_status(&t.access_token).await, 401);
     refused_by_all(&[&b], &t.access_token, "revocation").await;
     assert_eq!(a.refresh(&t.refresh_token).await.status(), 400);
 }
@@ -49,10 +46,7 @@ async fn an_earlier_refresh_token_of_the_family_ends_the_session_too() {
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.refresh(&t1.refresh_token).await.status(), 400);
-    assert_eq!(
-        app.get_with("/api/secure", &t1.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t1.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -69,10 +63,7 @@ async fn revoking_an_access_token_ends_its_session() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 401);
     assert_eq!(app.refresh(&t.refresh_token).await.status(), 400);
 }
 
@@ -94,12 +85,7 @@ async fn revocation_answers_200_for_any_well_formed_request() {
         assert_eq!(res.status(), 200, "{token}");
     }
     // A forged token revoked nothing of anyone else's.
-    assert_eq!(
-        app.get_with("/api/secure", &other.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.guard_status(&other.access_token).await, 200);
     for body in [
         json!({}),
         json!({ "token": "" }),
@@ -326,10 +312,7 @@ async fn an_access_token_past_its_exp_is_inactive_even_within_the_leeway() {
     assert_eq!(introspected(&app, &t.access_token).await["active"], true);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     // The guard still takes it (AUTHD_JWT_LEEWAY tolerates skew)...
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 200);
     // ...but introspection does not report a token whose exp has passed.
     assert_eq!(
         introspected(&app, &t.access_token).await,

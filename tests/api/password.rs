@@ -27,12 +27,7 @@ async fn a_password_change_replaces_the_hash_and_ends_the_other_sessions() {
 
     assert_error(app.login(&email, PASSWORD).await, 400, "invalid_grant").await;
     assert_eq!(app.login(&email, NEW).await.status(), 200);
-    assert_eq!(
-        app.get_with("/api/secure", &other.access_token)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(app.guard_status(&other.access_token).await, 401);
     assert_error(
         app.refresh(&other.refresh_token).await,
         400,
@@ -40,10 +35,7 @@ async fn a_password_change_replaces_the_hash_and_ends_the_other_sessions() {
     )
     .await;
     // The calling session stays.
-    assert_eq!(
-        app.get_with("/api/secure", &me.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&me.access_token).await, 200);
     app.refreshed(&me.refresh_token).await;
 }
 
@@ -135,10 +127,7 @@ async fn no_session_made_with_the_old_password_outlives_the_change() {
     for res in logins {
         if res.status() == 200 {
             let t: Tokens = res.json().await.unwrap();
-            assert_eq!(
-                app.get_with("/api/secure", &t.access_token).await.status(),
-                401
-            );
+            assert_eq!(app.guard_status(&t.access_token).await, 401);
         }
     }
 }

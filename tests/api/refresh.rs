@@ -26,10 +26,7 @@ async fn every_refresh_rotates_the_token() {
     assert_eq!(t1.token_type, "Bearer");
     let t2 = app.refreshed(&t1.refresh_token).await;
     assert_ne!(t2.refresh_token, t1.refresh_token);
-    assert_eq!(
-        app.get_with("/api/secure", &t2.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t2.access_token).await, 200);
 }
 
 #[tokio::test]
@@ -198,10 +195,7 @@ async fn the_replaced_token_after_the_grace_window_revokes_the_session() {
     // The whole session is gone: its live refresh token and its access token.
     let (_, error, _) = reason_of(app.refresh(&t1.refresh_token).await).await;
     assert_eq!(error, "invalid_grant");
-    assert_eq!(
-        app.get_with("/api/secure", &t1.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t1.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -214,10 +208,7 @@ async fn a_grandparent_token_inside_the_grace_window_is_reuse() {
     assert_eq!(reason, "reused");
     let (status, _, reason) = reason_of(app.refresh(&t2.refresh_token).await).await;
     assert_eq!((status, reason.as_str()), (400, "reused"));
-    assert_eq!(
-        app.get_with("/api/secure", &t2.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t2.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -266,10 +257,7 @@ async fn an_idle_session_expires() {
         (status, error.as_str(), reason.as_str()),
         (400, "invalid_grant", "invalid")
     );
-    assert_eq!(
-        app.get_with("/api/secure", &t0.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t0.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -282,10 +270,7 @@ async fn each_refresh_extends_the_idle_lifetime() {
         assert!(t.refresh_token_expires_in >= 1 && t.refresh_token_expires_in <= 2);
     }
     // 4 s after login, past one idle lifetime, still alive.
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        200
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 200);
 }
 
 #[tokio::test]
@@ -346,8 +331,5 @@ async fn a_refreshed_access_token_belongs_to_the_same_session() {
         204
     );
     // Logging out with the new access token ended the session of the old one.
-    assert_eq!(
-        app.get_with("/api/secure", &t0.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t0.access_token).await, 401);
 }

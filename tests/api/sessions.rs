@@ -193,22 +193,14 @@ async fn deleting_a_session_ends_it_at_once() {
         "invalid_grant",
     )
     .await;
-    assert_eq!(
-        app.get_with("/api/secure", &other.access_token)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(app.guard_status(&other.access_token).await, 401);
     // Again: it is gone.
     let res = app.delete_with(&url, &me.access_token).await;
     assert_error(res, 404, "not_found").await;
     // One's own current session can be ended too.
     let own = app.url(&format!("/api/sessions/{}", me.session_id));
     assert_eq!(app.delete_with(&own, &me.access_token).await.status(), 204);
-    assert_eq!(
-        app.get_with("/api/secure", &me.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&me.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -225,12 +217,7 @@ async fn another_users_session_is_not_found_and_survives() {
         let res = app.end_session(&me.access_token, id).await;
         assert_error(res, 404, "not_found").await;
     }
-    assert_eq!(
-        app.get_with("/api/secure", &victim.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.guard_status(&victim.access_token).await, 200);
     app.refreshed(&victim.refresh_token).await;
 }
 
@@ -283,20 +270,12 @@ async fn a_login_beyond_the_cap_ends_the_least_recently_used_session() {
     let d = app.login_tokens(&email).await;
 
     assert_error(app.refresh(&b.refresh_token).await, 400, "invalid_grant").await;
-    assert_eq!(
-        app.get_with("/api/secure", &b.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&b.access_token).await, 401);
     let listed = ids(&sessions_of(&app, &d.access_token).await);
     assert_eq!(listed.len(), 3, "{listed:?}");
     for kept in [&a, &c, &d] {
         assert!(listed.contains(&kept.session_id), "{listed:?}");
-        assert_eq!(
-            app.get_with("/api/secure", &kept.access_token)
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(app.guard_status(&kept.access_token).await, 200);
     }
 }
 

@@ -205,10 +205,7 @@ async fn a_refresh_costs_one_redis_round_trip_and_a_repeated_guarded_request_non
     let t2 = app.login_tokens(&email).await;
     let commands = client_commands_during(&redis, async {
         for _ in 0..5 {
-            assert_eq!(
-                app.get_with("/api/secure", &t2.access_token).await.status(),
-                200
-            );
+            assert_eq!(app.guard_status(&t2.access_token).await, 200);
         }
     })
     .await;
@@ -226,10 +223,7 @@ async fn signature_mode_sends_nothing_to_redis_on_guarded_requests() {
     let (_, t) = app.signed_in_user().await;
     let commands = client_commands_during(&redis, async {
         for _ in 0..5 {
-            assert_eq!(
-                app.get_with("/api/secure", &t.access_token).await.status(),
-                200
-            );
+            assert_eq!(app.guard_status(&t.access_token).await, 200);
         }
     })
     .await;

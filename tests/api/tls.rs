@@ -75,19 +75,13 @@ async fn the_core_flows_work(app: &TestApp) {
     let (_, t) = app.signed_in_user().await;
     let t = app.refreshed(&t.refresh_token).await;
     for _ in 0..3 {
-        assert_eq!(
-            app.get_with("/api/secure", &t.access_token).await.status(),
-            200
-        );
+        assert_eq!(app.guard_status(&t.access_token).await, 200);
     }
     assert_eq!(
         app.post_with("/api/logout", &t.access_token).await.status(),
         204
     );
-    assert_eq!(
-        app.get_with("/api/secure", &t.access_token).await.status(),
-        401
-    );
+    assert_eq!(app.guard_status(&t.access_token).await, 401);
 }
 
 #[tokio::test]
@@ -104,7 +98,7 @@ async fn redis_over_tls_verified_with_a_private_ca() {
     the_core_flows_work(&app).await;
     // The session liveness runs over TLS as well.
     let (_, t) = app.signed_in_user().await;
-    app.get_with("/api/secure", &t.access_token).await;
+    app.guarded_request(&t.access_token).await;
     assert!(!app.state.connections.liveness.is_empty());
 }
 

@@ -53,7 +53,7 @@ fn user_response(status: actix_web::http::StatusCode, user: User) -> HttpRespons
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn register(
     req: HttpRequest,
@@ -88,7 +88,7 @@ struct PasswordChange {
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn change_password(
     req: HttpRequest,
@@ -118,7 +118,7 @@ pub async fn change_password(
         (status = 200, description = "The account", body = UserResponse),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 404, description = "Not found (`not_found`)", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn me(
     identity: web::ReqData<Identity>,
@@ -139,7 +139,7 @@ struct SecureResponse {
     responses(
         (status = 200, description = "The token is valid", body = SecureResponse),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn secure(identity: web::ReqData<Identity>) -> HttpResponse {
     HttpResponse::Ok().json(SecureResponse {

@@ -60,7 +60,7 @@ struct LoginRequest {
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn login(
     req: HttpRequest,
@@ -103,7 +103,7 @@ struct RefreshRequest {
         (status = 400, description = "`invalid_request`, `unsupported_grant_type`, or `invalid_grant` with `reason`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn refresh(
     req: HttpRequest,
@@ -138,7 +138,7 @@ struct LogoutRequest {
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn logout(
     req: HttpRequest,
@@ -159,7 +159,7 @@ pub async fn logout(
     responses(
         (status = 204, description = "Ended"),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn logout_all(
     identity: web::ReqData<Identity>,

@@ -33,7 +33,7 @@ struct SessionView {
     responses(
         (status = 200, description = "The sessions", body = SessionList),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn list(
     identity: web::ReqData<Identity>,
@@ -67,7 +67,7 @@ pub async fn list(
         (status = 204, description = "Ended"),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 404, description = "Not found (`not_found`)", body = crate::http::error::ErrorBody),
-        (status = 503, description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`", body = crate::http::error::ErrorBody)
+        crate::http::responses::Unavailable
     ))]
 pub async fn end(
     identity: web::ReqData<Identity>,

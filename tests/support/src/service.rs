@@ -5,7 +5,15 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_authd");
+/// The path of the `authd` executable under test. Cargo tells it (at
+/// compile time) only to the authd package's own test crates, so this is a
+/// macro, expanded there: `Service::start(authd_bin!(), ...)`.
+#[macro_export]
+macro_rules! authd_bin {
+    () => {
+        env!("CARGO_BIN_EXE_authd")
+    };
+}
 
 /// A running `authd` binary with its log.
 pub struct Service {
@@ -17,8 +25,11 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn start(dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(BIN)
+    /// Starts `bin` (see [`authd_bin!`](crate::authd_bin)) in `dir` with
+    /// nothing but `PATH`, a free port of 127.0.0.1 and `vars` in its
+    /// environment; returns once it logs its address.
+    pub fn start(bin: &str, dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(bin)
             .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -60,9 +71,7 @@ impl Service {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
-}
 
-impl Service {
     /// Resident memory of the process (`VmRSS`), bytes.
     pub fn resident_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

@@ -1,0 +1,21 @@
+//! What authd's test crates (`tests/api`, `tests/cli.rs`, `tests/rules.rs`,
+//! `tests/memory.rs`) share. A dev-dependency of authd that depends on
+//! authd's library: integration tests link that same library, so the types
+//! here are theirs.
+//!
+//! - [`servers`]: a private `redis-server` (single, replicated or a Redis
+//!   Cluster) and PostgreSQL, and a fresh database per test.
+//! - [`stores`]: one test's Redis prefix and database, and the settings of
+//!   an app on them.
+//! - [`app`]: an `Application` on a free port ([`app::TestApp`], built with
+//!   [`app::app`]) and its HTTP helpers.
+//! - [`keys`]: signing key files.
+//! - [`service`]: the real `authd` process (see [`authd_bin!`]).
+//! - [`values`]: the values tests share, such as [`values::PASSWORD`].
+
+pub mod app;
+pub mod keys;
+pub mod servers;
+pub mod service;
+pub mod stores;
+pub mod values;
