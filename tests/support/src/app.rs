@@ -3,8 +3,8 @@
 //! of the test's own) and a fresh database, with a client and helpers for
 //! its routes.
 
-use authd::jwt::JwtAlgorithm;
 use authd::app::startup::Application;
+use authd::jwt::JwtAlgorithm;
 use deadpool_redis::redis;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use authd::jwt::JwtAlgorithm;
 use authd::jwt::generate_private_key_pem;
+use authd::jwt::JwtAlgorithm;
 
 /// A signing key file for tests that forge tokens with the app's own key.
 pub struct KeyFile {
