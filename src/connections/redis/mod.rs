@@ -1,4 +1,4 @@
-//! The Redis connection pool and the one rule every Redis call follows: the
+//! Redis, and the one rule every Redis call follows: the
 //! whole operation, pool wait included, fits in `AUTHD_REDIS_TIMEOUT_MS`, or
 //! it fails as a `StoreError` (a 503 to the client).
 //!
@@ -7,32 +7,23 @@
 //! connection type either way; every script's keys share a hash tag, so the
 //! cluster client routes each call to the one node that owns them.
 //!
-//! An HTTP worker's own calls to one Redis go over a connection made on that
-//! worker (`worker_connection`), so a request's Redis I/O runs on the thread that
-//! serves it: no hand-off to another thread and back per call, which cost a
-//! refresh about a quarter of its CPU in context switches. Everything else
-//! (tests, startup, background tasks, a Redis Cluster) uses the pool, whose
-//! connections do their I/O on the store runtime `Connections` owns.
-//!
-//! deadpool-redis's own manager sends a PING on every checkout, which would
-//! double the round trips of a refresh. This manager hands out its
-//! multiplexed connections as they are, pings only connections idle for a
-//! while, and the pool drops a connection as soon as a call on it fails at
-//! the transport level.
+//! By concern: `pool` (the pool and its manager), `worker` (each HTTP
+//! worker's own connection to one Redis, so a request's Redis I/O needs no
+//! hop to another thread), `script` (the one way a script is called),
+//! `keys` (every key name), `liveness` (session liveness from memory, kept
+//! current by Redis). Tests, startup, background tasks and a Redis Cluster
+//! use the pool, whose connections do their I/O on the store runtime
+//! `Connections` owns.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
-use deadpool_redis::redis::aio::{ConnectionLike, MultiplexedConnection};
-use deadpool_redis::redis::cluster::{ClusterClient, ClusterClientBuilder};
-use deadpool_redis::redis::cluster_async::ClusterConnection;
+use deadpool::managed;
+use deadpool_redis::redis::cluster::ClusterClientBuilder;
 use deadpool_redis::redis::{
-    self, AsyncConnectionConfig, Client, Cmd, ConnectionAddr, IntoConnectionInfo, Pipeline,
-    RedisError, RedisFuture, RedisResult, TlsCertificates, Value,
+    self, AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, Pipeline, RedisError,
+    RedisResult, TlsCertificates, Value,
 };
 use tokio::runtime::Handle;
 
@@ -42,102 +33,13 @@ use crate::connections::StoreError;
 
 pub mod keys;
 pub mod liveness;
+mod pool;
 pub mod script;
+mod worker;
 
-/// Connections idle longer than this are pinged before reuse.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
-const POOL_SIZE: usize = 16;
-
-/// A connection to one Redis or to a cluster; both multiplex and clone
-/// cheaply.
-#[derive(Clone)]
-pub enum Connection {
-    Single(MultiplexedConnection),
-    Cluster(ClusterConnection),
-}
-
-impl ConnectionLike for Connection {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Single(c) => c.req_packed_command(cmd),
-            Self::Cluster(c) => c.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Self::Single(c) => c.get_db(),
-            Self::Cluster(c) => c.get_db(),
-        }
-    }
-}
-
-#[derive(Clone)]
-enum Target {
-    Single(Client, AsyncConnectionConfig),
-    Cluster(ClusterClient),
-}
-
-pub struct RedisManager {
-    target: Target,
-    budget: Duration,
-    /// The runtime every connection's I/O task runs on (see `Connections`).
-    io: Handle,
-}
-
-impl managed::Manager for RedisManager {
-    type Type = Connection;
-    type Error = RedisError;
-
-    async fn create(&self) -> Result<Connection, RedisError> {
-        // A connection's I/O task runs on the runtime that makes it. Made on
-        // an HTTP worker, it would die with that worker during a graceful
-        // shutdown, under requests other workers are still finishing; so
-        // every connection is made on the I/O runtime `Connections` owns.
-        let target = self.target.clone();
-        let connect = async move {
-            match target {
-                Target::Single(client, config) => client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await
-                    .map(Connection::Single),
-                Target::Cluster(client) => {
-                    client.get_async_connection().await.map(Connection::Cluster)
-                }
-            }
-        };
-        self.io
-            .spawn(connect)
-            .await
-            .map_err(|e| RedisError::from(std::io::Error::other(e)))?
-    }
-
-    async fn recycle(&self, conn: &mut Connection, metrics: &Metrics) -> RecycleResult<RedisError> {
-        if metrics.last_used() < IDLE_BEFORE_PING {
-            return Ok(());
-        }
-        let ping = redis::cmd("PING");
-        match tokio::time::timeout(self.budget, ping.query_async::<String>(conn)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(RecycleError::Backend(e)),
-            Err(_) => Err(RecycleError::message("PING timed out")),
-        }
-    }
-}
-
-pub type Pool = managed::Pool<RedisManager>;
+pub use pool::Connection;
+use pool::{retire, Pool, RedisManager, Target, POOL_SIZE};
+pub use worker::serve_from_this_thread;
 
 /// A node as the startup warnings see it.
 pub struct NodeFacts {
@@ -158,34 +60,7 @@ pub struct Redis {
     id: u64,
 }
 
-thread_local! {
-    /// Set on HTTP worker threads (`serve_from_this_thread`).
-    static HTTP_WORKER: Cell<bool> = const { Cell::new(false) };
-    /// Each `Redis` (by id) this worker thread has a connection to. Made and
-    /// driven on this thread's runtime; it dies with the worker, after the
-    /// worker's last request.
-    static WORKER_CONNECTIONS: RefCell<HashMap<u64, WorkerConnection>> =
-        RefCell::new(HashMap::new());
-}
-
-/// A worker's connection, which one it is (each new one counts up, so a
-/// request failing on an old one does not drop a newer one), and when it
-/// was last handed out.
-struct WorkerConnection {
-    conn: MultiplexedConnection,
-    generation: u64,
-    last_used: std::time::Instant,
-}
-
-static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
-
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// Marks the calling thread as an HTTP worker: from now on, its Redis calls
-/// use a connection of its own (see the module's documentation).
-pub fn serve_from_this_thread() {
-    HTTP_WORKER.with(|w| w.set(true));
-}
 
 impl Redis {
     /// Builds the pool; connections are made on first use, so authd starts
@@ -297,18 +172,25 @@ impl Redis {
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        if let Some(local) = self.worker_connection(deadline).await {
+        // One Redis only: a cluster connection routes to many nodes.
+        let local = match &self.pool.manager().target {
+            Target::Single(client, config) => {
+                worker::connection(&self.id, client, config, deadline).await
+            }
+            Target::Cluster(_) => None,
+        };
+        if let Some(local) = local {
             let (conn, generation) = local?;
             return match tokio::time::timeout_at(deadline, op(Connection::Single(conn))).await {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(e)) => {
                     if is_transport_error(&e) {
-                        self.forget_worker_connection(generation);
+                        worker::forget(self.id, generation);
                     }
                     Err(StoreError::Redis(e))
                 }
                 Err(_) => {
-                    self.forget_worker_connection(generation);
+                    worker::forget(self.id, generation);
                     Err(StoreError::Timeout("redis"))
                 }
             };
@@ -331,75 +213,6 @@ impl Redis {
                 Err(StoreError::Timeout("redis"))
             }
         }
-    }
-
-    /// On an HTTP worker, with one Redis: this worker's connection (and its
-    /// generation), made now if it has none or if the one it has sat idle
-    /// long enough for a firewall to have dropped it silently. `None`
-    /// elsewhere: use the pool.
-    async fn worker_connection(
-        &self,
-        deadline: tokio::time::Instant,
-    ) -> Option<Result<(MultiplexedConnection, u64), StoreError>> {
-        // One Redis only: a cluster connection routes to many nodes.
-        let Target::Single(client, config) = &self.pool.manager().target else {
-            return None;
-        };
-        let id = &self.id;
-        if !HTTP_WORKER.with(Cell::get) {
-            return None;
-        }
-        let now = std::time::Instant::now();
-        let held = WORKER_CONNECTIONS.with(|c| {
-            let mut held = c.borrow_mut();
-            match held.get_mut(id) {
-                Some(w) if now.duration_since(w.last_used) < IDLE_BEFORE_PING => {
-                    w.last_used = now;
-                    Some((w.conn.clone(), w.generation))
-                }
-                Some(_) => {
-                    held.remove(id);
-                    None
-                }
-                None => None,
-            }
-        });
-        if let Some(held) = held {
-            return Some(Ok(held));
-        }
-        let connect = client.get_multiplexed_async_connection_with_config(config);
-        Some(match tokio::time::timeout_at(deadline, connect).await {
-            Ok(Ok(conn)) => {
-                let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
-                WORKER_CONNECTIONS.with(|c| {
-                    c.borrow_mut().insert(
-                        *id,
-                        WorkerConnection {
-                            conn: conn.clone(),
-                            generation,
-                            last_used: now,
-                        },
-                    )
-                });
-                Ok((conn, generation))
-            }
-            Ok(Err(e)) => Err(StoreError::Redis(e)),
-            Err(_) => Err(StoreError::Timeout("redis")),
-        })
-    }
-
-    /// Drops this worker's connection `generation` after a transport
-    /// failure (not a newer one); the next call makes a new one.
-    fn forget_worker_connection(&self, generation: u64) {
-        WORKER_CONNECTIONS.with(|c| {
-            let mut held = c.borrow_mut();
-            if held
-                .get(&self.id)
-                .is_some_and(|w| w.generation == generation)
-            {
-                held.remove(&self.id);
-            }
-        });
     }
 
     /// `AUTHD_REDIS_CA_FILE`'s PEM, if set.
@@ -505,15 +318,6 @@ fn node_name(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
     rest.split('/').next().unwrap_or(rest).to_string()
-}
-
-/// Drops a connection that failed or hung. A cluster connection is kept: it
-/// reconnects to each node by itself, and building a new one waits on every
-/// node, so one frozen master would otherwise starve requests for the others.
-fn retire(conn: Object<RedisManager>) {
-    if matches!(*conn, Connection::Single(_)) {
-        let _ = Object::take(conn);
-    }
 }
 
 fn is_transport_error(e: &RedisError) -> bool {
