@@ -23,8 +23,8 @@ for name, service in services.items():
             problems.append(f"{name}: mounts missing {source}")
 default = [n for n, s in services.items() if not s.get("profiles")]
 scaled = [n for n, s in services.items() if "scaled" in (s.get("profiles") or [])]
-if sorted(default) != ["authd", "redis"]:
-    problems.append(f"default profile is {default}, expected redis + authd")
+if sorted(default) != ["authd", "mailpit", "redis"]:
+    problems.append(f"default profile is {default}, expected redis + authd + mailpit")
 if not {"postgres", "lb", "authd-scaled"} <= set(scaled):
     problems.append(f"scaled profile is {scaled}")
 if services.get("authd-scaled", {}).get("deploy", {}).get("replicas") != 3:

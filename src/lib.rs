@@ -2,7 +2,7 @@
 //! Redis, and a Bearer guard. `app::startup::Application` is the entry
 //! point. The folders are the layers, each importing only those below it:
 //! `app` → `http` → `auth` → stores (`sessions`, `users`, `throttle`, `jwt`)
-//! → `connections` → `common`; `docs/architecture.md` tells what each owns,
+//! → the mail outbox (`mail`) → `connections` → `common`; `docs/architecture.md` tells what each owns,
 //! and `tests/layers.rs` checks the `use` lines.
 
 pub mod app;
@@ -11,6 +11,7 @@ pub mod common;
 pub mod connections;
 pub mod http;
 pub mod jwt;
+pub mod mail;
 pub mod sessions;
 pub mod throttle;
 pub mod users;

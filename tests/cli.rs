@@ -9,6 +9,7 @@ use authd_test_support::service::Service;
 // The same private servers and databases as the API suite (so these tests
 // run on Postgres too when AUTHD_TEST_DATABASE_URL is set).
 use authd_test_support::servers::{free_port, fresh_database, TestRedis};
+use authd_test_support::values::PASSWORD;
 
 /// Runs authd in an empty directory (no stray .env) with only `vars` set.
 fn authd(args: &[&str], vars: &[(&str, &str)]) -> Output {
@@ -35,10 +36,7 @@ fn help_lists_subcommands_and_settings() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("keygen"));
     assert!(text.contains("hash-time"));
-    for var in CONTRACT_VARIABLES
-        .iter()
-        .chain(&["AUTHD_LOGIN_MAX_FAILURES_PER_IP"])
-    {
+    for var in CONTRACT_VARIABLES.iter().chain(OWN_VARIABLES) {
         assert!(text.contains(var), "{var}");
     }
 }
@@ -311,6 +309,20 @@ const CONTRACT_VARIABLES: &[&str] = &[
     "AUTHD_METRICS_BIND",
     "AUTHD_REDIS_CA_FILE",
     "AUTHD_REDIS_MIN_REPLICAS",
+    // Account lifecycle (those built so far).
+    "AUTHD_SMTP_URL",
+    "AUTHD_SMTP_FROM",
+    "AUTHD_SMTP_CA_FILE",
+    "AUTHD_LINK_RESET",
+    "AUTHD_MAIL_TEMPLATES_DIR",
+    "AUTHD_RESET_TOKEN_TTL",
+];
+
+/// authd's own additions to the contract's settings.
+const OWN_VARIABLES: &[&str] = &[
+    "AUTHD_LOGIN_MAX_FAILURES_PER_IP",
+    "AUTHD_MAIL_MAX_PER_ADDRESS",
+    "AUTHD_MAIL_MAX_PER_IP",
 ];
 
 #[test]
@@ -328,7 +340,7 @@ fn env_example_lists_every_setting_with_its_default() {
     let mut names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
     names.sort();
     let mut expected = CONTRACT_VARIABLES.to_vec();
-    expected.push("AUTHD_LOGIN_MAX_FAILURES_PER_IP"); // authd's own addition
+    expected.extend(OWN_VARIABLES);
     expected.sort();
     assert_eq!(names, expected);
     let from_example = authd::app::config::Settings::from_vars(vars).unwrap();
@@ -340,10 +352,7 @@ fn env_example_lists_every_setting_with_its_default() {
 fn the_readme_documents_every_setting() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for var in CONTRACT_VARIABLES
-        .iter()
-        .chain(&["AUTHD_LOGIN_MAX_FAILURES_PER_IP"])
-    {
+    for var in CONTRACT_VARIABLES.iter().chain(OWN_VARIABLES) {
         // A table row whose first cell names it.
         let row = readme.lines().any(|line| {
             line.starts_with("| `")
@@ -426,6 +435,7 @@ async fn production_warns_about_a_plaintext_store_on_another_host() {
         &[
             ("AUTHD_ENV", "production"),
             ("AUTHD_JWT_PRIVATE_KEY_FILE", key.to_str().unwrap()),
+            ("AUTHD_SMTP_URL", "smtp://127.0.0.1:1"),
             ("AUTHD_DATABASE_URL", &db),
             ("AUTHD_REDIS_URL", "redis://192.0.2.1:6379"),
             ("AUTHD_REDIS_TIMEOUT_MS", "200"),
@@ -686,4 +696,45 @@ fn every_declared_setting_is_in_the_help_with_its_default() {
         let line = format!("{} [{}]", var.name, var.default.unwrap_or(""));
         assert!(text.contains(&line), "{line} is not in --help");
     }
+}
+
+/// Development without `AUTHD_SMTP_URL`: mail goes to the log, link
+/// included, so a developer can follow it.
+#[tokio::test]
+async fn development_without_smtp_writes_mail_to_the_log() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let service = Service::start(
+        authd_bin!(),
+        dir.path(),
+        &[
+            ("AUTHD_DATABASE_URL", db.as_str()),
+            ("AUTHD_REDIS_URL", redis_url.as_str()),
+        ],
+    );
+    let post = |path: &str, body: &str| {
+        Command::new("curl")
+            .args(["-s", "-X", "POST", &service.url(path)])
+            .args(["-H", "content-type: application/json", "-d", body])
+            .output()
+            .expect("curl")
+    };
+    let email = "forgetful@example.com";
+    post(
+        "/api/register",
+        &format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#),
+    );
+    post("/api/password/forgot", &format!(r#"{{"email":"{email}"}}"#));
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut log = service.startup_log.join("\n");
+    while !log.contains("reset-password?token=") {
+        assert!(Instant::now() < until, "no mail in the log:\n{log}");
+        if let Ok(line) = service.log.recv_timeout(Duration::from_millis(200)) {
+            log.push('\n');
+            log.push_str(&line);
+        }
+    }
+    assert!(log.contains(email));
 }

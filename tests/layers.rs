@@ -14,6 +14,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("HTTP", &["http"]),
     ("rules", &["auth"]),
     ("stores", &["sessions", "users", "throttle", "jwt"]),
+    // Below the stores, so a store can queue a mail in its own transaction.
+    ("mail outbox", &["mail"]),
     ("connections", &["connections"]),
     ("shared pieces", &["common", "settings_section"]),
 ];

@@ -18,7 +18,10 @@ struct Rules {
 async fn rules(extra: &[(&str, &str)]) -> Rules {
     let stores = Stores::fresh(shared_redis_url()).await;
     let settings = stores.settings(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let (auth, connections) = authd::app::startup::assemble(&settings).await.unwrap();
+    let assembled = authd::app::startup::assemble(&settings, "http://localhost")
+        .await
+        .unwrap();
+    let (auth, connections) = (assembled.auth, assembled.connections);
     Rules {
         auth,
         _connections: connections,

@@ -12,6 +12,7 @@ pub use crate::common::settings::{ConfigError, Environment};
 use crate::connections::{DatabaseSettings, RedisSettings};
 use crate::http::client_ip::TrustedProxies;
 use crate::jwt::{JwtSettings, SigningKeySource};
+use crate::mail::MailSettings;
 use crate::sessions::SessionSettings;
 use crate::settings_section;
 use crate::throttle::ThrottleSettings;
@@ -87,6 +88,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub auth: AuthSettings,
     pub throttle: ThrottleSettings,
+    pub mail: MailSettings,
 }
 
 impl Settings {
@@ -100,6 +102,7 @@ impl Settings {
             SessionSettings::VARIABLES,
             AuthSettings::VARIABLES,
             ThrottleSettings::VARIABLES,
+            MailSettings::VARIABLES,
         ]
         .into_iter()
         .flatten()
@@ -123,10 +126,19 @@ impl Settings {
             sessions: SessionSettings::read(&vars)?,
             auth: AuthSettings::read(&vars)?,
             throttle: ThrottleSettings::read(&vars)?,
+            mail: MailSettings::read(&vars)?,
         };
         // What no single variable decides, checked now rather than when the
         // keys load: a production start fails before it binds anything.
         settings.signing_key()?;
+        if settings.server.environment == Environment::Production
+            && settings.mail.smtp_url.is_none()
+        {
+            return Err(ConfigError::new(
+                "AUTHD_SMTP_URL",
+                "production sends reset and notice mail over SMTP: set it (e.g. smtp://user:pass@mail.example.com:587?tls=starttls)",
+            ));
+        }
         Ok(settings)
     }
 
@@ -338,8 +350,45 @@ mod tests {
             ("AUTHD_ENV", "production"),
             ("AUTHD_JWT_ALGORITHM", "HS256"),
             ("AUTHD_JWT_SECRET", random),
+            ("AUTHD_SMTP_URL", SMTP),
         ]))
         .is_ok());
+    }
+
+    const SMTP: &str = "smtp://127.0.0.1:1025";
+
+    #[test]
+    fn production_needs_smtp_and_development_logs_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        std::fs::write(&key, "not checked here").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let key = key.to_str().unwrap();
+        let production = [
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_PRIVATE_KEY_FILE", key),
+        ];
+        let e = Settings::from_vars(vars(&production)).unwrap_err();
+        assert_eq!(e.variable, "AUTHD_SMTP_URL");
+        let mut with_smtp = production.to_vec();
+        with_smtp.push(("AUTHD_SMTP_URL", SMTP));
+        assert!(Settings::from_vars(vars(&with_smtp)).is_ok());
+        assert!(Settings::from_vars(vars(&[]))
+            .unwrap()
+            .mail
+            .smtp_url
+            .is_none());
+        for (name, value) in [
+            ("AUTHD_SMTP_URL", "mail.example.com:25"),
+            ("AUTHD_LINK_RESET", "https://app.example.com/reset"),
+        ] {
+            let e = Settings::from_vars(vars(&[(name, value)])).unwrap_err();
+            assert_eq!(e.variable, name);
+        }
     }
 
     #[cfg(unix)]
@@ -361,6 +410,7 @@ mod tests {
             let result = Settings::from_vars(vars(&[
                 ("AUTHD_ENV", "production"),
                 ("AUTHD_JWT_PRIVATE_KEY_FILE", file),
+                ("AUTHD_SMTP_URL", SMTP),
             ]));
             match result {
                 Err(e) if refused => {

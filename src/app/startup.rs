@@ -15,10 +15,11 @@ use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
 use crate::http::openapi;
-use crate::http::routes::{account, health, jwks, login, metrics, oauth, sessions};
+use crate::http::routes::{account, health, jwks, login, metrics, oauth, recovery, sessions};
 use crate::http::state::AppState;
 use crate::http::{observe, request_id, ApiError};
 use crate::jwt::{AccessTokens, KeySet};
+use crate::mail::{Mailer, Sender};
 use crate::sessions::SessionStore;
 use crate::throttle::Throttle;
 use crate::users::{PasswordHasher, UserStore};
@@ -29,12 +30,22 @@ pub struct Application {
     /// `/metrics` on its own listener (`AUTHD_METRICS_BIND`), and its port.
     metrics: Option<(Server, u16)>,
     state: web::Data<AppState>,
+    mail_task: tokio::task::JoinHandle<()>,
 }
 
 /// The rules and the connections they run on, as the service uses them:
 /// what `Application::build` serves, and what tests of the rules call
 /// directly, without HTTP.
-pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), ConfigError> {
+/// What `assemble` builds: the rules, the connections they run on, and the
+/// mail sender that delivers what they queue (not yet running).
+pub struct Assembled {
+    pub auth: Auth,
+    pub connections: Connections,
+    pub mail_sender: Sender,
+}
+
+/// `public_url`: where clients reach authd (links in mail point under it).
+pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled, ConfigError> {
     let jwt = &settings.jwt;
     let keys = KeySet::load(
         jwt.algorithm,
@@ -87,23 +98,25 @@ pub async fn assemble(settings: &Settings) -> Result<(Auth, Connections), Config
         // WAIT answers (good or bad) well inside the client's own budget.
         wait_ms: (redis.timeout.as_millis() as u64 / 2).max(1),
     }));
+    let (mailer, mail_sender) = Mailer::new(connections.sql.clone(), &settings.mail, public_url)?;
     let auth = Auth::new(
         UserStore::new(connections.sql.clone()),
         hasher,
         sessions,
         throttle,
         access_tokens,
-        settings.auth.access_token_check,
+        mailer,
+        &settings.auth,
     );
-    Ok((auth, connections))
+    Ok(Assembled {
+        auth,
+        connections,
+        mail_sender,
+    })
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
-        let (auth, connections) = assemble(&settings).await?;
-        connections
-            .warn_about_redis(settings.redis.min_replicas)
-            .await;
         let listener = TcpListener::bind(settings.server.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",
@@ -113,12 +126,22 @@ impl Application {
         let address = listener
             .local_addr()
             .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?;
-        let introspection = IntrospectionCallers::new(&settings.auth.introspection_secrets);
         let public_url = settings
             .server
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
+        let Assembled {
+            auth,
+            connections,
+            mail_sender,
+        } = assemble(&settings, &public_url).await?;
+        connections
+            .warn_about_redis(settings.redis.min_replicas)
+            .await;
+        // Delivers queued mail until the application stops.
+        let mail_task = tokio::spawn(mail_sender.run());
+        let introspection = IntrospectionCallers::new(&settings.auth.introspection_secrets);
         let state = web::Data::new(AppState {
             auth,
             connections,
@@ -161,6 +184,7 @@ impl Application {
             server,
             metrics,
             state,
+            mail_task,
         })
     }
 
@@ -191,6 +215,8 @@ impl Application {
             handle.stop(true).await;
             let _ = task.await;
         }
+        // Mail it holds is released when its lease runs out.
+        self.mail_task.abort();
         log::info!("authd stopped serving; closing pools");
         self.state.connections.close().await;
         served
@@ -210,6 +236,8 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
             .service(open("/token", web::post().to(login::refresh)))
             .service(open("/logout", web::post().to(login::logout)))
             .service(open("/revoke", web::post().to(oauth::revoke)))
+            .service(open("/password/forgot", web::post().to(recovery::forgot)))
+            .service(open("/password/reset", web::post().to(recovery::reset)))
             .service(open("/introspect", web::post().to(oauth::introspect)))
             .service(guarded("/logout-all", web::post().to(login::logout_all)))
             .service(guarded("/me", web::get().to(account::me)))

@@ -10,6 +10,7 @@ mod error;
 mod login;
 mod oauth;
 mod password;
+mod recovery;
 mod refresh;
 mod sessions;
 mod settings;
@@ -24,6 +25,7 @@ pub use sessions::DeviceSession;
 pub use settings::{AccessTokenCheck, AuthSettings};
 
 use crate::jwt::AccessTokens;
+use crate::mail::Mailer;
 use crate::sessions::SessionStore;
 use crate::throttle::Throttle;
 use crate::users::{Email, PasswordHasher, UserStore};
@@ -37,6 +39,8 @@ pub struct Auth {
     throttle: Throttle,
     access_tokens: AccessTokens,
     check: AccessTokenCheck,
+    mailer: Mailer,
+    settings: AuthSettings,
 }
 
 /// Where a request came from, as the HTTP layer resolved it.
@@ -64,7 +68,8 @@ impl Auth {
         sessions: SessionStore,
         throttle: Throttle,
         access_tokens: AccessTokens,
-        check: AccessTokenCheck,
+        mailer: Mailer,
+        settings: &AuthSettings,
     ) -> Self {
         Self {
             users,
@@ -72,7 +77,9 @@ impl Auth {
             sessions: Arc::new(sessions),
             throttle,
             access_tokens,
-            check,
+            check: settings.access_token_check,
+            mailer,
+            settings: settings.clone(),
         }
     }
 

@@ -92,7 +92,7 @@ impl Auth {
     /// Raises the credential marker to `version` and ends the user's
     /// sessions but `keep`, in a task that runs to its end even if the
     /// request is dropped.
-    async fn revoke_for_credential(
+    pub(super) async fn revoke_for_credential(
         &self,
         user: uuid::Uuid,
         keep: Option<uuid::Uuid>,

@@ -1,7 +1,9 @@
 //! The rules' own settings: how the guard decides a token stands, and which
 //! resource servers may introspect.
 
-use crate::common::settings::secrets;
+use std::time::Duration;
+
+use crate::common::settings::{positive_seconds, secrets};
 use crate::common::Secret;
 use crate::settings_section;
 
@@ -32,5 +34,8 @@ settings_section! {
         /// send as `Authorization: Bearer <secret>` to `POST /api/introspect`;
         /// empty turns introspection off (404).
         pub introspection_secrets: Vec<Secret> = "AUTHD_INTROSPECTION_SECRETS" [""] => secrets;
+        /// Seconds a password-reset token stays usable; a newer one replaces it
+        /// at once.
+        pub reset_token_ttl: Duration = "AUTHD_RESET_TOKEN_TTL" ["1800"] => positive_seconds;
     }
 }

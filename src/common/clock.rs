@@ -15,6 +15,14 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the unix epoch (0 if the clock is before it).
+pub fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// `2026-11-29T12:00:00Z`; empty for a time `time` cannot represent.
 pub fn rfc3339(unix_seconds: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix_seconds)

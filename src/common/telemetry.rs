@@ -6,7 +6,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 const HTTP_REQUESTS: &str = "authd_http_requests_total";
@@ -15,6 +17,8 @@ const LOGINS: &str = "authd_logins_total";
 const REFRESHES: &str = "authd_refreshes_total";
 const SESSIONS_ENDED: &str = "authd_sessions_ended_total";
 const STORE_ERRORS: &str = "authd_store_errors_total";
+const MAIL: &str = "authd_mail_total";
+const MAIL_OLDEST: &str = "authd_mail_queue_oldest_seconds";
 
 /// The route label of a request no route matched: scanners' paths share it.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -140,6 +144,38 @@ pub fn sessions_ended(reason: Ended, count: u64) {
     }
 }
 
+/// What became of a mail: `queued`, `sent` or `failed` (an attempt that
+/// will be retried). `kind` is one of a fixed set.
+#[derive(Debug, Clone, Copy)]
+pub enum Mail {
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl Mail {
+    const ALL: [Self; 3] = [Self::Queued, Self::Sent, Self::Failed];
+    fn label(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The kinds of mail, for the zeroed counters of a first scrape.
+pub const MAIL_KINDS: [&str; 2] = ["reset", "password_changed"];
+
+pub fn mail(kind: &'static str, outcome: Mail) {
+    counter!(MAIL, "kind" => kind, "outcome" => outcome.label()).increment(1);
+}
+
+/// The age of the oldest mail still waiting (0 when none waits).
+pub fn mail_queue_oldest(age: Duration) {
+    gauge!(MAIL_OLDEST).set(age.as_secs_f64());
+}
+
 pub fn store_error(store: Store) {
     counter!(STORE_ERRORS, "store" => store.label()).increment(1);
 }
@@ -222,6 +258,21 @@ fn describe() {
     for reason in Ended::ALL {
         counter!(SESSIONS_ENDED, "reason" => reason.label()).increment(0);
     }
+    describe_counter!(
+        MAIL,
+        "Mails queued, sent and failed (to be retried), by kind"
+    );
+    describe_gauge!(
+        MAIL_OLDEST,
+        Unit::Seconds,
+        "Age of the oldest mail waiting in the outbox"
+    );
+    for kind in MAIL_KINDS {
+        for outcome in Mail::ALL {
+            counter!(MAIL, "kind" => kind, "outcome" => outcome.label()).increment(0);
+        }
+    }
+    gauge!(MAIL_OLDEST).set(0.0);
     for store in [Store::Redis, Store::Database] {
         counter!(STORE_ERRORS, "store" => store.label()).increment(0);
     }

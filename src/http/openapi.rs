@@ -9,7 +9,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{account, health, jwks, login, metrics, oauth, sessions};
+use super::routes::{account, health, jwks, login, metrics, oauth, recovery, sessions};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,8 @@ use super::routes::{account, health, jwks, login, metrics, oauth, sessions};
         sessions::list,
         sessions::end,
         account::change_password,
+        recovery::forgot,
+        recovery::reset,
         account::me,
         account::secure,
         oauth::revoke,

@@ -37,12 +37,16 @@ pub struct Throttle {
     max_failures_per_ip: u32,
     lockout_ms: u64,
     register_max_per_ip: u32,
+    mail_max_per_address: u32,
+    mail_max_per_ip: u32,
     attempt: Script,
     give_back: Script,
 }
 
 /// Registrations count per client for an hour after the latest one.
 const REGISTER_WINDOW_MS: u64 = 3_600_000;
+/// Mail requests (password reset) count for an hour after the latest one.
+const MAIL_WINDOW_MS: u64 = 3_600_000;
 
 /// A permitted attempt: the counters it took a slot in.
 pub struct Attempt {
@@ -67,6 +71,8 @@ impl Throttle {
             max_failures_per_ip: limits.login_max_failures_per_ip,
             lockout_ms: limits.login_lockout.as_millis() as u64,
             register_max_per_ip: limits.register_max_per_ip,
+            mail_max_per_address: limits.mail_max_per_address,
+            mail_max_per_ip: limits.mail_max_per_ip,
             attempt: Script::new(include_str!("scripts/attempt.lua")),
             give_back: Script::new(include_str!("scripts/give_back.lua")),
         }
@@ -89,6 +95,36 @@ impl Throttle {
             .take_slot(&key, self.register_max_per_ip, REGISTER_WINDOW_MS)
             .await?;
         Ok(slot.err().map(|wait_ms| wait_ms.max(1).div_ceil(1000)))
+    }
+
+    /// Takes a slot for one mail to `account` (the normalized email)
+    /// requested from `ip`, in both counters (kept whether or not a mail
+    /// goes out, so a 429 tells nothing about the account), or refuses with
+    /// the seconds to wait when either is full.
+    pub async fn admit_mail(
+        &self,
+        account: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Option<u64>, StoreError> {
+        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(account.as_bytes()));
+        let address_key = self.keys.mail_requests(&digest);
+        let address = self.take_slot(&address_key, self.mail_max_per_address, MAIL_WINDOW_MS);
+        let client = async {
+            match ip {
+                Some(ip) => {
+                    let key = self.keys.client_mail_requests(&ip_bucket(ip));
+                    self.take_slot(&key, self.mail_max_per_ip, MAIL_WINDOW_MS)
+                        .await
+                }
+                None => Ok(Ok(())),
+            }
+        };
+        let (address, client) = tokio::join!(address, client);
+        let wait = [address?, client?]
+            .into_iter()
+            .filter_map(Result::err)
+            .max();
+        Ok(wait.map(|wait_ms| wait_ms.max(1).div_ceil(1000)))
     }
 
     fn ip_key(&self, ip: IpAddr) -> String {

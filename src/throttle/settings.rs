@@ -20,5 +20,12 @@ settings_section! {
         /// Registrations (successful or not) from one client IP per hour; then 429
         /// `rate_limited` with `Retry-After`.
         pub register_max_per_ip: u32 = "AUTHD_REGISTER_MAX_PER_IP" ["20"] => positive;
+        /// Password-reset requests for one email address (existing or not) per
+        /// hour; then 429 with `Retry-After`, the same for every address (authd's
+        /// choice of limit).
+        pub mail_max_per_address: u32 = "AUTHD_MAIL_MAX_PER_ADDRESS" ["5"] => positive;
+        /// Password-reset requests from one client IP per hour, over all
+        /// addresses; then 429 (authd's choice of limit).
+        pub mail_max_per_ip: u32 = "AUTHD_MAIL_MAX_PER_IP" ["20"] => positive;
     }
 }

@@ -1,10 +1,13 @@
-//! User accounts: validation of what a client sends (`credentials`), password
-//! hashing off the async workers (`password`), and the SQL store (`store`).
+//! User accounts: validation of what a client sends (`input`), password
+//! hashing off the async workers (`hasher`), the SQL store (`store`), and
+//! the single-use tokens sent by mail (`account_tokens`).
 
+pub mod account_tokens;
 pub mod hasher;
 pub mod input;
 pub mod store;
 
+pub use account_tokens::TokenKind;
 pub use hasher::{HashError, PasswordHasher};
 pub use input::{Email, Password};
 pub use store::{CreateUserError, Credentials, User, UserStore};

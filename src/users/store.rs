@@ -48,6 +48,10 @@ impl UserStore {
         Self { sql }
     }
 
+    pub(super) fn sql(&self) -> &Sql {
+        &self.sql
+    }
+
     pub async fn create(
         &self,
         email: &Email,

@@ -17,6 +17,7 @@ mod metrics;
 mod oauth;
 mod openapi;
 mod password;
+mod recovery;
 mod refresh;
 mod request_ids;
 mod sessions;

@@ -18,6 +18,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/sessions"),
     ("delete", "/api/sessions/{id}"),
     ("post", "/api/password"),
+    ("post", "/api/password/forgot"),
+    ("post", "/api/password/reset"),
     ("get", "/api/secure"),
     ("post", "/api/revoke"),
     ("post", "/api/introspect"),

@@ -12,6 +12,8 @@
 //! | `<p>{login:<SHA-256 of the email>}` | failed logins of one account |
 //! | `<p>{ip:<client>}:login` | failed logins from one client |
 //! | `<p>{ip:<client>}:register` | registrations from one client |
+//! | `<p>{mail:<SHA-256 of the email>}` | reset mails asked for one address |
+//! | `<p>{ip:<client>}:mail` | reset mails asked from one client |
 //!
 //! `docs/sessions.md` tells what each holds and how long.
 
@@ -63,6 +65,15 @@ impl KeySchema {
     /// `client`: an IPv4 address or an IPv6 /64.
     pub fn client_login_failures(&self, client: &str) -> String {
         format!("{}{{ip:{client}}}:login", self.prefix)
+    }
+
+    /// Reset mails asked for one address (`account_digest` as above).
+    pub fn mail_requests(&self, account_digest: &str) -> String {
+        format!("{}{{mail:{account_digest}}}", self.prefix)
+    }
+
+    pub fn client_mail_requests(&self, client: &str) -> String {
+        format!("{}{{ip:{client}}}:mail", self.prefix)
     }
 
     pub fn client_registrations(&self, client: &str) -> String {

@@ -7,4 +7,5 @@ pub mod jwks;
 pub mod login;
 pub mod metrics;
 pub mod oauth;
+pub mod recovery;
 pub mod sessions;

@@ -11,11 +11,13 @@
 //!   [`app::app`]) and its HTTP helpers.
 //! - [`keys`]: signing key files.
 //! - [`service`]: the real `authd` process (see [`authd_bin!`]).
+//! - [`smtp`]: a real SMTP server (aiosmtpd) that keeps what it receives.
 //! - [`values`]: the values tests share, such as [`values::PASSWORD`].
 
 pub mod app;
 pub mod keys;
 pub mod servers;
 pub mod service;
+pub mod smtp;
 pub mod stores;
 pub mod values;

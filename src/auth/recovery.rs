@@ -1,0 +1,109 @@
+//! A forgotten password: a reset link by mail, then a new password with it.
+//!
+//! Asking for a link answers the same, at once, for every address: the
+//! lookup and the mail happen after the answer, so neither the status, the
+//! body nor the time tells whether an account exists. Using the link spends
+//! its token, sets the password and queues a notice in one transaction, then
+//! ends every session as a password change does (the credential fence in
+//! `password`), so the account always logs in with exactly one password.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use super::password::new_password;
+use super::{parse_email, Auth, AuthError, Client};
+use crate::common::clock::unix_now;
+use crate::common::error_chain;
+use crate::mail::{MailKind, Mailer};
+use crate::users::{Email, TokenKind, UserStore};
+
+/// Tokens are 32 random bytes in base64url: 43 characters.
+const TOKEN_BYTES: usize = 32;
+const MAX_TOKEN_CHARS: usize = 128;
+
+impl Auth {
+    /// `POST /api/password/forgot`: queues a reset mail if the address has
+    /// an account; answers the same either way. Throttled per address and
+    /// per client IP.
+    pub async fn forgot_password(&self, email: &str, client: &Client) -> Result<(), AuthError> {
+        let email = parse_email(email)?;
+        if let Some(retry_after_secs) = self
+            .throttle
+            .admit_mail(&email.normalized, client.ip)
+            .await?
+        {
+            return Err(AuthError::RateLimited { retry_after_secs });
+        }
+        let (users, mailer) = (self.users.clone(), self.mailer.clone());
+        let ttl = self.settings.reset_token_ttl.as_secs() as i64;
+        tokio::spawn(async move {
+            if let Err(e) = send_reset(&users, &mailer, &email, ttl).await {
+                log::warn!("password reset: no mail queued ({})", error_chain(&e));
+            }
+        });
+        Ok(())
+    }
+
+    /// `POST /api/password/reset`: spends the token and sets the password;
+    /// every session of the user ends. An unknown, spent, replaced or
+    /// expired token is `InvalidCredentials` (`invalid_grant`).
+    pub async fn reset_password(&self, token: &str, new: &str) -> Result<(), AuthError> {
+        let new = new_password(new)?;
+        if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let hash = token_hash(token);
+        let Some((user, email)) = self
+            .users
+            .token_owner(TokenKind::Reset, hash.clone())
+            .await?
+        else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        let password_hash = self.hasher.hash(new).await?;
+        let notice = self.mailer.notice(MailKind::PasswordChanged, &email);
+        let version = self
+            .users
+            .consume_reset(user, hash, password_hash, notice)
+            .await?
+            // Spent by a concurrent reset, or replaced, meanwhile.
+            .ok_or(AuthError::InvalidCredentials)?;
+        self.mailer.queued(MailKind::PasswordChanged);
+        self.revoke_for_credential(user, None, version).await
+    }
+}
+
+async fn send_reset(
+    users: &UserStore,
+    mailer: &Mailer,
+    email: &Email,
+    ttl_secs: i64,
+) -> Result<(), crate::connections::StoreError> {
+    let Some(account) = users.credentials_by_email(email).await? else {
+        return Ok(());
+    };
+    let mut bytes = [0u8; TOKEN_BYTES];
+    rand::fill(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let mail = mailer.reset(&account.user.email, &token);
+    users
+        .issue_token(
+            account.user.id,
+            TokenKind::Reset,
+            token_hash(&token),
+            unix_now() as i64 + ttl_secs,
+            mail,
+        )
+        .await?;
+    mailer.queued(MailKind::Reset);
+    Ok(())
+}
+
+/// What the database keeps of a token: its SHA-256, hex.
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,85 @@
+//! Mail that is never lost and never blocks a request: rules render a mail
+//! (`templates`) and queue it in the database (`outbox`), in the
+//! transaction of the change that caused it where there is one; each
+//! instance's `sender` delivers what is due.
+
+pub mod outbox;
+pub mod sender;
+pub mod settings;
+pub mod templates;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+pub use outbox::Outbox;
+pub use sender::{Sender, Transport};
+pub use settings::MailSettings;
+pub use templates::{MailKind, Rendered, Templates};
+
+use crate::common::settings::ConfigError;
+use crate::connections::{Sql, StoreError};
+
+/// What the rules need to send mail: the templates, the links, the outbox,
+/// and a way to wake this instance's sender.
+#[derive(Clone)]
+pub struct Mailer {
+    outbox: Outbox,
+    templates: Arc<Templates>,
+    reset_link: String,
+    wake: Arc<Notify>,
+}
+
+impl Mailer {
+    /// The mailer and the sender that delivers what it queues. `public_url`
+    /// is where default links point.
+    pub fn new(
+        sql: Sql,
+        settings: &MailSettings,
+        public_url: &str,
+    ) -> Result<(Self, Sender), ConfigError> {
+        let outbox = Outbox::new(sql);
+        let wake = Arc::new(Notify::new());
+        let sender = Sender::new(
+            outbox.clone(),
+            Transport::from_settings(settings)?,
+            &settings.from,
+            wake.clone(),
+        )?;
+        let mailer = Self {
+            outbox,
+            templates: Arc::new(Templates::load(settings.templates_dir.as_deref())?),
+            reset_link: settings
+                .link_reset
+                .clone()
+                .unwrap_or_else(|| format!("{public_url}/reset-password?token={{token}}")),
+            wake,
+        };
+        Ok((mailer, sender))
+    }
+
+    /// A password-reset mail carrying `token`.
+    pub fn reset(&self, to: &str, token: &str) -> Rendered {
+        let link = self.reset_link.replace("{token}", token);
+        self.templates.render(MailKind::Reset, to, &link)
+    }
+
+    /// A notice with no link.
+    pub fn notice(&self, kind: MailKind, to: &str) -> Rendered {
+        self.templates.render(kind, to, "")
+    }
+
+    /// A mail of `kind` was queued in a caller's committed transaction:
+    /// count it and wake the sender.
+    pub fn queued(&self, kind: MailKind) {
+        outbox::queued(kind);
+        self.wake.notify_one();
+    }
+
+    /// Queues a mail on its own.
+    pub async fn send(&self, mail: Rendered) -> Result<(), StoreError> {
+        self.outbox.enqueue(mail).await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+}

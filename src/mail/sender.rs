@@ -1,0 +1,216 @@
+//! Each instance's sender: claims due mail from the outbox, delivers it over
+//! SMTP (or, in development without SMTP, writes it to the log), and deletes
+//! it, or releases it to be retried with backoff (1 s, doubling, at most
+//! 5 minutes). Requests never wait for it: they queue and wake it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::outbox::{Outbox, Queued};
+use super::settings::MailSettings;
+use crate::common::settings::ConfigError;
+use crate::common::telemetry::{self, Mail};
+use crate::common::{error_chain, Secret};
+
+/// How long a claim holds a mail: far longer than one delivery takes, so a
+/// mail is sent twice only when its sender stalled for that long.
+const LEASE_MS: i64 = 60_000;
+const BATCH: i64 = 20;
+/// With nothing to wake it, the sender looks for due mail this often.
+const POLL: Duration = Duration::from_secs(1);
+const MAX_BACKOFF_MS: i64 = 300_000;
+/// One SMTP conversation may take this long.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub enum Transport {
+    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    /// Development without `AUTHD_SMTP_URL`: each mail goes to the log.
+    Log,
+}
+
+impl Transport {
+    /// The SMTP transport `AUTHD_SMTP_URL` names, or the log (the settings
+    /// refuse that in production).
+    pub fn from_settings(settings: &MailSettings) -> Result<Self, ConfigError> {
+        let Some(url) = &settings.smtp_url else {
+            return Ok(Self::Log);
+        };
+        let bad = |reason: String| ConfigError::new("AUTHD_SMTP_URL", reason);
+        let (lettre_url, tls) = lettre_url(url);
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url)
+            .map_err(|e| bad(format!("cannot be used: {e}")))?
+            .timeout(Some(SMTP_TIMEOUT));
+        if let Some(ca) = settings.ca()? {
+            let host = url::Url::parse(&lettre_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .ok_or_else(|| bad("has no host".into()))?;
+            let cert = Certificate::from_pem(&ca).map_err(|e| {
+                ConfigError::new("AUTHD_SMTP_CA_FILE", format!("not a PEM certificate: {e}"))
+            })?;
+            let params = TlsParameters::builder(host)
+                .add_root_certificate(cert)
+                .build_rustls()
+                .map_err(|e| ConfigError::new("AUTHD_SMTP_CA_FILE", e.to_string()))?;
+            builder = match tls {
+                TlsMode::Implicit => builder.tls(Tls::Wrapper(params)),
+                TlsMode::StartTls => builder.tls(Tls::Required(params)),
+                TlsMode::None => builder,
+            };
+        }
+        Ok(Self::Smtp(Box::new(builder.build())))
+    }
+}
+
+enum TlsMode {
+    None,
+    StartTls,
+    Implicit,
+}
+
+/// The contract's `?tls=starttls` is lettre's `?tls=required`.
+fn lettre_url(url: &Secret) -> (String, TlsMode) {
+    let text = url.expose();
+    if text.to_ascii_lowercase().starts_with("smtps://") {
+        return (text.to_string(), TlsMode::Implicit);
+    }
+    if text.contains("tls=starttls") {
+        return (
+            text.replace("tls=starttls", "tls=required"),
+            TlsMode::StartTls,
+        );
+    }
+    (text.to_string(), TlsMode::None)
+}
+
+pub struct Sender {
+    outbox: Outbox,
+    transport: Transport,
+    from: Mailbox,
+    /// This instance's name on the rows it claims.
+    holder: String,
+    wake: Arc<Notify>,
+}
+
+impl Sender {
+    pub fn new(
+        outbox: Outbox,
+        transport: Transport,
+        from: &str,
+        wake: Arc<Notify>,
+    ) -> Result<Self, ConfigError> {
+        let from = from.parse::<Mailbox>().map_err(|e| {
+            ConfigError::new("AUTHD_SMTP_FROM", format!("is not a mail address: {e}"))
+        })?;
+        Ok(Self {
+            outbox,
+            transport,
+            from,
+            holder: Uuid::new_v4().to_string(),
+            wake,
+        })
+    }
+
+    /// Delivers mail until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            match self.round().await {
+                // A full batch: more may be due at once.
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => {}
+                Err(e) => log::warn!("mail: the outbox did not answer ({})", error_chain(&e)),
+            }
+            if let Ok(age) = self.outbox.oldest_age_ms().await {
+                telemetry::mail_queue_oldest(Duration::from_millis(age as u64));
+            }
+            let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
+        }
+    }
+
+    /// Claims and delivers one batch; the number claimed.
+    async fn round(&self) -> Result<usize, crate::connections::StoreError> {
+        let batch = self.outbox.claim(&self.holder, LEASE_MS, BATCH).await?;
+        let claimed = batch.len();
+        for mail in batch {
+            let kind = kind_label(&mail.kind);
+            match self.deliver(&mail).await {
+                Ok(()) => {
+                    self.outbox.delivered(&mail.id, &self.holder).await?;
+                    telemetry::mail(kind, Mail::Sent);
+                }
+                Err(Failure::Permanent(why)) => {
+                    log::error!("mail {}: cannot be sent, dropped: {why}", mail.id);
+                    self.outbox.delivered(&mail.id, &self.holder).await?;
+                    telemetry::mail(kind, Mail::Failed);
+                }
+                Err(Failure::Retry(why)) => {
+                    let backoff = (1000i64 << mail.attempts.clamp(0, 20)).min(MAX_BACKOFF_MS);
+                    log::warn!(
+                        "mail {}: attempt {} failed ({why}); next in {} s",
+                        mail.id,
+                        mail.attempts + 1,
+                        backoff / 1000
+                    );
+                    let at = crate::common::clock::unix_now_ms() as i64 + backoff;
+                    self.outbox.failed(&mail.id, &self.holder, at).await?;
+                    telemetry::mail(kind, Mail::Failed);
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn deliver(&self, mail: &Queued) -> Result<(), Failure> {
+        let to = mail
+            .recipient
+            .parse::<Mailbox>()
+            .map_err(|e| Failure::Permanent(format!("recipient: {e}")))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                mail.html.clone(),
+            ))
+            .map_err(|e| Failure::Permanent(e.to_string()))?;
+        match &self.transport {
+            Transport::Smtp(smtp) => match smtp.send(message).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_permanent() => Err(Failure::Permanent(e.to_string())),
+                Err(e) => Err(Failure::Retry(e.to_string())),
+            },
+            Transport::Log => {
+                log::info!(
+                    "mail (no AUTHD_SMTP_URL: logged, not sent) to {}: {}\n{}",
+                    mail.recipient,
+                    mail.subject,
+                    mail.text
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+enum Failure {
+    /// The server refused the mail for good (or it cannot be written).
+    Permanent(String),
+    /// The server was unreachable or said "later".
+    Retry(String),
+}
+
+/// The kind's label for metrics, from a fixed set.
+fn kind_label(kind: &str) -> &'static str {
+    telemetry::MAIL_KINDS
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("other")
+}

@@ -1,0 +1,144 @@
+//! Single-use tokens sent by mail, kept only as their SHA-256, one per user
+//! and kind (`account_tokens`): a newer token replaces the older, and using
+//! one deletes it, in the same transaction as the change it allows and the
+//! mail that reports it.
+
+use uuid::Uuid;
+
+use super::store::UserStore;
+use crate::common::clock::unix_now;
+use crate::connections::StoreError;
+use crate::mail::{outbox, Rendered};
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Reset,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+        }
+    }
+}
+
+impl UserStore {
+    /// Stores `token_hash` as the user's one token of `kind` (replacing an
+    /// older one) until `expires_at` (unix s), and queues `mail` with it.
+    pub async fn issue_token(
+        &self,
+        user: Uuid,
+        kind: TokenKind,
+        token_hash: String,
+        expires_at: i64,
+        mail: Rendered,
+    ) -> Result<(), StoreError> {
+        let user = user.to_string();
+        self.sql()
+            .run(move |pool| async move {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO account_tokens (user_id, kind, token_hash, expires_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind) \
+                     DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at",
+                )
+                .bind(user)
+                .bind(kind.as_str())
+                .bind(token_hash)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+                outbox::insert(&mut *tx, &mail).await?;
+                tx.commit().await
+            })
+            .await
+    }
+
+    /// The user a live token of `kind` belongs to, and their email; the
+    /// token stays (`consume_reset` spends it).
+    pub async fn token_owner(
+        &self,
+        kind: TokenKind,
+        token_hash: String,
+    ) -> Result<Option<(Uuid, String)>, StoreError> {
+        let row = self
+            .sql()
+            .run(move |pool| async move {
+                sqlx::query(
+                    "SELECT u.id AS id, u.email AS email FROM account_tokens t \
+                     JOIN users u ON u.id = t.user_id \
+                     WHERE t.kind = $1 AND t.token_hash = $2 AND t.expires_at > $3",
+                )
+                .bind(kind.as_str())
+                .bind(token_hash)
+                .bind(unix_now() as i64)
+                .fetch_optional(&pool)
+                .await
+            })
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        use sqlx::Row;
+        let id: String = row.try_get("id").map_err(StoreError::Database)?;
+        let email: String = row.try_get("email").map_err(StoreError::Database)?;
+        let id =
+            Uuid::parse_str(&id).map_err(|e| StoreError::DatabaseRow(format!("user id: {e}")))?;
+        Ok(Some((id, email)))
+    }
+
+    /// Spends the user's reset token `token_hash` and sets the password,
+    /// bumping the credential version (no session made this change, so it
+    /// keeps none), and queues `notice`, all in one transaction. `None`:
+    /// the token was spent, replaced or expired meanwhile; nothing changed.
+    pub async fn consume_reset(
+        &self,
+        user: Uuid,
+        token_hash: String,
+        password_hash: String,
+        notice: Rendered,
+    ) -> Result<Option<i64>, StoreError> {
+        let user = user.to_string();
+        self.sql()
+            .run(move |pool| async move {
+                let mut tx = pool.begin().await?;
+                let spent = sqlx::query(
+                    "DELETE FROM account_tokens WHERE user_id = $1 AND kind = $2 \
+                     AND token_hash = $3 AND expires_at > $4",
+                )
+                .bind(user.clone())
+                .bind(TokenKind::Reset.as_str())
+                .bind(token_hash)
+                .bind(unix_now() as i64)
+                .execute(&mut *tx)
+                .await?;
+                if spent.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                sqlx::query(
+                    "UPDATE users SET password_hash = $1, credential_version = credential_version + 1, \
+                     credential_changed_by = NULL, updated_at = $2 WHERE id = $3",
+                )
+                .bind(password_hash)
+                .bind(unix_now() as i64)
+                .bind(user.clone())
+                .execute(&mut *tx)
+                .await?;
+                let version: i64 = {
+                    use sqlx::Row;
+                    sqlx::query("SELECT credential_version FROM users WHERE id = $1")
+                        .bind(user)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("credential_version")?
+                };
+                outbox::insert(&mut *tx, &notice).await?;
+                tx.commit().await?;
+                Ok(Some(version))
+            })
+            .await
+    }
+}

@@ -1,0 +1,292 @@
+//! A forgotten password, end to end over real SMTP: the link arrives by
+//! mail, its token sets a new password once, every session ends on every
+//! instance, and the mail itself survives SMTP outages and dead instances.
+
+use std::time::Duration;
+
+use authd::mail::{outbox, MailKind, Templates};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use authd_test_support::smtp::SmtpCatcher;
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+const MAIL_WAIT: Duration = Duration::from_secs(15);
+
+async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
+    app.post_json("/api/password/forgot", &json!({ "email": email }))
+        .await
+}
+
+async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/password/reset",
+        &json!({ "token": token, "new_password": password }),
+    )
+    .await
+}
+
+async fn mailed_app(catcher: &SmtpCatcher) -> TestApp {
+    app().var("AUTHD_SMTP_URL", catcher.url()).spawn().await
+}
+
+/// The reset token of the `nth` (1-based) mail to `email`.
+async fn reset_token(catcher: &SmtpCatcher, email: &str, nth: usize) -> String {
+    let mails = catcher.wait_for(email, nth, MAIL_WAIT).await;
+    mails[nth - 1].token().expect("the mail carries a token")
+}
+
+#[tokio::test]
+async fn a_reset_by_mail_sets_the_password_and_ends_every_session_on_every_instance() {
+    let catcher = SmtpCatcher::start();
+    let a = mailed_app(&catcher).await;
+    let b = app()
+        .sharing(&a)
+        .var("AUTHD_SMTP_URL", catcher.url())
+        .spawn()
+        .await;
+    let (email, on_a) = a.signed_in_user().await;
+    let on_b = b.login_tokens(&email).await;
+
+    let res = forgot(&a, &email).await;
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({}));
+    let token = reset_token(&catcher, &email, 1).await;
+    assert!(token.len() >= 22, "at least 128 bits: {token}");
+
+    assert_eq!(reset(&b, &token, NEW_PASSWORD).await.status().as_u16(), 204);
+    refused_by_all(&[&a, &b], &on_a.access_token, "after a reset").await;
+    refused_by_all(&[&a, &b], &on_b.access_token, "after a reset").await;
+    for (app, tokens) in [(&a, &on_a), (&b, &on_b)] {
+        assert_error(
+            app.refresh(&tokens.refresh_token).await,
+            400,
+            "invalid_grant",
+        )
+        .await;
+    }
+    assert_error(a.login(&email, PASSWORD).await, 400, "invalid_grant").await;
+    assert_eq!(a.login(&email, NEW_PASSWORD).await.status().as_u16(), 200);
+
+    // Single use, and a notice follows.
+    assert_error(
+        reset(&a, &token, "yet another password").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    let mails = catcher.wait_for(&email, 2, MAIL_WAIT).await;
+    assert!(
+        mails[1].text().contains("Your password was changed"),
+        "{}",
+        mails[1].raw
+    );
+}
+
+#[tokio::test]
+async fn forgot_answers_the_same_for_known_and_unknown_addresses() {
+    let catcher = SmtpCatcher::start();
+    let app = app()
+        .var("AUTHD_SMTP_URL", catcher.url())
+        .var("AUTHD_MAIL_MAX_PER_ADDRESS", 2)
+        .spawn()
+        .await;
+    let (known, _) = app.signed_in_user().await;
+    let unknown = unique_email();
+    let mut answers = Vec::new();
+    for email in [&known, &unknown] {
+        let res = forgot(&app, email).await;
+        answers.push((res.status().as_u16(), res.text().await.unwrap()));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, 202);
+    catcher.wait_for(&known, 1, MAIL_WAIT).await;
+
+    // The limit is per address, known or not, and looks the same.
+    let mut throttled = Vec::new();
+    for email in [&known, &unknown] {
+        assert_eq!(forgot(&app, email).await.status().as_u16(), 202);
+        let res = forgot(&app, email).await;
+        assert!(res.headers().contains_key("retry-after"));
+        throttled.push(assert_error(res, 429, "rate_limited").await);
+    }
+    assert_eq!(throttled[0], throttled[1]);
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(catcher.messages().iter().all(|m| !m.is_to(&unknown)));
+    assert_error(forgot(&app, "not an address").await, 400, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn two_resets_with_one_token_at_once_exactly_one_wins() {
+    let catcher = SmtpCatcher::start();
+    let a = mailed_app(&catcher).await;
+    let b = app().sharing(&a).spawn().await;
+    let (email, _) = a.signed_in_user().await;
+    forgot(&a, &email).await;
+    let token = reset_token(&catcher, &email, 1).await;
+    let (first, second) = tokio::join!(
+        reset(&a, &token, "the first new password"),
+        reset(&b, &token, "the second new password"),
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [204, 400]);
+    let logins = [
+        a.login(&email, "the first new password")
+            .await
+            .status()
+            .as_u16(),
+        a.login(&email, "the second new password")
+            .await
+            .status()
+            .as_u16(),
+    ];
+    assert_eq!(
+        logins.iter().filter(|s| **s == 200).count(),
+        1,
+        "{logins:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_newer_token_replaces_the_older_and_a_token_expires() {
+    let catcher = SmtpCatcher::start();
+    let app = app()
+        .var("AUTHD_SMTP_URL", catcher.url())
+        .var("AUTHD_RESET_TOKEN_TTL", 1)
+        .spawn()
+        .await;
+    let (email, _) = app.signed_in_user().await;
+    forgot(&app, &email).await;
+    let older = reset_token(&catcher, &email, 1).await;
+    forgot(&app, &email).await;
+    let newer = reset_token(&catcher, &email, 2).await;
+    assert_ne!(older, newer);
+    assert_error(
+        reset(&app, &older, NEW_PASSWORD).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_error(
+        reset(&app, &newer, NEW_PASSWORD).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_error(
+        reset(&app, "made-up", NEW_PASSWORD).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(app.login(&email, PASSWORD).await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_reset_refuses_a_password_out_of_bounds_and_keeps_the_token() {
+    let catcher = SmtpCatcher::start();
+    let app = mailed_app(&catcher).await;
+    let (email, _) = app.signed_in_user().await;
+    forgot(&app, &email).await;
+    let token = reset_token(&catcher, &email, 1).await;
+    assert_error(reset(&app, &token, "short").await, 400, "invalid_request").await;
+    assert_eq!(
+        reset(&app, &token, NEW_PASSWORD).await.status().as_u16(),
+        204
+    );
+}
+
+#[tokio::test]
+async fn mail_waits_out_an_smtp_outage_and_is_delivered_once() {
+    let catcher = SmtpCatcher::start();
+    let app = mailed_app(&catcher).await;
+    let (email, _) = app.signed_in_user().await;
+    catcher.stop();
+    // Answered without waiting for SMTP.
+    assert_eq!(forgot(&app, &email).await.status().as_u16(), 202);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    catcher.start_again();
+    catcher.wait_for(&email, 1, MAIL_WAIT).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(catcher.wait_for(&email, 1, MAIL_WAIT).await.len(), 1);
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"authd_mail_total{kind="reset",outcome="failed"}"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("authd_mail_queue_oldest_seconds"));
+}
+
+#[tokio::test]
+async fn two_instances_send_each_mail_once() {
+    let catcher = SmtpCatcher::start();
+    let a = mailed_app(&catcher).await;
+    let b = app()
+        .sharing(&a)
+        .var("AUTHD_SMTP_URL", catcher.url())
+        .spawn()
+        .await;
+    let mut emails = Vec::new();
+    for i in 0..6 {
+        let (email, _) = a.signed_in_user().await;
+        let on = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(forgot(on, &email).await.status().as_u16(), 202);
+        emails.push(email);
+    }
+    for email in &emails {
+        catcher.wait_for(email, 1, MAIL_WAIT).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for email in &emails {
+        let count = catcher.messages().iter().filter(|m| m.is_to(email)).count();
+        assert_eq!(count, 1, "{email}");
+    }
+}
+
+#[tokio::test]
+async fn mail_held_by_an_instance_that_died_is_delivered_by_another() {
+    let catcher = SmtpCatcher::start();
+    let app = mailed_app(&catcher).await;
+    let email = unique_email();
+    let mail = Templates::load(None)
+        .unwrap()
+        .render(MailKind::PasswordChanged, &email, "");
+    // An instance claimed it for 1.5 s and died before sending.
+    let until = authd::common::clock::unix_now_ms() as i64 + 1500;
+    app.state
+        .connections
+        .sql
+        .run(move |pool| async move {
+            let mut tx = pool.begin().await?;
+            outbox::insert(&mut *tx, &mail).await?;
+            sqlx::query(
+                "UPDATE mail_outbox SET claimed_by = 'a-dead-instance', claimed_until = $1",
+            )
+            .bind(until)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        catcher.messages().iter().all(|m| !m.is_to(&email)),
+        "the lease holds"
+    );
+    catcher.wait_for(&email, 1, MAIL_WAIT).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(catcher.wait_for(&email, 1, MAIL_WAIT).await.len(), 1);
+}
