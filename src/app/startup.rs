@@ -241,6 +241,7 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
             .service(open("/introspect", web::post().to(oauth::introspect)))
             .service(guarded("/logout-all", web::post().to(login::logout_all)))
             .service(guarded("/me", web::get().to(account::me)))
+            .service(guarded("/account", web::delete().to(account::delete)))
             .service(guarded("/sessions", web::get().to(sessions::list)))
             .service(guarded("/sessions/{id}", web::delete().to(sessions::end)))
             .service(guarded(

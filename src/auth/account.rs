@@ -1,10 +1,11 @@
-//! The account itself: registration, who-am-I, logout everywhere. (A
-//! password change is in `password`.)
+//! The account itself: registration, who-am-I, logout everywhere,
+//! deletion. (A password change is in `password`.)
 
-use super::password::new_password;
-use super::{parse_email, Auth, AuthError, Client};
+use super::password::{new_password, presented_password};
+use super::{parse_email, Auth, AuthError, Client, InternalError};
 use crate::common::identity::Identity;
-use crate::users::{CreateUserError, User};
+use crate::mail::MailKind;
+use crate::users::{CreateUserError, Email, User};
 
 impl Auth {
     /// `POST /api/register`. Throttled per client IP, counted whether or not
@@ -37,6 +38,44 @@ impl Auth {
             .find(who.user_id)
             .await?
             .ok_or(AuthError::InvalidToken { token_sent: true })
+    }
+
+    /// `DELETE /api/account`: with the current password (checked and
+    /// throttled as a login), the account goes. Redis first: every session
+    /// ends and logins in flight are fenced off, so no session outlives the
+    /// account; then the row goes with its tokens, in the transaction that
+    /// queues the confirmation. A failure in between leaves an account
+    /// with no sessions, never sessions without an account; a retry after
+    /// a lost answer finds no account (401).
+    pub async fn delete_account(
+        &self,
+        who: Identity,
+        password: &str,
+        client: &Client,
+    ) -> Result<(), AuthError> {
+        let password = presented_password(password)?;
+        let Some(credentials) = self.users.credentials_by_id(who.user_id).await? else {
+            return Err(AuthError::InvalidToken { token_sent: true });
+        };
+        let email = Email::parse(&credentials.user.email)
+            .ok_or(AuthError::Internal(InternalError::StoredEmail))?;
+        let stored = credentials.password_hash.clone();
+        self.checked(&email, client.ip, async {
+            let matched = match password {
+                Some(password) => self.hasher.verify(password, Some(stored)).await?,
+                None => false,
+            };
+            Ok(matched.then_some(()))
+        })
+        .await?;
+        self.sessions.end_user(who.user_id).await?;
+        let confirmation = self
+            .mailer
+            .notice(MailKind::AccountDeleted, &credentials.user.email);
+        if self.users.delete(who.user_id, confirmation).await? {
+            self.mailer.queued(MailKind::AccountDeleted);
+        }
+        Ok(())
     }
 
     /// Ends every session of the caller.

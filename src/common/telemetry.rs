@@ -54,6 +54,8 @@ pub enum Ended {
     Reused,
     Evicted,
     Revoked,
+    /// The account was deleted.
+    AccountDeleted,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +101,7 @@ impl Refresh {
 }
 
 impl Ended {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Logout,
         Self::LogoutAll,
         Self::Deleted,
@@ -107,6 +109,7 @@ impl Ended {
         Self::Reused,
         Self::Evicted,
         Self::Revoked,
+        Self::AccountDeleted,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -117,6 +120,7 @@ impl Ended {
             Self::Reused => "reused",
             Self::Evicted => "evicted",
             Self::Revoked => "revoked",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 }
@@ -165,7 +169,7 @@ impl Mail {
 }
 
 /// The kinds of mail, for the zeroed counters of a first scrape.
-pub const MAIL_KINDS: [&str; 2] = ["reset", "password_changed"];
+pub const MAIL_KINDS: [&str; 3] = ["reset", "password_changed", "account_deleted"];
 
 pub fn mail(kind: &'static str, outcome: Mail) {
     counter!(MAIL, "kind" => kind, "outcome" => outcome.label()).increment(1);

@@ -31,6 +31,7 @@ use super::routes::{account, health, jwks, login, metrics, oauth, recovery, sess
         recovery::forgot,
         recovery::reset,
         account::me,
+        account::delete,
         account::secure,
         oauth::revoke,
         oauth::introspect,

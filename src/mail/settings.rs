@@ -44,7 +44,7 @@ settings_section! {
         /// `/reset-password?token={token}`.
         pub link_reset: Option<String> = "AUTHD_LINK_RESET" [] => link;
         /// A folder of templates that replace the built-in ones, per kind
-        /// (`reset`, `password_changed`): `<kind>.subject`, `<kind>.txt`,
+        /// (`reset`, `password_changed`, `account_deleted`): `<kind>.subject`, `<kind>.txt`,
         /// `<kind>.html`, each optional, with `{link}` and `{email}`. Unset: the
         /// built-in templates.
         pub templates_dir: Option<PathBuf> = "AUTHD_MAIL_TEMPLATES_DIR" [] => path;

@@ -13,15 +13,22 @@ pub enum MailKind {
     Reset,
     /// A notice that the password changed (reset or change).
     PasswordChanged,
+    /// A confirmation that the account is gone.
+    AccountDeleted,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 2] = [MailKind::Reset, MailKind::PasswordChanged];
+    pub const ALL: [MailKind; 3] = [
+        MailKind::Reset,
+        MailKind::PasswordChanged,
+        MailKind::AccountDeleted,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Reset => "reset",
             Self::PasswordChanged => "password_changed",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 
@@ -36,6 +43,11 @@ impl MailKind {
                 include_str!("templates/password_changed.subject"),
                 include_str!("templates/password_changed.txt"),
                 include_str!("templates/password_changed.html"),
+            ],
+            Self::AccountDeleted => [
+                include_str!("templates/account_deleted.subject"),
+                include_str!("templates/account_deleted.txt"),
+                include_str!("templates/account_deleted.html"),
             ],
         }
     }

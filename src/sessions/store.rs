@@ -23,6 +23,12 @@ fn script(body: &str, old_layout: bool) -> Script {
     Script::new(&format!("{COMMON}{upgrade}{body}"))
 }
 
+/// The credential version of a deleted account: above any real one (each
+/// password change adds 1), and still exact as a Lua number (2^53 - 1).
+const DELETED_CREDENTIAL: i64 = 9_007_199_254_740_991;
+/// How long the marker of a deleted account fences off in-flight logins.
+const DELETION_FENCE_MS: u64 = 300_000;
+
 /// A refresh token the client may use, how long it stays valid, and when
 /// its session ends whatever happens (unix seconds).
 pub struct IssuedRefresh {
@@ -266,19 +272,41 @@ impl SessionStore {
         keep: Option<Uuid>,
         new_credential: Option<i64>,
     ) -> Result<u64, StoreError> {
-        let mut call = Call::new(&self.revoke_all);
-        call.key(self.keys.index(user))
-            .key(self.keys.credential(user))
-            .arg(self.keys.session_prefix(user))
-            .arg(keep.map(|k| k.as_simple().to_string()).unwrap_or_default())
-            .arg(new_credential.map(|v| v.to_string()).unwrap_or_default())
-            .arg(self.max_age_ms)
-            .arg(self.max_per_user);
         let reason = if new_credential.is_some() {
             Ended::PasswordChange
         } else {
             Ended::LogoutAll
         };
+        // The marker must never be behind a live session: it lives as long
+        // as the longest one can.
+        let fence = new_credential.map(|version| (version, self.max_age_ms));
+        self.end_all(user, keep, fence, reason).await
+    }
+
+    /// Ends every session of a user whose account is being deleted, and
+    /// fences off logins still in flight for it: the credential marker goes
+    /// above any real version, for `DELETION_FENCE_MS` (far longer than a
+    /// login can take; the account is gone by then, so no login can start).
+    pub async fn end_user(&self, user: Uuid) -> Result<u64, StoreError> {
+        let fence = Some((DELETED_CREDENTIAL, DELETION_FENCE_MS));
+        self.end_all(user, None, fence, Ended::AccountDeleted).await
+    }
+
+    async fn end_all(
+        &self,
+        user: Uuid,
+        keep: Option<Uuid>,
+        fence: Option<(i64, u64)>,
+        reason: Ended,
+    ) -> Result<u64, StoreError> {
+        let mut call = Call::new(&self.revoke_all);
+        call.key(self.keys.index(user))
+            .key(self.keys.credential(user))
+            .arg(self.keys.session_prefix(user))
+            .arg(keep.map(|k| k.as_simple().to_string()).unwrap_or_default())
+            .arg(fence.map(|(v, _)| v.to_string()).unwrap_or_default())
+            .arg(fence.map_or(self.max_age_ms, |(_, ms)| ms))
+            .arg(self.max_per_user);
         let mut total = 0;
         let outcome = loop {
             // Each call removes at least one index entry while any remain

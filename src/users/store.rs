@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::input::Email;
 use crate::common::clock::unix_now;
 use crate::connections::{Sql, StoreError};
+use crate::mail::{outbox, Rendered};
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -175,6 +176,31 @@ impl UserStore {
             })
             .await?;
         Ok((done.rows_affected() == 1).then_some(version + 1))
+    }
+
+    /// Deletes the account and its mailed tokens, and queues `confirmation`,
+    /// in one transaction; false when there was no such account.
+    pub async fn delete(&self, id: Uuid, confirmation: Rendered) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.sql
+            .run(move |pool| async move {
+                let mut tx = pool.begin().await?;
+                sqlx::query("DELETE FROM account_tokens WHERE user_id = $1")
+                    .bind(id.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if deleted == 1 {
+                    outbox::insert(&mut *tx, &confirmation).await?;
+                }
+                tx.commit().await?;
+                Ok(deleted == 1)
+            })
+            .await
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<User>, StoreError> {

@@ -3,6 +3,7 @@
 mod access_tokens;
 mod accounts;
 mod cluster;
+mod deletion;
 mod durability;
 mod errors;
 mod failover;

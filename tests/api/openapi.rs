@@ -15,6 +15,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/logout"),
     ("post", "/api/logout-all"),
     ("get", "/api/me"),
+    ("delete", "/api/account"),
     ("get", "/api/sessions"),
     ("delete", "/api/sessions/{id}"),
     ("post", "/api/password"),

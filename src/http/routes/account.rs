@@ -1,4 +1,4 @@
-//! The account itself: registration, who-am-I, password change.
+//! The account itself: registration, who-am-I, password change, deletion.
 
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
@@ -110,6 +110,41 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+struct AccountDeletion {
+    /// The current password.
+    #[schema(min_length = 1, max_length = 1024)]
+    password: String,
+}
+
+/// Deletes the caller's account: every session ends on every instance, a
+/// confirmation is mailed, and the address can register again.
+#[utoipa::path(delete, path = "/api/account", tag = "account", security(("bearer" = [])),
+    request_body(content = AccountDeletion, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input, or the password is wrong (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token, or the account is gone (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
+        crate::http::responses::Unavailable
+    ))]
+pub async fn delete(
+    req: HttpRequest,
+    body: Bytes,
+    identity: web::ReqData<Identity>,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (input, _) = body::required::<AccountDeletion>(&req, &body, false)?;
+    let client = client(&req, &state.trusted_proxies);
+    state
+        .auth
+        .delete_account(*identity, &input.password, &client)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The caller's account.
