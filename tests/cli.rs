@@ -314,8 +314,11 @@ const CONTRACT_VARIABLES: &[&str] = &[
     "AUTHD_SMTP_FROM",
     "AUTHD_SMTP_CA_FILE",
     "AUTHD_LINK_RESET",
+    "AUTHD_LINK_VERIFY",
     "AUTHD_MAIL_TEMPLATES_DIR",
     "AUTHD_RESET_TOKEN_TTL",
+    "AUTHD_VERIFY_TOKEN_TTL",
+    "AUTHD_REQUIRE_VERIFIED_EMAIL",
 ];
 
 /// authd's own additions to the contract's settings.

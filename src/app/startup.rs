@@ -15,7 +15,9 @@ use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
 use crate::http::openapi;
-use crate::http::routes::{account, health, jwks, login, metrics, oauth, recovery, sessions};
+use crate::http::routes::{
+    account, health, jwks, login, metrics, oauth, recovery, sessions, verification,
+};
 use crate::http::state::AppState;
 use crate::http::{observe, request_id, ApiError};
 use crate::jwt::{AccessTokens, KeySet};
@@ -238,6 +240,11 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
             .service(open("/revoke", web::post().to(oauth::revoke)))
             .service(open("/password/forgot", web::post().to(recovery::forgot)))
             .service(open("/password/reset", web::post().to(recovery::reset)))
+            .service(open("/email/verify", web::post().to(verification::verify)))
+            .service(guarded(
+                "/email/verify/resend",
+                web::post().to(verification::resend),
+            ))
             .service(open("/introspect", web::post().to(oauth::introspect)))
             .service(guarded("/logout-all", web::post().to(login::logout_all)))
             .service(guarded("/me", web::get().to(account::me)))

@@ -1,11 +1,13 @@
 //! The account itself: registration, who-am-I, logout everywhere,
 //! deletion. (A password change is in `password`.)
 
+use super::mailed_token::new_token;
 use super::password::{new_password, presented_password};
 use super::{parse_email, Auth, AuthError, Client, InternalError};
+use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
-use crate::users::{CreateUserError, Email, User};
+use crate::users::{CreateUserError, Email, User, Verification};
 
 impl Auth {
     /// `POST /api/register`. Throttled per client IP, counted whether or not
@@ -26,10 +28,22 @@ impl Auth {
             return Err(AuthError::EmailTaken);
         }
         let hash = self.hasher.hash(password).await?;
-        self.users.create(&email, &hash).await.map_err(|e| match e {
-            CreateUserError::EmailTaken => AuthError::EmailTaken,
-            CreateUserError::Store(e) => e.into(),
-        })
+        let (token, token_hash) = new_token();
+        let verification = Verification {
+            token_hash,
+            expires_at: unix_now() as i64 + self.settings.verify_token_ttl.as_secs() as i64,
+            mail: self.mailer.verify(&email.display, &token),
+        };
+        let user = self
+            .users
+            .create(&email, &hash, verification)
+            .await
+            .map_err(|e| match e {
+                CreateUserError::EmailTaken => AuthError::EmailTaken,
+                CreateUserError::Store(e) => e.into(),
+            })?;
+        self.mailer.queued(MailKind::Verify);
+        Ok(user)
     }
 
     /// `GET /api/me`.

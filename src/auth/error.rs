@@ -26,6 +26,13 @@ pub enum AuthError {
     NotFound,
     #[error("email taken")]
     EmailTaken,
+    /// The right password, but `AUTHD_REQUIRE_VERIFIED_EMAIL` and the
+    /// address is not verified.
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// A verification mail asked for an address already verified.
+    #[error("email already verified")]
+    AlreadyVerified,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     /// Redis or the database did not answer: retry shortly.

@@ -36,6 +36,11 @@ impl Auth {
                     Ok(credentials.filter(|_| matched))
                 })
                 .await?;
+            // Only once the password is right, so this tells nothing more
+            // than a successful login would.
+            if self.settings.require_verified_email && !credentials.user.email_verified {
+                return Err(AuthError::EmailNotVerified);
+            }
             let meta = SessionMeta {
                 device,
                 user_agent: client.user_agent.clone(),
@@ -45,7 +50,12 @@ impl Auth {
             loop {
                 match self
                     .sessions
-                    .create(credentials.user.id, &meta, credentials.version)
+                    .create(
+                        credentials.user.id,
+                        &meta,
+                        credentials.version,
+                        credentials.user.email_verified,
+                    )
                     .await?
                 {
                     Created::Session(refresh) => return self.token_pair(refresh),

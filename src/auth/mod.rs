@@ -8,12 +8,14 @@ mod account;
 mod callers;
 mod error;
 mod login;
+mod mailed_token;
 mod oauth;
 mod password;
 mod recovery;
 mod refresh;
 mod sessions;
 mod settings;
+mod verification;
 
 use std::net::IpAddr;
 use std::sync::Arc;

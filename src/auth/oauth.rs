@@ -22,6 +22,7 @@ pub enum Introspection {
         audience: String,
         expires_at: u64,
         issued_at: u64,
+        email_verified: bool,
     },
 }
 
@@ -67,6 +68,7 @@ impl Auth {
                 audience: rules.1.to_string(),
                 expires_at: unix_now() + current.expires_in.as_secs(),
                 issued_at: (current.issued_at_ms.max(0) / 1000) as u64,
+                email_verified: current.email_verified,
             });
         }
         // Verification tolerates clock skew (`AUTHD_JWT_LEEWAY`); a token

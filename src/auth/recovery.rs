@@ -7,20 +7,13 @@
 //! ends every session as a password change does (the credential fence in
 //! `password`), so the account always logs in with exactly one password.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
+use super::mailed_token::{new_token, token_hash, MAX_TOKEN_CHARS};
 use super::password::new_password;
 use super::{parse_email, Auth, AuthError, Client};
 use crate::common::clock::unix_now;
 use crate::common::error_chain;
 use crate::mail::{MailKind, Mailer};
-use crate::users::{Email, TokenKind, UserStore};
-
-/// Tokens are 32 random bytes in base64url: 43 characters.
-const TOKEN_BYTES: usize = 32;
-const MAX_TOKEN_CHARS: usize = 128;
+use crate::users::{Email, TokenKind, UserStore, Verification};
 
 impl Auth {
     /// `POST /api/password/forgot`: queues a reset mail if the address has
@@ -83,27 +76,16 @@ async fn send_reset(
     let Some(account) = users.credentials_by_email(email).await? else {
         return Ok(());
     };
-    let mut bytes = [0u8; TOKEN_BYTES];
-    rand::fill(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let (token, hash) = new_token();
     let mail = mailer.reset(&account.user.email, &token);
+    let token = Verification {
+        token_hash: hash,
+        expires_at: unix_now() as i64 + ttl_secs,
+        mail,
+    };
     users
-        .issue_token(
-            account.user.id,
-            TokenKind::Reset,
-            token_hash(&token),
-            unix_now() as i64 + ttl_secs,
-            mail,
-        )
+        .issue_token(account.user.id, TokenKind::Reset, token)
         .await?;
     mailer.queued(MailKind::Reset);
     Ok(())
-}
-
-/// What the database keeps of a token: its SHA-256, hex.
-fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

@@ -100,7 +100,7 @@ impl Auth {
         };
         let access = self
             .access_tokens
-            .issue(identity, refresh.session_end)
+            .issue(identity, refresh.session_end, refresh.email_verified)
             .map_err(|e| AuthError::Internal(InternalError::Signing(e)))?;
         Ok(TokenPair {
             access_token: access.token,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::settings::{positive_seconds, secrets};
+use crate::common::settings::{flag, positive_seconds, secrets};
 use crate::common::Secret;
 use crate::settings_section;
 
@@ -37,5 +37,12 @@ settings_section! {
         /// Seconds a password-reset token stays usable; a newer one replaces it
         /// at once.
         pub reset_token_ttl: Duration = "AUTHD_RESET_TOKEN_TTL" ["1800"] => positive_seconds;
+        /// Seconds an email-verification token stays usable; a newer one
+        /// replaces it at once.
+        pub verify_token_ttl: Duration = "AUTHD_VERIFY_TOKEN_TTL" ["86400"] => positive_seconds;
+        /// `true`: a login with the right password to an unverified address is
+        /// refused with 403 `email_not_verified` (a wrong password is still 400
+        /// `invalid_grant`).
+        pub require_verified_email: bool = "AUTHD_REQUIRE_VERIFIED_EMAIL" ["false"] => flag;
     }
 }

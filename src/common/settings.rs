@@ -274,6 +274,15 @@ pub fn positive_millis(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(ms))
 }
 
+/// `true` or `false`.
+pub fn flag(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err("must be `true` or `false`".into()),
+    }
+}
+
 /// `development` or `production`.
 pub fn environment(value: &str) -> Result<Environment, String> {
     match value {

@@ -169,7 +169,7 @@ impl Mail {
 }
 
 /// The kinds of mail, for the zeroed counters of a first scrape.
-pub const MAIL_KINDS: [&str; 3] = ["reset", "password_changed", "account_deleted"];
+pub const MAIL_KINDS: [&str; 4] = ["reset", "verify", "password_changed", "account_deleted"];
 
 pub fn mail(kind: &'static str, outcome: Mail) {
     counter!(MAIL, "kind" => kind, "outcome" => outcome.label()).increment(1);

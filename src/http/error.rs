@@ -32,6 +32,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("email taken")]
     EmailTaken,
+    #[error("email not verified")]
+    EmailNotVerified,
+    #[error("already verified")]
+    AlreadyVerified,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -61,6 +65,8 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken { token_sent } => Self::InvalidToken { token_sent },
             AuthError::NotFound => Self::NotFound,
             AuthError::EmailTaken => Self::EmailTaken,
+            AuthError::EmailNotVerified => Self::EmailNotVerified,
+            AuthError::AlreadyVerified => Self::AlreadyVerified,
             AuthError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
             AuthError::Store(cause) => Self::Unavailable(Box::new(cause)),
             busy @ AuthError::HashingBusy => Self::Unavailable(Box::new(busy)),
@@ -82,7 +88,8 @@ pub enum GrantFailure {
 #[response(description = "An error (see `error` for which)")]
 pub struct ErrorBody<'a> {
     /// `invalid_request`, `invalid_grant`, `unsupported_grant_type`,
-    /// `invalid_token`, `not_found`, `email_taken`,
+    /// `invalid_token`, `not_found`, `email_taken`, `email_not_verified`,
+    /// `already_verified`,
     /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
     /// `temporarily_unavailable` or `server_error`.
     error: &'a str,
@@ -103,6 +110,8 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "invalid_request",
             Self::EmailTaken => "email_taken",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::AlreadyVerified => "already_verified",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -120,6 +129,10 @@ impl ApiError {
             Self::NotFound => "no such resource",
             Self::MethodNotAllowed => "this route does not take that method",
             Self::EmailTaken => "an account with this email already exists",
+            Self::EmailNotVerified => {
+                "the email address is not verified yet: follow the link mailed to it"
+            }
+            Self::AlreadyVerified => "the email address is already verified",
             Self::PayloadTooLarge => "the request body is larger than 16 KiB",
             Self::UnsupportedMediaType => "the body must be application/json",
             Self::RateLimited { .. } => "too many attempts; retry later",
@@ -139,6 +152,8 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
+            Self::EmailNotVerified => StatusCode::FORBIDDEN,
+            Self::AlreadyVerified => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

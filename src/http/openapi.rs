@@ -9,7 +9,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{account, health, jwks, login, metrics, oauth, recovery, sessions};
+use super::routes::{
+    account, health, jwks, login, metrics, oauth, recovery, sessions, verification,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +32,8 @@ use super::routes::{account, health, jwks, login, metrics, oauth, recovery, sess
         account::change_password,
         recovery::forgot,
         recovery::reset,
+        verification::verify,
+        verification::resend,
         account::me,
         account::delete,
         account::secure,

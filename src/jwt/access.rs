@@ -28,6 +28,7 @@ struct IssuedClaims<'a> {
     jti: String,
     iat: u64,
     exp: u64,
+    email_verified: bool,
 }
 
 /// The claims authd reads after jsonwebtoken has checked `iss`, `aud`,
@@ -44,6 +45,8 @@ struct VerifiedClaims {
     iat: u64,
     #[serde(default)]
     jti: String,
+    #[serde(default)]
+    email_verified: bool,
 }
 
 /// What introspection (RFC 7662) reports of a valid access token.
@@ -55,6 +58,7 @@ pub struct AccessClaims {
     pub expires_at: u64,
     pub issued_at: u64,
     pub jti: String,
+    pub email_verified: bool,
 }
 
 pub struct IssuedAccessToken {
@@ -132,6 +136,7 @@ impl AccessTokens {
         &self,
         identity: Identity,
         session_end: u64,
+        email_verified: bool,
     ) -> Result<IssuedAccessToken, jsonwebtoken::errors::Error> {
         let now = unix_now();
         let exp = (now + self.ttl.as_secs()).min(session_end.max(now));
@@ -143,6 +148,7 @@ impl AccessTokens {
             jti: Uuid::new_v4().to_string(),
             iat: now,
             exp,
+            email_verified,
         };
         let token = encode(&self.header, &claims, &self.keys.signing_key)?;
         Ok(IssuedAccessToken {
@@ -212,6 +218,7 @@ impl AccessTokens {
             expires_at: claims.exp,
             issued_at: claims.iat,
             jti: claims.jti,
+            email_verified: claims.email_verified,
         })
     }
 }

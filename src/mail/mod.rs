@@ -27,6 +27,7 @@ pub struct Mailer {
     outbox: Outbox,
     templates: Arc<Templates>,
     reset_link: String,
+    verify_link: String,
     wake: Arc<Notify>,
 }
 
@@ -53,6 +54,10 @@ impl Mailer {
                 .link_reset
                 .clone()
                 .unwrap_or_else(|| format!("{public_url}/reset-password?token={{token}}")),
+            verify_link: settings
+                .link_verify
+                .clone()
+                .unwrap_or_else(|| format!("{public_url}/verify-email?token={{token}}")),
             wake,
         };
         Ok((mailer, sender))
@@ -62,6 +67,12 @@ impl Mailer {
     pub fn reset(&self, to: &str, token: &str) -> Rendered {
         let link = self.reset_link.replace("{token}", token);
         self.templates.render(MailKind::Reset, to, &link)
+    }
+
+    /// An email-verification mail carrying `token`.
+    pub fn verify(&self, to: &str, token: &str) -> Rendered {
+        let link = self.verify_link.replace("{token}", token);
+        self.templates.render(MailKind::Verify, to, &link)
     }
 
     /// A notice with no link.

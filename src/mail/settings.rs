@@ -43,8 +43,11 @@ settings_section! {
         /// `myapp://reset?token={token}`). Unset: `AUTHD_PUBLIC_URL` +
         /// `/reset-password?token={token}`.
         pub link_reset: Option<String> = "AUTHD_LINK_RESET" [] => link;
+        /// The link in an email-verification mail, as `AUTHD_LINK_RESET`. Unset:
+        /// `AUTHD_PUBLIC_URL` + `/verify-email?token={token}`.
+        pub link_verify: Option<String> = "AUTHD_LINK_VERIFY" [] => link;
         /// A folder of templates that replace the built-in ones, per kind
-        /// (`reset`, `password_changed`, `account_deleted`): `<kind>.subject`, `<kind>.txt`,
+        /// (`reset`, `verify`, `password_changed`, `account_deleted`): `<kind>.subject`, `<kind>.txt`,
         /// `<kind>.html`, each optional, with `{link}` and `{email}`. Unset: the
         /// built-in templates.
         pub templates_dir: Option<PathBuf> = "AUTHD_MAIL_TEMPLATES_DIR" [] => path;

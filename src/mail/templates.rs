@@ -11,6 +11,8 @@ use crate::common::settings::ConfigError;
 pub enum MailKind {
     /// A password-reset link.
     Reset,
+    /// An email-verification link.
+    Verify,
     /// A notice that the password changed (reset or change).
     PasswordChanged,
     /// A confirmation that the account is gone.
@@ -18,8 +20,9 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 3] = [
+    pub const ALL: [MailKind; 4] = [
         MailKind::Reset,
+        MailKind::Verify,
         MailKind::PasswordChanged,
         MailKind::AccountDeleted,
     ];
@@ -27,6 +30,7 @@ impl MailKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Reset => "reset",
+            Self::Verify => "verify",
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
         }
@@ -38,6 +42,11 @@ impl MailKind {
                 include_str!("templates/reset.subject"),
                 include_str!("templates/reset.txt"),
                 include_str!("templates/reset.html"),
+            ],
+            Self::Verify => [
+                include_str!("templates/verify.subject"),
+                include_str!("templates/verify.txt"),
+                include_str!("templates/verify.html"),
             ],
             Self::PasswordChanged => [
                 include_str!("templates/password_changed.subject"),

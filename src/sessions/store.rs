@@ -35,6 +35,8 @@ pub struct IssuedRefresh {
     pub token: RefreshToken,
     pub expires_in: Duration,
     pub session_end: u64,
+    /// Whether the user's email address is verified, as the session knows.
+    pub email_verified: bool,
 }
 
 /// What a session records about the device that opened it.
@@ -75,6 +77,7 @@ pub struct CurrentRefresh {
     pub expires_in: Duration,
     /// When the token was issued (its rotation, or the login): unix ms.
     pub issued_at_ms: i64,
+    pub email_verified: bool,
 }
 
 pub enum RotateOutcome {
@@ -108,6 +111,7 @@ pub struct SessionStore {
     revoke_all: Script,
     list: Script,
     inspect: Script,
+    mark_verified: Script,
 }
 
 impl SessionStore {
@@ -127,6 +131,7 @@ impl SessionStore {
             revoke_all: script(include_str!("scripts/revoke_all.lua"), false),
             list: script(include_str!("scripts/list.lua"), true),
             inspect: script(include_str!("scripts/inspect.lua"), true),
+            mark_verified: script(include_str!("scripts/mark_verified.lua"), false),
         }
     }
 
@@ -144,6 +149,7 @@ impl SessionStore {
         user: Uuid,
         meta: &SessionMeta,
         credential_version: i64,
+        email_verified: bool,
     ) -> Result<Created, StoreError> {
         let token = RefreshToken::generate(user);
         let mut call = Call::new(&self.create);
@@ -160,7 +166,8 @@ impl SessionStore {
             .arg(meta.ip.map(|ip| ip.to_string()).unwrap_or_default())
             .arg(credential_version)
             .arg(self.keys.session_prefix(user))
-            .arg(self.max_per_user);
+            .arg(self.max_per_user)
+            .arg(if email_verified { "1" } else { "" });
         let reply: Vec<redis::Value> = match self.change(&call).await {
             Ok(reply) => reply,
             Err(e) => {
@@ -179,6 +186,7 @@ impl SessionStore {
                     token,
                     expires_in: millis(ttl)?,
                     session_end: unix_secs(end)?,
+                    email_verified,
                 }))
             }
             [status] if text(status) == Some("stale") => Ok(Created::Stale),
@@ -209,14 +217,15 @@ impl SessionStore {
         let invalid = |reply: &redis::Value| matches!(reply, redis::Value::Array(r) if r.len() == 1 && text(&r[0]) == Some("invalid"));
         let reply: Vec<redis::Value> = call.run(&self.redis, self.durability, invalid).await?;
         let outcome = match reply.as_slice() {
-            [status, ttl, end] if text(status) == Some("rotated") => {
+            [status, ttl, end, verified] if text(status) == Some("rotated") => {
                 RotateOutcome::Rotated(IssuedRefresh {
                     token: successor,
                     expires_in: millis(ttl)?,
                     session_end: unix_secs(end)?,
+                    email_verified: matches!(verified, redis::Value::Int(1)),
                 })
             }
-            [status, stored_nonce, ttl, end] if text(status) == Some("grace") => {
+            [status, stored_nonce, ttl, end, verified] if text(status) == Some("grace") => {
                 let redis::Value::BulkString(stored_nonce) = stored_nonce else {
                     return Err(StoreError::RedisReply("grace without a nonce".into()));
                 };
@@ -224,6 +233,7 @@ impl SessionStore {
                     token: presented.successor(stored_nonce),
                     expires_in: millis(ttl)?,
                     session_end: unix_secs(end)?,
+                    email_verified: matches!(verified, redis::Value::Int(1)),
                 })
             }
             [status] if text(status) == Some("reused") => {
@@ -365,12 +375,23 @@ impl SessionStore {
             .arg(&token.secret_hash()[..]);
         let reply: Vec<i64> = self.invoke(&call).await?;
         Ok(match reply.as_slice() {
-            [ttl, issued] if *ttl > 0 => Some(CurrentRefresh {
+            [ttl, issued, verified] if *ttl > 0 => Some(CurrentRefresh {
                 expires_in: Duration::from_millis(*ttl as u64),
                 issued_at_ms: *issued,
+                email_verified: *verified == 1,
             }),
             _ => None,
         })
+    }
+
+    /// Marks the user's live sessions verified (their next access tokens
+    /// say `email_verified: true`); returns how many.
+    pub async fn mark_verified(&self, user: Uuid) -> Result<u64, StoreError> {
+        let mut call = Call::new(&self.mark_verified);
+        call.key(self.keys.index(user))
+            .arg(self.keys.session_prefix(user))
+            .arg(self.max_per_user);
+        self.change(&call).await
     }
 
     /// The newest credential version Redis knows for `user` (0 for none).

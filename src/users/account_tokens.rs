@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::store::UserStore;
+use super::store::{UserStore, Verification};
 use crate::common::clock::unix_now;
 use crate::connections::StoreError;
 use crate::mail::{outbox, Rendered};
@@ -14,14 +14,38 @@ use crate::mail::{outbox, Rendered};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Reset,
+    Verify,
 }
 
 impl TokenKind {
     fn as_str(self) -> &'static str {
         match self {
             Self::Reset => "reset",
+            Self::Verify => "verify",
         }
     }
+}
+
+/// Stores a token's hash as the user's one token of `kind`, replacing an
+/// older one, in the caller's transaction.
+pub(super) async fn insert_token(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: &str,
+    kind: TokenKind,
+    token: &Verification,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO account_tokens (user_id, kind, token_hash, expires_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind) \
+         DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at",
+    )
+    .bind(user.to_string())
+    .bind(kind.as_str())
+    .bind(token.token_hash.clone())
+    .bind(token.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 impl UserStore {
@@ -31,29 +55,59 @@ impl UserStore {
         &self,
         user: Uuid,
         kind: TokenKind,
-        token_hash: String,
-        expires_at: i64,
-        mail: Rendered,
+        token: Verification,
     ) -> Result<(), StoreError> {
         let user = user.to_string();
         self.sql()
             .run(move |pool| async move {
                 let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO account_tokens (user_id, kind, token_hash, expires_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind) \
-                     DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at",
-                )
-                .bind(user)
-                .bind(kind.as_str())
-                .bind(token_hash)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
-                outbox::insert(&mut *tx, &mail).await?;
+                insert_token(&mut tx, &user, kind, &token).await?;
+                outbox::insert(&mut *tx, &token.mail).await?;
                 tx.commit().await
             })
             .await
+    }
+
+    /// Spends a live verification token and marks its user's address
+    /// verified, in one transaction; the user, or `None` for an unknown,
+    /// spent, replaced or expired token.
+    pub async fn consume_verify(&self, token_hash: String) -> Result<Option<Uuid>, StoreError> {
+        let Some((user, _)) = self
+            .token_owner(TokenKind::Verify, token_hash.clone())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = user.to_string();
+        let spent = self
+            .sql()
+            .run(move |pool| async move {
+                let mut tx = pool.begin().await?;
+                let spent = sqlx::query(
+                    "DELETE FROM account_tokens WHERE user_id = $1 AND kind = $2 \
+                     AND token_hash = $3 AND expires_at > $4",
+                )
+                .bind(id.clone())
+                .bind(TokenKind::Verify.as_str())
+                .bind(token_hash)
+                .bind(unix_now() as i64)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if spent == 1 {
+                    sqlx::query(
+                        "UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2",
+                    )
+                    .bind(unix_now() as i64)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(spent == 1)
+            })
+            .await?;
+        Ok(spent.then_some(user))
     }
 
     /// The user a live token of `kind` belongs to, and their email; the

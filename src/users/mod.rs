@@ -10,4 +10,4 @@ pub mod store;
 pub use account_tokens::TokenKind;
 pub use hasher::{HashError, PasswordHasher};
 pub use input::{Email, Password};
-pub use store::{CreateUserError, Credentials, User, UserStore};
+pub use store::{CreateUserError, Credentials, User, UserStore, Verification};

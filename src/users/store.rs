@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use super::account_tokens::{insert_token, TokenKind};
 use super::input::Email;
 use crate::common::clock::unix_now;
 use crate::connections::{Sql, StoreError};
@@ -13,6 +14,15 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub created_at: i64,
+    pub email_verified: bool,
+}
+
+/// A token to mail with a new account, proving its address: stored (its
+/// hash) and queued (the mail) in the transaction that creates the account.
+pub struct Verification {
+    pub token_hash: String,
+    pub expires_at: i64,
+    pub mail: Rendered,
 }
 
 /// An account with what a password check needs: its hash, the version of
@@ -39,10 +49,11 @@ pub struct UserStore {
     sql: Sql,
 }
 
-const BY_EMAIL: &str = "SELECT id, email, created_at, password_hash, credential_version, \
-                        credential_changed_by FROM users WHERE email_normalized = $1";
-const BY_ID: &str = "SELECT id, email, created_at, password_hash, credential_version, \
-                     credential_changed_by FROM users WHERE id = $1";
+const BY_EMAIL: &str = "SELECT id, email, created_at, email_verified, password_hash, \
+                        credential_version, credential_changed_by FROM users \
+                        WHERE email_normalized = $1";
+const BY_ID: &str = "SELECT id, email, created_at, email_verified, password_hash, \
+                     credential_version, credential_changed_by FROM users WHERE id = $1";
 
 impl UserStore {
     pub fn new(sql: Sql) -> Self {
@@ -57,11 +68,13 @@ impl UserStore {
         &self,
         email: &Email,
         password_hash: &str,
+        verification: Verification,
     ) -> Result<User, CreateUserError> {
         let user = User {
             id: Uuid::new_v4(),
             email: email.display.clone(),
             created_at: unix_now() as i64,
+            email_verified: false,
         };
         let (id, display, normalized, hash, at) = (
             user.id.to_string(),
@@ -73,17 +86,21 @@ impl UserStore {
         let inserted = self
             .sql
             .raw(|pool| async move {
+                let mut tx = pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $5)",
                 )
-                .bind(id)
+                .bind(id.clone())
                 .bind(display)
                 .bind(normalized)
                 .bind(hash)
                 .bind(at)
-                .execute(&pool)
-                .await
+                .execute(&mut *tx)
+                .await?;
+                insert_token(&mut tx, &id, TokenKind::Verify, &verification).await?;
+                outbox::insert(&mut *tx, &verification.mail).await?;
+                tx.commit().await
             })
             .await?;
         match inserted {
@@ -208,7 +225,7 @@ impl UserStore {
         let row = self
             .sql
             .run(|pool| async move {
-                sqlx::query("SELECT id, email, created_at FROM users WHERE id = $1")
+                sqlx::query("SELECT id, email, created_at, email_verified FROM users WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&pool)
                     .await
@@ -232,5 +249,6 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
         id: Uuid::parse_str(&id).map_err(|e| StoreError::DatabaseRow(format!("user id: {e}")))?,
         email: get(row, "email")?,
         created_at: get(row, "created_at")?,
+        email_verified: get::<i64>(row, "email_verified")? != 0,
     })
 }

@@ -25,3 +25,4 @@ mod sessions;
 mod storage;
 mod throttle;
 mod tls;
+mod verification;

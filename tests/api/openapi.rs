@@ -21,6 +21,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/password"),
     ("post", "/api/password/forgot"),
     ("post", "/api/password/reset"),
+    ("post", "/api/email/verify"),
+    ("post", "/api/email/verify/resend"),
     ("get", "/api/secure"),
     ("post", "/api/revoke"),
     ("post", "/api/introspect"),

@@ -31,6 +31,8 @@ struct UserResponse {
     email: String,
     /// RFC 3339.
     created_at: String,
+    /// Whether the address has been proven by the mailed link.
+    email_verified: bool,
 }
 
 fn user_response(status: actix_web::http::StatusCode, user: User) -> HttpResponse {
@@ -40,6 +42,7 @@ fn user_response(status: actix_web::http::StatusCode, user: User) -> HttpRespons
             id: user.id.to_string(),
             email: user.email,
             created_at: rfc3339(user.created_at),
+            email_verified: user.email_verified,
         })
 }
 

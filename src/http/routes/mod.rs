@@ -9,3 +9,4 @@ pub mod metrics;
 pub mod oauth;
 pub mod recovery;
 pub mod sessions;
+pub mod verification;

@@ -78,6 +78,9 @@ struct IntrospectionResponse {
     iat: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<String>,
+    /// Whether the user's email address is verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_verified: Option<bool>,
 }
 
 /// Token introspection (RFC 7662) for resource servers holding one of
@@ -124,6 +127,7 @@ pub async fn introspect(
             exp: Some(claims.expires_at),
             iat: Some(claims.issued_at),
             jti: Some(claims.jti),
+            email_verified: Some(claims.email_verified),
         },
         Introspection::Refresh {
             identity,
@@ -131,6 +135,7 @@ pub async fn introspect(
             audience,
             expires_at,
             issued_at,
+            email_verified,
         } => IntrospectionResponse {
             active: true,
             token_type: Some("refresh_token"),
@@ -141,6 +146,7 @@ pub async fn introspect(
             exp: Some(expires_at),
             iat: Some(issued_at),
             jti: None,
+            email_verified: Some(email_verified),
         },
     };
     Ok(HttpResponse::Ok()

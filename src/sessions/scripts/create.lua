@@ -13,6 +13,7 @@
 -- ARGV[9] credential version the login's password was checked against
 -- ARGV[10] session key prefix   <prefix>{u:<user>}:s:  (same hash tag)
 -- ARGV[11] most sessions a user may hold (AUTHD_MAX_SESSIONS_PER_USER)
+-- ARGV[12] '1' when the user's email address is verified, else ''
 -- Returns { 'created', expires_in_ms, end_ms, evicted } (end_ms: the
 -- session's absolute end, unix ms; evicted: sessions ended by the cap), or
 -- { 'stale' } when a password change newer than the password this login
@@ -60,6 +61,11 @@ end
 if ARGV[7] ~= '' then
   fields[#fields + 1] = 'a'
   fields[#fields + 1] = ARGV[7]
+end
+-- Verified: 'v' (access tokens of the session say so); else no field.
+if ARGV[12] == '1' then
+  fields[#fields + 1] = 'v'
+  fields[#fields + 1] = '1'
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIREAT', KEYS[1], int(expires))

@@ -12,17 +12,20 @@
 -- ARGV[6] idle lifetime, ms
 -- ARGV[7] reuse grace, ms
 -- Returns one of
---   { 'rotated', expires_in_ms, end_ms }  the successor is now current
---   { 'grace', nonce, expires_in_ms, end_ms }
+--   { 'rotated', expires_in_ms, end_ms, verified }
+--                                         the successor is now current
+--   { 'grace', nonce, expires_in_ms, end_ms, verified }
 --                                         the token was just replaced: the
 --                                         caller re-derives the same successor
--- (end_ms: the session's absolute end, unix ms; no access token outlives it)
+-- (end_ms: the session's absolute end, unix ms; no access token outlives it;
+-- verified: 1 when the user's email address is verified, else 0)
 --   { 'reused' }                          an older token: session revoked
 --   { 'invalid' }                         unknown, ended or forged
 local now = now_ms()
 upgrade(KEYS[1])
-local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e')
+local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v')
 local fam, cur, prev, nonce, rotated, abs = s[1], s[2], s[3], s[4], s[5], s[6]
+local verified = s[7] and 1 or 0
 
 if not fam then
   if same_hash(redis.call('GET', KEYS[3]), ARGV[2]) then
@@ -38,7 +41,7 @@ end
 -- retried it): the successor, derived from this call's random nonce, is
 -- already current.
 if cur == ARGV[5] then
-  return { 'rotated', redis.call('PTTL', KEYS[1]), tonumber(abs) }
+  return { 'rotated', redis.call('PTTL', KEYS[1]), tonumber(abs), verified }
 end
 
 if cur == ARGV[3] then
@@ -54,14 +57,14 @@ if cur == ARGV[3] then
   if marker_ttl > 0 and marker_ttl < expires - now then
     redis.call('PEXPIREAT', KEYS[4], int(expires))
   end
-  return { 'rotated', expires - now, tonumber(abs) }
+  return { 'rotated', expires - now, tonumber(abs), verified }
 end
 
 -- No grace at all when it is 0: the replaced token is reuse at once, even
 -- within the millisecond of its rotation.
 local grace = tonumber(ARGV[7])
 if prev == ARGV[3] and grace > 0 and now - tonumber(rotated) <= grace then
-  return { 'grace', nonce, redis.call('PTTL', KEYS[1]), tonumber(abs) }
+  return { 'grace', nonce, redis.call('PTTL', KEYS[1]), tonumber(abs), verified }
 end
 
 -- A token of this family that was replaced earlier: someone holds a copy.

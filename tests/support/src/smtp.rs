@@ -76,6 +76,10 @@ impl Received {
         )
     }
 
+    pub fn mentions(&self, needle: &str) -> bool {
+        self.text().contains(needle)
+    }
+
     pub fn is_to(&self, address: &str) -> bool {
         self.raw
             .lines()
@@ -165,23 +169,41 @@ impl SmtpCatcher {
     /// The messages to `address`, once there are at least `count` of them
     /// (panics after `within`).
     pub async fn wait_for(&self, address: &str, count: usize, within: Duration) -> Vec<Received> {
+        self.wait_for_mail(address, "", count, within).await
+    }
+
+    /// The messages to `address` whose text holds `needle` (a link such as
+    /// `reset-password?token=`, or a subject), once there are `count`.
+    pub async fn wait_for_mail(
+        &self,
+        address: &str,
+        needle: &str,
+        count: usize,
+        within: Duration,
+    ) -> Vec<Received> {
         let until = Instant::now() + within;
         loop {
-            let mine: Vec<Received> = self
-                .messages()
-                .into_iter()
-                .filter(|m| m.is_to(address))
-                .collect();
+            let mine = self.mail(address, needle);
             if mine.len() >= count {
                 return mine;
             }
             assert!(
                 Instant::now() < until,
-                "{count} mail(s) to {address} within {within:?}; got {}",
+                "{count} mail(s) to {address} with {needle:?} within {within:?}; got {}",
                 mine.len()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+impl SmtpCatcher {
+    /// The messages received so far to `address` whose text holds `needle`.
+    pub fn mail(&self, address: &str, needle: &str) -> Vec<Received> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.is_to(address) && m.mentions(needle))
+            .collect()
     }
 }
 

@@ -1,0 +1,59 @@
+//! Proving an email address: the token from the mailed link, and asking for
+//! a new link.
+
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::common::identity::Identity;
+use crate::http::body;
+use crate::http::client::client;
+use crate::http::state::AppState;
+use crate::http::ApiResult;
+
+#[derive(Deserialize, ToSchema)]
+struct VerifyRequest {
+    /// The token from the verification link.
+    #[schema(min_length = 1, max_length = 128)]
+    token: String,
+}
+
+/// Marks the address verified with the token from the mailed link.
+#[utoipa::path(post, path = "/api/email/verify", tag = "account",
+    request_body(content = VerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The address is verified"),
+        (status = 400, description = "Malformed input (`invalid_request`); an unknown, used, replaced or expired token (`invalid_grant`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        crate::http::responses::Unavailable
+    ))]
+pub async fn verify(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (input, _) = body::required::<VerifyRequest>(&req, &body, false)?;
+    state.auth.verify_email(&input.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mails the caller a new verification link (the older one stops working).
+#[utoipa::path(post, path = "/api/email/verify/resend", tag = "account", security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A new link is mailed", body = Object),
+        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 409, description = "The address is verified already (`already_verified`)", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
+        crate::http::responses::Unavailable
+    ))]
+pub async fn resend(
+    req: HttpRequest,
+    identity: web::ReqData<Identity>,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let client = client(&req, &state.trusted_proxies);
+    state.auth.resend_verification(*identity, &client).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({})))
+}
