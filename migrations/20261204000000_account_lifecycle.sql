@@ -3,7 +3,9 @@
 -- each instance's sender delivers it (mail::sender). A sender claims a row
 -- by writing its own id and a lease; a row whose lease ran out (its sender
 -- died) is claimed again by another. A delivered row is deleted, so a
--- link with a token lives here only until its mail is sent. Times: unix ms.
+-- link with a token lives here only until its mail is sent, and no longer
+-- than the token itself (`expires_at`: past it, the mail is deleted unsent).
+-- Times: unix ms.
 CREATE TABLE mail_outbox (
     id              TEXT    PRIMARY KEY,
     kind            TEXT    NOT NULL,
@@ -15,7 +17,8 @@ CREATE TABLE mail_outbox (
     attempts        BIGINT  NOT NULL DEFAULT 0,
     next_attempt_at BIGINT  NOT NULL,
     claimed_by      TEXT,
-    claimed_until   BIGINT  NOT NULL DEFAULT 0
+    claimed_until   BIGINT  NOT NULL DEFAULT 0,
+    expires_at      BIGINT
 );
 CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at);
 

@@ -309,7 +309,7 @@ const CONTRACT_VARIABLES: &[&str] = &[
     "AUTHD_METRICS_BIND",
     "AUTHD_REDIS_CA_FILE",
     "AUTHD_REDIS_MIN_REPLICAS",
-    // Account lifecycle (those built so far).
+    // Account lifecycle.
     "AUTHD_SMTP_URL",
     "AUTHD_SMTP_FROM",
     "AUTHD_SMTP_CA_FILE",
@@ -319,6 +319,7 @@ const CONTRACT_VARIABLES: &[&str] = &[
     "AUTHD_RESET_TOKEN_TTL",
     "AUTHD_VERIFY_TOKEN_TTL",
     "AUTHD_REQUIRE_VERIFIED_EMAIL",
+    "AUTHD_ADMIN_SECRETS",
 ];
 
 /// authd's own additions to the contract's settings.
@@ -740,4 +741,51 @@ async fn development_without_smtp_writes_mail_to_the_log() {
         }
     }
     assert!(log.contains(email));
+}
+
+/// `authd admin …` does from a shell what the admin API does, against the
+/// stores the settings name.
+#[tokio::test]
+async fn an_operator_at_a_shell_lists_and_disables_a_user() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let vars = [
+        ("AUTHD_DATABASE_URL", db.as_str()),
+        ("AUTHD_REDIS_URL", redis_url.as_str()),
+    ];
+    let service = Service::start(authd_bin!(), dir.path(), &vars);
+    let email = "operated@example.com";
+    let registered = Command::new("curl")
+        .args(["-s", "-X", "POST", &service.url("/api/register")])
+        .args(["-H", "content-type: application/json"])
+        .args([
+            "-d",
+            &format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#),
+        ])
+        .output()
+        .expect("curl");
+    let user: serde_json::Value = serde_json::from_slice(&registered.stdout).unwrap();
+    let id = user["id"].as_str().unwrap();
+
+    let out = authd(&["admin", "list", "--email-prefix", "operated"], &vars);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["users"][0]["email"], email);
+
+    let out = authd(&["admin", "disable", id], &vars);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = authd(&["admin", "show", id], &vars);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["disabled"], true);
+
+    let out = authd(
+        &["admin", "show", "00000000-0000-0000-0000-000000000000"],
+        &vars,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no such user"));
+    let out = authd(&["admin", "frobnicate", id], &vars);
+    assert_eq!(out.status.code(), Some(2));
 }

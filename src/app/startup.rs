@@ -8,7 +8,7 @@ use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer, Route};
 
 use crate::app::config::{ConfigError, Environment, Settings};
-use crate::auth::{AccessTokenCheck, Auth, IntrospectionCallers};
+use crate::auth::{AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers};
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
 use crate::http::body::MAX_BODY_BYTES;
@@ -16,7 +16,7 @@ use crate::http::error::render_framework_error;
 use crate::http::guard::require_bearer;
 use crate::http::openapi;
 use crate::http::routes::{
-    account, health, jwks, login, metrics, oauth, recovery, sessions, verification,
+    account, admin, health, jwks, login, metrics, oauth, recovery, sessions, verification,
 };
 use crate::http::state::AppState;
 use crate::http::{observe, request_id, ApiError};
@@ -119,6 +119,22 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
+        // Keys, stores and mail first: a bad setting is reported before the
+        // listener is taken. Links in mail point at AUTHD_PUBLIC_URL, or at
+        // the configured address.
+        let configured_url = settings
+            .server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", settings.server.bind));
+        let Assembled {
+            auth,
+            connections,
+            mail_sender,
+        } = assemble(&settings, &configured_url).await?;
+        connections
+            .warn_about_redis(settings.redis.min_replicas)
+            .await;
         let listener = TcpListener::bind(settings.server.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",
@@ -133,14 +149,6 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
-        let Assembled {
-            auth,
-            connections,
-            mail_sender,
-        } = assemble(&settings, &public_url).await?;
-        connections
-            .warn_about_redis(settings.redis.min_replicas)
-            .await;
         // Delivers queued mail until the application stops.
         let mail_task = tokio::spawn(mail_sender.run());
         let introspection = IntrospectionCallers::new(&settings.auth.introspection_secrets);
@@ -154,6 +162,7 @@ impl Application {
                 introspection.is_some(),
             ),
             introspection,
+            admin: AdminCallers::new(&settings.auth.admin_secrets),
         });
         log::info!("authd listening on http://{address}");
 
@@ -255,7 +264,30 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
                 "/password",
                 web::post().to(account::change_password),
             ))
-            .service(guarded("/secure", web::get().to(account::secure))),
+            .service(guarded("/secure", web::get().to(account::secure)))
+            // Admin routes check their own secret: not the user guard.
+            .service(open("/admin/users", web::get().to(admin::list)))
+            .service(
+                web::resource("/admin/users/{id}")
+                    .route(web::get().to(admin::show))
+                    .route(web::delete().to(admin::delete)),
+            )
+            .service(open(
+                "/admin/users/{id}/disable",
+                web::post().to(admin::disable),
+            ))
+            .service(open(
+                "/admin/users/{id}/enable",
+                web::post().to(admin::enable),
+            ))
+            .service(open(
+                "/admin/users/{id}/logout-all",
+                web::post().to(admin::logout_all),
+            ))
+            .service(open(
+                "/admin/users/{id}/verify-email",
+                web::post().to(admin::verify_email),
+            )),
     )
     .service(open("/.well-known/jwks.json", web::get().to(jwks::jwks)))
     .service(open(

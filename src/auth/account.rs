@@ -29,10 +29,11 @@ impl Auth {
         }
         let hash = self.hasher.hash(password).await?;
         let (token, token_hash) = new_token();
+        let expires_at = unix_now() as i64 + self.settings.verify_token_ttl.as_secs() as i64;
         let verification = Verification {
             token_hash,
-            expires_at: unix_now() as i64 + self.settings.verify_token_ttl.as_secs() as i64,
-            mail: self.mailer.verify(&email.display, &token),
+            expires_at,
+            mail: self.mailer.verify(&email.display, &token, expires_at),
         };
         let user = self
             .users

@@ -33,7 +33,8 @@ impl Auth {
                         }
                         None => false,
                     };
-                    Ok(credentials.filter(|_| matched))
+                    // A disabled account answers as a wrong password would.
+                    Ok(credentials.filter(|c| matched && !c.user.disabled))
                 })
                 .await?;
             // Only once the password is right, so this tells nothing more
@@ -79,7 +80,11 @@ impl Auth {
         .await;
         telemetry::login(match &outcome {
             Ok(_) => Login::Success,
-            Err(AuthError::InvalidCredentials | AuthError::InvalidRequest(_)) => Login::Invalid,
+            Err(
+                AuthError::InvalidCredentials
+                | AuthError::InvalidRequest(_)
+                | AuthError::EmailNotVerified,
+            ) => Login::Invalid,
             Err(AuthError::RateLimited { .. }) => Login::Throttled,
             Err(_) => Login::Unavailable,
         });

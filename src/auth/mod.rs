@@ -5,6 +5,7 @@
 //! the domain stores it is given. Unit-testable without a server.
 
 mod account;
+mod admin;
 mod callers;
 mod error;
 mod login;
@@ -20,7 +21,8 @@ mod verification;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use callers::IntrospectionCallers;
+pub use admin::{AdminUser, UserPage};
+pub use callers::{AdminCallers, IntrospectionCallers};
 pub use error::{AuthError, InternalError};
 pub use oauth::Introspection;
 pub use sessions::DeviceSession;

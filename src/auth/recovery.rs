@@ -77,10 +77,11 @@ async fn send_reset(
         return Ok(());
     };
     let (token, hash) = new_token();
-    let mail = mailer.reset(&account.user.email, &token);
+    let expires_at = unix_now() as i64 + ttl_secs;
+    let mail = mailer.reset(&account.user.email, &token, expires_at);
     let token = Verification {
         token_hash: hash,
-        expires_at: unix_now() as i64 + ttl_secs,
+        expires_at,
         mail,
     };
     users

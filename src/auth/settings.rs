@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::settings::{flag, positive_seconds, secrets};
+use crate::common::settings::{flag, labelled_secrets, positive_seconds, secrets};
 use crate::common::Secret;
 use crate::settings_section;
 
@@ -44,5 +44,10 @@ settings_section! {
         /// refused with 403 `email_not_verified` (a wrong password is still 400
         /// `invalid_grant`).
         pub require_verified_email: bool = "AUTHD_REQUIRE_VERIFIED_EMAIL" ["false"] => flag;
+        /// Comma-separated `label:secret` pairs (each secret at least 32 bytes)
+        /// that operators send as `Authorization: Bearer <secret>` to the admin
+        /// API (`/api/admin/…`); each action is logged with the label. Empty:
+        /// every admin route answers 404.
+        pub admin_secrets: Vec<(String, Secret)> = "AUTHD_ADMIN_SECRETS" [""] => labelled_secrets;
     }
 }

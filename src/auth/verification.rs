@@ -56,10 +56,11 @@ impl Auth {
             return Err(AuthError::RateLimited { retry_after_secs });
         }
         let (token, hash) = new_token();
+        let expires_at = unix_now() as i64 + self.settings.verify_token_ttl.as_secs() as i64;
         let verification = Verification {
             token_hash: hash,
-            expires_at: unix_now() as i64 + self.settings.verify_token_ttl.as_secs() as i64,
-            mail: self.mailer.verify(&user.email, &token),
+            expires_at,
+            mail: self.mailer.verify(&user.email, &token, expires_at),
         };
         self.users
             .issue_token(user.id, TokenKind::Verify, verification)

@@ -314,6 +314,36 @@ pub fn secrets(value: &str) -> Result<Vec<Secret>, String> {
     }
 }
 
+/// Comma-separated `label:secret` pairs, each secret at least
+/// [`MIN_SECRET_BYTES`], each label letters, digits, `-` or `_`.
+pub fn labelled_secrets(value: &str) -> Result<Vec<(String, Secret)>, String> {
+    let mut all = Vec::new();
+    for (n, item) in list(value).enumerate() {
+        let Some((label, secret)) = item.split_once(':') else {
+            return Err(format!("entry #{} is not `label:secret`", n + 1));
+        };
+        let label = label.trim();
+        if label.is_empty()
+            || !label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "entry #{}: a label is letters, digits, `-` or `_`",
+                n + 1
+            ));
+        }
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "entry #{} ({label}): the secret is shorter than {MIN_SECRET_BYTES} bytes (e.g. `openssl rand -base64 48`)",
+                n + 1
+            ));
+        }
+        all.push((label.to_string(), Secret::new(secret)));
+    }
+    Ok(all)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

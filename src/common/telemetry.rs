@@ -18,6 +18,7 @@ const REFRESHES: &str = "authd_refreshes_total";
 const SESSIONS_ENDED: &str = "authd_sessions_ended_total";
 const STORE_ERRORS: &str = "authd_store_errors_total";
 const MAIL: &str = "authd_mail_total";
+const ADMIN_ACTIONS: &str = "authd_admin_actions_total";
 const MAIL_OLDEST: &str = "authd_mail_queue_oldest_seconds";
 
 /// The route label of a request no route matched: scanners' paths share it.
@@ -180,6 +181,14 @@ pub fn mail_queue_oldest(age: Duration) {
     gauge!(MAIL_OLDEST).set(age.as_secs_f64());
 }
 
+/// The admin actions, for the zeroed counters of a first scrape.
+pub const ADMIN_ACTIONS_ALL: [&str; 5] =
+    ["disable", "enable", "logout_all", "verify_email", "delete"];
+
+pub fn admin_action(action: &'static str) {
+    counter!(ADMIN_ACTIONS, "action" => action).increment(1);
+}
+
 pub fn store_error(store: Store) {
     counter!(STORE_ERRORS, "store" => store.label()).increment(1);
 }
@@ -277,6 +286,10 @@ fn describe() {
         }
     }
     gauge!(MAIL_OLDEST).set(0.0);
+    describe_counter!(ADMIN_ACTIONS, "Admin actions, by action");
+    for action in ADMIN_ACTIONS_ALL {
+        counter!(ADMIN_ACTIONS, "action" => action).increment(0);
+    }
     for store in [Store::Redis, Store::Database] {
         counter!(STORE_ERRORS, "store" => store.label()).increment(0);
     }

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::routes::{
-    account, health, jwks, login, metrics, oauth, recovery, sessions, verification,
+    account, admin, health, jwks, login, metrics, oauth, recovery, sessions, verification,
 };
 
 #[derive(OpenApi)]
@@ -34,6 +34,13 @@ use super::routes::{
         recovery::reset,
         verification::verify,
         verification::resend,
+        admin::list,
+        admin::show,
+        admin::disable,
+        admin::enable,
+        admin::logout_all,
+        admin::verify_email,
+        admin::delete,
         account::me,
         account::delete,
         account::secure,
@@ -53,11 +60,12 @@ use super::routes::{
         (name = "sessions", description = "A user's devices"),
         (name = "oauth", description = "RFC 7009, 7662, 8414 and the JWKS"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
+        (name = "admin", description = "Operators: users, with an admin secret"),
     )
 )]
 struct ApiDoc;
 
-/// The two Bearer schemes: access tokens, and introspection secrets.
+/// The Bearer schemes: access tokens, introspection secrets, admin secrets.
 struct Schemes;
 
 impl Modify for Schemes {
@@ -79,6 +87,15 @@ impl Modify for Schemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("One of AUTHD_INTROSPECTION_SECRETS"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The secret of one of AUTHD_ADMIN_SECRETS"))
                     .build(),
             ),
         );

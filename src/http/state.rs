@@ -1,6 +1,6 @@
 //! What every handler shares, built once in `startup`.
 
-use crate::auth::{Auth, IntrospectionCallers};
+use crate::auth::{AdminCallers, Auth, IntrospectionCallers};
 use crate::connections::Connections;
 use crate::http::client_ip::TrustedProxies;
 
@@ -10,6 +10,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// `None`: introspection is off (404).
     pub introspection: Option<IntrospectionCallers>,
+    /// `None`: the admin API is off (404).
+    pub admin: Option<AdminCallers>,
     /// RFC 8414 metadata, rendered once.
     pub metadata: String,
 }

@@ -63,16 +63,22 @@ impl Mailer {
         Ok((mailer, sender))
     }
 
-    /// A password-reset mail carrying `token`.
-    pub fn reset(&self, to: &str, token: &str) -> Rendered {
+    /// A password-reset mail carrying `token`, which works until
+    /// `expires_at` (unix s).
+    pub fn reset(&self, to: &str, token: &str, expires_at: i64) -> Rendered {
         let link = self.reset_link.replace("{token}", token);
-        self.templates.render(MailKind::Reset, to, &link)
+        let mut mail = self.templates.render(MailKind::Reset, to, &link);
+        mail.expires_at_ms = Some(expires_at * 1000);
+        mail
     }
 
-    /// An email-verification mail carrying `token`.
-    pub fn verify(&self, to: &str, token: &str) -> Rendered {
+    /// An email-verification mail carrying `token`, which works until
+    /// `expires_at` (unix s).
+    pub fn verify(&self, to: &str, token: &str, expires_at: i64) -> Rendered {
         let link = self.verify_link.replace("{token}", token);
-        self.templates.render(MailKind::Verify, to, &link)
+        let mut mail = self.templates.render(MailKind::Verify, to, &link);
+        mail.expires_at_ms = Some(expires_at * 1000);
+        mail
     }
 
     /// A notice with no link.

@@ -41,8 +41,8 @@ where
     let now = now_ms();
     sqlx::query(
         "INSERT INTO mail_outbox (id, kind, recipient, subject, text_body, html_body, \
-         created_at, attempts, next_attempt_at, claimed_by, claimed_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, NULL, 0)",
+         created_at, attempts, next_attempt_at, claimed_by, claimed_until, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, NULL, 0, $9)",
     )
     .bind(Uuid::now_v7().to_string())
     .bind(mail.kind.as_str())
@@ -52,6 +52,7 @@ where
     .bind(mail.html.clone())
     .bind(now)
     .bind(now)
+    .bind(mail.expires_at_ms)
     .execute(executor)
     .await?;
     Ok(())
@@ -90,6 +91,12 @@ impl Outbox {
             .run(move |pool| async move {
                 let now = now_ms();
                 let until = now + lease_ms;
+                // A link that no longer works is not sent, and its token
+                // leaves the database with it.
+                sqlx::query("DELETE FROM mail_outbox WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&pool)
+                    .await?;
                 sqlx::query(
                     "UPDATE mail_outbox SET claimed_by = $1, claimed_until = $2 \
                      WHERE id IN (SELECT id FROM mail_outbox WHERE next_attempt_at <= $3 \

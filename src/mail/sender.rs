@@ -18,10 +18,14 @@ use crate::common::settings::ConfigError;
 use crate::common::telemetry::{self, Mail};
 use crate::common::{error_chain, Secret};
 
-/// How long a claim holds a mail: far longer than one delivery takes, so a
-/// mail is sent twice only when its sender stalled for that long.
+/// How long a claim holds a mail: longer than a whole batch can take
+/// (`BATCH` × `SMTP_TIMEOUT`), so a mail is sent twice only when its sender
+/// stalled for that long (or instances' clocks differ by that much).
 const LEASE_MS: i64 = 60_000;
-const BATCH: i64 = 20;
+const BATCH: i64 = 4;
+/// A mail still refused after this many attempts (about a day with the
+/// backoff) is dropped, with an error in the log.
+const MAX_ATTEMPTS: i64 = 300;
 /// With nothing to wake it, the sender looks for due mail this often.
 const POLL: Duration = Duration::from_secs(1);
 const MAX_BACKOFF_MS: i64 = 300_000;
@@ -61,7 +65,12 @@ impl Transport {
             builder = match tls {
                 TlsMode::Implicit => builder.tls(Tls::Wrapper(params)),
                 TlsMode::StartTls => builder.tls(Tls::Required(params)),
-                TlsMode::None => builder,
+                TlsMode::None => {
+                    return Err(ConfigError::new(
+                        "AUTHD_SMTP_CA_FILE",
+                        "is for TLS, but AUTHD_SMTP_URL is plain smtp://: use smtps:// or ?tls=starttls",
+                    ))
+                }
             };
         }
         Ok(Self::Smtp(Box::new(builder.build())))
@@ -149,6 +158,15 @@ impl Sender {
                     self.outbox.delivered(&mail.id, &self.holder).await?;
                     telemetry::mail(kind, Mail::Failed);
                 }
+                Err(Failure::Retry(why)) if mail.attempts + 1 >= MAX_ATTEMPTS => {
+                    log::error!(
+                        "mail {}: refused {} times, dropped: {why}",
+                        mail.id,
+                        mail.attempts + 1
+                    );
+                    self.outbox.delivered(&mail.id, &self.holder).await?;
+                    telemetry::mail(kind, Mail::Failed);
+                }
                 Err(Failure::Retry(why)) => {
                     let backoff = (1000i64 << mail.attempts.clamp(0, 20)).min(MAX_BACKOFF_MS);
                     log::warn!(
@@ -181,11 +199,13 @@ impl Sender {
             ))
             .map_err(|e| Failure::Permanent(e.to_string()))?;
         match &self.transport {
-            Transport::Smtp(smtp) => match smtp.send(message).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => Err(Failure::Permanent(e.to_string())),
-                Err(e) => Err(Failure::Retry(e.to_string())),
-            },
+            // Every SMTP refusal is retried, a 5xx too: a wrong password or
+            // a refused sender is the operator's to fix, and the mail waits.
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| Failure::Retry(e.to_string())),
             Transport::Log => {
                 log::info!(
                     "mail (no AUTHD_SMTP_URL: logged, not sent) to {}: {}\n{}",
@@ -200,9 +220,9 @@ impl Sender {
 }
 
 enum Failure {
-    /// The server refused the mail for good (or it cannot be written).
+    /// The mail cannot be written (an address that does not parse).
     Permanent(String),
-    /// The server was unreachable or said "later".
+    /// The server was unreachable or refused it: try again later.
     Retry(String),
 }
 

@@ -73,6 +73,9 @@ struct Template {
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub kind: MailKind,
+    /// When the link in it stops working (unix ms): the mail is not sent
+    /// after that, and leaves the outbox. `None`: a notice, sent whenever.
+    pub expires_at_ms: Option<i64>,
     pub recipient: String,
     pub subject: String,
     pub text: String,
@@ -138,6 +141,7 @@ impl Templates {
         };
         Rendered {
             kind,
+            expires_at_ms: None,
             recipient: recipient.to_string(),
             // A header: no line breaks from a template or an address.
             subject: fill(&template.subject, str::to_string).replace(['\r', '\n'], " "),

@@ -15,6 +15,8 @@ pub struct User {
     pub email: String,
     pub created_at: i64,
     pub email_verified: bool,
+    /// Disabled by an operator: no login, no session.
+    pub disabled: bool,
 }
 
 /// A token to mail with a new account, proving its address: stored (its
@@ -49,10 +51,10 @@ pub struct UserStore {
     sql: Sql,
 }
 
-const BY_EMAIL: &str = "SELECT id, email, created_at, email_verified, password_hash, \
-                        credential_version, credential_changed_by FROM users \
+const BY_EMAIL: &str = "SELECT id, email, created_at, email_verified, disabled, \
+                        password_hash, credential_version, credential_changed_by FROM users \
                         WHERE email_normalized = $1";
-const BY_ID: &str = "SELECT id, email, created_at, email_verified, password_hash, \
+const BY_ID: &str = "SELECT id, email, created_at, email_verified, disabled, password_hash, \
                      credential_version, credential_changed_by FROM users WHERE id = $1";
 
 impl UserStore {
@@ -75,6 +77,7 @@ impl UserStore {
             email: email.display.clone(),
             created_at: unix_now() as i64,
             email_verified: false,
+            disabled: false,
         };
         let (id, display, normalized, hash, at) = (
             user.id.to_string(),
@@ -220,12 +223,104 @@ impl UserStore {
             .await
     }
 
+    /// Up to `limit` accounts by id, after `after` (a cursor: the last id of
+    /// the previous page), whose normalized email starts with `prefix`.
+    pub async fn list(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+        prefix: Option<String>,
+    ) -> Result<Vec<User>, StoreError> {
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        // LIKE with its wildcards escaped: a prefix, never a pattern.
+        let pattern = format!(
+            "{}%",
+            prefix
+                .unwrap_or_default()
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let rows = self
+            .sql
+            .run(move |pool| async move {
+                sqlx::query(
+                    "SELECT id, email, created_at, email_verified, disabled FROM users \
+                     WHERE id > $1 AND email_normalized LIKE $2 ESCAPE '\\' ORDER BY id LIMIT $3",
+                )
+                .bind(after)
+                .bind(pattern)
+                .bind(limit)
+                .fetch_all(&pool)
+                .await
+            })
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Disables (or enables) the account. Disabling bumps the credential
+    /// version, so logins in flight make no session and every session can
+    /// be ended behind that fence (as a password change does); returns the
+    /// version, or `None` for no such account.
+    pub async fn set_disabled(&self, id: Uuid, disabled: bool) -> Result<Option<i64>, StoreError> {
+        let id = id.to_string();
+        self.sql
+            .run(move |pool| async move {
+                let mut tx = pool.begin().await?;
+                let bump = i64::from(disabled);
+                let changed = sqlx::query(
+                    "UPDATE users SET disabled = $1, credential_version = credential_version + $2, \
+                     credential_changed_by = NULL, updated_at = $3 WHERE id = $4",
+                )
+                .bind(bump)
+                .bind(bump)
+                .bind(unix_now() as i64)
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let version = if changed == 1 {
+                    use sqlx::Row;
+                    let row = sqlx::query("SELECT credential_version FROM users WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    Some(row.try_get::<i64, _>("credential_version")?)
+                } else {
+                    None
+                };
+                tx.commit().await?;
+                Ok(version)
+            })
+            .await
+    }
+
+    /// Marks the address verified (an operator vouches for it); false for
+    /// no such account.
+    pub async fn mark_verified(&self, id: Uuid) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let changed = self
+            .sql
+            .run(move |pool| async move {
+                sqlx::query("UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2")
+                    .bind(unix_now() as i64)
+                    .bind(id)
+                    .execute(&pool)
+                    .await
+            })
+            .await?;
+        Ok(changed.rows_affected() == 1)
+    }
+
     pub async fn find(&self, id: Uuid) -> Result<Option<User>, StoreError> {
         let id = id.to_string();
         let row = self
             .sql
             .run(|pool| async move {
-                sqlx::query("SELECT id, email, created_at, email_verified FROM users WHERE id = $1")
+                sqlx::query(
+                    "SELECT id, email, created_at, email_verified, disabled FROM users WHERE id = $1",
+                )
                     .bind(id)
                     .fetch_optional(&pool)
                     .await
@@ -250,5 +345,6 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
         email: get(row, "email")?,
         created_at: get(row, "created_at")?,
         email_verified: get::<i64>(row, "email_verified")? != 0,
+        disabled: get::<i64>(row, "disabled")? != 0,
     })
 }

@@ -2,6 +2,7 @@
 
 mod access_tokens;
 mod accounts;
+mod admin;
 mod cluster;
 mod deletion;
 mod durability;

@@ -32,6 +32,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/api/admin/users"),
+    ("get", "/api/admin/users/{id}"),
+    ("delete", "/api/admin/users/{id}"),
+    ("post", "/api/admin/users/{id}/disable"),
+    ("post", "/api/admin/users/{id}/enable"),
+    ("post", "/api/admin/users/{id}/logout-all"),
+    ("post", "/api/admin/users/{id}/verify-email"),
 ];
 
 #[tokio::test]

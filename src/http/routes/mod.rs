@@ -2,6 +2,7 @@
 //! render the answer. They import `http` and `auth`, never each other.
 
 pub mod account;
+pub mod admin;
 pub mod health;
 pub mod jwks;
 pub mod login;
