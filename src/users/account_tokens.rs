@@ -5,48 +5,11 @@
 
 use uuid::Uuid;
 
-use super::store::{UserStore, Verification};
+use super::store::UserStore;
+use super::token_rows::{insert_token, TokenKind, Verification};
 use crate::common::clock::unix_now;
 use crate::connections::StoreError;
 use crate::mail::{outbox, Rendered};
-
-/// What a token is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Reset,
-    Verify,
-}
-
-impl TokenKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Reset => "reset",
-            Self::Verify => "verify",
-        }
-    }
-}
-
-/// Stores a token's hash as the user's one token of `kind`, replacing an
-/// older one, in the caller's transaction.
-pub(super) async fn insert_token(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    user: &str,
-    kind: TokenKind,
-    token: &Verification,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO account_tokens (user_id, kind, token_hash, expires_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind) \
-         DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at",
-    )
-    .bind(user.to_string())
-    .bind(kind.as_str())
-    .bind(token.token_hash.clone())
-    .bind(token.expires_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
 
 impl UserStore {
     /// Stores `token_hash` as the user's one token of `kind` (replacing an

@@ -6,8 +6,9 @@ pub mod account_tokens;
 pub mod hasher;
 pub mod input;
 pub mod store;
+pub mod token_rows;
 
-pub use account_tokens::TokenKind;
 pub use hasher::{HashError, PasswordHasher};
 pub use input::{Email, Password};
-pub use store::{CreateUserError, Credentials, User, UserStore, Verification};
+pub use store::{CreateUserError, Credentials, User, UserStore};
+pub use token_rows::{TokenKind, Verification};

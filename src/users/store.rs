@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use super::account_tokens::{insert_token, TokenKind};
 use super::input::Email;
+use super::token_rows::{insert_token, TokenKind, Verification};
 use crate::common::clock::unix_now;
 use crate::connections::{Sql, StoreError};
 use crate::mail::{outbox, Rendered};
@@ -17,14 +17,6 @@ pub struct User {
     pub email_verified: bool,
     /// Disabled by an operator: no login, no session.
     pub disabled: bool,
-}
-
-/// A token to mail with a new account, proving its address: stored (its
-/// hash) and queued (the mail) in the transaction that creates the account.
-pub struct Verification {
-    pub token_hash: String,
-    pub expires_at: i64,
-    pub mail: Rendered,
 }
 
 /// An account with what a password check needs: its hash, the version of
