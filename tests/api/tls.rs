@@ -185,3 +185,62 @@ async fn postgres_over_tls_verified_with_sslrootcert() {
 fn str_args(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
+
+/// A reset mail over SMTP with TLS, verified against `AUTHD_SMTP_CA_FILE`:
+/// STARTTLS and implicit TLS; and a server from an unknown CA gets no mail.
+#[tokio::test]
+async fn mail_goes_over_smtp_tls_verified_against_the_ca_file() {
+    use authd_test_support::smtp::{SmtpCatcher, SmtpTls};
+    let ca = TestCa::new();
+    let cert = || (ca.path("server.pem"), ca.path("server.key"));
+    let starttls = {
+        let (cert, key) = cert();
+        SmtpCatcher::start_tls(SmtpTls::StartTls, cert, key)
+    };
+    let implicit = {
+        let (cert, key) = cert();
+        SmtpCatcher::start_tls(SmtpTls::Implicit, cert, key)
+    };
+    for (catcher, url) in [
+        (
+            &starttls,
+            format!("smtp://localhost:{}?tls=starttls", starttls.port),
+        ),
+        (&implicit, format!("smtps://localhost:{}", implicit.port)),
+    ] {
+        let app = app()
+            .var("AUTHD_SMTP_URL", &url)
+            .var("AUTHD_SMTP_CA_FILE", ca.ca())
+            .spawn()
+            .await;
+        let (email, _) = app.signed_in_user().await;
+        let res = app
+            .post_json(
+                "/api/password/forgot",
+                &serde_json::json!({ "email": email }),
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 202);
+        catcher
+            .wait_for_mail(&email, "reset-password?token=", 1, Duration::from_secs(15))
+            .await;
+    }
+
+    // Without the CA file, the system roots do not know this CA: nothing is
+    // delivered (the mail waits in the outbox).
+    let app = app()
+        .var(
+            "AUTHD_SMTP_URL",
+            format!("smtps://localhost:{}", implicit.port),
+        )
+        .spawn()
+        .await;
+    let (email, _) = app.signed_in_user().await;
+    app.post_json(
+        "/api/password/forgot",
+        &serde_json::json!({ "email": email }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(implicit.mail(&email, "").is_empty());
+}

@@ -91,14 +91,38 @@ pub struct SmtpCatcher {
     pub port: u16,
     dir: tempfile::TempDir,
     process: Mutex<Option<Child>>,
+    /// `starttls` or `implicit`, with the server's certificate and key.
+    tls: Option<(String, PathBuf, PathBuf)>,
+}
+
+/// How a TLS catcher speaks TLS.
+pub enum SmtpTls {
+    /// Plain SMTP that requires `STARTTLS` before mail.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
 }
 
 impl SmtpCatcher {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A catcher over TLS with this certificate (PEM) and key.
+    pub fn start_tls(mode: SmtpTls, cert: PathBuf, key: PathBuf) -> Self {
+        let mode = match mode {
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Implicit => "implicit",
+        };
+        Self::start_with(Some((mode.to_string(), cert, key)))
+    }
+
+    fn start_with(tls: Option<(String, PathBuf, PathBuf)>) -> Self {
         let catcher = Self {
             port: free_port(),
             dir: tempfile::tempdir().expect("a folder for mail"),
             process: Mutex::new(None),
+            tls,
         };
         catcher.launch();
         catcher
@@ -114,10 +138,12 @@ impl SmtpCatcher {
         std::fs::write(&script, SCRIPT).expect("write the catcher");
         let inbox = self.inbox();
         std::fs::create_dir_all(&inbox).expect("inbox");
-        let mut child = Command::new(python())
-            .arg(&script)
-            .arg(self.port.to_string())
-            .arg(&inbox)
+        let mut command = Command::new(python());
+        command.arg(&script).arg(self.port.to_string()).arg(&inbox);
+        if let Some((mode, cert, key)) = &self.tls {
+            command.arg(mode).arg(cert).arg(key);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
