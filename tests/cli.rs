@@ -187,23 +187,49 @@ async fn json_logs_are_one_object_a_line_with_the_access_fields() {
     assert!(lines.iter().any(|l| l.contains(r#""route":"/api/secure""#)));
 }
 
+/// What the real binary runs against in a test: a private Redis and a
+/// fresh database, named by `vars` (plus whatever a test adds).
+struct Stores {
+    _redis: TestRedis,
+    dir: tempfile::TempDir,
+    database_url: String,
+    redis_url: String,
+}
+
+impl Stores {
+    async fn private() -> Self {
+        let redis = TestRedis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database(dir.path()).await;
+        let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+        Self {
+            _redis: redis,
+            dir,
+            database_url,
+            redis_url,
+        }
+    }
+
+    /// The settings that point at these stores, then `more`.
+    fn vars<'a>(&'a self, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut vars = vec![
+            ("AUTHD_DATABASE_URL", self.database_url.as_str()),
+            ("AUTHD_REDIS_URL", self.redis_url.as_str()),
+        ];
+        vars.extend_from_slice(more);
+        vars
+    }
+}
+
 /// Starts the real binary on port 0 against a private Redis with the log
 /// format given, makes requests carrying secrets in every place a client
 /// might put them, checks that no secret is logged, and returns the lines.
 async fn requests_carrying_secrets_logged_as(format: &str) -> Vec<String> {
-    let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(dir.path()).await;
-    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let stores = Stores::private().await;
     let service = Service::start(
         authd_bin!(),
-        dir.path(),
-        &[
-            ("AUTHD_DATABASE_URL", db.as_str()),
-            ("AUTHD_REDIS_URL", redis_url.as_str()),
-            ("RUST_LOG", "debug"),
-            ("AUTHD_LOG_FORMAT", format),
-        ],
+        stores.dir.path(),
+        &stores.vars(&[("RUST_LOG", "debug"), ("AUTHD_LOG_FORMAT", format)]),
     );
     let address = service.address.clone();
 
@@ -454,17 +480,10 @@ async fn production_warns_about_a_plaintext_store_on_another_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_logins_and_refreshes_answers_no_5xx_and_loses_no_rotation() {
-    let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(dir.path()).await;
-    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let stores = Stores::private().await;
     // No grace: a rotation whose answer was lost would show up as reuse.
-    let vars = [
-        ("AUTHD_DATABASE_URL", db.as_str()),
-        ("AUTHD_REDIS_URL", url.as_str()),
-        ("AUTHD_REFRESH_REUSE_GRACE", "0"),
-    ];
-    let mut service = Service::start(authd_bin!(), dir.path(), &vars);
+    let vars = stores.vars(&[("AUTHD_REFRESH_REUSE_GRACE", "0")]);
+    let mut service = Service::start(authd_bin!(), stores.dir.path(), &vars);
     let http = reqwest::Client::new();
     let creds = serde_json::json!({"email": "term@example.com", "password": "graceful shutdown"});
     assert_eq!(
@@ -590,7 +609,7 @@ async fn sigterm_during_logins_and_refreshes_answers_no_5xx_and_loses_no_rotatio
     }
     // A new instance on the same stores: every client's latest token is the
     // live one, so no rotation happened whose answer was lost.
-    let again = Service::start(authd_bin!(), dir.path(), &vars);
+    let again = Service::start(authd_bin!(), stores.dir.path(), &vars);
     for token in last_tokens {
         let res = http
             .post(again.url("/api/token"))
@@ -706,18 +725,8 @@ fn every_declared_setting_is_in_the_help_with_its_default() {
 /// included, so a developer can follow it.
 #[tokio::test]
 async fn development_without_smtp_writes_mail_to_the_log() {
-    let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(dir.path()).await;
-    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
-    let service = Service::start(
-        authd_bin!(),
-        dir.path(),
-        &[
-            ("AUTHD_DATABASE_URL", db.as_str()),
-            ("AUTHD_REDIS_URL", redis_url.as_str()),
-        ],
-    );
+    let stores = Stores::private().await;
+    let service = Service::start(authd_bin!(), stores.dir.path(), &stores.vars(&[]));
     let post = |path: &str, body: &str| {
         Command::new("curl")
             .args(["-s", "-X", "POST", &service.url(path)])
@@ -747,15 +756,9 @@ async fn development_without_smtp_writes_mail_to_the_log() {
 /// stores the settings name.
 #[tokio::test]
 async fn an_operator_at_a_shell_lists_and_disables_a_user() {
-    let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(dir.path()).await;
-    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
-    let vars = [
-        ("AUTHD_DATABASE_URL", db.as_str()),
-        ("AUTHD_REDIS_URL", redis_url.as_str()),
-    ];
-    let service = Service::start(authd_bin!(), dir.path(), &vars);
+    let stores = Stores::private().await;
+    let vars = stores.vars(&[]);
+    let service = Service::start(authd_bin!(), stores.dir.path(), &vars);
     let email = "operated@example.com";
     let registered = Command::new("curl")
         .args(["-s", "-X", "POST", &service.url("/api/register")])

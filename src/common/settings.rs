@@ -314,6 +314,19 @@ pub fn secrets(value: &str) -> Result<Vec<Secret>, String> {
     }
 }
 
+/// The contents of the file a setting names, read now (CA certificates):
+/// `None` when unset, an error naming `variable` when unreadable.
+pub fn read_file(
+    variable: &str,
+    path: Option<&std::path::Path>,
+) -> Result<Option<Vec<u8>>, ConfigError> {
+    path.map(|path| {
+        std::fs::read(path)
+            .map_err(|e| ConfigError::new(variable, format!("cannot read {}: {e}", path.display())))
+    })
+    .transpose()
+}
+
 /// Comma-separated `label:secret` pairs, each secret at least
 /// [`MIN_SECRET_BYTES`], each label letters, digits, `-` or `_`.
 pub fn labelled_secrets(value: &str) -> Result<Vec<(String, Secret)>, String> {

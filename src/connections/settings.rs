@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::common::settings::{count, path, positive_millis, secret, ConfigError};
+use crate::common::settings::{count, path, positive_millis, read_file, secret, ConfigError};
 use crate::common::Secret;
 use crate::settings_section;
 
@@ -66,16 +66,6 @@ settings_section! {
 impl RedisSettings {
     /// The CA certificates of `AUTHD_REDIS_CA_FILE`, read now.
     pub fn ca(&self) -> Result<Option<Vec<u8>>, ConfigError> {
-        self.ca_file
-            .as_ref()
-            .map(|path| {
-                std::fs::read(path).map_err(|e| {
-                    ConfigError::new(
-                        "AUTHD_REDIS_CA_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })
-            })
-            .transpose()
+        read_file("AUTHD_REDIS_CA_FILE", self.ca_file.as_deref())
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::common::settings::{path, text, ConfigError};
+use crate::common::settings::{path, read_file, text, ConfigError};
 use crate::common::Secret;
 use crate::settings_section;
 
@@ -57,16 +57,6 @@ settings_section! {
 impl MailSettings {
     /// The CA certificates of `AUTHD_SMTP_CA_FILE`, read now.
     pub fn ca(&self) -> Result<Option<Vec<u8>>, ConfigError> {
-        self.ca_file
-            .as_ref()
-            .map(|path| {
-                std::fs::read(path).map_err(|e| {
-                    ConfigError::new(
-                        "AUTHD_SMTP_CA_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })
-            })
-            .transpose()
+        read_file("AUTHD_SMTP_CA_FILE", self.ca_file.as_deref())
     }
 }

@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::store::UserStore;
-use super::token_rows::{insert_token, TokenKind, Verification};
+use super::token_rows::{insert_token, spend_token, TokenKind, Verification};
 use crate::common::clock::unix_now;
 use crate::connections::StoreError;
 use crate::mail::{outbox, Rendered};
@@ -46,18 +46,8 @@ impl UserStore {
             .sql()
             .run(move |pool| async move {
                 let mut tx = pool.begin().await?;
-                let spent = sqlx::query(
-                    "DELETE FROM account_tokens WHERE user_id = $1 AND kind = $2 \
-                     AND token_hash = $3 AND expires_at > $4",
-                )
-                .bind(id.clone())
-                .bind(TokenKind::Verify.as_str())
-                .bind(token_hash)
-                .bind(unix_now() as i64)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if spent == 1 {
+                let spent = spend_token(&mut tx, &id, TokenKind::Verify, token_hash).await?;
+                if spent {
                     sqlx::query(
                         "UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2",
                     )
@@ -67,7 +57,7 @@ impl UserStore {
                     .await?;
                 }
                 tx.commit().await?;
-                Ok(spent == 1)
+                Ok(spent)
             })
             .await?;
         Ok(spent.then_some(user))
@@ -121,17 +111,7 @@ impl UserStore {
         self.sql()
             .run(move |pool| async move {
                 let mut tx = pool.begin().await?;
-                let spent = sqlx::query(
-                    "DELETE FROM account_tokens WHERE user_id = $1 AND kind = $2 \
-                     AND token_hash = $3 AND expires_at > $4",
-                )
-                .bind(user.clone())
-                .bind(TokenKind::Reset.as_str())
-                .bind(token_hash)
-                .bind(unix_now() as i64)
-                .execute(&mut *tx)
-                .await?;
-                if spent.rows_affected() != 1 {
+                if !spend_token(&mut tx, &user, TokenKind::Reset, token_hash).await? {
                     tx.rollback().await?;
                     return Ok(None);
                 }

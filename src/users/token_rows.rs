@@ -41,6 +41,28 @@ pub(super) async fn insert_token(
     Ok(())
 }
 
+/// Deletes the user's live token of `kind` if its hash is `token_hash`, in
+/// the caller's transaction: whether it was there (of two concurrent uses,
+/// one finds it).
+pub(super) async fn spend_token(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: &str,
+    kind: TokenKind,
+    token_hash: String,
+) -> Result<bool, sqlx::Error> {
+    let spent = sqlx::query(
+        "DELETE FROM account_tokens WHERE user_id = $1 AND kind = $2 \
+         AND token_hash = $3 AND expires_at > $4",
+    )
+    .bind(user.to_string())
+    .bind(kind.as_str())
+    .bind(token_hash)
+    .bind(crate::common::clock::unix_now() as i64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(spent.rows_affected() == 1)
+}
+
 /// A token to mail (its hash is stored) and the mail that carries it,
 /// queued in the same transaction.
 pub struct Verification {

@@ -1,8 +1,6 @@
 //! The admin API: off without `AUTHD_ADMIN_SECRETS`, refused without one of
 //! them, and every action felt at once on every instance.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -10,12 +8,6 @@ use crate::helpers::*;
 const OPS_SECRET: &str = "the-operators-admin-secret-32-bytes-at-least";
 const ADMIN_SECRETS: &str =
     "ops:the-operators-admin-secret-32-bytes-at-least,ci:another-admin-secret-of-32-bytes-or-more";
-
-fn user_of(access_token: &str) -> String {
-    let payload = access_token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    claims["sub"].as_str().unwrap().to_string()
-}
 
 async fn as_admin(app: &TestApp, method: reqwest::Method, path: &str) -> reqwest::Response {
     app.client
@@ -102,7 +94,10 @@ async fn a_disabled_user_is_refused_everywhere_until_enabled() {
         .await;
     let (email, on_a) = a.signed_in_user().await;
     let on_b = b.login_tokens(&email).await;
-    let user = user_of(&on_a.access_token);
+    let user = access_claims(&on_a.access_token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let shown: Value = as_admin(
         &b,
@@ -136,15 +131,7 @@ async fn a_disabled_user_is_refused_everywhere_until_enabled() {
     assert_eq!(res.status().as_u16(), 204);
     assert_eq!(a.login(&email, PASSWORD).await.status().as_u16(), 200);
 
-    let metrics = a
-        .client
-        .get(a.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&a).await;
     assert!(
         metrics.contains(r#"authd_admin_actions_total{action="disable"} 2"#),
         "{metrics}"
@@ -155,7 +142,10 @@ async fn a_disabled_user_is_refused_everywhere_until_enabled() {
 async fn an_operator_ends_sessions_vouches_for_an_address_and_deletes() {
     let app = admin_app().await;
     let (email, tokens) = app.signed_in_user().await;
-    let user = user_of(&tokens.access_token);
+    let user = access_claims(&tokens.access_token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let res = as_admin(
         &app,

@@ -121,3 +121,33 @@ pub async fn refused_by_all(apps: &[&TestApp], access_token: &str, what: &str) {
         refused_within(app, access_token, Duration::from_secs(1), what).await;
     }
 }
+
+/// The claims of an access token, read without checking it.
+pub fn access_claims(access_token: &str) -> Value {
+    use base64::Engine;
+    let payload = access_token.split('.').nth(1).expect("a JWT");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&json).expect("JSON claims")
+}
+
+/// The user id in an access token, as Redis keys spell it (no dashes).
+pub fn user_key_of(access_token: &str) -> String {
+    access_claims(access_token)["sub"]
+        .as_str()
+        .expect("sub")
+        .replace('-', "")
+}
+
+/// `GET /metrics`, as text.
+pub async fn metrics_text(app: &TestApp) -> String {
+    app.client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text")
+}
