@@ -269,8 +269,8 @@ async fn mail_held_by_an_instance_that_died_is_delivered_by_another() {
     let mail = Templates::load(None)
         .unwrap()
         .render(MailKind::PasswordChanged, &email, "");
-    // An instance claimed it for 1.5 s and died before sending.
-    let until = authd::common::clock::unix_now_ms() as i64 + 1500;
+    // An instance claimed it for 4 s and died before sending.
+    let until = authd::common::clock::unix_now_ms() as i64 + 4000;
     app.state
         .connections
         .sql
