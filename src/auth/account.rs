@@ -1,13 +1,12 @@
 //! The account itself: registration, who-am-I, logout everywhere,
 //! deletion. (A password change is in `password`.)
 
-use super::mailed_token::new_token;
+use super::mailed_token;
 use super::password::{new_password, presented_password};
 use super::{parse_email, Auth, AuthError, Client, InternalError};
-use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
-use crate::users::{CreateUserError, Email, User, Verification};
+use crate::users::{CreateUserError, Email, User};
 
 impl Auth {
     /// `POST /api/register`. Throttled per client IP, counted whether or not
@@ -28,13 +27,9 @@ impl Auth {
             return Err(AuthError::EmailTaken);
         }
         let hash = self.hasher.hash(password).await?;
-        let (token, token_hash) = new_token();
-        let expires_at = unix_now() as i64 + self.settings.verify_token_ttl.as_secs() as i64;
-        let verification = Verification {
-            token_hash,
-            expires_at,
-            mail: self.mailer.verify(&email.display, &token, expires_at),
-        };
+        let verification = mailed_token::issue(self.settings.verify_token_ttl, |token, until| {
+            self.mailer.verify(&email.display, token, until)
+        });
         let user = self
             .users
             .create(&email, &hash, verification)

@@ -42,7 +42,6 @@ pub struct Auth {
     sessions: Arc<SessionStore>,
     throttle: Throttle,
     access_tokens: AccessTokens,
-    check: AccessTokenCheck,
     mailer: Mailer,
     settings: AuthSettings,
 }
@@ -81,7 +80,6 @@ impl Auth {
             sessions: Arc::new(sessions),
             throttle,
             access_tokens,
-            check: settings.access_token_check,
             mailer,
             settings: settings.clone(),
         }

@@ -7,13 +7,12 @@
 //! ends every session as a password change does (the credential fence in
 //! `password`), so the account always logs in with exactly one password.
 
-use super::mailed_token::{new_token, token_hash, MAX_TOKEN_CHARS};
+use super::mailed_token;
 use super::password::new_password;
 use super::{parse_email, Auth, AuthError, Client};
-use crate::common::clock::unix_now;
 use crate::common::error_chain;
 use crate::mail::{MailKind, Mailer};
-use crate::users::{Email, TokenKind, UserStore, Verification};
+use crate::users::{Email, TokenKind, UserStore};
 
 impl Auth {
     /// `POST /api/password/forgot`: queues a reset mail if the address has
@@ -29,7 +28,7 @@ impl Auth {
             return Err(AuthError::RateLimited { retry_after_secs });
         }
         let (users, mailer) = (self.users.clone(), self.mailer.clone());
-        let ttl = self.settings.reset_token_ttl.as_secs() as i64;
+        let ttl = self.settings.reset_token_ttl;
         tokio::spawn(async move {
             if let Err(e) = send_reset(&users, &mailer, &email, ttl).await {
                 log::warn!("password reset: no mail queued ({})", error_chain(&e));
@@ -43,10 +42,7 @@ impl Auth {
     /// expired token is `InvalidCredentials` (`invalid_grant`).
     pub async fn reset_password(&self, token: &str, new: &str) -> Result<(), AuthError> {
         let new = new_password(new)?;
-        if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
-            return Err(AuthError::InvalidCredentials);
-        }
-        let hash = token_hash(token);
+        let hash = mailed_token::presented_hash(token).ok_or(AuthError::InvalidCredentials)?;
         let Some((user, email)) = self
             .users
             .token_owner(TokenKind::Reset, hash.clone())
@@ -71,19 +67,14 @@ async fn send_reset(
     users: &UserStore,
     mailer: &Mailer,
     email: &Email,
-    ttl_secs: i64,
+    ttl: std::time::Duration,
 ) -> Result<(), crate::connections::StoreError> {
     let Some(account) = users.credentials_by_email(email).await? else {
         return Ok(());
     };
-    let (token, hash) = new_token();
-    let expires_at = unix_now() as i64 + ttl_secs;
-    let mail = mailer.reset(&account.user.email, &token, expires_at);
-    let token = Verification {
-        token_hash: hash,
-        expires_at,
-        mail,
-    };
+    let token = mailed_token::issue(ttl, |token, until| {
+        mailer.reset(&account.user.email, token, until)
+    });
     users
         .issue_token(account.user.id, TokenKind::Reset, token)
         .await?;

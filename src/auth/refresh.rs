@@ -75,7 +75,7 @@ impl Auth {
     /// mode, a session that still lives.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Identity, AuthError> {
         let who = self.verify_signature(bearer)?;
-        if self.check == AccessTokenCheck::Session
+        if self.settings.access_token_check == AccessTokenCheck::Session
             && !self.sessions.is_live(who.user_id, who.session_id).await?
         {
             return Err(AuthError::InvalidToken { token_sent: true });

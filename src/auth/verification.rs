@@ -2,24 +2,21 @@
 //! token, used once, marks the address verified in SQL and on the user's
 //! live sessions, so their next access tokens carry `email_verified: true`.
 
-use super::mailed_token::{new_token, token_hash, MAX_TOKEN_CHARS};
+use super::mailed_token;
 use super::{Auth, AuthError, Client};
-use crate::common::clock::unix_now;
 use crate::common::error_chain;
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
-use crate::users::{Email, TokenKind, Verification};
+use crate::users::{Email, TokenKind};
 
 impl Auth {
     /// `POST /api/email/verify`: an unknown, spent, replaced or expired
     /// token is `InvalidCredentials` (`invalid_grant`).
     pub async fn verify_email(&self, token: &str) -> Result<(), AuthError> {
-        if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
-            return Err(AuthError::InvalidCredentials);
-        }
+        let hash = mailed_token::presented_hash(token).ok_or(AuthError::InvalidCredentials)?;
         let user = self
             .users
-            .consume_verify(token_hash(token))
+            .consume_verify(hash)
             .await?
             .ok_or(AuthError::InvalidCredentials)?;
         // The address is verified in SQL: /api/me and new logins say so. The
@@ -55,13 +52,9 @@ impl Auth {
         if let Some(retry_after_secs) = self.throttle.admit_mail(&normalized, client.ip).await? {
             return Err(AuthError::RateLimited { retry_after_secs });
         }
-        let (token, hash) = new_token();
-        let expires_at = unix_now() as i64 + self.settings.verify_token_ttl.as_secs() as i64;
-        let verification = Verification {
-            token_hash: hash,
-            expires_at,
-            mail: self.mailer.verify(&user.email, &token, expires_at),
-        };
+        let verification = mailed_token::issue(self.settings.verify_token_ttl, |token, until| {
+            self.mailer.verify(&user.email, token, until)
+        });
         self.users
             .issue_token(user.id, TokenKind::Verify, verification)
             .await?;

@@ -66,17 +66,26 @@ impl Mailer {
     /// A password-reset mail carrying `token`, which works until
     /// `expires_at` (unix s).
     pub fn reset(&self, to: &str, token: &str, expires_at: i64) -> Rendered {
-        let link = self.reset_link.replace("{token}", token);
-        let mut mail = self.templates.render(MailKind::Reset, to, &link);
-        mail.expires_at_ms = Some(expires_at * 1000);
-        mail
+        self.link_mail(MailKind::Reset, &self.reset_link, to, token, expires_at)
     }
 
     /// An email-verification mail carrying `token`, which works until
     /// `expires_at` (unix s).
     pub fn verify(&self, to: &str, token: &str, expires_at: i64) -> Rendered {
-        let link = self.verify_link.replace("{token}", token);
-        let mut mail = self.templates.render(MailKind::Verify, to, &link);
+        self.link_mail(MailKind::Verify, &self.verify_link, to, token, expires_at)
+    }
+
+    fn link_mail(
+        &self,
+        kind: MailKind,
+        link: &str,
+        to: &str,
+        token: &str,
+        expires_at: i64,
+    ) -> Rendered {
+        let mut mail = self
+            .templates
+            .render(kind, to, &link.replace("{token}", token));
         mail.expires_at_ms = Some(expires_at * 1000);
         mail
     }

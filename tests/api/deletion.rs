@@ -21,7 +21,7 @@ async fn delete_account(app: &TestApp, access_token: &str, password: &str) -> re
 #[tokio::test]
 async fn a_deleted_account_is_gone_everywhere_and_its_address_is_free() {
     let catcher = SmtpCatcher::start();
-    let a = app().var("AUTHD_SMTP_URL", catcher.url()).spawn().await;
+    let a = app().mail_to(&catcher).spawn().await;
     let b = app().sharing(&a).spawn().await;
     let (email, on_a) = a.signed_in_user().await;
     let on_b = b.login_tokens(&email).await;
@@ -35,14 +35,7 @@ async fn a_deleted_account_is_gone_everywhere_and_its_address_is_free() {
     assert_eq!(res.status().as_u16(), 204);
     refused_by_all(&[&a, &b], &on_a.access_token, "after deletion").await;
     refused_by_all(&[&a, &b], &on_b.access_token, "after deletion").await;
-    for (app, tokens) in [(&a, &on_a), (&b, &on_b)] {
-        assert_error(
-            app.refresh(&tokens.refresh_token).await,
-            400,
-            "invalid_grant",
-        )
-        .await;
-    }
+    refresh_refused(&[(&a, &on_a), (&b, &on_b)]).await;
     assert_error(a.login(&email, PASSWORD).await, 400, "invalid_grant").await;
 
     // Of the user, Redis keeps only the marker that fences off logins still

@@ -122,6 +122,19 @@ pub async fn refused_by_all(apps: &[&TestApp], access_token: &str, what: &str) {
     }
 }
 
+/// Each refresh token is refused (`invalid_grant`) by the instance it was
+/// issued on.
+pub async fn refresh_refused(issued: &[(&TestApp, &Tokens)]) {
+    for (app, tokens) in issued {
+        assert_error(
+            app.refresh(&tokens.refresh_token).await,
+            400,
+            "invalid_grant",
+        )
+        .await;
+    }
+}
+
 /// The claims of an access token, read without checking it.
 pub fn access_claims(access_token: &str) -> Value {
     use base64::Engine;

@@ -26,10 +26,6 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response 
     .await
 }
 
-async fn mailed_app(catcher: &SmtpCatcher) -> TestApp {
-    app().var("AUTHD_SMTP_URL", catcher.url()).spawn().await
-}
-
 /// What a reset mail holds (a verification mail, sent at registration,
 /// does not).
 const RESET_LINK: &str = "reset-password?token=";
@@ -45,12 +41,8 @@ async fn reset_token(catcher: &SmtpCatcher, email: &str, nth: usize) -> String {
 #[tokio::test]
 async fn a_reset_by_mail_sets_the_password_and_ends_every_session_on_every_instance() {
     let catcher = SmtpCatcher::start();
-    let a = mailed_app(&catcher).await;
-    let b = app()
-        .sharing(&a)
-        .var("AUTHD_SMTP_URL", catcher.url())
-        .spawn()
-        .await;
+    let a = app().mail_to(&catcher).spawn().await;
+    let b = app().sharing(&a).mail_to(&catcher).spawn().await;
     let (email, on_a) = a.signed_in_user().await;
     let on_b = b.login_tokens(&email).await;
 
@@ -63,14 +55,7 @@ async fn a_reset_by_mail_sets_the_password_and_ends_every_session_on_every_insta
     assert_eq!(reset(&b, &token, NEW_PASSWORD).await.status().as_u16(), 204);
     refused_by_all(&[&a, &b], &on_a.access_token, "after a reset").await;
     refused_by_all(&[&a, &b], &on_b.access_token, "after a reset").await;
-    for (app, tokens) in [(&a, &on_a), (&b, &on_b)] {
-        assert_error(
-            app.refresh(&tokens.refresh_token).await,
-            400,
-            "invalid_grant",
-        )
-        .await;
-    }
+    refresh_refused(&[(&a, &on_a), (&b, &on_b)]).await;
     assert_error(a.login(&email, PASSWORD).await, 400, "invalid_grant").await;
     assert_eq!(a.login(&email, NEW_PASSWORD).await.status().as_u16(), 200);
 
@@ -90,7 +75,7 @@ async fn a_reset_by_mail_sets_the_password_and_ends_every_session_on_every_insta
 async fn forgot_answers_the_same_for_known_and_unknown_addresses() {
     let catcher = SmtpCatcher::start();
     let app = app()
-        .var("AUTHD_SMTP_URL", catcher.url())
+        .mail_to(&catcher)
         .var("AUTHD_MAIL_MAX_PER_ADDRESS", 2)
         .spawn()
         .await;
@@ -125,7 +110,7 @@ async fn forgot_answers_the_same_for_known_and_unknown_addresses() {
 #[tokio::test]
 async fn two_resets_with_one_token_at_once_exactly_one_wins() {
     let catcher = SmtpCatcher::start();
-    let a = mailed_app(&catcher).await;
+    let a = app().mail_to(&catcher).spawn().await;
     let b = app().sharing(&a).spawn().await;
     let (email, _) = a.signed_in_user().await;
     forgot(&a, &email).await;
@@ -158,7 +143,7 @@ async fn two_resets_with_one_token_at_once_exactly_one_wins() {
 async fn a_newer_token_replaces_the_older_and_a_token_expires() {
     let catcher = SmtpCatcher::start();
     let app = app()
-        .var("AUTHD_SMTP_URL", catcher.url())
+        .mail_to(&catcher)
         // Long enough for the mail to go out (a mail whose link has expired
         // is not sent at all), short enough to wait out.
         .var("AUTHD_RESET_TOKEN_TTL", 3)
@@ -196,7 +181,7 @@ async fn a_newer_token_replaces_the_older_and_a_token_expires() {
 #[tokio::test]
 async fn a_reset_refuses_a_password_out_of_bounds_and_keeps_the_token() {
     let catcher = SmtpCatcher::start();
-    let app = mailed_app(&catcher).await;
+    let app = app().mail_to(&catcher).spawn().await;
     let (email, _) = app.signed_in_user().await;
     forgot(&app, &email).await;
     let token = reset_token(&catcher, &email, 1).await;
@@ -210,7 +195,7 @@ async fn a_reset_refuses_a_password_out_of_bounds_and_keeps_the_token() {
 #[tokio::test]
 async fn mail_waits_out_an_smtp_outage_and_is_delivered_once() {
     let catcher = SmtpCatcher::start();
-    let app = mailed_app(&catcher).await;
+    let app = app().mail_to(&catcher).spawn().await;
     let (email, _) = app.signed_in_user().await;
     catcher.stop();
     // Answered without waiting for SMTP.
@@ -233,12 +218,8 @@ async fn mail_waits_out_an_smtp_outage_and_is_delivered_once() {
 #[tokio::test]
 async fn two_instances_send_each_mail_once() {
     let catcher = SmtpCatcher::start();
-    let a = mailed_app(&catcher).await;
-    let b = app()
-        .sharing(&a)
-        .var("AUTHD_SMTP_URL", catcher.url())
-        .spawn()
-        .await;
+    let a = app().mail_to(&catcher).spawn().await;
+    let b = app().sharing(&a).mail_to(&catcher).spawn().await;
     let mut emails = Vec::new();
     for i in 0..6 {
         let (email, _) = a.signed_in_user().await;
@@ -264,7 +245,7 @@ async fn two_instances_send_each_mail_once() {
 #[tokio::test]
 async fn mail_held_by_an_instance_that_died_is_delivered_by_another() {
     let catcher = SmtpCatcher::start();
-    let app = mailed_app(&catcher).await;
+    let app = app().mail_to(&catcher).spawn().await;
     let email = unique_email();
     let mail = Templates::load(None)
         .unwrap()

@@ -43,7 +43,7 @@ async fn link_token(catcher: &SmtpCatcher, email: &str, nth: usize) -> String {
 async fn the_mailed_link_verifies_the_address_once_and_every_token_then_says_so() {
     let catcher = SmtpCatcher::start();
     let a = app()
-        .var("AUTHD_SMTP_URL", catcher.url())
+        .mail_to(&catcher)
         .var("AUTHD_INTROSPECTION_SECRETS", INTROSPECTION_SECRET)
         .spawn()
         .await;
@@ -91,7 +91,7 @@ async fn the_mailed_link_verifies_the_address_once_and_every_token_then_says_so(
 async fn a_login_can_be_made_to_wait_for_a_verified_address() {
     let catcher = SmtpCatcher::start();
     let app = app()
-        .var("AUTHD_SMTP_URL", catcher.url())
+        .mail_to(&catcher)
         .var("AUTHD_REQUIRE_VERIFIED_EMAIL", "true")
         .spawn()
         .await;
@@ -115,7 +115,7 @@ async fn a_login_can_be_made_to_wait_for_a_verified_address() {
 async fn a_new_link_replaces_the_older_is_throttled_and_ends_with_verification() {
     let catcher = SmtpCatcher::start();
     let app = app()
-        .var("AUTHD_SMTP_URL", catcher.url())
+        .mail_to(&catcher)
         .var("AUTHD_MAIL_MAX_PER_ADDRESS", 2)
         .spawn()
         .await;
@@ -150,7 +150,7 @@ async fn a_new_link_replaces_the_older_is_throttled_and_ends_with_verification()
 #[tokio::test]
 async fn two_uses_of_one_link_at_once_verify_once() {
     let catcher = SmtpCatcher::start();
-    let a = app().var("AUTHD_SMTP_URL", catcher.url()).spawn().await;
+    let a = app().mail_to(&catcher).spawn().await;
     let b = app().sharing(&a).spawn().await;
     let email = unique_email();
     a.register(&email, PASSWORD).await;

@@ -86,14 +86,6 @@ struct AdminUserDetail {
     sessions: Vec<AdminSession>,
 }
 
-fn no_store(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    res
-}
-
 /// Lists users by id, a page at a time.
 #[utoipa::path(get, path = "/api/admin/users", tag = "admin", security(("admin" = [])),
     params(ListQuery),
@@ -116,10 +108,12 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
             query.email_prefix.as_deref(),
         )
         .await?;
-    Ok(no_store(HttpResponse::Ok().json(UserList {
-        users: page.users.into_iter().map(summary).collect(),
-        next_cursor: page.next_cursor,
-    })))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(UserList {
+            users: page.users.into_iter().map(summary).collect(),
+            next_cursor: page.next_cursor,
+        }))
 }
 
 /// One user, with their live sessions.
@@ -139,8 +133,9 @@ pub async fn show(
     admin(&req, &state)?;
     let AdminUser { user, sessions } = state.auth.admin_user(&id).await?;
     let ms = |t: i64| rfc3339(t / 1000);
-    Ok(no_store(
-        HttpResponse::Ok().json(AdminUserDetail {
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(AdminUserDetail {
             user: summary(user),
             sessions: sessions
                 .into_iter()
@@ -154,8 +149,7 @@ pub async fn show(
                     ip: s.ip,
                 })
                 .collect(),
-        }),
-    ))
+        }))
 }
 
 macro_rules! admin_action {

@@ -79,6 +79,11 @@ impl AppBuilder {
         self
     }
 
+    /// Send mail to this SMTP server.
+    pub fn mail_to(self, catcher: &crate::smtp::SmtpCatcher) -> Self {
+        self.var("AUTHD_SMTP_URL", catcher.url())
+    }
+
     pub fn redis(mut self, redis: &TestRedis) -> Self {
         self.redis_url = redis.url();
         self
