@@ -160,6 +160,7 @@ impl Application {
                 &settings.jwt.issuer,
                 &public_url,
                 introspection.is_some(),
+                settings.sessions.reuse_grace.as_secs(),
             ),
             introspection,
             admin: AdminCallers::new(&settings.auth.admin_secrets),

@@ -277,6 +277,8 @@ async fn metadata_names_the_endpoints_under_the_public_url() {
         "https://auth.example.com/api/introspect"
     );
     assert_eq!(doc["grant_types_supported"], json!(["refresh_token"]));
+    // How long a client may retry a refresh whose response it lost.
+    assert_eq!(doc["refresh_token_reuse_grace"], 10);
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
         json!(["none"])

@@ -167,8 +167,16 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 
 /// RFC 8414 §2 for what authd serves: no authorization endpoint (clients
 /// log in with a password at `/api/login`), the refresh grant at the token
-/// endpoint, public clients (no client authentication).
-pub fn metadata_json(issuer: &str, public_url: &str, introspection: bool) -> String {
+/// endpoint, public clients (no client authentication). One extension:
+/// `refresh_token_reuse_grace`, the seconds within which a client that lost
+/// a refresh response may retry with the same token (clients schedule their
+/// retries by it).
+pub fn metadata_json(
+    issuer: &str,
+    public_url: &str,
+    introspection: bool,
+    reuse_grace_secs: u64,
+) -> String {
     let mut doc = serde_json::json!({
         "issuer": issuer,
         "token_endpoint": format!("{public_url}/api/token"),
@@ -178,6 +186,7 @@ pub fn metadata_json(issuer: &str, public_url: &str, introspection: bool) -> Str
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
+        "refresh_token_reuse_grace": reuse_grace_secs,
     });
     if introspection {
         doc["introspection_endpoint"] = format!("{public_url}/api/introspect").into();
