@@ -4,6 +4,7 @@
 use authd::auth::{Auth, AuthError, Client, TokenPair};
 use authd::common::identity::Identity;
 use authd::connections::Connections;
+use authd_guard::Refusal;
 
 use authd_test_support::servers::shared_redis_url;
 use authd_test_support::stores::Stores;
@@ -106,15 +107,16 @@ async fn a_password_change_ends_other_sessions_and_keeps_the_callers() {
     let email = r.account().await;
     let mine = r.login(&email).await;
     let other = r.login(&email).await;
-    let me = r.auth.authenticate(Some(&mine.access_token)).await.unwrap();
+    let guard = r.auth.guard();
+    let me = guard.authenticate(Some(&mine.access_token)).await.unwrap();
     r.auth
         .change_password(me, PASSWORD, "a new passphrase", &client())
         .await
         .unwrap();
-    assert!(r.auth.authenticate(Some(&mine.access_token)).await.is_ok());
+    assert!(guard.authenticate(Some(&mine.access_token)).await.is_ok());
     assert!(matches!(
-        r.auth.authenticate(Some(&other.access_token)).await,
-        Err(AuthError::InvalidToken { token_sent: true })
+        guard.authenticate(Some(&other.access_token)).await,
+        Err(Refusal::InvalidToken { token_sent: true })
     ));
     assert!(r
         .auth

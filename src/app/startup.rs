@@ -2,18 +2,20 @@
 //! bound before the server starts so tests can ask for port 0.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use actix_web::dev::{HttpServiceFactory, Server};
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer, Route};
 
 use crate::app::config::{ConfigError, Environment, Settings};
-use crate::auth::{AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers};
+use authd_guard::RequireToken;
+
+use crate::auth::{AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers, LiveSessions};
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
-use crate::http::guard::require_bearer;
 use crate::http::openapi;
 use crate::http::routes::{
     account, admin, health, jwks, login, metrics, oauth, recovery, sessions, verification,
@@ -173,6 +175,7 @@ impl Application {
         };
         let metrics_here = metrics.is_none();
         let shared = state.clone();
+        let require = RequireToken::new(Arc::new(state.auth.guard()));
         let server = HttpServer::new(move || {
             // Runs once on each worker thread.
             crate::connections::serve_from_this_thread();
@@ -183,7 +186,7 @@ impl Application {
                 // After the response, inside the request id's scope.
                 .wrap(from_fn(observe::record))
                 .wrap(from_fn(request_id::assign))
-                .configure(|cfg| routes(cfg, metrics_here))
+                .configure(|cfg| routes(cfg, metrics_here, &require))
         })
         .listen(listener)
         .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?
@@ -237,7 +240,7 @@ impl Application {
 
 /// The route table. Guarded resources each wrap the Bearer guard, so an
 /// unknown path is a 404 whether or not a token came with it.
-fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
+fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool, require: &Require) {
     if with_metrics {
         cfg.service(open("/metrics", web::get().to(metrics::metrics)));
     }
@@ -252,20 +255,34 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
             .service(open("/password/reset", web::post().to(recovery::reset)))
             .service(open("/email/verify", web::post().to(verification::verify)))
             .service(guarded(
+                require,
                 "/email/verify/resend",
                 web::post().to(verification::resend),
             ))
             .service(open("/introspect", web::post().to(oauth::introspect)))
-            .service(guarded("/logout-all", web::post().to(login::logout_all)))
-            .service(guarded("/me", web::get().to(account::me)))
-            .service(guarded("/account", web::delete().to(account::delete)))
-            .service(guarded("/sessions", web::get().to(sessions::list)))
-            .service(guarded("/sessions/{id}", web::delete().to(sessions::end)))
             .service(guarded(
+                require,
+                "/logout-all",
+                web::post().to(login::logout_all),
+            ))
+            .service(guarded(require, "/me", web::get().to(account::me)))
+            .service(guarded(
+                require,
+                "/account",
+                web::delete().to(account::delete),
+            ))
+            .service(guarded(require, "/sessions", web::get().to(sessions::list)))
+            .service(guarded(
+                require,
+                "/sessions/{id}",
+                web::delete().to(sessions::end),
+            ))
+            .service(guarded(
+                require,
                 "/password",
                 web::post().to(account::change_password),
             ))
-            .service(guarded("/secure", web::get().to(account::secure)))
+            .service(guarded(require, "/secure", web::get().to(account::secure)))
             // Admin routes check their own secret: not the user guard.
             .service(open("/admin/users", web::get().to(admin::list)))
             .service(
@@ -337,9 +354,10 @@ fn open(path: &str, route: Route) -> impl HttpServiceFactory {
     web::resource(path).route(route)
 }
 
+/// The Bearer guard: the guard crate's middleware over authd's own guard.
+type Require = RequireToken<Option<LiveSessions>>;
+
 /// A resource behind the Bearer guard.
-fn guarded(path: &str, route: Route) -> impl HttpServiceFactory {
-    web::resource(path)
-        .wrap(from_fn(require_bearer))
-        .route(route)
+fn guarded(require: &Require, path: &str, route: Route) -> impl HttpServiceFactory {
+    web::resource(path).wrap(require.clone()).route(route)
 }

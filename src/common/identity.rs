@@ -1,9 +1,4 @@
-//! Who is calling: what the guard hands to handlers after a token checks out.
+//! Who is calling: what the guard hands to handlers after a token checks out
+//! (the guard crate's type, shared with resource servers).
 
-use uuid::Uuid;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identity {
-    pub user_id: Uuid,
-    pub session_id: Uuid,
-}
+pub use authd_guard::Identity;

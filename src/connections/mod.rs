@@ -9,10 +9,10 @@ pub mod redis;
 mod settings;
 mod sql;
 
+pub use authd_guard::liveness::Liveness;
 pub use error::StoreError;
 pub use plaintext::plaintext_remote_stores;
 pub use redis::keys::KeySchema;
-pub use redis::liveness::Liveness;
 pub use redis::script::{Call, Durability};
 pub use redis::{client_for, pipeline_at, serve_from_this_thread, Connection, Redis};
 pub use settings::{DatabaseSettings, RedisSettings};
@@ -72,7 +72,8 @@ impl Connections {
         let budget = redis.timeout;
         let redis = Redis::new(&redis.url, redis_ca, budget, handle.clone())
             .map_err(ConnectError::Redis)?;
-        let liveness = Liveness::start(redis.nodes(), redis.ca(), budget, tracked_keys, &handle);
+        let nodes: Vec<&str> = redis.nodes().iter().map(|n| n.expose()).collect();
+        let liveness = Liveness::start(&nodes, redis.ca(), budget, tracked_keys, &handle);
         Ok(Self {
             redis,
             sql,

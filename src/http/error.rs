@@ -172,12 +172,10 @@ impl ResponseError for ApiError {
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         match self {
             Self::InvalidToken { token_sent } => {
-                let challenge = if *token_sent {
-                    r#"Bearer realm="authd", error="invalid_token""#
-                } else {
-                    r#"Bearer realm="authd""#
-                };
-                res.insert_header((header::WWW_AUTHENTICATE, challenge));
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    authd_guard::challenge(*token_sent),
+                ));
             }
             Self::RateLimited { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));

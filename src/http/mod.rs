@@ -6,7 +6,6 @@ pub mod body;
 pub mod client;
 pub mod client_ip;
 pub mod error;
-pub mod guard;
 pub mod observe;
 pub mod openapi;
 pub mod request_id;

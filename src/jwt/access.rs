@@ -1,23 +1,20 @@
-//! Issuing and verifying access tokens. Everything a verification needs
-//! (decoding keys by `kid`, the pinned `Validation`) is prepared once in
-//! `AccessTokens::new`; a request only parses and checks.
+//! Issuing access tokens, and verifying them with the guard crate's
+//! `Verifier` (the one resource servers use) over authd's own keys.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
-use serde::{Deserialize, Serialize};
+use authd_guard::{Keys, Rules, Verifier};
+use jsonwebtoken::{encode, Header};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::keys::KeySet;
 use super::settings::JwtSettings;
-use super::verified::{self, VerifiedTokens};
 use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
 
-/// RFC 9068 §2.1: the `typ` of a JWT access token.
-pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-/// Tokens longer than this are refused before any parsing.
-pub const MAX_ACCESS_TOKEN_BYTES: usize = 8 * 1024;
+pub use authd_guard::{Rejected, ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_BYTES};
 
 #[derive(Serialize)]
 struct IssuedClaims<'a> {
@@ -28,24 +25,6 @@ struct IssuedClaims<'a> {
     jti: String,
     iat: u64,
     exp: u64,
-    email_verified: bool,
-}
-
-/// The claims authd reads after jsonwebtoken has checked `iss`, `aud`,
-/// `exp` and `nbf`; a token without `sid` fails to deserialize. `iss` is
-/// read as a string because jsonwebtoken also accepts an array holding the
-/// issuer, which the contract refuses (one issuer, one JSON string).
-#[derive(Deserialize)]
-struct VerifiedClaims {
-    iss: String,
-    sub: String,
-    sid: String,
-    exp: u64,
-    #[serde(default)]
-    iat: u64,
-    #[serde(default)]
-    jti: String,
-    #[serde(default)]
     email_verified: bool,
 }
 
@@ -69,17 +48,11 @@ pub struct IssuedAccessToken {
 pub struct AccessTokens {
     keys: KeySet,
     header: Header,
-    validation: Validation,
     issuer: String,
     audience: String,
     ttl: Duration,
-    leeway_secs: u64,
-    verified: VerifiedTokens,
+    verifier: Arc<Verifier>,
 }
-
-/// Why a token was refused; only logged at debug level, never sent.
-#[derive(Debug)]
-pub struct Rejected(pub &'static str);
 
 impl AccessTokens {
     pub fn new(keys: KeySet, settings: &JwtSettings) -> Self {
@@ -95,29 +68,38 @@ impl AccessTokens {
         header.typ = Some(ACCESS_TOKEN_TYPE.to_string());
         header.kid = Some(keys.signing_kid.clone());
 
-        let mut validation = Validation::new(keys.algorithm);
-        validation.leeway = leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&issuer]);
-        validation.set_audience(&[&audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let verifier = Verifier::new(
+            Keys::fixed(
+                keys.verifying
+                    .iter()
+                    .map(|(kid, key)| (kid.clone(), keys.algorithm, key.clone())),
+            ),
+            Rules {
+                issuer: issuer.clone(),
+                audience: audience.clone(),
+                leeway,
+                cache_entries,
+            },
+        );
 
         Self {
             keys,
             header,
-            validation,
             issuer,
             audience,
             ttl,
-            leeway_secs: leeway.as_secs(),
-            verified: VerifiedTokens::new(cache_entries),
+            verifier: Arc::new(verifier),
         }
     }
 
     /// How many verified tokens the guard remembers right now.
     pub fn cached(&self) -> usize {
-        self.verified.len()
+        self.verifier.cached()
+    }
+
+    /// The verifier the guard shares.
+    pub fn verifier(&self) -> Arc<Verifier> {
+        self.verifier.clone()
     }
 
     /// The issuer and audience tokens carry.
@@ -157,66 +139,22 @@ impl AccessTokens {
         })
     }
 
-    /// Checks signature and claims (RFC 8725 §3: algorithm pinned, `typ`
-    /// explicit), or finds the very same token verified before and not yet
-    /// expired (see `verified`). Does no I/O.
+    /// Signature and claims, or the same token verified before and not yet
+    /// expired. Does no I/O.
     pub fn verify(&self, token: &str) -> Result<Identity, Rejected> {
-        if token.len() > MAX_ACCESS_TOKEN_BYTES {
-            return Err(Rejected("token too large"));
-        }
-        let key = verified::key(token);
-        if let Some(identity) = self.verified.get(&key, unix_now()) {
-            return Ok(identity);
-        }
-        let (identity, claims) = self.verify_fully(token)?;
-        self.verified
-            .insert(key, identity, claims.exp.saturating_add(self.leeway_secs));
-        Ok(identity)
-    }
-
-    fn verify_fully(&self, token: &str) -> Result<(Identity, VerifiedClaims), Rejected> {
-        let header = decode_header(token).map_err(|_| Rejected("malformed header"))?;
-        if header.alg != self.keys.algorithm {
-            return Err(Rejected("algorithm not allowed"));
-        }
-        let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
-                || t.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if !typ_ok {
-            return Err(Rejected("wrong typ"));
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.verifying.get(kid))
-            .ok_or(Rejected("unknown kid"))?;
-        let data = decode::<VerifiedClaims>(token, key, &self.validation)
-            .map_err(|_| Rejected("signature or claims invalid"))?;
-        let user_id = Uuid::parse_str(&data.claims.sub).map_err(|_| Rejected("bad sub"))?;
-        let session_id = Uuid::parse_str(&data.claims.sid).map_err(|_| Rejected("bad sid"))?;
-        Ok((
-            Identity {
-                user_id,
-                session_id,
-            },
-            data.claims,
-        ))
+        self.verifier.verify(token)
     }
 
     /// Full verification (never from the cache) and the claims RFC 7662
     /// reports. Does no I/O.
     pub fn inspect(&self, token: &str) -> Result<AccessClaims, Rejected> {
-        if token.len() > MAX_ACCESS_TOKEN_BYTES {
-            return Err(Rejected("token too large"));
-        }
-        let (identity, claims) = self.verify_fully(token)?;
+        let claims = self.verifier.verify_fully(token)?;
         Ok(AccessClaims {
-            identity,
-            issuer: claims.iss,
+            identity: claims.identity,
+            issuer: claims.issuer,
             audience: self.audience.clone(),
-            expires_at: claims.exp,
-            issued_at: claims.iat,
+            expires_at: claims.expires_at,
+            issued_at: claims.issued_at,
             jti: claims.jti,
             email_verified: claims.email_verified,
         })

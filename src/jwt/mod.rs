@@ -4,7 +4,6 @@
 pub mod access;
 pub mod keys;
 pub mod settings;
-pub mod verified;
 
 pub use access::{AccessClaims, AccessTokens, IssuedAccessToken};
 pub use keys::{generate_private_key_pem, KeySet};

@@ -35,8 +35,9 @@ impl KeySchema {
         format!("{}{{u:{}}}", self.prefix, user.as_simple())
     }
 
+    /// The guard crate reads this key too (resource servers on Redis).
     pub fn session(&self, user: Uuid, session: Uuid) -> String {
-        format!("{}:s:{}", self.user_tag(user), session.as_simple())
+        authd_guard::session_key(&self.prefix, user, session)
     }
 
     /// What every session key of the user starts with.

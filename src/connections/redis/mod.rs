@@ -22,8 +22,7 @@ use std::time::Duration;
 use deadpool::managed;
 use deadpool_redis::redis::cluster::ClusterClientBuilder;
 use deadpool_redis::redis::{
-    self, AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, Pipeline, RedisError,
-    RedisResult, TlsCertificates, Value,
+    self, AsyncConnectionConfig, Pipeline, RedisError, RedisResult, TlsCertificates, Value,
 };
 use tokio::runtime::Handle;
 
@@ -32,7 +31,6 @@ use crate::common::Secret;
 use crate::connections::StoreError;
 
 pub mod keys;
-pub mod liveness;
 mod pool;
 pub mod script;
 mod worker;
@@ -299,19 +297,7 @@ pub async fn pipeline_at(
 
 /// A client for one node: over TLS for `rediss://`, verified against `ca`
 /// (PEM) when given, else against the system roots.
-pub fn client_for(info: impl IntoConnectionInfo, ca: Option<&[u8]>) -> RedisResult<Client> {
-    let info = info.into_connection_info()?;
-    match (info.addr(), ca) {
-        (ConnectionAddr::TcpTls { .. }, Some(ca)) => Client::build_with_tls(
-            info,
-            TlsCertificates {
-                client_tls: None,
-                root_cert: Some(ca.to_vec()),
-            },
-        ),
-        _ => Client::open(info),
-    }
-}
+pub use authd_guard::liveness::client_for;
 
 /// A node's `host:port`, without credentials, for logs.
 fn node_name(url: &str) -> String {

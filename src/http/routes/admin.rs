@@ -10,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AdminUser;
 use crate::common::clock::rfc3339;
-use crate::http::guard::bearer_token;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 use crate::users::User;
+use authd_guard::bearer_token;
 
 /// The label of the admin secret the request carries: 404 while the admin
 /// API is off, 401 for anything but a configured secret.

@@ -10,9 +10,9 @@ use crate::auth::TokenPair;
 use crate::common::identity::Identity;
 use crate::http::body::{self, Encoding};
 use crate::http::client::client;
-use crate::http::guard::bearer_token;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
+use authd_guard::bearer_token;
 
 /// RFC 6749 §5.1 plus what a mobile client needs to schedule its refresh.
 #[derive(Serialize, ToSchema)]

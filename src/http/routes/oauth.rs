@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 
 use crate::auth::{AuthError, Introspection};
 use crate::http::body;
-use crate::http::guard::bearer_token;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
+use authd_guard::bearer_token;
 
 /// RFC 7009 §2.1 and RFC 7662 §2.1, form or JSON. The hint is accepted
 /// and not needed: refresh and access tokens differ in form.

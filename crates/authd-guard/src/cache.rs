@@ -12,11 +12,11 @@
 //!   valid tokens arrive; no background threads. 0 turns the cache off.
 //!
 //! Whether the token's session still lives is not cached here: in `session`
-//! mode the guard still asks Redis (see `auth::tokens`).
+//! mode the guard still asks (see `SessionCheck`).
 
 use sha2::{Digest, Sha256};
 
-use crate::common::identity::Identity;
+use crate::identity::Identity;
 
 #[derive(Clone, Copy)]
 struct Verified {

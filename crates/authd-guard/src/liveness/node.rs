@@ -31,11 +31,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use deadpool_redis::redis::aio::{AsyncPushSender, MultiplexedConnection, SendError};
-use deadpool_redis::redis::{self, AsyncConnectionConfig, Client, PushInfo, PushKind, Value};
+use redis::aio::{AsyncPushSender, MultiplexedConnection, SendError};
+use redis::{AsyncConnectionConfig, Client, PushInfo, PushKind, Value};
 use tokio::runtime::Handle;
-
-use crate::connections::StoreError;
 
 /// How often the tracking connection proves it is current (`ROLE`).
 const HEARTBEAT: Duration = Duration::from_millis(100);
@@ -190,9 +188,9 @@ impl NodeTracker {
     /// Whether `key` exists: from memory when Redis has promised to tell of
     /// a change, else read on the tracking connection (and remembered), else
     /// `fallback` (the ordinary pooled read).
-    pub async fn exists<F>(&self, key: &str, fallback: F) -> Result<bool, StoreError>
+    pub async fn exists<F, E>(&self, key: &str, fallback: F) -> Result<bool, E>
     where
-        F: Future<Output = Result<bool, StoreError>>,
+        F: Future<Output = Result<bool, E>>,
     {
         let shared = &self.shared;
         let now = Instant::now();

@@ -12,12 +12,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::redis::{ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
+use redis::{
+    Client, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, RedisResult,
+    TlsCertificates,
+};
 use tokio::runtime::Handle;
 
-use super::client_for;
-use crate::common::Secret;
-use crate::connections::StoreError;
 use cluster::ClusterTracker;
 use node::NodeTracker;
 
@@ -37,7 +37,7 @@ impl Liveness {
     /// Tracks the Redis at `nodes` (one URL, or a cluster's seeds), keeping
     /// at most `capacity` answers in all; a capacity of 0 turns it off.
     pub fn start(
-        nodes: &[Secret],
+        nodes: &[&str],
         ca: Option<&[u8]>,
         budget: Duration,
         capacity: usize,
@@ -47,7 +47,7 @@ impl Liveness {
             return Self(Inner::Off);
         }
         let infos: Result<Vec<ConnectionInfo>, String> =
-            nodes.iter().map(|n| resp3_info(n.expose())).collect();
+            nodes.iter().map(|n| resp3_info(n)).collect();
         let infos = match infos {
             Ok(infos) if !infos.is_empty() => infos,
             Ok(_) => return Self(Inner::Off),
@@ -79,9 +79,9 @@ impl Liveness {
     /// Whether `key` exists: from memory when Redis has promised to tell of
     /// a change, else read on a tracking connection (and remembered), else
     /// `fallback` (the ordinary pooled read).
-    pub async fn exists<F>(&self, key: &str, fallback: F) -> Result<bool, StoreError>
+    pub async fn exists<F, E>(&self, key: &str, fallback: F) -> Result<bool, E>
     where
-        F: Future<Output = Result<bool, StoreError>>,
+        F: Future<Output = Result<bool, E>>,
     {
         match &self.0 {
             Inner::Off => fallback.await,
@@ -126,4 +126,20 @@ fn resp3_info(url: &str) -> Result<ConnectionInfo, String> {
         .clone()
         .set_protocol(ProtocolVersion::RESP3);
     Ok(info.set_redis_settings(settings))
+}
+
+/// A client for `info`, verifying a `rediss://` server against `ca` (PEM)
+/// when given, else against the system's roots.
+pub fn client_for(info: impl IntoConnectionInfo, ca: Option<&[u8]>) -> RedisResult<Client> {
+    let info = info.into_connection_info()?;
+    match (info.addr(), ca) {
+        (ConnectionAddr::TcpTls { .. }, Some(ca)) => Client::build_with_tls(
+            info,
+            TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca.to_vec()),
+            },
+        ),
+        _ => Client::open(info),
+    }
 }

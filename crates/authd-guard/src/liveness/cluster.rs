@@ -18,11 +18,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use deadpool_redis::redis::{self, AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, Value};
+use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, Value};
 use tokio::runtime::Handle;
 
+use super::client_for;
 use super::node::NodeTracker;
-use crate::connections::client_for;
 
 /// How often the slot map is read again.
 const REFRESH: Duration = Duration::from_secs(1);

@@ -1,0 +1,195 @@
+//! A resource server's guard from configuration: where authd is, what its
+//! tokens must say, and how revocation reaches this server.
+//!
+//! `GuardConfig::from_env()` reads:
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `AUTHD_URL` | (required) | authd's base URL; the JWKS is `<url>/.well-known/jwks.json`, introspection `<url>/api/introspect` |
+//! | `AUTHD_GUARD_ISSUER` | `authd` | the `iss` tokens must carry (authd's `AUTHD_ISSUER`) |
+//! | `AUTHD_GUARD_AUDIENCE` | `authd` | the `aud` tokens must carry (authd's `AUTHD_AUDIENCE`) |
+//! | `AUTHD_GUARD_REVOCATION` | (required) | `redis`, `introspection` or `signature` (no check: a revoked token stands until it expires) |
+//! | `AUTHD_GUARD_REDIS_URL` | | for `redis`: authd's Redis (comma-separated seeds for a cluster) |
+//! | `AUTHD_GUARD_REDIS_PREFIX` | `authd:` | for `redis`: authd's `AUTHD_REDIS_PREFIX` |
+//! | `AUTHD_GUARD_REDIS_CA_FILE` | | for `rediss://`: a PEM CA |
+//! | `AUTHD_GUARD_INTROSPECTION_SECRET` | | for `introspection`: one of authd's `AUTHD_INTROSPECTION_SECRETS` |
+//! | `AUTHD_GUARD_INTROSPECTION_TTL_MS` | `500` | for `introspection`: how long an answer is reused |
+//! | `AUTHD_GUARD_TIMEOUT_MS` | `1000` | budget of one Redis read or introspection call, then 503 |
+//! | `AUTHD_GUARD_CACHE_ENTRIES` | `100000` | verified tokens and session answers kept in memory |
+//! | `AUTHD_GUARD_LEEWAY` | `30` | seconds of clock difference allowed for `exp` and `nbf` |
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::guard::Guard;
+use crate::introspection::Introspection;
+use crate::jwks::Jwks;
+use crate::keys::Keys;
+use crate::redis_sessions::RedisSessions;
+use crate::revocation::Revocation;
+use crate::verifier::{Rules, Verifier};
+
+/// How revocation reaches the resource server.
+#[derive(Clone)]
+pub enum RevocationConfig {
+    SignatureOnly,
+    Redis {
+        /// One URL, or a cluster's seeds.
+        urls: Vec<String>,
+        prefix: String,
+        ca_pem: Option<Vec<u8>>,
+    },
+    Introspection {
+        url: String,
+        secret: String,
+        ttl: Duration,
+    },
+}
+
+impl fmt::Debug for RevocationConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // URLs may hold passwords and the secret is one: names only.
+        match self {
+            Self::SignatureOnly => f.write_str("SignatureOnly"),
+            Self::Redis { prefix, .. } => write!(f, "Redis {{ prefix: {prefix:?}, .. }}"),
+            Self::Introspection { ttl, .. } => write!(f, "Introspection {{ ttl: {ttl:?}, .. }}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GuardConfig {
+    pub jwks_url: String,
+    /// Algorithms accepted from the JWKS (asymmetric only).
+    pub algorithms: Vec<Algorithm>,
+    pub rules: Rules,
+    pub revocation: RevocationConfig,
+    pub timeout: Duration,
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl GuardConfig {
+    /// authd at `authd_url` with its default issuer and audience (`authd`),
+    /// checking revocation as `revocation` says.
+    pub fn for_authd(authd_url: &str, revocation: RevocationConfig) -> Self {
+        Self {
+            jwks_url: format!("{}/.well-known/jwks.json", authd_url.trim_end_matches('/')),
+            algorithms: vec![Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256],
+            rules: Rules {
+                issuer: "authd".into(),
+                audience: "authd".into(),
+                leeway: Duration::from_secs(30),
+                cache_entries: 100_000,
+            },
+            revocation,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// From the variables in the module docs.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// As `from_env`, reading variables through `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required =
+            |name: &str| var(name).ok_or_else(|| ConfigError(format!("{name} is required")));
+        let number = |name: &str, default: u64| -> Result<u64, ConfigError> {
+            var(name).map_or(Ok(default), |v| {
+                v.parse()
+                    .map_err(|_| ConfigError(format!("{name}: `{v}` is not a whole number")))
+            })
+        };
+        let authd_url = required("AUTHD_URL")?;
+        let base = authd_url.trim_end_matches('/');
+        let revocation = match required("AUTHD_GUARD_REVOCATION")?.as_str() {
+            "signature" => RevocationConfig::SignatureOnly,
+            "redis" => RevocationConfig::Redis {
+                urls: required("AUTHD_GUARD_REDIS_URL")?
+                    .split(',')
+                    .map(|u| u.trim().to_string())
+                    .filter(|u| !u.is_empty())
+                    .collect(),
+                prefix: var("AUTHD_GUARD_REDIS_PREFIX").unwrap_or_else(|| "authd:".into()),
+                ca_pem: match var("AUTHD_GUARD_REDIS_CA_FILE") {
+                    Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                        ConfigError(format!("AUTHD_GUARD_REDIS_CA_FILE: {path}: {e}"))
+                    })?),
+                    None => None,
+                },
+            },
+            "introspection" => RevocationConfig::Introspection {
+                url: format!("{base}/api/introspect"),
+                secret: required("AUTHD_GUARD_INTROSPECTION_SECRET")?,
+                ttl: Duration::from_millis(number("AUTHD_GUARD_INTROSPECTION_TTL_MS", 500)?),
+            },
+            other => {
+                return Err(ConfigError(format!(
+                "AUTHD_GUARD_REVOCATION: `{other}` is not `redis`, `introspection` or `signature`"
+            )))
+            }
+        };
+        let mut config = Self::for_authd(base, revocation);
+        if let Some(issuer) = var("AUTHD_GUARD_ISSUER") {
+            config.rules.issuer = issuer;
+        }
+        if let Some(audience) = var("AUTHD_GUARD_AUDIENCE") {
+            config.rules.audience = audience;
+        }
+        config.rules.leeway = Duration::from_secs(number("AUTHD_GUARD_LEEWAY", 30)?);
+        config.rules.cache_entries = number("AUTHD_GUARD_CACHE_ENTRIES", 100_000)? as usize;
+        config.timeout = Duration::from_millis(number("AUTHD_GUARD_TIMEOUT_MS", 1000)?.max(1));
+        Ok(config)
+    }
+
+    /// The guard. Fetches the JWKS once (a failure is logged: the first
+    /// token fetches again); connects the revocation check. Call inside a
+    /// Tokio runtime (actix's `main` is one).
+    pub async fn build(self) -> Result<Arc<Guard>, ConfigError> {
+        let jwks = Jwks::new(&self.jwks_url, &self.algorithms);
+        if let Err(e) = jwks.fetch().await {
+            log::warn!("{e}; the first token will fetch the keys again");
+        }
+        let check = match self.revocation {
+            RevocationConfig::SignatureOnly => Revocation::SignatureOnly,
+            RevocationConfig::Redis {
+                urls,
+                prefix,
+                ca_pem,
+            } => {
+                let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+                let sessions = RedisSessions::connect(
+                    &nodes,
+                    &prefix,
+                    ca_pem.as_deref(),
+                    self.timeout,
+                    self.rules.cache_entries,
+                )
+                .map_err(|e| ConfigError(format!("AUTHD_GUARD_REDIS_URL: {e}")))?;
+                Revocation::Redis(Box::new(sessions))
+            }
+            RevocationConfig::Introspection { url, secret, ttl } => {
+                let introspection =
+                    Introspection::new(url, secret, ttl, self.timeout, self.rules.cache_entries)
+                        .map_err(|e| ConfigError(format!("introspection client: {e}")))?;
+                Revocation::Introspection(introspection)
+            }
+        };
+        let verifier = Verifier::new(Keys::Remote(jwks), self.rules);
+        Ok(Arc::new(Guard::new(Arc::new(verifier), check)))
+    }
+}

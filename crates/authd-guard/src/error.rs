@@ -1,0 +1,104 @@
+//! How the guard refuses, rendered as authd's contract says (`docs/api.md`,
+//! Errors): 401 `invalid_token` with an RFC 6750 challenge, or 503
+//! `temporarily_unavailable` with `Retry-After` when the session could not
+//! be checked. Every body is JSON; nothing is cached.
+
+use std::fmt;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3): with
+/// `error="invalid_token"` only when a token was sent.
+pub fn challenge(token_sent: bool) -> &'static str {
+    if token_sent {
+        r#"Bearer realm="authd", error="invalid_token""#
+    } else {
+        r#"Bearer realm="authd""#
+    }
+}
+
+/// A session check that could not be made: Redis or introspection down,
+/// slow, or answering nonsense. The cause is logged, never sent.
+pub struct Unavailable(Box<dyn std::error::Error + Send + Sync>);
+
+impl Unavailable {
+    pub fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(cause.into())
+    }
+}
+
+impl fmt::Debug for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Unavailable({})", self.0)
+    }
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The whole chain, for the operator's log.
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub enum Refusal {
+    /// No token, or one that is not valid or whose session has ended.
+    InvalidToken { token_sent: bool },
+    /// The session could not be checked: fail closed, ask to retry.
+    Unavailable(Unavailable),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidToken { .. } => f.write_str("invalid token"),
+            Self::Unavailable(cause) => write!(f, "session check unavailable: {cause}"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body {
+    error: &'static str,
+    error_description: &'static str,
+}
+
+impl ResponseError for Refusal {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        let body = match self {
+            Self::InvalidToken { token_sent } => {
+                res.insert_header((header::WWW_AUTHENTICATE, challenge(*token_sent)));
+                Body {
+                    error: "invalid_token",
+                    error_description: "a valid Bearer access token is required",
+                }
+            }
+            Self::Unavailable(cause) => {
+                log::warn!("answering 503: {cause}");
+                res.insert_header((header::RETRY_AFTER, "1"));
+                Body {
+                    error: "temporarily_unavailable",
+                    error_description: "a backing store is unavailable; retry shortly",
+                }
+            }
+        };
+        res.json(body)
+    }
+}

@@ -1,0 +1,45 @@
+//! Accept authd's access tokens in any actix-web service.
+//!
+//! - [`Verifier`]: RFC 9068 access tokens checked the way authd checks them
+//!   (algorithm pinned per key, `typ: at+jwt`, `kid`, `iss`, `aud`, `exp`,
+//!   `nbf`), with a bounded cache of tokens verified before ([`cache`]).
+//! - [`Keys`]: authd's own keys, or its JWKS fetched and cached, fetched
+//!   again (at most once per interval, one fetch for all waiting requests)
+//!   when a token names an unknown `kid`: key rotation needs no restart.
+//! - [`SessionCheck`]: whether the token's session still lives. [`Revocation`]
+//!   chooses by configuration: signature only, authd's Redis read the way
+//!   authd's own guard reads it ([`RedisSessions`], client-side tracking
+//!   in [`liveness`]), or RFC 7662 introspection with a short cache
+//!   ([`Introspection`]).
+//! - [`RequireToken`]: the middleware; [`Identity`] is also an extractor.
+//!
+//! authd's own guard is this crate, with its own keys and session store.
+
+pub mod cache;
+mod config;
+mod error;
+mod extract;
+mod guard;
+mod identity;
+mod introspection;
+mod jwks;
+mod keys;
+pub mod liveness;
+mod middleware;
+mod redis_sessions;
+mod revocation;
+mod verifier;
+
+pub use config::{ConfigError, GuardConfig, RevocationConfig};
+pub use error::{challenge, Refusal, Unavailable};
+pub use guard::{bearer_token, Guard};
+pub use identity::Identity;
+pub use introspection::Introspection;
+pub use jwks::{Jwks, JwksError};
+pub use keys::{Keys, VerifyingKey};
+pub use middleware::RequireToken;
+pub use redis_sessions::{session_key, RedisSessions};
+pub use revocation::{Revocation, SessionCheck};
+pub use verifier::{Claims, Rejected, Rules, Verifier, ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_BYTES};
+
+pub use jsonwebtoken::{Algorithm, DecodingKey};

@@ -1,0 +1,140 @@
+//! Session liveness from authd's Redis, for a resource server: the key
+//! authd keeps for each live session, answered from memory while Redis
+//! tracks it for this process ([`Liveness`]), else one `EXISTS` on a
+//! connection of this check's own, within the time budget.
+//!
+//! The resource server needs only read access; a Redis ACL user such as
+//! `user guard on >… ~authd:* +exists +pttl +ping +role +client|tracking
+//! +client|id +hello +cluster|slots` is enough.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Client, RedisError};
+use uuid::Uuid;
+
+use crate::error::Unavailable;
+use crate::identity::Identity;
+use crate::liveness::{client_for, Liveness};
+use crate::revocation::SessionCheck;
+
+/// The key authd keeps while a session lives: `<prefix>{u:<user>}:s:<session>`
+/// (the hash tag keeps every key of a user in one Redis Cluster slot).
+pub fn session_key(prefix: &str, user: Uuid, session: Uuid) -> String {
+    format!(
+        "{prefix}{{u:{}}}:s:{}",
+        user.as_simple(),
+        session.as_simple()
+    )
+}
+
+pub struct RedisSessions {
+    prefix: String,
+    liveness: Liveness,
+    reads: Reads,
+    budget: Duration,
+}
+
+enum Reads {
+    Node(Client, Mutex<Option<MultiplexedConnection>>),
+    Cluster(ClusterClient, Mutex<Option<ClusterConnection>>),
+}
+
+impl RedisSessions {
+    /// `nodes`: authd's `AUTHD_REDIS_URL` (one URL, or a cluster's seeds);
+    /// `prefix`: its `AUTHD_REDIS_PREFIX`; `ca`: a PEM CA for `rediss://`;
+    /// `budget`: how long a read may take before the guard answers 503;
+    /// `capacity`: answers kept in memory (0: always read). Must be called
+    /// inside a Tokio runtime (the tracking task starts on it).
+    pub fn connect(
+        nodes: &[&str],
+        prefix: &str,
+        ca: Option<&[u8]>,
+        budget: Duration,
+        capacity: usize,
+    ) -> Result<Self, RedisError> {
+        let reads = match nodes {
+            [one] => Reads::Node(client_for(*one, ca)?, Mutex::new(None)),
+            seeds => {
+                let mut builder = ClusterClient::builder(seeds.iter().copied());
+                if let Some(ca) = ca {
+                    builder = builder.certs(redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(ca.to_vec()),
+                    });
+                }
+                Reads::Cluster(builder.build()?, Mutex::new(None))
+            }
+        };
+        let liveness = Liveness::start(
+            nodes,
+            ca,
+            budget,
+            capacity,
+            &tokio::runtime::Handle::current(),
+        );
+        Ok(Self {
+            prefix: prefix.to_string(),
+            liveness,
+            reads,
+            budget,
+        })
+    }
+
+    /// The in-memory side, for tests of the bound.
+    pub fn liveness(&self) -> &Liveness {
+        &self.liveness
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, Unavailable> {
+        let read = async {
+            let mut cmd = redis::cmd("EXISTS");
+            cmd.arg(key);
+            match &self.reads {
+                Reads::Node(client, held) => {
+                    let mut conn = match take(held) {
+                        Some(conn) => conn,
+                        None => client.get_multiplexed_async_connection().await?,
+                    };
+                    let answer = cmd.query_async::<bool>(&mut conn).await;
+                    keep(held, conn, answer.is_ok());
+                    answer
+                }
+                Reads::Cluster(client, held) => {
+                    let mut conn = match take(held) {
+                        Some(conn) => conn,
+                        None => client.get_async_connection().await?,
+                    };
+                    let answer = cmd.query_async::<bool>(&mut conn).await;
+                    keep(held, conn, answer.is_ok());
+                    answer
+                }
+            }
+        };
+        match tokio::time::timeout(self.budget, read).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => Err(Unavailable::new(e)),
+            Err(_) => Err(Unavailable::new("redis did not answer within its budget")),
+        }
+    }
+}
+
+/// A connection that answered is kept for the next read (a clone: the
+/// multiplexed connection serves concurrent reads); one that failed is not.
+fn take<T: Clone>(held: &Mutex<Option<T>>) -> Option<T> {
+    held.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn keep<T>(held: &Mutex<Option<T>>, conn: T, answered: bool) {
+    *held.lock().unwrap_or_else(|p| p.into_inner()) = answered.then_some(conn);
+}
+
+impl SessionCheck for RedisSessions {
+    async fn is_live(&self, identity: Identity, _token: &str) -> Result<bool, Unavailable> {
+        let key = session_key(&self.prefix, identity.user_id, identity.session_id);
+        self.liveness.exists(&key, self.exists(&key)).await
+    }
+}

@@ -1,0 +1,34 @@
+//! The guard of authd's own routes: the guard crate (the one resource
+//! servers use) over authd's verifier and, in `session` mode, its session
+//! store (from memory while Redis tracks the session, else one read).
+
+use std::sync::Arc;
+
+use authd_guard::{Guard, SessionCheck, Unavailable};
+
+use super::{AccessTokenCheck, Auth};
+use crate::common::identity::Identity;
+use crate::sessions::SessionStore;
+
+/// Sessions checked in authd's own store.
+pub struct LiveSessions(Arc<SessionStore>);
+
+impl SessionCheck for LiveSessions {
+    async fn is_live(&self, identity: Identity, _token: &str) -> Result<bool, Unavailable> {
+        self.0
+            .is_live(identity.user_id, identity.session_id)
+            .await
+            .map_err(Unavailable::new)
+    }
+}
+
+/// `None`: `signature` mode, no session check.
+pub type AuthdGuard = Guard<Option<LiveSessions>>;
+
+impl Auth {
+    pub fn guard(&self) -> AuthdGuard {
+        let check = (self.settings.access_token_check == AccessTokenCheck::Session)
+            .then(|| LiveSessions(self.sessions.clone()));
+        Guard::new(self.access_tokens.verifier(), check)
+    }
+}
