@@ -22,6 +22,7 @@ mod password;
 mod recovery;
 mod refresh;
 mod request_ids;
+mod resource_server;
 mod sessions;
 mod storage;
 mod throttle;
