@@ -193,3 +193,79 @@ impl GuardConfig {
         Ok(Arc::new(Guard::new(Arc::new(verifier), check)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn redis_revocation_from_variables() {
+        let config = GuardConfig::from_vars(vars(&[
+            ("AUTHD_URL", "https://auth.example.com/"),
+            ("AUTHD_GUARD_REVOCATION", "redis"),
+            ("AUTHD_GUARD_REDIS_URL", "redis://a:6379, redis://b:6379"),
+            ("AUTHD_GUARD_AUDIENCE", "orders"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.jwks_url,
+            "https://auth.example.com/.well-known/jwks.json"
+        );
+        assert_eq!(config.rules.audience, "orders");
+        assert_eq!(config.rules.issuer, "authd");
+        match config.revocation {
+            RevocationConfig::Redis { urls, prefix, .. } => {
+                assert_eq!(urls, vec!["redis://a:6379", "redis://b:6379"]);
+                assert_eq!(prefix, "authd:");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_revocation_mode_must_be_chosen_and_its_settings_given() {
+        let err = |pairs: &[(&str, &str)]| GuardConfig::from_vars(vars(pairs)).unwrap_err().0;
+        assert!(err(&[("AUTHD_URL", "http://a")]).contains("AUTHD_GUARD_REVOCATION"));
+        assert!(err(&[
+            ("AUTHD_URL", "http://a"),
+            ("AUTHD_GUARD_REVOCATION", "maybe")
+        ])
+        .contains("`maybe`"));
+        assert!(err(&[
+            ("AUTHD_URL", "http://a"),
+            ("AUTHD_GUARD_REVOCATION", "introspection")
+        ])
+        .contains("AUTHD_GUARD_INTROSPECTION_SECRET"));
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let config = GuardConfig::from_vars(vars(&[
+            ("AUTHD_URL", "http://a"),
+            ("AUTHD_GUARD_REVOCATION", "introspection"),
+            ("AUTHD_GUARD_INTROSPECTION_SECRET", "very-secret-value"),
+        ]))
+        .unwrap();
+        assert!(!format!("{config:?}").contains("very-secret-value"));
+        let config = GuardConfig::from_vars(vars(&[
+            ("AUTHD_URL", "http://a"),
+            ("AUTHD_GUARD_REVOCATION", "redis"),
+            ("AUTHD_GUARD_REDIS_URL", "redis://:hunter2@r:6379"),
+        ]))
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -227,3 +227,52 @@ fn usable_keys(set: &JwkSet, allowed: &[Algorithm]) -> KeyMap {
     }
     keys
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(json: serde_json::Value) -> JwkSet {
+        serde_json::from_value(json).unwrap()
+    }
+
+    const ED_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+    #[test]
+    fn only_public_signing_keys_of_allowed_algorithms_are_kept() {
+        let keys = usable_keys(
+            &set(serde_json::json!({"keys": [
+                {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "good", "alg": "EdDSA", "use": "sig"},
+                {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "no-alg"},
+                {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "alg": "EdDSA"},
+                {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "enc", "alg": "EdDSA", "use": "enc"},
+                {"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA", "kid": "shared", "alg": "HS256"},
+            ]})),
+            &[Algorithm::EdDSA, Algorithm::HS256],
+        );
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["good"]);
+        assert_eq!(keys["good"].algorithm, Algorithm::EdDSA);
+    }
+
+    #[test]
+    fn a_key_of_an_algorithm_not_allowed_is_skipped() {
+        let keys = usable_keys(
+            &set(serde_json::json!({"keys": [
+                {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "ed", "alg": "EdDSA"},
+            ]})),
+            &[Algorithm::ES256],
+        );
+        assert!(keys.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_jwks_keeps_nothing_and_says_so() {
+        let jwks = Jwks::new(
+            "http://127.0.0.1:9/.well-known/jwks.json",
+            &[Algorithm::EdDSA],
+        );
+        assert!(jwks.fetch().await.is_err());
+        assert!(jwks.is_empty());
+        assert!(jwks.find("any").is_none());
+    }
+}
