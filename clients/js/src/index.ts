@@ -1,0 +1,21 @@
+export { AuthdClient, createAuthdClient, type AuthdClientOptions } from "./client.js";
+export {
+  AuthdError,
+  isAuthdError,
+  type AuthdErrorCode,
+  type AuthdServerErrorCode,
+  type AuthdClientErrorCode,
+  type AuthdErrorInit,
+  type InvalidGrantReason,
+} from "./errors.js";
+export type { AuthdEvents, SignedOutReason, Listener } from "./events.js";
+export type { FetchLike } from "./http.js";
+export {
+  MemoryStorage,
+  memoryStorage,
+  localStorageStorage,
+  type TokenStorage,
+  type StoredTokens,
+  type InflightRefresh,
+} from "./storage.js";
+export type { TokenResponse, SessionInfo } from "./tokens.js";

@@ -1,0 +1,64 @@
+import { AuthdError } from "./errors.js";
+import type { JsonResponse } from "./http.js";
+import { jwtTimes } from "./jwt.js";
+import type { StoredTokens } from "./storage.js";
+
+/** authd's token response (login and refresh). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_token: string;
+  refresh_token_expires_in: number;
+  session_id: string;
+}
+
+/** A session as `GET /api/sessions` lists it. */
+export interface SessionInfo {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  device: string | null;
+  user_agent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+function isTokenResponse(v: unknown): v is TokenResponse {
+  const t = v as Partial<TokenResponse> | null;
+  return (
+    !!t &&
+    typeof t.access_token === "string" &&
+    typeof t.refresh_token === "string" &&
+    typeof t.session_id === "string" &&
+    typeof t.expires_in === "number" &&
+    typeof t.refresh_token_expires_in === "number"
+  );
+}
+
+/**
+ * What to store of a token response. The access token's expiry is its `exp`
+ * moved to the local clock by the measured skew, kept between half and all
+ * of `expires_in` counted from when the request was sent (a wrong skew can
+ * neither outlive the token nor make it look expired at once).
+ */
+export function toStoredTokens(res: JsonResponse<unknown>, skewMs: number): StoredTokens {
+  const body = res.body;
+  if (!isTokenResponse(body)) {
+    throw new AuthdError({ status: res.status, code: "invalid_response", description: "not a token response" });
+  }
+  const times = jwtTimes(body.access_token);
+  const latest = res.sentAt + body.expires_in * 1000;
+  const fromExp = times ? times.exp * 1000 - skewMs : latest;
+  const expiresAt = Math.min(latest, Math.max(res.sentAt + (body.expires_in * 1000) / 2, fromExp));
+  const lifetime = times ? (times.exp - times.iat) * 1000 : body.expires_in * 1000;
+  return {
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+    sessionId: body.session_id,
+    accessTokenExpiresAt: expiresAt,
+    accessTokenLifetime: lifetime,
+    refreshTokenExpiresAt: res.sentAt + body.refresh_token_expires_in * 1000,
+  };
+}

@@ -1,0 +1,82 @@
+// Refresh before expiry on a timer, with the skew of a wrong local clock
+// measured from Date headers; and a refresh on resume after a suspension.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startProxy } from "./helpers/proxy.mjs";
+import { SHORT_TOKENS, secureStatus, signedIn, sleep, storedTokens, untilExpired } from "./helpers/session.mjs";
+import { startWorld } from "./helpers/world.mjs";
+
+let world, proxy;
+before(async () => {
+  world = await startWorld({ env: SHORT_TOKENS });
+  proxy = await startProxy(world.url);
+});
+after(async () => {
+  await proxy?.stop();
+  await world?.stop();
+});
+
+/** Calls the API every 100 ms for `ms`; the statuses authd answered the calls (before any repeat). */
+async function busy(client, ms) {
+  const until = Date.now() + ms;
+  let calls = 0;
+  while (Date.now() < until) {
+    assert.equal(await secureStatus(client), 200);
+    calls++;
+    await sleep(100);
+  }
+  return calls;
+}
+
+for (const [name, offset] of [
+  ["a clock in step", 0],
+  ["a clock an hour ahead", 3_600_000],
+  ["a clock ten minutes behind", -600_000],
+]) {
+  test(`proactive refresh before expiry, ${name}`, async () => {
+    const { client, signedOut } = await signedIn(world.url, proxy.url, { autoRefresh: true, now: () => Date.now() + offset });
+    proxy.resetCounts();
+    const calls = await busy(client, 6000);
+    assert.ok(Math.abs(client.clockSkew + offset) < 2500, `skew ${client.clockSkew} measured for offset ${offset}`);
+    // Every call went through once: the token was never found expired by authd.
+    assert.equal(proxy.count("/api/secure"), calls, "no call was refused and repeated");
+    const refreshes = proxy.count("/api/token");
+    // 2-second tokens, refreshed a quarter of their life early: about 4 in 6 s, never a storm.
+    assert.ok(refreshes >= 2 && refreshes <= 8, `${refreshes} refreshes in 6 s`);
+    const presented = proxy.state.tokenExchanges.map((e) => e.presented);
+    assert.equal(new Set(presented).size, presented.length, "no token was spent twice");
+    assert.deepEqual(signedOut, []);
+    client.close();
+  });
+}
+
+test("the timer refreshes without any API call", async () => {
+  const { client, storage } = await signedIn(world.url, proxy.url, { autoRefresh: true });
+  const t0 = storedTokens(storage).refreshToken;
+  proxy.resetCounts();
+  await sleep(2500);
+  assert.ok(proxy.count("/api/token") >= 1);
+  assert.notEqual(storedTokens(storage).refreshToken, t0);
+  client.close();
+});
+
+test("resume() after a suspension refreshes an expired token before anything else", async () => {
+  const { client, storage } = await signedIn(world.url, proxy.url);
+  const t0 = storedTokens(storage).refreshToken;
+  await untilExpired(client); // suspended: no timers ran
+  proxy.resetCounts();
+  await client.resume();
+  assert.equal(proxy.count("/api/token"), 1);
+  assert.notEqual(storedTokens(storage).refreshToken, t0);
+  assert.equal(await secureStatus(client), 200);
+  assert.equal(proxy.count("/api/token"), 1, "the call needed no further refresh");
+  client.close();
+});
+
+test("resume() with a fresh token does nothing", async () => {
+  const { client } = await signedIn(world.url, proxy.url);
+  proxy.resetCounts();
+  await client.resume();
+  assert.equal(proxy.count("/api/token"), 0);
+  client.close();
+});

@@ -1,0 +1,114 @@
+// Parts that need no authd: errors, Retry-After, the server clock, single
+// flight, storage records, the package's public surface.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import * as pkg from "../dist/index.js";
+import { ServerClock } from "../dist/clock.js";
+import { errorFromResponse, parseRetryAfter } from "../dist/http.js";
+import { jwtTimes } from "../dist/jwt.js";
+import { SingleFlight } from "../dist/singleFlight.js";
+import { TokenStore } from "../dist/storage.js";
+
+test("error bodies of docs/api.md become AuthdError with every field", async () => {
+  const res = new Response(JSON.stringify({ error: "invalid_grant", error_description: "reused", reason: "reused" }), {
+    status: 400,
+    headers: { "x-request-id": "abc" },
+  });
+  const e = await errorFromResponse(res, Date.now());
+  assert.ok(e instanceof pkg.AuthdError && pkg.isAuthdError(e));
+  assert.deepEqual([e.status, e.code, e.description, e.reason, e.requestId, e.transient], [400, "invalid_grant", "reused", "reused", "abc", false]);
+
+  const busy = await errorFromResponse(
+    new Response('{"error":"temporarily_unavailable","error_description":"x"}', { status: 503, headers: { "retry-after": "3" } }),
+    Date.now(),
+  );
+  assert.deepEqual([busy.code, busy.retryAfter, busy.transient, busy.reason], ["temporarily_unavailable", 3, true, undefined]);
+
+  const html = await errorFromResponse(new Response("<html>", { status: 502, statusText: "Bad Gateway" }), Date.now());
+  assert.deepEqual([html.code, html.description, html.transient], ["http_502", "Bad Gateway", true]);
+});
+
+test("Retry-After: seconds or an HTTP date", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(parseRetryAfter("7", now), 7);
+  assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:05 GMT", now), 5);
+  assert.equal(parseRetryAfter(null, now), undefined);
+  assert.equal(parseRetryAfter("soon", now), undefined);
+});
+
+test("the server clock: 0 when in step, the offset when not", () => {
+  const c = new ServerClock();
+  assert.equal(c.skew, 0);
+  const t = Date.parse("2026-01-01T00:00:00Z");
+  c.observe(new Date(t).toUTCString(), t + 100, t + 150); // in step
+  assert.equal(c.skew, 0);
+  const ahead = new ServerClock(); // the local clock runs an hour ahead
+  for (let i = 0; i < 5; i++) {
+    const local = t + 3_600_000 + i * 1000 + 300 * i;
+    ahead.observe(new Date(t + i * 1000 + 300 * i - ((300 * i) % 1000)).toUTCString(), local, local + 20);
+  }
+  assert.ok(Math.abs(ahead.skew + 3_600_000) < 2000, String(ahead.skew));
+});
+
+test("single flight: concurrent callers share one run; the next call runs again", async () => {
+  const f = new SingleFlight();
+  let runs = 0;
+  const task = async () => (runs++, await new Promise((r) => setTimeout(r, 20)), runs);
+  const results = await Promise.all(Array.from({ length: 50 }, () => f.run(task)));
+  assert.deepEqual(new Set(results), new Set([1]));
+  assert.equal(runs, 1);
+  assert.equal(await f.run(task), 2);
+  await assert.rejects(f.run(async () => Promise.reject(new Error("x"))), /x/);
+  assert.equal(f.running, false);
+});
+
+test("storage records: written, read back, garbage ignored, cleared", async () => {
+  const storage = new pkg.MemoryStorage();
+  const store = new TokenStore(storage, "k");
+  const tokens = { accessToken: "a", refreshToken: "r", sessionId: "s", accessTokenExpiresAt: 1, accessTokenLifetime: 2, refreshTokenExpiresAt: 3 };
+  await store.writeTokens(tokens);
+  await store.writeInflight({ refreshToken: "r", startedAt: 5 });
+  assert.deepEqual(await store.readTokens(), tokens);
+  assert.deepEqual(await store.readInflight(), { refreshToken: "r", startedAt: 5 });
+  storage.setItem("k.tokens", "{not json");
+  assert.equal(await store.readTokens(), null);
+  await store.clear();
+  assert.equal(storage.getItem("k.inflight"), null);
+});
+
+test("localStorageStorage wraps the platform's localStorage", () => {
+  assert.throws(() => pkg.localStorageStorage(), /not available/);
+  const items = new Map();
+  globalThis.localStorage = { getItem: (k) => items.get(k) ?? null, setItem: (k, v) => items.set(k, v), removeItem: (k) => items.delete(k) };
+  try {
+    const s = pkg.localStorageStorage();
+    s.setItem("x", "1");
+    assert.equal(s.getItem("x"), "1");
+    s.removeItem("x");
+    assert.equal(items.size, 0);
+  } finally {
+    delete globalThis.localStorage;
+  }
+});
+
+test("jwtTimes reads iat and exp, and nothing from garbage", () => {
+  const payload = Buffer.from(JSON.stringify({ iat: 10, exp: 12 })).toString("base64url");
+  assert.deepEqual(jwtTimes(`h.${payload}.s`), { iat: 10, exp: 12 });
+  assert.equal(jwtTimes("nope"), null);
+  assert.equal(jwtTimes("a.!!!.c"), null);
+});
+
+test("the package exports what the docs name, and no `any` in its types", () => {
+  for (const name of ["AuthdClient", "createAuthdClient", "AuthdError", "isAuthdError", "MemoryStorage", "memoryStorage", "localStorageStorage"]) {
+    assert.ok(name in pkg, name);
+  }
+  const meta = JSON.parse(readFileSync(new URL("../package.json", import.meta.url)));
+  assert.equal(meta.type, "module");
+  assert.equal(meta.exports["."].types, "./dist/index.d.ts");
+  assert.deepEqual(Object.keys(meta.dependencies ?? {}), []);
+  for (const f of ["client", "errors", "storage", "http", "events", "tokens", "broadcast"]) {
+    const dts = readFileSync(new URL(`../dist/${f}.d.ts`, import.meta.url), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+    assert.doesNotMatch(dts, /\bany\b(?![a-z])/, `${f}.d.ts`);
+  }
+});
