@@ -5,7 +5,7 @@
 //!
 //! The resource server needs only read access; a Redis ACL user such as
 //! `user guard on >… ~authd:* +exists +pttl +ping +role +client|tracking
-//! +client|id +hello +cluster|slots` is enough.
+//! +hello +cluster|slots +cluster|info` is enough.
 
 use std::sync::Mutex;
 use std::time::Duration;
