@@ -103,6 +103,13 @@ impl Connections {
                     continue;
                 }
             };
+            if facts.version < (7, 0) {
+                log::error!(
+                    "Redis {node} is version {}.{}: authd needs 7.0 or newer (its session scripts use PEXPIREAT … GT); refreshes will fail until it is upgraded",
+                    facts.version.0,
+                    facts.version.1
+                );
+            }
             if facts.maxmemory_policy != "noeviction" {
                 log::warn!(
                     "Redis {node}: maxmemory-policy is `{}`: under memory pressure Redis will evict sessions and revocation markers; set it to `noeviction`",

@@ -44,6 +44,8 @@ pub struct NodeFacts {
     pub maxmemory_policy: String,
     /// Replicas attached to it (`INFO replication`).
     pub replicas: u64,
+    /// `(major, minor)` of `redis_version` (`INFO server`).
+    pub version: (u32, u32),
 }
 
 #[derive(Clone)]
@@ -254,11 +256,14 @@ impl Redis {
                         .arg("maxmemory-policy")
                         .cmd("INFO")
                         .arg("replication")
-                        .query_async::<(Vec<String>, String)>(&mut conn)
+                        .cmd("INFO")
+                        .arg("server")
+                        .query_async::<(Vec<String>, String, String)>(&mut conn)
                         .await
                 };
                 match tokio::time::timeout(self.budget, ask).await {
-                    Ok(Ok((policy, replication))) => Ok(NodeFacts {
+                    Ok(Ok((policy, replication, server))) => Ok(NodeFacts {
+                        version: redis_version(&server),
                         maxmemory_policy: policy.get(1).cloned().unwrap_or_default(),
                         replicas: replication
                             .lines()
@@ -275,6 +280,16 @@ impl Redis {
         }
         out
     }
+}
+
+/// `(major, minor)` from `INFO server`; `(0, 0)` when it says nothing.
+fn redis_version(info: &str) -> (u32, u32) {
+    let version = info
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("redis_version:"))
+        .unwrap_or_default();
+    let mut parts = version.split('.').map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
 /// Runs `pipe` on the node that holds `key` (its master): on one Redis the
@@ -308,4 +323,19 @@ fn node_name(url: &str) -> String {
 
 fn is_transport_error(e: &RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::redis_version;
+
+    #[test]
+    fn the_version_is_read_from_info_server() {
+        assert_eq!(
+            redis_version("# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:0\r\n"),
+            (7, 0)
+        );
+        assert_eq!(redis_version("redis_version:6.2.14"), (6, 2));
+        assert_eq!(redis_version("nothing"), (0, 0));
+    }
 }

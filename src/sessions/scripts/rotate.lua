@@ -22,8 +22,10 @@
 --   { 'reused' }                          an older token: session revoked
 --   { 'invalid' }                         unknown, ended or forged
 local now = now_ms()
-upgrade(KEYS[1])
 local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v')
+if not s[1] and upgrade(KEYS[1]) then
+  s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v')
+end
 local fam, cur, prev, nonce, rotated, abs = s[1], s[2], s[3], s[4], s[5], s[6]
 local verified = s[7] and 1 or 0
 
@@ -52,11 +54,12 @@ if cur == ARGV[3] then
   redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))
   redis.call('PEXPIREAT', KEYS[1], int(expires))
   redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
-  reindex(KEYS[2], now)
-  local marker_ttl = redis.call('PTTL', KEYS[4])
-  if marker_ttl > 0 and marker_ttl < expires - now then
-    redis.call('PEXPIREAT', KEYS[4], int(expires))
-  end
+  -- The index and the credential marker live at least as long as this
+  -- session now (GT: never shortened; a marker without a TTL, or none, is
+  -- left alone). Entries of sessions that ended on their own are dropped
+  -- by the next login, list or revocation, not on every rotation.
+  redis.call('PEXPIREAT', KEYS[2], int(expires), 'GT')
+  redis.call('PEXPIREAT', KEYS[4], int(expires), 'GT')
   return { 'rotated', expires - now, tonumber(abs), verified }
 end
 

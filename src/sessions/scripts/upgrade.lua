@@ -53,7 +53,7 @@ local OLD_FIELDS = { 'fam', 'cur', 'prev', 'nonce', 'created', 'used', 'abs',
 local function upgrade(key)
   local o = redis.call('HMGET', key, unpack(OLD_FIELDS))
   if not o[1] then
-    return
+    return false
   end
   local new = { 'f', short_hash(o[1]), 'c', short_hash(o[2]), 'b', o[5],
     'u', o[6], 'e', o[7], 'd', o[8] or '', 'a', o[9] or '', 'i', o[10] or '' }
@@ -66,6 +66,7 @@ local function upgrade(key)
   -- New fields first: a hash emptied by HDEL would be deleted.
   redis.call('HSET', key, unpack(new))
   redis.call('HDEL', key, unpack(OLD_FIELDS))
+  return true
 end
 
 local OLD_NAME = { f = 'fam', c = 'cur', p = 'prev', n = 'nonce', b = 'created',
