@@ -15,8 +15,9 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 report=${BENCH_REPORT:-BENCHMARKS.md}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/authd-target}"
-cargo build --release --quiet --bin authd
+cargo build --release --quiet --bin authd --example resource_server
 bin="$CARGO_TARGET_DIR/release/authd"
+resource_server="$CARGO_TARGET_DIR/release/examples/resource_server"
 source bench/world.sh
 start_redis
 "$bin" keygen > "$work/key.pem"
@@ -101,6 +102,16 @@ run "healthz c32" -t2 -c32 "$S/healthz"
 run "guarded session-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c32" -t2 -c32 -H "Authorization: Bearer $AT_G" "$G/api/secure"
 run "guarded signature-mode no-cache c32" -t2 -c32 -H "Authorization: Bearer $AT_G" "$N/api/secure"
+# A resource server of its own on authd-guard (examples/resource_server.rs),
+# revocation from authd's Redis: its guarded route against its own bare one.
+rsport=$(free_port)
+env AUTHD_URL="$S" AUTHD_GUARD_REVOCATION=redis AUTHD_GUARD_REDIS_URL="redis://127.0.0.1:$rport" \
+  BIND="127.0.0.1:$rsport" RUST_LOG=warn "$resource_server" >"$work/resource-server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$rsport/hello" >/dev/null && break; sleep 0.1; done
+R=http://127.0.0.1:$rsport
+run "resource server bare c32" -t2 -c32 "$R/hello"
+run "resource server guarded c32" -t2 -c32 -H "Authorization: Bearer $AT_S" "$R/api/whoami"
 run "healthz c1" -t1 -c1 "$S/healthz"
 run "guarded session-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_G" "$G/api/secure"
@@ -185,12 +196,36 @@ for acks in 0 1; do
   RTS=$crts run "cluster refresh 32 chains c32, $acks replica acks" -t32 -c32 -s bench/refresh_chains.lua "$C/api/token"
   run "cluster login c1, $acks replica acks" -t1 -c1 -s bench/login.lua "$C/api/login"
 done
+
+# Redis CPU per operation (bench/redis_cost.py: INFO commandstats and the
+# Redis process's CPU time around 200 logins, refreshes, guard misses and
+# logouts, one at a time), on two instances of their own: one for the
+# flows, one in session mode with no memory (every guarded request asks).
+cost_port=$(free_port); miss_port=$(free_port)
+run_authd "$bin" "$cost_port" AUTHD_REDIS_URL="redis://127.0.0.1:$rport" AUTHD_REDIS_PREFIX=cost: \
+  AUTHD_REGISTER_MAX_PER_IP=100000 AUTHD_DATABASE_URL="sqlite://$work/cost.db" AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem"
+run_authd "$bin" "$miss_port" AUTHD_REDIS_URL="redis://127.0.0.1:$rport" AUTHD_REDIS_PREFIX=cost: \
+  AUTHD_GUARD_CACHE_ENTRIES=0 AUTHD_DATABASE_URL="sqlite://$work/cost.db" AUTHD_JWT_PRIVATE_KEY_FILE="$work/key.pem"
+cost_n=$(( secs >= 5 ? 200 : 20 ))
+python3 bench/redis_cost.py "http://127.0.0.1:$cost_port" "http://127.0.0.1:$miss_port" "$rport" \
+  "$(pgrep -f "redis-server 127.0.0.1:$rport" | head -1)" "$cost_n" | tee "$work/redis_cost.txt"
+
+# The TypeScript client's soak (clients/js/bench/soak.mjs): 50 app
+# instances, 4 concurrent API calls each, 2-second access tokens, 5 % of
+# refresh answers dropped by a proxy after authd handled them.
+soak_secs=${BENCH_SOAK_SECONDS:-$(( secs >= 10 ? 120 : 10 ))}
+(cd clients/js && npm ci --silent --no-audit --no-fund && npm run --silent build) >/dev/null
+if ! node clients/js/bench/soak.mjs "$soak_secs" --drop=0.05 --bin="$bin" > "$work/soak.json"; then
+  echo "soak: users signed out" >> "$work/failed"
+fi
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("soak: %(seconds).0f s, %(users_signed_out)d of %(instances)d users signed out, %(refresh_requests)d refresh requests (%(refreshes_per_instance)s per instance, %(refreshes_per_token)s per token), %(dropped_responses)d answers dropped, %(api_calls)d API calls, %(api_call_failures)d failed" % r)' "$work/soak.json" | tee "$work/soak.txt"
 echo
 echo "resident memory (session-mode instance): start $rss_start, after the login flood $rss_logins, after the other runs $rss_end"
 python3 - "$work" "$secs" "$rss_start" "$rss_logins" "$rss_end" "$report" <<'PY'
 import sys, pathlib, subprocess, datetime
 d = pathlib.Path(sys.argv[1])
 secs, rss_start, rss_logins, rss_end, report = sys.argv[2:7]
+soak_secs_note = "`clients/js/bench/soak.mjs`: 50 app instances, 4 concurrent API calls each, 2-second access tokens, 5 % of refresh answers dropped after authd handled them"
 r = {p.stem: float(p.read_text()) for p in d.glob("*.rps")}
 lat = {p.stem: p.read_text().split() for p in d.glob("*.lat")}
 bytes_line = (d / "bytes.txt").read_text().strip()
@@ -214,6 +249,10 @@ broken_file = d / "broken.txt"
 broken = broken_file.read_text().strip() if broken_file.exists() else "broken chains: not measured"
 prop_file = d / "propagation.txt"
 propagation = prop_file.read_text().strip() if prop_file.exists() else "revocation propagation: not measured"
+redis_cost = (d / "redis_cost.txt").read_text().strip() if (d / "redis_cost.txt").exists() else "not measured"
+soak = (d / "soak.txt").read_text().strip() if (d / "soak.txt").exists() else "soak: not run"
+guard_ratio = r["resource server guarded c32"] / r["resource server bare c32"]
+print(f"resource server (authd-guard, Redis revocation): guarded route {guard_ratio:.3f} x its own bare route")
 print()
 print("ratios against /healthz in this run:")
 for c in ("c32", "c1"):
@@ -225,7 +264,7 @@ for c in ("c32", "c1"):
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 order = ["login flood c16", "guarded session-mode c8 during a login flood", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
-         "guarded signature-mode no-cache c32", "healthz c1", "guarded session-mode c1",
+         "guarded signature-mode no-cache c32", "resource server bare c32", "resource server guarded c32", "healthz c1", "guarded session-mode c1",
          "guarded signature-mode c1", "refresh chain c1", "refresh 32 chains c32"]
 durable = []
 for what in ("refresh chain c1", "refresh 32 chains c32", "login c1"):
@@ -236,7 +275,7 @@ for what in ("refresh chain c1", "refresh 32 chains c32", "login c1"):
     durable.append(f"| {what} | {cells[0]} | {cells[1]} |")
 rows = []
 for k in order:
-    h = None if k.startswith("login") else r["healthz c32"] if k.endswith("c32") else r["healthz c1"] if k.endswith("c1") else None
+    h = r["resource server bare c32"] if k.startswith("resource server") else None if k.startswith("login") else r["healthz c32"] if k.endswith("c32") else r["healthz c1"] if k.endswith("c1") else None
     ratio = f"{r[k] / h:.3f}" if h else ""
     rows.append(f"| {k} | {r[k]:,.0f} | {lat[k][0]} | {lat[k][1]} | {ratio} |")
 text = f"""# Benchmarks
@@ -257,6 +296,10 @@ in the same run; absolute numbers drift on a shared machine, ratios less.
 - guarded: one access token reused by every request; `no-cache` turns the
   verified-token cache off (`AUTHD_GUARD_CACHE_ENTRIES=0`), so each request
   pays a full Ed25519 verification, as a new token would.
+- resource server: `examples/resource_server.rs` (authd-guard: JWKS from
+  authd, revocation from authd's Redis), its guarded `/api/whoami` against
+  its own `/hello`; its ratio column is against that bare route:
+  {guard_ratio:.3f}.
 - refresh chain: one connection, each request presenting the refresh token
   the previous response returned; 32 chains: 32 sessions refreshing at once,
   one connection each ({broken}).
@@ -267,6 +310,14 @@ with a replica each, on this machine; one authd instance per column):
 | case | 0 replica acks | 1 replica ack |
 |---|---|---|
 """ + "\n".join(durable) + f"""
+
+The TypeScript client under flaky refreshes ({soak_secs_note}): {soak}.
+
+Redis CPU per operation (`bench/redis_cost.py`: each operation run one at
+a time; script µs from `INFO commandstats`, process CPU from the Redis
+process's scheduler time, parsing and networking included):
+
+{redis_cost}
 
 Revocation across instances (three session-mode instances sharing one
 Redis; log out on one, poll the other two until each refuses the token):
