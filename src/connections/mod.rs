@@ -13,7 +13,7 @@ pub use authd_guard::liveness::Liveness;
 pub use error::StoreError;
 pub use plaintext::plaintext_remote_stores;
 pub use redis::keys::KeySchema;
-pub use redis::script::{Call, Durability};
+pub use redis::script::{Call, Durability, Function, Library};
 pub use redis::{client_for, pipeline_at, serve_from_this_thread, Connection, Redis};
 pub use settings::{DatabaseSettings, RedisSettings};
 pub use sql::Sql;

@@ -3,24 +3,40 @@
 
 use std::time::Duration;
 
-use deadpool_redis::redis::{self, Script};
+use std::sync::Arc;
+
+use deadpool_redis::redis;
 use uuid::Uuid;
 
 use super::refresh_token::{new_nonce, RefreshToken};
 use super::settings::SessionSettings;
 use crate::common::telemetry::{self, Ended};
-use crate::connections::{Call, Durability, KeySchema, Liveness, Redis, StoreError};
+use crate::connections::{
+    Call, Durability, Function, KeySchema, Library, Liveness, Redis, StoreError,
+};
 
 const COMMON: &str = include_str!("scripts/common.lua");
 /// Reading sessions of the layout before compact fields; see the file's
 /// head for when it is deleted.
 const UPGRADE: &str = include_str!("scripts/upgrade.lua");
 
-/// A session script: the shared helpers, the old-layout reader where the
-/// script may meet an old session, then its body.
-fn script(body: &str, old_layout: bool) -> Script {
-    let upgrade = if old_layout { UPGRADE } else { "" };
-    Script::new(&format!("{COMMON}{upgrade}{body}"))
+/// The session scripts as one Redis Functions library: the shared helpers
+/// and the old-layout reader are defined once when it loads, and each
+/// script's body is a function (`FCALL`).
+fn library() -> Arc<Library> {
+    Library::new(
+        "authd_sessions",
+        &format!("{COMMON}{UPGRADE}"),
+        &[
+            ("create", include_str!("scripts/create.lua")),
+            ("rotate", include_str!("scripts/rotate.lua")),
+            ("revoke", include_str!("scripts/revoke.lua")),
+            ("revoke_all", include_str!("scripts/revoke_all.lua")),
+            ("list", include_str!("scripts/list.lua")),
+            ("inspect", include_str!("scripts/inspect.lua")),
+            ("mark_verified", include_str!("scripts/mark_verified.lua")),
+        ],
+    )
 }
 
 /// The credential version of a deleted account: above any real one (each
@@ -105,17 +121,18 @@ pub struct SessionStore {
     max_per_user: u32,
     /// `AUTHD_REDIS_MIN_REPLICAS` ≥ 1: every change waits for replicas.
     durability: Option<Durability>,
-    create: Script,
-    rotate: Script,
-    revoke: Script,
-    revoke_all: Script,
-    list: Script,
-    inspect: Script,
-    mark_verified: Script,
+    create: Function,
+    rotate: Function,
+    revoke: Function,
+    revoke_all: Function,
+    list: Function,
+    inspect: Function,
+    mark_verified: Function,
 }
 
 impl SessionStore {
     pub fn new(redis: Redis, liveness: Liveness, prefix: &str, settings: &SessionSettings) -> Self {
+        let library = library();
         Self {
             redis,
             liveness,
@@ -125,13 +142,13 @@ impl SessionStore {
             idle_ms: settings.refresh_token_ttl.as_millis() as u64,
             max_age_ms: settings.max_age.as_millis() as u64,
             grace_ms: settings.reuse_grace.as_millis() as u64,
-            create: script(include_str!("scripts/create.lua"), false),
-            rotate: script(include_str!("scripts/rotate.lua"), true),
-            revoke: script(include_str!("scripts/revoke.lua"), true),
-            revoke_all: script(include_str!("scripts/revoke_all.lua"), false),
-            list: script(include_str!("scripts/list.lua"), true),
-            inspect: script(include_str!("scripts/inspect.lua"), true),
-            mark_verified: script(include_str!("scripts/mark_verified.lua"), false),
+            create: library.function("create"),
+            rotate: library.function("rotate"),
+            revoke: library.function("revoke"),
+            revoke_all: library.function("revoke_all"),
+            list: library.function("list"),
+            inspect: library.function("inspect"),
+            mark_verified: library.function("mark_verified"),
         }
     }
 
@@ -152,7 +169,7 @@ impl SessionStore {
         email_verified: bool,
     ) -> Result<Created, StoreError> {
         let token = RefreshToken::generate(user);
-        let mut call = Call::new(&self.create);
+        let mut call = Call::function(&self.create);
         call.key(self.keys.session(user, token.session_id))
             .key(self.keys.index(user))
             .key(self.keys.credential(user))
@@ -200,7 +217,7 @@ impl SessionStore {
         let (user, session) = (presented.user_id, presented.session_id);
         let nonce = new_nonce();
         let successor = presented.successor(&nonce);
-        let mut call = Call::new(&self.rotate);
+        let mut call = Call::function(&self.rotate);
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .key(self.keys.tombstone(user, session))
@@ -258,7 +275,7 @@ impl SessionStore {
         reason: Ended,
     ) -> Result<bool, StoreError> {
         let family = family_of.map(RefreshToken::family_hash);
-        let mut call = Call::new(&self.revoke);
+        let mut call = Call::function(&self.revoke);
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .arg(session.as_simple().to_string())
@@ -309,7 +326,7 @@ impl SessionStore {
         fence: Option<(i64, u64)>,
         reason: Ended,
     ) -> Result<u64, StoreError> {
-        let mut call = Call::new(&self.revoke_all);
+        let mut call = Call::function(&self.revoke_all);
         call.key(self.keys.index(user))
             .key(self.keys.credential(user))
             .arg(self.keys.session_prefix(user))
@@ -340,7 +357,7 @@ impl SessionStore {
     /// The user's live sessions (at most `AUTHD_MAX_SESSIONS_PER_USER`), in
     /// no particular order.
     pub async fn list(&self, user: Uuid) -> Result<Vec<SessionInfo>, StoreError> {
-        let mut call = Call::new(&self.list);
+        let mut call = Call::function(&self.list);
         call.key(self.keys.index(user))
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);
@@ -369,7 +386,7 @@ impl SessionStore {
         &self,
         token: &RefreshToken,
     ) -> Result<Option<CurrentRefresh>, StoreError> {
-        let mut call = Call::new(&self.inspect);
+        let mut call = Call::function(&self.inspect);
         call.key(self.keys.session(token.user_id, token.session_id))
             .arg(&token.family_hash()[..])
             .arg(&token.secret_hash()[..]);
@@ -387,7 +404,7 @@ impl SessionStore {
     /// Marks the user's live sessions verified (their next access tokens
     /// say `email_verified: true`); returns how many.
     pub async fn mark_verified(&self, user: Uuid) -> Result<u64, StoreError> {
-        let mut call = Call::new(&self.mark_verified);
+        let mut call = Call::function(&self.mark_verified);
         call.key(self.keys.index(user))
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);

@@ -208,7 +208,7 @@ async fn the_guard_answers_from_memory_on_a_cluster() {
     .await;
     assert_eq!(commands.len(), 1, "only the refresh's script: {commands:?}");
     assert!(
-        commands[0].to_lowercase().contains("\"evalsha\""),
+        commands[0].to_lowercase().contains("\"fcall\""),
         "{commands:?}"
     );
 }

@@ -136,3 +136,14 @@ async fn without_a_replica_required_the_same_failover_breaks_the_chain() {
     let promoted = redis.promoted(&app).await;
     assert_eq!(promoted.refresh(&t1.refresh_token).await.status(), 400);
 }
+
+#[tokio::test]
+async fn the_session_functions_are_loaded_again_on_the_replicated_path() {
+    // The WAIT pipeline's first reply is `Function not found`: load, retry.
+    let redis = Replicated::start();
+    let app = durable_app(&redis.master.url()).await;
+    let (_, t0) = app.signed_in_user().await;
+    assert!(redis.master.cli(&["function", "flush"]).contains("OK"));
+    let t1 = app.refreshed(&t0.refresh_token).await;
+    app.refreshed(&t1.refresh_token).await;
+}

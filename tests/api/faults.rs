@@ -294,3 +294,18 @@ async fn a_killed_redis_connection_costs_no_request_a_503() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_redis_that_lost_the_session_functions_gets_them_again() {
+    // A node restarted without persistence, or flushed with FUNCTION FLUSH:
+    // the next call loads the library again and goes on.
+    let redis = TestRedis::start();
+    let app = app().redis(&redis).spawn().await;
+    let (_, t0) = app.signed_in_user().await;
+    let t1 = app.refreshed(&t0.refresh_token).await;
+    assert!(redis.cli(&["function", "flush"]).contains("OK"));
+    assert!(!redis.cli(&["function", "list"]).contains("authd_sessions"));
+    let t2 = app.refreshed(&t1.refresh_token).await;
+    assert!(redis.cli(&["function", "list"]).contains("authd_sessions"));
+    assert_eq!(app.guard_status(&t2.access_token).await, 200);
+}

@@ -188,14 +188,14 @@ async fn a_refresh_costs_one_redis_round_trip_and_a_repeated_guarded_request_non
     let redis = TestRedis::start();
     let app = app().redis(&redis).spawn().await;
     let (email, t0) = app.signed_in_user().await;
-    let t1 = app.refreshed(&t0.refresh_token).await; // loads the script
+    let t1 = app.refreshed(&t0.refresh_token).await; // the library is loaded
     let commands = client_commands_during(&redis, async {
         app.refreshed(&t1.refresh_token).await;
     })
     .await;
     assert_eq!(commands.len(), 1, "{commands:?}");
     assert!(
-        commands[0].to_lowercase().starts_with("\"evalsha\""),
+        commands[0].to_lowercase().starts_with("\"fcall\""),
         "{commands:?}"
     );
 

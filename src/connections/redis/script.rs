@@ -1,6 +1,10 @@
-//! The one way authd calls a Redis script (sessions and throttling alike):
-//! `EVALSHA`, loading the script on a node that does not know it yet
-//! (`NOSCRIPT`). A call keeps its keys and arguments, so that it can run either
+//! The one way authd calls Redis code (sessions and throttling alike): a
+//! script by `EVALSHA`, or a function of a library by `FCALL`, loading it on
+//! a node that does not know it yet (`NOSCRIPT`, `Function not found`: a
+//! new node, a restart without persistence). A library's name holds a digest
+//! of its code, so instances of two authd versions never call each other's
+//! functions; `FUNCTION LOAD` goes to every master of a cluster and is
+//! replicated like a write, so replicas that take over have it. A call keeps its keys and arguments, so that it can run either
 //! as a plain `EVALSHA`, or, when changes must reach replicas before authd
 //! answers (`AUTHD_REDIS_MIN_REPLICAS`), in one pipeline on the master that
 //! holds its keys:
@@ -16,9 +20,12 @@
 //! in one round trip: were the master to change in between, the script
 //! would fail there (`MOVED`) instead of being acknowledged by another.
 
+use std::sync::Arc;
+
 use deadpool_redis::redis::{
-    self, Cmd, ErrorKind, FromRedisValue, Script, ServerErrorKind, ToRedisArgs, Value,
+    self, Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, ToRedisArgs, Value,
 };
+use sha2::{Digest, Sha256};
 
 use super::keys::ack_key;
 use super::{pipeline_at, Redis};
@@ -33,16 +40,96 @@ pub struct Durability {
     pub wait_ms: u64,
 }
 
+/// A Redis Functions library (Redis 7.0+): Lua helpers defined once when
+/// it loads, and functions registered by name. Its functions run without
+/// re-creating the helpers on every call, as a script prepended with them
+/// would.
+pub struct Library {
+    name: String,
+    code: String,
+}
+
+/// One function of a library.
+#[derive(Clone)]
+pub struct Function {
+    library: Arc<Library>,
+    name: String,
+}
+
+impl Library {
+    /// `prelude` (helpers, `local` only) and `functions`: a name and a
+    /// body that reads `KEYS` and `ARGV` as a script does. Named
+    /// `<base>_<digest>`, each function `<library>_<name>`.
+    pub fn new(base: &str, prelude: &str, functions: &[(&str, &str)]) -> Arc<Self> {
+        let mut body = String::from(prelude);
+        for (name, code) in functions {
+            body.push_str(&format!(
+                "redis.register_function('{{LIBRARY}}_{name}', function(KEYS, ARGV)\n{code}\nend)\n"
+            ));
+        }
+        let digest = Sha256::digest(body.as_bytes());
+        let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let name = format!("{base}_{hex}");
+        let code = format!("#!lua name={name}\n{}", body.replace("{LIBRARY}", &name));
+        Arc::new(Self { name, code })
+    }
+
+    pub fn function(self: &Arc<Self>, name: &str) -> Function {
+        Function {
+            library: self.clone(),
+            name: format!("{}_{name}", self.name),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn load<C: redis::aio::ConnectionLike>(&self, conn: &mut C) -> RedisResult<()> {
+        redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg("REPLACE")
+            .arg(&self.code)
+            .query_async::<Value>(conn)
+            .await
+            .map(drop)
+    }
+}
+
+/// What a call runs.
+#[derive(Clone, Copy)]
+enum Program<'a> {
+    Script(&'a Script),
+    Function(&'a Function),
+}
+
+impl Program<'_> {
+    async fn load<C: redis::aio::ConnectionLike>(self, conn: &mut C) -> RedisResult<()> {
+        match self {
+            Self::Script(script) => script.load_async(conn).await.map(drop),
+            Self::Function(function) => function.library.load(conn).await,
+        }
+    }
+}
+
 pub struct Call<'a> {
-    script: &'a Script,
+    program: Program<'a>,
     keys: Vec<Vec<u8>>,
     args: Vec<Vec<u8>>,
 }
 
 impl<'a> Call<'a> {
     pub fn new(script: &'a Script) -> Self {
+        Self::of(Program::Script(script))
+    }
+
+    pub fn function(function: &'a Function) -> Self {
+        Self::of(Program::Function(function))
+    }
+
+    fn of(program: Program<'a>) -> Self {
         Self {
-            script,
+            program,
             keys: Vec::new(),
             args: Vec::new(),
         }
@@ -58,9 +145,20 @@ impl<'a> Call<'a> {
         self
     }
 
-    fn evalsha(&self) -> Cmd {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(self.script.get_hash()).arg(self.keys.len());
+    fn command(&self) -> Cmd {
+        let mut cmd = match self.program {
+            Program::Script(script) => {
+                let mut cmd = redis::cmd("EVALSHA");
+                cmd.arg(script.get_hash());
+                cmd
+            }
+            Program::Function(function) => {
+                let mut cmd = redis::cmd("FCALL");
+                cmd.arg(&function.name);
+                cmd
+            }
+        };
+        cmd.arg(self.keys.len());
         for key in &self.keys {
             cmd.arg(key.as_slice());
         }
@@ -87,7 +185,7 @@ impl<'a> Call<'a> {
         changed_nothing: fn(&Value) -> bool,
     ) -> Result<T, StoreError> {
         let Some(durability) = durability else {
-            let cmd = self.evalsha();
+            let cmd = self.command();
             let cmd = &cmd;
             let reply = redis
                 .run(|mut conn| async move {
@@ -95,14 +193,14 @@ impl<'a> Call<'a> {
                     if !unknown_script(first.as_ref().map(std::slice::from_ref)) {
                         return first;
                     }
-                    self.script.load_async(&mut conn).await?;
+                    self.program.load(&mut conn).await?;
                     cmd.query_async(&mut conn).await
                 })
                 .await?;
             return T::from_redis_value(reply).map_err(|e| StoreError::Redis(e.into()));
         };
         let mut pipe = redis::pipe();
-        pipe.add_command(self.evalsha())
+        pipe.add_command(self.command())
             .cmd("SET")
             .arg(ack_key(
                 self.keys.first().map(Vec::as_slice).unwrap_or_default(),
@@ -121,7 +219,7 @@ impl<'a> Call<'a> {
                 if !unknown_script(first.as_deref()) {
                     return first;
                 }
-                self.script.load_async(&mut conn).await?;
+                self.program.load(&mut conn).await?;
                 pipeline_at(&mut conn, pipe, key).await
             })
             .await?;
@@ -144,14 +242,24 @@ impl<'a> Call<'a> {
     }
 }
 
-/// Whether the script was not loaded on the node that ran the call: an
-/// error, or (in a cluster pipeline) the first reply.
+/// Whether the script or function was not loaded on the node that ran the
+/// call: an error, or (in a cluster pipeline) the first reply.
 fn unknown_script(outcome: Result<&[Value], &redis::RedisError>) -> bool {
     let no_script = Some(ServerErrorKind::NoScript);
     match outcome {
-        Err(e) => e.kind() == ErrorKind::Server(ServerErrorKind::NoScript),
-        Ok(replies) => {
-            matches!(replies.first(), Some(Value::ServerError(e)) if e.kind() == no_script)
+        // A pipeline's error keeps its replies' details only in its text.
+        Err(e) => {
+            e.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
+                || (e.code() == Some("ERR") && e.to_string().contains(FUNCTION_NOT_FOUND))
         }
+        Ok(replies) => matches!(replies.first(), Some(Value::ServerError(e))
+            if e.kind() == no_script || no_function(Some(e.code()), e.details())),
     }
+}
+
+/// `ERR Function not found` (Redis has no error code of its own for it).
+const FUNCTION_NOT_FOUND: &str = "Function not found";
+
+fn no_function(code: Option<&str>, detail: Option<&str>) -> bool {
+    code == Some("ERR") && detail.is_some_and(|d| d.starts_with(FUNCTION_NOT_FOUND))
 }
