@@ -67,8 +67,8 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
     let redis = &settings.redis;
     let database = &settings.database;
     if settings.server.environment == Environment::Production {
-        for store in crate::connections::plaintext_remote_stores(&redis.url, &database.url) {
-            log::warn!("{store}: a plaintext connection to a host that is not this one; use TLS (rediss://, or sslmode=verify-full for Postgres)");
+        for warning in crate::connections::store_transport_warnings(&redis.url, &database.url) {
+            log::warn!("{warning}");
         }
     }
     // Session liveness is tracked only where the guard asks for it.
