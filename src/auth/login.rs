@@ -28,7 +28,8 @@ impl Auth {
                     let credentials = self.users.credentials_by_email(&email).await?;
                     let matched = match password {
                         Some(password) => {
-                            self.password_matches(password, credentials.as_ref()).await?
+                            self.password_matches(password, credentials.as_ref())
+                                .await?
                         }
                         None => false,
                     };

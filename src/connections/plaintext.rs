@@ -137,7 +137,10 @@ mod tests {
         ] {
             let found = warnings(url);
             assert_eq!(found.len(), 1, "{url}: {found:?}");
-            assert!(found[0].starts_with("database db.internal: sslmode="), "{found:?}");
+            assert!(
+                found[0].starts_with("database db.internal: sslmode="),
+                "{found:?}"
+            );
             assert!(found[0].contains("set sslmode=verify-full"), "{found:?}");
             assert!(!found[0].contains("secret"), "{found:?}");
         }

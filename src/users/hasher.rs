@@ -436,7 +436,10 @@ mod tests {
         for params in ["m=128,t=10,p=16", "m=19456,t=2,p=1"] {
             let stored = format!("$argon2id$v=19${params}${rest}");
             assert!(
-                !hasher.verify(pw("anything at all"), Some(stored)).await.unwrap(),
+                !hasher
+                    .verify(pw("anything at all"), Some(stored))
+                    .await
+                    .unwrap(),
                 "{params}"
             );
         }

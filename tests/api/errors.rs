@@ -221,7 +221,12 @@ async fn a_stored_hash_authd_will_not_use_is_a_failed_login_not_a_500() {
     for email in [&malformed, &endless] {
         assert_eq!(app.register(email, PASSWORD).await.status(), 201);
     }
-    store_hash(&app, &malformed, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await;
+    store_hash(
+        &app,
+        &malformed,
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+    )
+    .await;
     store_hash(
         &app,
         &endless,
