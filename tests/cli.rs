@@ -670,6 +670,39 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
     }
 }
 
+/// A raw request whose path holds a `"` (no HTTP library sends one): the
+/// text access line writes it percent-encoded, so the quoted field still
+/// ends where the path does.
+#[tokio::test]
+async fn a_quote_in_a_raw_request_path_is_escaped_in_the_access_log() {
+    use std::io::{Read, Write};
+    let stores = Stores::private().await;
+    let service = Service::start(
+        authd_bin!(),
+        stores.dir.path(),
+        &stores.vars(&[("RUST_LOG", "info")]),
+    );
+    let mut stream = std::net::TcpStream::connect(&service.address).unwrap();
+    stream
+        .write_all(b"GET /a\"b\\c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut lines = Vec::new();
+    while Instant::now() < deadline && !lines.iter().any(|l: &String| l.contains(" 404 ")) {
+        if let Ok(line) = service.log.recv_timeout(Duration::from_millis(100)) {
+            lines.push(line);
+        }
+    }
+    let access = lines
+        .iter()
+        .find(|l| l.contains(" 404 "))
+        .unwrap_or_else(|| panic!("no access line: {lines:?}"));
+    assert!(access.contains("\"GET /a%22b%5Cc\" 404 "), "{access}");
+}
+
 /// `.env.example` and the README's table are rendered from the settings'
 /// declarations; `AUTHD_UPDATE_DOCS=1` rewrites them.
 #[test]
