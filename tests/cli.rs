@@ -467,6 +467,7 @@ async fn production_warns_about_a_plaintext_store_on_another_host() {
             ("AUTHD_ENV", "production"),
             ("AUTHD_JWT_PRIVATE_KEY_FILE", key.to_str().unwrap()),
             ("AUTHD_SMTP_URL", "smtp://127.0.0.1:1"),
+            ("AUTHD_PUBLIC_URL", "https://auth.example.com"),
             ("AUTHD_DATABASE_URL", &db),
             ("AUTHD_REDIS_URL", "redis://192.0.2.1:6379"),
             ("AUTHD_REDIS_TIMEOUT_MS", "200"),
@@ -477,6 +478,32 @@ async fn production_warns_about_a_plaintext_store_on_another_host() {
         log.contains("WARN") && log.contains("Redis 192.0.2.1: a plaintext connection"),
         "{log}"
     );
+}
+
+/// A private key file for production, readable by its owner only.
+fn production_key(dir: &std::path::Path) -> String {
+    let key = dir.join("key.pem");
+    std::fs::write(&key, authd(&["keygen"], &[]).stdout).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    key.to_str().unwrap().to_string()
+}
+
+/// RFC 8414 §3.3: the metadata's issuer must be the https URL it is
+/// published under, so production will not start without one.
+#[test]
+fn production_refuses_to_start_without_an_https_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = production_key(dir.path());
+    let production = [
+        ("AUTHD_ENV", "production"),
+        ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
+        ("AUTHD_SMTP_URL", "smtp://127.0.0.1:1"),
+    ];
+    let err = assert_refuses(&production, "AUTHD_PUBLIC_URL");
+    assert!(err.contains("https://"), "{err}");
+    let mut plain = production.to_vec();
+    plain.push(("AUTHD_PUBLIC_URL", "http://auth.example.com"));
+    assert_refuses(&plain, "AUTHD_PUBLIC_URL");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

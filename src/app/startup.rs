@@ -137,6 +137,9 @@ impl Application {
         connections
             .warn_about_redis(settings.redis.min_replicas)
             .await;
+        for warning in settings.startup_warnings() {
+            log::warn!("{warning}");
+        }
         let listener = TcpListener::bind(settings.server.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",
@@ -159,7 +162,7 @@ impl Application {
             connections,
             trusted_proxies: settings.server.trusted_proxies.clone(),
             metadata: oauth::metadata_json(
-                &settings.jwt.issuer,
+                settings.metadata_issuer(),
                 &public_url,
                 introspection.is_some(),
                 settings.sessions.reuse_grace.as_secs(),

@@ -292,7 +292,9 @@ async fn metadata_names_the_endpoints_under_the_public_url() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let doc: Value = res.json().await.unwrap();
-    assert_eq!(doc["issuer"], "authd");
+    // RFC 8414 §3.3: the issuer is the URL the metadata is published under
+    // (tokens still carry AUTHD_ISSUER as iss).
+    assert_eq!(doc["issuer"], "https://auth.example.com");
     assert_eq!(doc["token_endpoint"], "https://auth.example.com/api/token");
     assert_eq!(
         doc["jwks_uri"],
@@ -320,6 +322,7 @@ async fn metadata_names_the_endpoints_under_the_public_url() {
         .get_json("/.well-known/oauth-authorization-server")
         .await;
     assert!(doc.get("introspection_endpoint").is_none(), "{doc}");
+    assert_eq!(doc["issuer"], "authd", "AUTHD_ISSUER without a public URL");
     assert_eq!(
         doc["token_endpoint"],
         format!("{}/api/token", plain.address)
