@@ -506,6 +506,55 @@ fn production_refuses_to_start_without_an_https_public_url() {
     assert_refuses(&plain, "AUTHD_PUBLIC_URL");
 }
 
+/// Production with `/metrics` on the public listener, and tokens whose
+/// `iss` is not the metadata's issuer: one warning each, naming the
+/// setting; the metadata publishes the public URL as its issuer. With both
+/// set as advised: neither warning.
+#[tokio::test]
+async fn production_warns_about_public_metrics_and_an_issuer_that_is_not_the_public_url() {
+    let stores = Stores::private().await;
+    let key = production_key(stores.dir.path());
+    let public = "https://auth.example.com";
+    let production = stores.vars(&[
+        ("AUTHD_ENV", "production"),
+        ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
+        ("AUTHD_SMTP_URL", "smtp://127.0.0.1:1"),
+        ("AUTHD_PUBLIC_URL", public),
+    ]);
+    let metrics_warning = |l: &String| l.contains("WARN") && l.contains("AUTHD_METRICS_BIND");
+    let issuer_warning =
+        |l: &String| l.contains("WARN") && l.contains("AUTHD_ISSUER=https://auth.example.com");
+
+    let service = Service::start(authd_bin!(), stores.dir.path(), &production);
+    let log = &service.startup_log;
+    assert!(log.iter().any(metrics_warning), "{log:?}");
+    assert!(log.iter().any(issuer_warning), "{log:?}");
+    let doc: serde_json::Value =
+        reqwest::get(service.url("/.well-known/oauth-authorization-server"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(doc["issuer"], public, "{doc}");
+    assert_eq!(
+        doc["token_endpoint"],
+        format!("{public}/api/token"),
+        "{doc}"
+    );
+    drop(service);
+
+    let mut advised = production.clone();
+    advised.extend([
+        ("AUTHD_ISSUER", public),
+        ("AUTHD_METRICS_BIND", "127.0.0.1:0"),
+    ]);
+    let service = Service::start(authd_bin!(), stores.dir.path(), &advised);
+    let log = &service.startup_log;
+    assert!(!log.iter().any(metrics_warning), "{log:?}");
+    assert!(!log.iter().any(issuer_warning), "{log:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_logins_and_refreshes_answers_no_5xx_and_loses_no_rotation() {
     let stores = Stores::private().await;

@@ -77,7 +77,8 @@ settings_section! {
         pub log_format: LogFormat = "AUTHD_LOG_FORMAT" ["text"] => log_format;
         /// Serve Prometheus `GET /metrics` on this address only (e.g.
         /// `127.0.0.1:9100`); the main address then answers 404 for it. Unset:
-        /// `/metrics` on the main address.
+        /// `/metrics` on the main address, which production warns about at
+        /// startup (its login counters show an attacker how their guessing goes).
         pub metrics_bind: Option<SocketAddr> = "AUTHD_METRICS_BIND" [] => address;
     }
 }
@@ -180,6 +181,12 @@ impl Settings {
             warnings.push(format!(
                 "AUTHD_ISSUER (`{tokens}`, the `iss` of access tokens) differs from AUTHD_PUBLIC_URL (`{issuer}`, the metadata's issuer): clients that match a token's iss to the metadata refuse it; set AUTHD_ISSUER={issuer} (access tokens issued before keep the old iss until they expire, and resource servers that pin iss must then expect the new one)"
             ));
+        }
+        if self.server.environment == Environment::Production && self.server.metrics_bind.is_none()
+        {
+            warnings.push(
+                "/metrics is served on the public listener: its login counters show an attacker how their guessing goes; set AUTHD_METRICS_BIND to a private address (e.g. 127.0.0.1:9100)".to_string(),
+            );
         }
         warnings
     }
@@ -448,7 +455,7 @@ mod tests {
     }
 
     #[test]
-    fn startup_warns_about_an_issuer_apart_from_the_public_url() {
+    fn startup_warns_about_public_metrics_in_production_and_an_issuer_apart() {
         let dir = tempfile::tempdir().unwrap();
         let key = key_file(&dir);
         let production = [
@@ -460,17 +467,22 @@ mod tests {
         let warnings = Settings::from_vars(vars(&production))
             .unwrap()
             .startup_warnings();
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(
             warnings[0].contains("AUTHD_ISSUER=https://auth.example.com"),
             "{warnings:?}"
         );
+        assert!(warnings[1].contains("AUTHD_METRICS_BIND"), "{warnings:?}");
         let mut quiet = production.to_vec();
-        quiet.push(("AUTHD_ISSUER", PUBLIC));
+        quiet.extend([
+            ("AUTHD_ISSUER", PUBLIC),
+            ("AUTHD_METRICS_BIND", "127.0.0.1:9100"),
+        ]);
         let warnings = Settings::from_vars(vars(&quiet))
             .unwrap()
             .startup_warnings();
         assert!(warnings.is_empty(), "{warnings:?}");
+        // Development serves /metrics where it listens without a word.
         assert!(Settings::from_vars(vars(&[]))
             .unwrap()
             .startup_warnings()
