@@ -31,6 +31,15 @@ if services.get("authd-scaled", {}).get("deploy", {}).get("replicas") != 3:
     problems.append("authd-scaled should run 3 replicas")
 if "sqlite" not in str(services.get("authd", {}).get("environment", {}).get("AUTHD_DATABASE_URL")):
     problems.append("default authd should use SQLite")
+for name, service in services.items():
+    env = service.get("environment", {}) or {}
+    if isinstance(env, dict) and env.get("AUTHD_ENV") == "production":
+        # authd refuses to start in production without these.
+        if not str(env.get("AUTHD_PUBLIC_URL", "")).startswith("https://"):
+            problems.append(f"{name}: production needs an https:// AUTHD_PUBLIC_URL")
+        for needed in ["AUTHD_SMTP_URL", "AUTHD_JWT_PRIVATE_KEY_FILE"]:
+            if not env.get(needed):
+                problems.append(f"{name}: production needs {needed}")
 nginx = (root / "deploy" / "nginx.conf").read_text()
 for upstream in re.findall(r"^\s*server\s+([\w.-]+):\d+", nginx, re.M):
     if upstream not in services:

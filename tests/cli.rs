@@ -353,6 +353,7 @@ const OWN_VARIABLES: &[&str] = &[
     "AUTHD_LOGIN_MAX_FAILURES_PER_IP",
     "AUTHD_MAIL_MAX_PER_ADDRESS",
     "AUTHD_MAIL_MAX_PER_IP",
+    "AUTHD_REVOKE_ACCESS_TOKENS",
 ];
 
 #[test]
@@ -466,6 +467,7 @@ async fn production_warns_about_a_plaintext_store_on_another_host() {
             ("AUTHD_ENV", "production"),
             ("AUTHD_JWT_PRIVATE_KEY_FILE", key.to_str().unwrap()),
             ("AUTHD_SMTP_URL", "smtp://127.0.0.1:1"),
+            ("AUTHD_PUBLIC_URL", "https://auth.example.com"),
             ("AUTHD_DATABASE_URL", &db),
             ("AUTHD_REDIS_URL", "redis://192.0.2.1:6379"),
             ("AUTHD_REDIS_TIMEOUT_MS", "200"),
@@ -476,6 +478,81 @@ async fn production_warns_about_a_plaintext_store_on_another_host() {
         log.contains("WARN") && log.contains("Redis 192.0.2.1: a plaintext connection"),
         "{log}"
     );
+}
+
+/// A private key file for production, readable by its owner only.
+fn production_key(dir: &std::path::Path) -> String {
+    let key = dir.join("key.pem");
+    std::fs::write(&key, authd(&["keygen"], &[]).stdout).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    key.to_str().unwrap().to_string()
+}
+
+/// RFC 8414 §3.3: the metadata's issuer must be the https URL it is
+/// published under, so production will not start without one.
+#[test]
+fn production_refuses_to_start_without_an_https_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = production_key(dir.path());
+    let production = [
+        ("AUTHD_ENV", "production"),
+        ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
+        ("AUTHD_SMTP_URL", "smtp://127.0.0.1:1"),
+    ];
+    let err = assert_refuses(&production, "AUTHD_PUBLIC_URL");
+    assert!(err.contains("https://"), "{err}");
+    let mut plain = production.to_vec();
+    plain.push(("AUTHD_PUBLIC_URL", "http://auth.example.com"));
+    assert_refuses(&plain, "AUTHD_PUBLIC_URL");
+}
+
+/// Production with `/metrics` on the public listener, and tokens whose
+/// `iss` is not the metadata's issuer: one warning each, naming the
+/// setting; the metadata publishes the public URL as its issuer. With both
+/// set as advised: neither warning.
+#[tokio::test]
+async fn production_warns_about_public_metrics_and_an_issuer_that_is_not_the_public_url() {
+    let stores = Stores::private().await;
+    let key = production_key(stores.dir.path());
+    let public = "https://auth.example.com";
+    let production = stores.vars(&[
+        ("AUTHD_ENV", "production"),
+        ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
+        ("AUTHD_SMTP_URL", "smtp://127.0.0.1:1"),
+        ("AUTHD_PUBLIC_URL", public),
+    ]);
+    let metrics_warning = |l: &String| l.contains("WARN") && l.contains("AUTHD_METRICS_BIND");
+    let issuer_warning =
+        |l: &String| l.contains("WARN") && l.contains("AUTHD_ISSUER=https://auth.example.com");
+
+    let service = Service::start(authd_bin!(), stores.dir.path(), &production);
+    let log = &service.startup_log;
+    assert!(log.iter().any(metrics_warning), "{log:?}");
+    assert!(log.iter().any(issuer_warning), "{log:?}");
+    let doc: serde_json::Value =
+        reqwest::get(service.url("/.well-known/oauth-authorization-server"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(doc["issuer"], public, "{doc}");
+    assert_eq!(
+        doc["token_endpoint"],
+        format!("{public}/api/token"),
+        "{doc}"
+    );
+    drop(service);
+
+    let mut advised = production.clone();
+    advised.extend([
+        ("AUTHD_ISSUER", public),
+        ("AUTHD_METRICS_BIND", "127.0.0.1:0"),
+    ]);
+    let service = Service::start(authd_bin!(), stores.dir.path(), &advised);
+    let log = &service.startup_log;
+    assert!(!log.iter().any(metrics_warning), "{log:?}");
+    assert!(!log.iter().any(issuer_warning), "{log:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -668,6 +745,39 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
     for line in [access, warning] {
         assert!(line.contains("rid=trace-me-7"), "{line}");
     }
+}
+
+/// A raw request whose path holds a `"` (no HTTP library sends one): the
+/// text access line writes it percent-encoded, so the quoted field still
+/// ends where the path does.
+#[tokio::test]
+async fn a_quote_in_a_raw_request_path_is_escaped_in_the_access_log() {
+    use std::io::{Read, Write};
+    let stores = Stores::private().await;
+    let service = Service::start(
+        authd_bin!(),
+        stores.dir.path(),
+        &stores.vars(&[("RUST_LOG", "info")]),
+    );
+    let mut stream = std::net::TcpStream::connect(&service.address).unwrap();
+    stream
+        .write_all(b"GET /a\"b\\c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut lines = Vec::new();
+    while Instant::now() < deadline && !lines.iter().any(|l: &String| l.contains(" 404 ")) {
+        if let Ok(line) = service.log.recv_timeout(Duration::from_millis(100)) {
+            lines.push(line);
+        }
+    }
+    let access = lines
+        .iter()
+        .find(|l| l.contains(" 404 "))
+        .unwrap_or_else(|| panic!("no access line: {lines:?}"));
+    assert!(access.contains("\"GET /a%22b%5Cc\" 404 "), "{access}");
 }
 
 /// `.env.example` and the README's table are rendered from the settings'

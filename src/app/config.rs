@@ -56,12 +56,16 @@ settings_section! {
         pub bind: SocketAddr = "AUTHD_BIND" ["127.0.0.1:8080"] => address;
         /// `development` or `production`. Production refuses to start without a
         /// real signing key, with a short, published or patterned HS256 secret
-        /// (fewer than 12 distinct bytes), or with a private key file that group
-        /// or others may read (`chmod 600` it, as for ssh).
+        /// (fewer than 12 distinct bytes), with a private key file that group
+        /// or others may read (`chmod 600` it, as for ssh), without
+        /// `AUTHD_SMTP_URL`, or without an `https://` `AUTHD_PUBLIC_URL`.
         pub environment: Environment = "AUTHD_ENV" ["development"] => environment;
         /// The URL clients reach authd at; the endpoints in
-        /// `/.well-known/oauth-authorization-server` are under it. Unset: `http://`
-        /// and the address authd listens on.
+        /// `/.well-known/oauth-authorization-server` are under it, and it is that
+        /// document's `issuer` (RFC 8414). Unset: `http://` and the address authd
+        /// listens on, and `AUTHD_ISSUER` as the issuer. Production refuses to
+        /// start without an `https://` one, and authd warns at startup when it
+        /// differs from `AUTHD_ISSUER`.
         pub public_url: Option<String> = "AUTHD_PUBLIC_URL" [] => public_url;
         /// Comma-separated IPs/CIDRs (v4, v6) of your proxies; behind them the
         /// client is the right-most `X-Forwarded-For` entry that is not itself a
@@ -73,7 +77,8 @@ settings_section! {
         pub log_format: LogFormat = "AUTHD_LOG_FORMAT" ["text"] => log_format;
         /// Serve Prometheus `GET /metrics` on this address only (e.g.
         /// `127.0.0.1:9100`); the main address then answers 404 for it. Unset:
-        /// `/metrics` on the main address.
+        /// `/metrics` on the main address, which production warns about at
+        /// startup (its login counters show an attacker how their guessing goes).
         pub metrics_bind: Option<SocketAddr> = "AUTHD_METRICS_BIND" [] => address;
     }
 }
@@ -139,7 +144,51 @@ impl Settings {
                 "production sends reset and notice mail over SMTP: set it (e.g. smtp://user:pass@mail.example.com:587?tls=starttls)",
             ));
         }
+        // RFC 8414 §3.3: the metadata's issuer is the https URL it was
+        // fetched under, and strict clients refuse anything else.
+        if settings.server.environment == Environment::Production
+            && !settings
+                .server
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://"))
+        {
+            return Err(ConfigError::new(
+                "AUTHD_PUBLIC_URL",
+                "production publishes its OAuth metadata under it, as its issuer: set the https:// URL clients reach authd at (e.g. https://auth.example.com)",
+            ));
+        }
         Ok(settings)
+    }
+
+    /// The `issuer` of the RFC 8414 metadata: `AUTHD_PUBLIC_URL` whenever
+    /// it is set (the URL the document is published under, as RFC 8414
+    /// §3.3 requires), else `AUTHD_ISSUER` (development on its listen
+    /// address). Tokens always carry `AUTHD_ISSUER` as `iss`.
+    pub fn metadata_issuer(&self) -> &str {
+        self.server
+            .public_url
+            .as_deref()
+            .unwrap_or(&self.jwt.issuer)
+    }
+
+    /// What production (or any setup) should hear about at startup: the
+    /// settings are valid, but a client or an attacker would notice.
+    pub fn startup_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let (issuer, tokens) = (self.metadata_issuer(), self.jwt.issuer.as_str());
+        if issuer != tokens {
+            warnings.push(format!(
+                "AUTHD_ISSUER (`{tokens}`, the `iss` of access tokens) differs from AUTHD_PUBLIC_URL (`{issuer}`, the metadata's issuer): clients that match a token's iss to the metadata refuse it; set AUTHD_ISSUER={issuer} (access tokens issued before keep the old iss until they expire, and resource servers that pin iss must then expect the new one)"
+            ));
+        }
+        if self.server.environment == Environment::Production && self.server.metrics_bind.is_none()
+        {
+            warnings.push(
+                "/metrics is served on the public listener: its login counters show an attacker how their guessing goes; set AUTHD_METRICS_BIND to a private address (e.g. 127.0.0.1:9100)".to_string(),
+            );
+        }
+        warnings
     }
 
     /// Where the signing key comes from, for this environment.
@@ -351,11 +400,94 @@ mod tests {
             ("AUTHD_JWT_ALGORITHM", "HS256"),
             ("AUTHD_JWT_SECRET", random),
             ("AUTHD_SMTP_URL", SMTP),
+            ("AUTHD_PUBLIC_URL", PUBLIC),
         ]))
         .is_ok());
     }
 
     const SMTP: &str = "smtp://127.0.0.1:1025";
+    const PUBLIC: &str = "https://auth.example.com";
+
+    /// A readable-by-owner-only key file in `dir` (its content is checked
+    /// when the keys load, not here).
+    fn key_file(dir: &tempfile::TempDir) -> String {
+        let key = dir.path().join("key.pem");
+        std::fs::write(&key, "not checked here").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        key.to_str().unwrap().to_string()
+    }
+
+    /// RFC 8414 §3.3: production publishes an https issuer, and refuses to
+    /// start without one.
+    #[test]
+    fn production_needs_an_https_public_url_and_publishes_it_as_the_issuer() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key_file(&dir);
+        let production = [
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
+            ("AUTHD_SMTP_URL", SMTP),
+        ];
+        for public in [None, Some("http://auth.example.com")] {
+            let mut these = production.to_vec();
+            these.extend(public.map(|url| ("AUTHD_PUBLIC_URL", url)));
+            let e = Settings::from_vars(vars(&these)).unwrap_err();
+            assert_eq!(e.variable, "AUTHD_PUBLIC_URL", "{public:?}");
+            assert!(e.reason.contains("https://"), "{e}");
+        }
+        let mut these = production.to_vec();
+        these.push(("AUTHD_PUBLIC_URL", "https://auth.example.com/"));
+        let s = Settings::from_vars(vars(&these)).unwrap();
+        assert_eq!(s.metadata_issuer(), PUBLIC);
+        assert_eq!(s.jwt.issuer, "authd", "tokens keep AUTHD_ISSUER");
+        // Development: the public URL when set, else AUTHD_ISSUER.
+        let s =
+            Settings::from_vars(vars(&[("AUTHD_PUBLIC_URL", "http://127.0.0.1:8080")])).unwrap();
+        assert_eq!(s.metadata_issuer(), "http://127.0.0.1:8080");
+        assert_eq!(
+            Settings::from_vars(vars(&[])).unwrap().metadata_issuer(),
+            "authd"
+        );
+    }
+
+    #[test]
+    fn startup_warns_about_public_metrics_in_production_and_an_issuer_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key_file(&dir);
+        let production = [
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
+            ("AUTHD_SMTP_URL", SMTP),
+            ("AUTHD_PUBLIC_URL", PUBLIC),
+        ];
+        let warnings = Settings::from_vars(vars(&production))
+            .unwrap()
+            .startup_warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("AUTHD_ISSUER=https://auth.example.com"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("AUTHD_METRICS_BIND"), "{warnings:?}");
+        let mut quiet = production.to_vec();
+        quiet.extend([
+            ("AUTHD_ISSUER", PUBLIC),
+            ("AUTHD_METRICS_BIND", "127.0.0.1:9100"),
+        ]);
+        let warnings = Settings::from_vars(vars(&quiet))
+            .unwrap()
+            .startup_warnings();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // Development serves /metrics where it listens without a word.
+        assert!(Settings::from_vars(vars(&[]))
+            .unwrap()
+            .startup_warnings()
+            .is_empty());
+    }
 
     #[test]
     fn production_needs_smtp_and_development_logs_mail() {
@@ -375,7 +507,7 @@ mod tests {
         let e = Settings::from_vars(vars(&production)).unwrap_err();
         assert_eq!(e.variable, "AUTHD_SMTP_URL");
         let mut with_smtp = production.to_vec();
-        with_smtp.push(("AUTHD_SMTP_URL", SMTP));
+        with_smtp.extend([("AUTHD_SMTP_URL", SMTP), ("AUTHD_PUBLIC_URL", PUBLIC)]);
         assert!(Settings::from_vars(vars(&with_smtp)).is_ok());
         assert!(Settings::from_vars(vars(&[]))
             .unwrap()
@@ -411,6 +543,7 @@ mod tests {
                 ("AUTHD_ENV", "production"),
                 ("AUTHD_JWT_PRIVATE_KEY_FILE", file),
                 ("AUTHD_SMTP_URL", SMTP),
+                ("AUTHD_PUBLIC_URL", PUBLIC),
             ]));
             match result {
                 Err(e) if refused => {

@@ -67,8 +67,8 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
     let redis = &settings.redis;
     let database = &settings.database;
     if settings.server.environment == Environment::Production {
-        for store in crate::connections::plaintext_remote_stores(&redis.url, &database.url) {
-            log::warn!("{store}: a plaintext connection to a host that is not this one; use TLS (rediss://, or sslmode=verify-full for Postgres)");
+        for warning in crate::connections::store_transport_warnings(&redis.url, &database.url) {
+            log::warn!("{warning}");
         }
     }
     // Session liveness is tracked only where the guard asks for it.
@@ -137,6 +137,9 @@ impl Application {
         connections
             .warn_about_redis(settings.redis.min_replicas)
             .await;
+        for warning in settings.startup_warnings() {
+            log::warn!("{warning}");
+        }
         let listener = TcpListener::bind(settings.server.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",
@@ -159,7 +162,7 @@ impl Application {
             connections,
             trusted_proxies: settings.server.trusted_proxies.clone(),
             metadata: oauth::metadata_json(
-                &settings.jwt.issuer,
+                settings.metadata_issuer(),
                 &public_url,
                 introspection.is_some(),
                 settings.sessions.reuse_grace.as_secs(),

@@ -69,10 +69,9 @@ impl Auth {
         };
         let email = Email::parse(&credentials.user.email)
             .ok_or(AuthError::Internal(InternalError::StoredEmail))?;
-        let stored = credentials.password_hash.clone();
         self.checked(&email, client.ip, async {
             let matched = match password {
-                Some(password) => self.hasher.verify(password, Some(stored)).await?,
+                Some(password) => self.password_matches(password, Some(&credentials)).await?,
                 None => false,
             };
             Ok(matched.then_some(()))

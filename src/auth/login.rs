@@ -28,8 +28,8 @@ impl Auth {
                     let credentials = self.users.credentials_by_email(&email).await?;
                     let matched = match password {
                         Some(password) => {
-                            let hash = credentials.as_ref().map(|c| c.password_hash.clone());
-                            self.hasher.verify(password, hash).await?
+                            self.password_matches(password, credentials.as_ref())
+                                .await?
                         }
                         None => false,
                     };

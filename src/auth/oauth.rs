@@ -28,7 +28,8 @@ pub enum Introspection {
 
 impl Auth {
     /// `POST /api/revoke`: ends the session of a refresh token (the current
-    /// one or an earlier one of its family) or of a valid access token.
+    /// one or an earlier one of its family) or, unless
+    /// `AUTHD_REVOKE_ACCESS_TOKENS` is `false`, of a valid access token.
     /// Anything else is not an error (RFC 7009 §2.2): there is nothing to
     /// end. The token's form tells the types apart, so a hint is not needed.
     pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
@@ -41,10 +42,12 @@ impl Auth {
                     Ended::Revoked,
                 )
                 .await?;
-        } else if let Ok(who) = self.access_tokens.verify(token) {
-            self.sessions
-                .revoke(who.user_id, who.session_id, None, Ended::Revoked)
-                .await?;
+        } else if self.settings.revoke_access_tokens {
+            if let Ok(who) = self.access_tokens.verify(token) {
+                self.sessions
+                    .revoke(who.user_id, who.session_id, None, Ended::Revoked)
+                    .await?;
+            }
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use super::{Auth, AuthError, Client, InternalError};
 use crate::common::identity::Identity;
 use crate::throttle::Admission;
 use crate::users::input::PasswordProblem;
-use crate::users::{Credentials, Email, Password};
+use crate::users::{Credentials, Email, HashError, Password};
 
 impl Auth {
     /// `POST /api/password`: one atomic step against concurrent changes and
@@ -41,11 +41,10 @@ impl Auth {
         };
         let email = Email::parse(&credentials.user.email)
             .ok_or(AuthError::Internal(InternalError::StoredEmail))?;
-        let stored = credentials.password_hash.clone();
         let checked = self
             .checked(&email, client.ip, async {
                 let matched = match current {
-                    Some(current) => self.hasher.verify(current, Some(stored)).await?,
+                    Some(current) => self.password_matches(current, Some(&credentials)).await?,
                     None => false,
                 };
                 Ok(matched.then_some(()))
@@ -64,6 +63,34 @@ impl Auth {
             .ok_or(AuthError::InvalidCredentials)?;
         self.revoke_for_credential(who.user_id, Some(who.session_id), version)
             .await
+    }
+
+    /// Whether `password` is the password of `credentials`; without an
+    /// account it is checked against the dummy, in the same time. A stored
+    /// hash the hasher will not verify against (malformed, or parameters
+    /// beyond its bounds) is a wrong password: the attempt counts against
+    /// the throttle and the answer is the one an unknown email gets, so it
+    /// tells nobody the account exists. The operator learns which account,
+    /// at warn (what is wrong, never the hash).
+    pub(super) async fn password_matches(
+        &self,
+        password: Password,
+        credentials: Option<&Credentials>,
+    ) -> Result<bool, AuthError> {
+        let stored = credentials.map(|c| c.password_hash.clone());
+        match self.hasher.verify(password, stored).await {
+            Ok(matched) => Ok(matched),
+            Err(HashError::StoredHash(why)) => {
+                if let Some(credentials) = credentials {
+                    log::warn!(
+                        "user {}: the stored password hash is unusable ({why}); every password check fails until the password is reset",
+                        credentials.user.id
+                    );
+                }
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Finishes a password change whose Redis step never ran (its answer

@@ -49,5 +49,11 @@ settings_section! {
         /// API (`/api/admin/…`); each action is logged with the label. Empty:
         /// every admin route answers 404.
         pub admin_secrets: Vec<(String, Secret)> = "AUTHD_ADMIN_SECRETS" [""] => labelled_secrets;
+        /// `true`: `POST /api/revoke` with an access token ends its whole session
+        /// (RFC 7009 allows it), so whoever holds one (a resource server, a log
+        /// that captured it) can sign the user out; `false`: only a refresh token
+        /// ends a session there, and an access token is answered 200 and ends
+        /// nothing (it lives until it expires).
+        pub revoke_access_tokens: bool = "AUTHD_REVOKE_ACCESS_TOKENS" ["true"] => flag;
     }
 }

@@ -1,17 +1,24 @@
-//! Which store connections travel in the clear to another host: production
-//! warns about them at startup.
+//! How authd reaches its stores, as production warns about it at startup:
+//! in plaintext to another host, or to a Postgres whose identity is never
+//! checked.
 
 use crate::common::Secret;
 
-/// The stores (`Redis host:port`, `database host`) whose URL connects in
-/// plaintext to a host other than this one.
-pub fn plaintext_remote_stores(redis_url: &Secret, database_url: &Secret) -> Vec<String> {
+/// One warning per store reached on another host in a way an attacker on
+/// the path could read or impersonate: Redis without TLS, and Postgres
+/// with any `sslmode` but `verify-full`. `disable`, `allow` and `prefer`
+/// (sqlx's default) may travel in plaintext; `require` encrypts but takes
+/// any certificate, and `verify-ca` one from the CA issued for any host:
+/// only `verify-full` checks the server is the host the URL names.
+pub fn store_transport_warnings(redis_url: &Secret, database_url: &Secret) -> Vec<String> {
     let mut out = Vec::new();
     for node in redis_url.expose().split(',').map(str::trim) {
         if let Some(rest) = after_scheme(node, &["redis://", "valkey://"]) {
             let host = host_of(rest);
             if !is_local(&host) {
-                out.push(format!("Redis {host}"));
+                out.push(format!(
+                    "Redis {host}: a plaintext connection to a host that is not this one; use TLS (rediss://)"
+                ));
             }
         }
     }
@@ -19,14 +26,24 @@ pub fn plaintext_remote_stores(redis_url: &Secret, database_url: &Secret) -> Vec
     if let Some(rest) = after_scheme(db, &["postgres://", "postgresql://"]) {
         let host = host_of(rest);
         let query = rest.split_once('?').map_or("", |(_, q)| q);
-        let encrypted = query.split('&').any(|pair| {
-            matches!(
-                pair,
-                "sslmode=require" | "sslmode=verify-ca" | "sslmode=verify-full"
-            )
-        });
-        if !encrypted && !is_local(&host) {
-            out.push(format!("database {host}"));
+        // The last one wins, as in sqlx; `prefer` when there is none.
+        let mode = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(key, _)| matches!(*key, "sslmode" | "ssl-mode"))
+            .map(|(_, value)| value.to_ascii_lowercase())
+            .next_back()
+            .unwrap_or_else(|| "prefer".into());
+        if !is_local(&host) {
+            match mode.as_str() {
+                "verify-full" => {}
+                "require" | "verify-ca" => out.push(format!(
+                    "database {host}: sslmode={mode} encrypts but does not check that the server is {host} (require takes any certificate, verify-ca one issued for any host); set sslmode=verify-full"
+                )),
+                _ => out.push(format!(
+                    "database {host}: a plaintext connection to a host that is not this one; use TLS (sslmode=verify-full)"
+                )),
+            }
         }
     }
     out
@@ -66,8 +83,16 @@ fn is_local(host: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The store each warning is about (what precedes the colon).
     fn stores(redis: &str, db: &str) -> Vec<String> {
-        plaintext_remote_stores(&Secret::new(redis), &Secret::new(db))
+        store_transport_warnings(&Secret::new(redis), &Secret::new(db))
+            .into_iter()
+            .map(|w| w.split(':').next().unwrap().to_string())
+            .collect()
+    }
+
+    fn warnings(db: &str) -> Vec<String> {
+        store_transport_warnings(&Secret::new("rediss://cache:6380"), &Secret::new(db))
     }
 
     #[test]
@@ -98,5 +123,43 @@ mod tests {
                 "database db.internal".to_string()
             ]
         );
+    }
+
+    /// `require` and `verify-ca` encrypt but let another host pose as the
+    /// database: only `verify-full` goes unwarned, and the warning names it.
+    #[test]
+    fn postgres_without_verify_full_is_reported_with_the_setting_to_use() {
+        for url in [
+            "postgres://u:secret@db.internal/authd?sslmode=require",
+            "postgres://u:secret@db.internal/authd?application_name=a&sslmode=verify-ca",
+            "postgresql://u:secret@db.internal/authd?ssl-mode=require",
+            "postgres://u:secret@db.internal/authd?sslmode=verify-full&sslmode=require",
+        ] {
+            let found = warnings(url);
+            assert_eq!(found.len(), 1, "{url}: {found:?}");
+            assert!(
+                found[0].starts_with("database db.internal: sslmode="),
+                "{found:?}"
+            );
+            assert!(found[0].contains("set sslmode=verify-full"), "{found:?}");
+            assert!(!found[0].contains("secret"), "{found:?}");
+        }
+        for url in [
+            "postgres://u:secret@db.internal/authd",
+            "postgres://u:secret@db.internal/authd?sslmode=disable",
+            "postgres://u:secret@db.internal/authd?sslmode=allow",
+        ] {
+            let found = warnings(url);
+            assert_eq!(found.len(), 1, "{url}: {found:?}");
+            assert!(found[0].contains("plaintext"), "{found:?}");
+            assert!(found[0].contains("sslmode=verify-full"), "{found:?}");
+        }
+        for url in [
+            "postgres://u:secret@db.internal/authd?sslmode=verify-full",
+            "postgres://u:secret@db.internal/authd?sslmode=require&sslmode=verify-full",
+            "postgres://u:secret@localhost/authd?sslmode=require",
+        ] {
+            assert!(warnings(url).is_empty(), "{url}");
+        }
     }
 }

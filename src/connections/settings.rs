@@ -55,7 +55,9 @@ settings_section! {
         /// `postgres://user:pass@host/db`. Postgres TLS is set here:
         /// `?sslmode=verify-full&sslrootcert=/path/ca.pem`. In production, authd
         /// warns at startup about a plaintext connection to a store on another
-        /// host.
+        /// host, and about a Postgres on another host with any `sslmode` but
+        /// `verify-full` (`require` and `verify-ca` do not check the server's
+        /// name).
         pub url: Secret = "AUTHD_DATABASE_URL" ["sqlite://authd.db"] => secret;
         /// Budget for any database operation, pool wait included, milliseconds;
         /// over it: 503.

@@ -44,9 +44,15 @@ pub enum HashError {
     /// Every slot stayed busy for the whole queue budget: try again soon.
     #[error("password hashing is saturated")]
     Busy,
-    /// Argon2 itself failed, or a stored hash is not one it can read.
+    /// Argon2 itself failed while making a new hash.
     #[error("argon2: {0}")]
     Argon2(String),
+    /// The stored hash is not one authd will verify against: it does not
+    /// parse, or its parameters are outside the bounds below. The text says
+    /// which, never what the hash holds. The password was checked against
+    /// the dummy instead, so this took the time a wrong password takes.
+    #[error("stored password hash unusable: {0}")]
+    StoredHash(&'static str),
     /// The hashing task died.
     #[error("hashing task")]
     Task(#[source] tokio::task::JoinError),
@@ -54,8 +60,27 @@ pub enum HashError {
 
 /// Argon2id output length, bytes (the crate's default).
 const OUTPUT_LEN: usize = 32;
-/// The most memory (KiB) a stored hash may ask a verification for.
+/// What a stored hash may ask of a verification, checked before any
+/// hashing: the parameters come from the database, and one verification
+/// holds the one hashing slot (with two cores) until it ends, so a row with
+/// `t=4294967295` (a bad import, a stray write) would otherwise block every
+/// login, registration and password change for hours. The bounds are
+/// generous for real configurations: ours is m=19 MiB, t=2, p=1; OWASP's
+/// alternatives run from m=47 MiB, t=1 to m=7 MiB, t=5; RFC 9106's second
+/// recommendation is m=64 MiB, t=3, p=4; libsodium's "moderate" m=256 MiB,
+/// t=3. A hash outside them is refused like a wrong password and logged.
+///
+/// Memory (KiB): a verification allocates it.
 const MAX_STORED_M_COST: u32 = 256 * 1024;
+/// Passes over that memory.
+const MAX_STORED_T_COST: u32 = 10;
+/// Lanes: no more CPU here (lanes run one after the other), but the
+/// standard's 2^24 − 1 is no real configuration.
+const MAX_STORED_P_COST: u32 = 16;
+/// Memory × passes (KiB): the work of one verification, at most 4 passes
+/// over 256 MiB (about 27 times ours), so the largest memory does not
+/// combine with the most passes.
+const MAX_STORED_WORK: u64 = 4 * 256 * 1024;
 
 /// How many hashes run at once: a core is left to the async workers, so
 /// refreshes and the guard stay quick while logins queue.
@@ -83,8 +108,9 @@ struct Inner {
     /// Argon2 runs so far: lets tests prove a path did no hashing.
     runs: AtomicU64,
     /// A real Argon2id hash of a random password, verified for unknown
-    /// emails so that they cost the same time as a wrong password.
-    dummy_hash: String,
+    /// emails (and unusable stored hashes) so that they cost the same time
+    /// as a wrong password.
+    dummy: Stored,
 }
 
 impl PasswordHasher {
@@ -94,7 +120,8 @@ impl PasswordHasher {
         let mut first = new_memory();
         let mut random = [0u8; 32];
         rand::fill(&mut random);
-        let dummy_hash = hash_with(&random, &mut first).map_err(|e| format!("argon2: {e}"))?;
+        let dummy = hash_with(&random, &mut first).map_err(|e| format!("argon2: {e}"))?;
+        let dummy = parse_stored(&dummy).map_err(|e| format!("argon2: {e}"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(slots)),
@@ -102,7 +129,7 @@ impl PasswordHasher {
                 memory: Mutex::new(vec![first]),
                 queue_budget,
                 runs: AtomicU64::new(0),
-                dummy_hash,
+                dummy,
             }),
         })
     }
@@ -148,11 +175,20 @@ impl PasswordHasher {
         stored: Option<String>,
     ) -> Result<bool, HashError> {
         let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
+        // Parsed and bounded here, before a slot is taken. An unusable hash
+        // is verified as the dummy: the same time as a wrong password.
+        let (target, unusable) = match stored.as_deref().map(parse_stored) {
+            Some(Ok(parsed)) => (parsed, None),
+            Some(Err(why)) => (self.inner.dummy.clone(), Some(why)),
+            None => (self.inner.dummy.clone(), None),
+        };
         let matched = self
-            .run(move |memory| verify_with(password.as_bytes(), &hash, memory))
-            .await??;
-        Ok(known && matched)
+            .run(move |memory| verify_with(password.as_bytes(), &target, memory))
+            .await?;
+        if let Some(why) = unusable {
+            return Err(HashError::StoredHash(why));
+        }
+        Ok(known && matched?)
     }
 
     /// How many hashes and verifications this process has run.
@@ -228,38 +264,86 @@ fn hash_with(password: &[u8], memory: &mut [Block]) -> Result<String, String> {
     Ok(phc.to_string())
 }
 
-/// Whether `password` matches the PHC string `stored` (its own algorithm,
-/// version and parameters), compared in constant time. A stored hash that
-/// does not parse is an error, not a mismatch.
-fn verify_with(password: &[u8], stored: &str, memory: &mut [Block]) -> Result<bool, HashError> {
-    let malformed = |e: &dyn std::fmt::Display| HashError::Argon2(format!("stored hash: {e}"));
-    let phc = PasswordHash::new(stored).map_err(|e| malformed(&e))?;
-    let algorithm = Algorithm::try_from(phc.algorithm.as_str()).map_err(|e| malformed(&e))?;
+/// A stored hash, parsed and within bounds: all a verification needs.
+#[derive(Clone)]
+struct Stored {
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    salt: Salt,
+    expected: Output,
+}
+
+/// Parses the PHC string `stored` and checks its parameters against the
+/// bounds above; the error says what is wrong, never what the hash holds.
+fn parse_stored(stored: &str) -> Result<Stored, &'static str> {
+    let phc = PasswordHash::new(stored).map_err(|_| "not a PHC string")?;
+    let algorithm =
+        Algorithm::try_from(phc.algorithm.as_str()).map_err(|_| "not an Argon2 algorithm")?;
     let version = match phc.version {
-        Some(v) => Version::try_from(v).map_err(|e| malformed(&e))?,
+        Some(v) => Version::try_from(v).map_err(|_| "unknown Argon2 version")?,
         None => Version::default(),
     };
-    let params = Params::try_from(&phc).map_err(|e| malformed(&e))?;
-    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
-        return Err(malformed(&"no salt or output"));
+    let params = Params::try_from(&phc).map_err(|_| "invalid Argon2 parameters")?;
+    within_bounds(&params)?;
+    let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else {
+        return Err("no salt or output");
     };
+    if salt.len() < argon2::MIN_SALT_LEN {
+        return Err("salt too short");
+    }
+    if expected.len() < Params::MIN_OUTPUT_LEN {
+        return Err("output too short");
+    }
+    Ok(Stored {
+        algorithm,
+        version,
+        params,
+        salt,
+        expected,
+    })
+}
+
+/// Whether a verification with `params` stays inside the bounds.
+fn within_bounds(params: &Params) -> Result<(), &'static str> {
+    if params.m_cost() > MAX_STORED_M_COST {
+        return Err("memory cost above 256 MiB");
+    }
+    if params.t_cost() > MAX_STORED_T_COST {
+        return Err("more than 10 iterations");
+    }
+    if params.p_cost() > MAX_STORED_P_COST {
+        return Err("more than 16 lanes");
+    }
+    if u64::from(params.m_cost()) * u64::from(params.t_cost()) > MAX_STORED_WORK {
+        return Err("memory × iterations above 4 × 256 MiB");
+    }
+    Ok(())
+}
+
+/// Whether `password` matches `stored` (its own algorithm, version and
+/// parameters), compared in constant time. Argon2 refusing the stored
+/// values is an unusable stored hash, not a mismatch.
+fn verify_with(password: &[u8], stored: &Stored, memory: &mut [Block]) -> Result<bool, HashError> {
+    let refused = HashError::StoredHash("Argon2 refused its salt, output or parameters");
     let mut out = [0u8; Output::MAX_LENGTH];
     let out = out
-        .get_mut(..expected.len())
-        .ok_or_else(|| malformed(&"output too long"))?;
-    let argon2 = Argon2::new(algorithm, version, params.clone());
-    let computed = if params.block_count() <= memory.len() {
-        argon2.hash_password_into_with_memory(password, salt, out, memory)
-    } else if params.m_cost() <= MAX_STORED_M_COST {
-        // A hash made with more memory than today's parameters: rare
-        // (parameters only ever go up with a rehash), and freed at once.
-        argon2.hash_password_into(password, salt, out)
+        .get_mut(..stored.expected.len())
+        .ok_or(HashError::StoredHash("output too long"))?;
+    let params = &stored.params;
+    let argon2 = Argon2::new(stored.algorithm, stored.version, params.clone());
+    if params.block_count() <= memory.len() {
+        argon2.hash_password_into_with_memory(password, &stored.salt, out, memory)
     } else {
-        return Err(malformed(&"memory cost above 256 MiB"));
-    };
-    computed.map_err(|e| malformed(&e))?;
-    let computed = Output::new(out).map_err(|e| malformed(&e))?;
-    Ok(&computed == expected)
+        // A hash made with more memory than today's parameters (within the
+        // bounds): rare (parameters only ever go up with a rehash), and
+        // freed at once.
+        argon2.hash_password_into(password, &stored.salt, out)
+    }
+    .map_err(|_| refused)?;
+    let computed = Output::new(out)
+        .map_err(|_| HashError::StoredHash("Argon2 refused its salt, output or parameters"))?;
+    Ok(computed == stored.expected)
 }
 
 #[cfg(test)]
@@ -321,6 +405,44 @@ mod tests {
             .verify(pw("anything at all"), Some("not a phc string".into()))
             .await
             .is_err());
+    }
+
+    /// A stored hash whose parameters would hold the hashing slot for
+    /// hours is refused at once, with what is wrong and nothing it holds.
+    #[tokio::test]
+    async fn stored_parameters_outside_the_bounds_are_refused_before_hashing() {
+        let hasher = PasswordHasher::new(Duration::from_secs(5)).unwrap();
+        let rest = "c2FsdHNhbHRzYWx0c2FsdA$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+        for params in [
+            "m=8,t=4294967295,p=1",
+            "m=19456,t=11,p=1",
+            "m=8192,t=2,p=17",
+            "m=262144,t=1,p=32768",
+            "m=262144,t=5,p=1",
+            "m=262145,t=1,p=1",
+        ] {
+            let stored = format!("$argon2id$v=19${params}${rest}");
+            let started = std::time::Instant::now();
+            let refused = hasher.verify(pw("anything at all"), Some(stored)).await;
+            assert!(
+                matches!(refused, Err(HashError::StoredHash(_))),
+                "{params}: {refused:?}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(2), "{params}");
+            let text = refused.unwrap_err().to_string();
+            assert!(!text.contains("c2Fsd") && !text.contains("AAEC"), "{text}");
+        }
+        // At the bounds: verified (here, no match).
+        for params in ["m=128,t=10,p=16", "m=19456,t=2,p=1"] {
+            let stored = format!("$argon2id$v=19${params}${rest}");
+            assert!(
+                !hasher
+                    .verify(pw("anything at all"), Some(stored))
+                    .await
+                    .unwrap(),
+                "{params}"
+            );
+        }
     }
 
     #[tokio::test]

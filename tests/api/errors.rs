@@ -195,21 +195,57 @@ async fn routes_without_a_body_accept_any_empty_one() {
     assert_eq!(res.status(), 204);
 }
 
-/// A hashing failure is authd's own fault (500, cause logged), not a store
-/// outage (503): here a stored hash Argon2 cannot read.
-#[tokio::test]
-async fn a_stored_hash_argon2_cannot_read_is_a_500_not_a_503() {
-    let app = spawn_app().await;
-    let email = unique_email();
-    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+/// Writes `hash` as the stored password hash of `email`, as a bad import
+/// or a stray database write would.
+async fn store_hash(app: &TestApp, email: &str, hash: &str) {
     sqlx::any::install_default_drivers();
     let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
     sqlx::query("UPDATE users SET password_hash = $1 WHERE email_normalized = $2")
-        .bind("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+        .bind(hash)
         .bind(email.to_lowercase())
         .execute(&db)
         .await
         .unwrap();
     db.close().await;
-    assert_error(app.login(&email, PASSWORD).await, 500, "server_error").await;
+}
+
+/// A stored hash authd will not verify against, malformed or with
+/// parameters that would hold the hashing slot for hours, answers as a
+/// wrong password does (not a 500, which told an attacker the account
+/// exists and freed its throttle slot): at once, counted by the throttle,
+/// and other accounts log in meanwhile.
+#[tokio::test]
+async fn a_stored_hash_authd_will_not_use_is_a_failed_login_not_a_500() {
+    let app = app().var("AUTHD_LOGIN_MAX_FAILURES", 2).spawn().await;
+    let (malformed, endless) = (unique_email(), unique_email());
+    for email in [&malformed, &endless] {
+        assert_eq!(app.register(email, PASSWORD).await.status(), 201);
+    }
+    store_hash(
+        &app,
+        &malformed,
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+    )
+    .await;
+    store_hash(
+        &app,
+        &endless,
+        "$argon2id$v=19$m=8,t=4294967295,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    )
+    .await;
+    for email in [&malformed, &endless] {
+        for _ in 0..2 {
+            let started = std::time::Instant::now();
+            assert_error(app.login(email, PASSWORD).await, 400, "invalid_grant").await;
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+        // Each counted as a failure.
+        assert_error(app.login(email, PASSWORD).await, 429, "rate_limited").await;
+    }
+    let (_, other) = app.signed_in_user().await;
+    assert_eq!(app.guard_status(&other.access_token).await, 200);
 }

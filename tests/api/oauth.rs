@@ -67,6 +67,36 @@ async fn revoking_an_access_token_ends_its_session() {
     assert_eq!(app.refresh(&t.refresh_token).await.status(), 400);
 }
 
+/// `AUTHD_REVOKE_ACCESS_TOKENS=false`: whoever holds an access token
+/// cannot sign its user out; revocation still answers 200 (RFC 7009
+/// §2.2), and a refresh token still ends its session.
+#[tokio::test]
+async fn with_access_token_revocation_off_an_access_token_ends_nothing() {
+    let app = app()
+        .var("AUTHD_REVOKE_ACCESS_TOKENS", "false")
+        .spawn()
+        .await;
+    let (_, t) = app.signed_in_user().await;
+    for res in [
+        revoke_json(&app, &t.access_token).await,
+        app.post_form(
+            "/api/revoke",
+            &[
+                ("token", &t.access_token),
+                ("token_type_hint", "access_token"),
+            ],
+        )
+        .await,
+    ] {
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(app.guard_status(&t.access_token).await, 200);
+    let next = app.refreshed(&t.refresh_token).await;
+    assert_eq!(revoke_json(&app, &next.refresh_token).await.status(), 200);
+    assert_eq!(app.guard_status(&next.access_token).await, 401);
+    assert_eq!(app.refresh(&next.refresh_token).await.status(), 400);
+}
+
 #[tokio::test]
 async fn revocation_answers_200_for_any_well_formed_request() {
     let app = spawn_app().await;
@@ -262,7 +292,9 @@ async fn metadata_names_the_endpoints_under_the_public_url() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let doc: Value = res.json().await.unwrap();
-    assert_eq!(doc["issuer"], "authd");
+    // RFC 8414 §3.3: the issuer is the URL the metadata is published under
+    // (tokens still carry AUTHD_ISSUER as iss).
+    assert_eq!(doc["issuer"], "https://auth.example.com");
     assert_eq!(doc["token_endpoint"], "https://auth.example.com/api/token");
     assert_eq!(
         doc["jwks_uri"],
@@ -290,6 +322,7 @@ async fn metadata_names_the_endpoints_under_the_public_url() {
         .get_json("/.well-known/oauth-authorization-server")
         .await;
     assert!(doc.get("introspection_endpoint").is_none(), "{doc}");
+    assert_eq!(doc["issuer"], "authd", "AUTHD_ISSUER without a public URL");
     assert_eq!(
         doc["token_endpoint"],
         format!("{}/api/token", plain.address)

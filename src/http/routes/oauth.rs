@@ -32,8 +32,9 @@ fn token_of(req: &HttpRequest, body: &Bytes) -> Result<String, ApiError> {
         .ok_or(ApiError::InvalidRequest("token is required"))
 }
 
-/// Token revocation (RFC 7009): ends the session of a refresh or access
-/// token; 200 for anything well-formed.
+/// Token revocation (RFC 7009): ends the session of a refresh token, or of
+/// an access token unless `AUTHD_REVOKE_ACCESS_TOKENS=false`; 200 for
+/// anything well-formed.
 #[utoipa::path(post, path = "/api/revoke", tag = "oauth",
     request_body(content(
         (TokenRequest = "application/x-www-form-urlencoded"),
