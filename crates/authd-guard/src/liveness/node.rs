@@ -28,6 +28,8 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -42,7 +44,11 @@ const TRUST: Duration = Duration::from_millis(1000);
 /// Wait before reconnecting after the tracking connection failed.
 const RECONNECT: Duration = Duration::from_millis(200);
 
-#[derive(Clone, Copy)]
+/// Answers are spread over this many independently locked maps, so that
+/// guarded requests on different threads do not wait for one lock.
+const SHARDS: usize = 64;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Entry {
     /// A read is in flight; its answer counts only if this mark survives.
     Pending(u64),
@@ -52,48 +58,95 @@ enum Entry {
     Gone,
 }
 
+/// An answer and the epoch it belongs to: every reset or flush starts a
+/// new epoch, and an answer of an older one no longer counts (so a reset
+/// is instant for every reader, though the maps are cleared one by one).
+#[derive(Clone, Copy)]
+struct Stamped {
+    entry: Entry,
+    epoch: u64,
+}
+
+/// What only connecting, reconnecting and a miss touch.
 #[derive(Default)]
-struct State {
-    entries: HashMap<String, Entry>,
-    next_mark: u64,
-    /// Answers count until then; `None` while the connection is not proven.
-    trusted_until: Option<Instant>,
+struct Control {
     conn: Option<MultiplexedConnection>,
     /// Which connection `conn` is (each reconnect counts one up).
     generation: u64,
 }
 
 struct Shared {
-    state: Mutex<State>,
-    capacity: usize,
+    control: Mutex<Control>,
+    /// Answers count until `base` + this many nanoseconds; 0 while the
+    /// connection is not proven. Written under `control`, read without it.
+    trust: AtomicU64,
+    epoch: AtomicU64,
+    next_mark: AtomicU64,
+    shards: Box<[Mutex<HashMap<String, Stamped>>]>,
+    hasher: RandomState,
+    base: Instant,
+    capacity_per_shard: usize,
     budget: Duration,
     /// A Redis Cluster master: its heartbeat also needs `cluster_state:ok`.
     in_cluster: bool,
 }
 
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn control(&self) -> MutexGuard<'_, Control> {
+        locked(&self.control)
     }
 
-    /// Forgets everything and stops trusting until the next heartbeat. The
-    /// old map is freed outside the lock.
+    fn shard(&self, key: &str) -> MutexGuard<'_, HashMap<String, Stamped>> {
+        let index = self.hasher.hash_one(key) as usize % self.shards.len();
+        locked(&self.shards[index])
+    }
+
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.base).as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    fn trusted(&self, now: Instant) -> bool {
+        let until = self.trust.load(Ordering::Acquire);
+        until != 0 && self.nanos(now) < until
+    }
+
+    /// Forgets everything and stops trusting until the next heartbeat.
     fn reset(&self, drop_conn: bool) {
-        let (old, conn) = {
-            let mut state = self.lock();
-            state.trusted_until = None;
-            let conn = if drop_conn { state.conn.take() } else { None };
-            (std::mem::take(&mut state.entries), conn)
+        let conn = {
+            let mut control = self.control();
+            self.trust.store(0, Ordering::Release);
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            if drop_conn {
+                control.conn.take()
+            } else {
+                None
+            }
         };
-        drop((old, conn));
+        drop(conn);
+        self.clear_shards();
     }
 
     /// Forgets every answer (a flush), keeping the connection and trust.
     fn forget_all(&self) {
-        let old = std::mem::take(&mut self.lock().entries);
-        drop(old);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.clear_shards();
+    }
+
+    /// Frees the maps' memory (their answers stopped counting already);
+    /// each map is dropped outside its lock.
+    fn clear_shards(&self) {
+        for shard in self.shards.iter() {
+            let old = std::mem::take(&mut *locked(shard));
+            drop(old);
+        }
     }
 }
 
@@ -120,12 +173,11 @@ impl AsyncPushSender for Invalidator {
                 };
                 let mut flush = keys.is_none();
                 if let Some(keys) = keys {
-                    let mut state = shared.lock();
                     for key in keys {
                         match key {
                             Value::BulkString(bytes) => match std::str::from_utf8(bytes) {
                                 Ok(key) => {
-                                    state.entries.remove(key);
+                                    shared.shard(key).remove(key);
                                 }
                                 Err(_) => flush = true,
                             },
@@ -138,7 +190,7 @@ impl AsyncPushSender for Invalidator {
                     shared.forget_all();
                 }
             }
-            PushKind::Disconnection if shared.lock().generation == self.generation => {
+            PushKind::Disconnection if shared.control().generation == self.generation => {
                 shared.reset(true);
             }
             _ => {}
@@ -175,9 +227,18 @@ impl NodeTracker {
         in_cluster: bool,
         io: &Handle,
     ) -> Self {
+        // At least 16 answers a map, and never more than `capacity` in all.
+        let capacity = capacity.max(1);
+        let shards = (capacity / 16).clamp(1, SHARDS);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            capacity: capacity.max(1),
+            control: Mutex::new(Control::default()),
+            trust: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
+            next_mark: AtomicU64::new(0),
+            shards: (0..shards).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
+            base: Instant::now(),
+            capacity_per_shard: capacity / shards,
             budget,
             in_cluster,
         });
@@ -209,16 +270,16 @@ impl NodeTracker {
                     -1 => Entry::Live(None),
                     ms => Entry::Live(Some(now + Duration::from_millis(ms.max(0) as u64))),
                 };
-                let mut state = shared.lock();
-                if let Some(Entry::Pending(m)) = state.entries.get(key) {
-                    if *m == mark {
-                        state.entries.insert(key.to_string(), answer);
+                let mut shard = shared.shard(key);
+                if let Some(stamped) = shard.get_mut(key) {
+                    if stamped.entry == Entry::Pending(mark) {
+                        stamped.entry = answer;
                     }
                 }
                 Ok(pttl != -2)
             }
             _ => {
-                shared.lock().entries.remove(key);
+                shared.shard(key).remove(key);
                 fallback.await
             }
         }
@@ -227,27 +288,36 @@ impl NodeTracker {
     /// The remembered answer, or a connection and a fresh `Pending` mark to
     /// read with, or: ask Redis the usual way.
     fn lookup(shared: &Shared, key: &str, now: Instant) -> Lookup {
-        let mut state = shared.lock();
-        let trusted = state.trusted_until.is_some_and(|t| now < t);
-        if !trusted {
+        if !shared.trusted(now) {
             return Lookup::Ask;
         }
-        match state.entries.get(key).copied() {
-            Some(Entry::Live(until)) if until.is_none_or(|u| now < u) => {
-                return Lookup::Known(true)
+        {
+            let shard = shared.shard(key);
+            let epoch = shared.epoch.load(Ordering::Acquire);
+            match shard.get(key).filter(|s| s.epoch == epoch).map(|s| s.entry) {
+                Some(Entry::Live(until)) if until.is_none_or(|u| now < u) => {
+                    return Lookup::Known(true)
+                }
+                Some(Entry::Gone) => return Lookup::Known(false),
+                _ => {}
             }
-            Some(Entry::Gone) => return Lookup::Known(false),
-            _ => {}
         }
-        let Some(conn) = state.conn.clone() else {
+        let Some(conn) = shared.control().conn.clone() else {
             return Lookup::Ask;
         };
-        if state.entries.len() >= shared.capacity {
-            state.entries.clear();
+        let mark = shared.next_mark.fetch_add(1, Ordering::Relaxed) + 1;
+        let epoch = shared.epoch.load(Ordering::Acquire);
+        let mut shard = shared.shard(key);
+        if shard.len() >= shared.capacity_per_shard {
+            shard.clear();
         }
-        state.next_mark += 1;
-        let mark = state.next_mark;
-        state.entries.insert(key.to_string(), Entry::Pending(mark));
+        shard.insert(
+            key.to_string(),
+            Stamped {
+                entry: Entry::Pending(mark),
+                epoch,
+            },
+        );
         Lookup::Read(conn, mark)
     }
 
@@ -256,10 +326,10 @@ impl NodeTracker {
     /// stops the cache from being trusted.
     pub async fn sync(&self) {
         let shared = &self.shared;
-        let conn = {
-            let state = shared.lock();
-            let trusted = state.trusted_until.is_some_and(|t| Instant::now() < t);
-            trusted.then(|| state.conn.clone()).flatten()
+        let conn = if shared.trusted(Instant::now()) {
+            shared.control().conn.clone()
+        } else {
+            None
         };
         let Some(mut conn) = conn else {
             // Not trusted now: nothing will be answered from memory until a
@@ -276,7 +346,7 @@ impl NodeTracker {
 
     /// Entries held now (for tests of the bound).
     pub fn len(&self) -> usize {
-        self.shared.lock().entries.len()
+        self.shared.shards.iter().map(|s| locked(s).len()).sum()
     }
 }
 
@@ -313,9 +383,9 @@ async fn run(client: Client, shared: Weak<Shared>) {
             Ok(Ok(conn)) => {
                 strong.reset(true);
                 {
-                    let mut state = strong.lock();
-                    state.conn = Some(conn.clone());
-                    state.generation = generation;
+                    let mut control = strong.control();
+                    control.conn = Some(conn.clone());
+                    control.generation = generation;
                 }
                 drop(strong);
                 heartbeat(conn, &shared).await;
@@ -363,12 +433,14 @@ async fn heartbeat(mut conn: MultiplexedConnection, shared: &Weak<Shared>) {
         };
         match tokio::time::timeout(strong.budget, healthy).await {
             Ok(Ok(true)) => {
-                let mut state = strong.lock();
-                if state.conn.is_none() {
+                let control = strong.control();
+                if control.conn.is_none() {
                     // Disconnected meanwhile (the push said so).
                     return;
                 }
-                state.trusted_until = Some(sent + TRUST);
+                strong
+                    .trust
+                    .store(strong.nanos(sent + TRUST), Ordering::Release);
             }
             _ => return,
         }
