@@ -52,10 +52,23 @@ fn main() -> ExitCode {
 /// Prints the median Argon2id time on this machine and the most logins per
 /// second the hashing slots allow.
 fn hash_time() -> ExitCode {
-    use authd::users::hasher::{hashing_slots, PasswordHasher};
-    match PasswordHasher::time_hash(21) {
+    use authd::common::settings::Vars;
+    use authd::users::{HashingSettings, PasswordHasher};
+    // The configured parameters and pool (AUTHD_ARGON2_*, AUTHD_HASHING_THREADS).
+    let hashing = match HashingSettings::read(&Vars::new(std::env::vars())) {
+        Ok(hashing) => hashing,
+        Err(e) => {
+            eprintln!("authd hash-time: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let timed = hashing
+        .params(false)
+        .map_err(|e| e.to_string())
+        .and_then(|params| PasswordHasher::time_hash(21, &params));
+    match timed {
         Ok(one) => {
-            let slots = hashing_slots();
+            let slots = hashing.threads();
             let ms = one.as_secs_f64() * 1000.0;
             println!(
                 "argon2id: {ms:.1} ms per hash (median of 21); {slots} hashing slot(s): at most {:.0} logins/s",

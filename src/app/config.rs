@@ -16,6 +16,7 @@ use crate::mail::MailSettings;
 use crate::sessions::SessionSettings;
 use crate::settings_section;
 use crate::throttle::ThrottleSettings;
+use crate::users::HashingSettings;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub auth: AuthSettings,
     pub throttle: ThrottleSettings,
+    pub hashing: HashingSettings,
     pub mail: MailSettings,
 }
 
@@ -107,6 +109,7 @@ impl Settings {
             SessionSettings::VARIABLES,
             AuthSettings::VARIABLES,
             ThrottleSettings::VARIABLES,
+            HashingSettings::VARIABLES,
             MailSettings::VARIABLES,
         ]
         .into_iter()
@@ -131,11 +134,15 @@ impl Settings {
             sessions: SessionSettings::read(&vars)?,
             auth: AuthSettings::read(&vars)?,
             throttle: ThrottleSettings::read(&vars)?,
+            hashing: HashingSettings::read(&vars)?,
             mail: MailSettings::read(&vars)?,
         };
         // What no single variable decides, checked now rather than when the
         // keys load: a production start fails before it binds anything.
         settings.signing_key()?;
+        settings
+            .hashing
+            .params(settings.server.environment == Environment::Production)?;
         if settings.server.environment == Environment::Production
             && settings.mail.smtp_url.is_none()
         {
@@ -422,6 +429,50 @@ mod tests {
     }
 
     /// RFC 8414 §3.3: production publishes an https issuer, and refuses to
+    #[test]
+    fn argon2_parameters_are_bounded_and_production_keeps_owasps_minimum() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key_file(&dir);
+        let production = [
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
+            ("AUTHD_SMTP_URL", SMTP),
+            ("AUTHD_PUBLIC_URL", "https://auth.example.com"),
+        ];
+        fn with(base: &[(&str, &str)], extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+            let mut these = base.to_vec();
+            these.extend_from_slice(extra);
+            Settings::from_vars(vars(&these))
+        }
+        // Light parameters: fine in development, refused in production.
+        let light = [
+            ("AUTHD_ARGON2_MEMORY_KIB", "8192"),
+            ("AUTHD_ARGON2_ITERATIONS", "1"),
+        ];
+        assert!(with(&[], &light).is_ok());
+        let e = with(&production, &light).unwrap_err();
+        assert_eq!(e.variable, "AUTHD_ARGON2_MEMORY_KIB");
+        assert!(e.reason.contains("OWASP"), "{e}");
+        // OWASP's alternatives pass.
+        assert!(with(
+            &production,
+            &[
+                ("AUTHD_ARGON2_MEMORY_KIB", "7168"),
+                ("AUTHD_ARGON2_ITERATIONS", "5")
+            ]
+        )
+        .is_ok());
+        assert!(with(&production, &[]).is_ok());
+        // Beyond what authd verifies in a stored hash: refused everywhere.
+        let e = with(&[], &[("AUTHD_ARGON2_ITERATIONS", "11")]).unwrap_err();
+        assert!(e.reason.contains("iterations"), "{e}");
+        // The pool: as set, else the cores less one, 1 to 8.
+        let s = with(&[], &[("AUTHD_HASHING_THREADS", "3")]).unwrap();
+        assert_eq!(s.hashing.threads(), 3);
+        let threads = Settings::from_vars(Vec::new()).unwrap().hashing.threads();
+        assert!((1..=8).contains(&threads), "{threads}");
+    }
+
     /// start without one.
     #[test]
     fn production_needs_an_https_public_url_and_publishes_it_as_the_issuer() {

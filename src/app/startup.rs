@@ -83,12 +83,15 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
             e => ConfigError::new("AUTHD_DATABASE_URL", e.to_string()),
         })?;
     // A login waits for a hashing slot no longer than for the database.
-    let hasher =
-        PasswordHasher::new(database.timeout).map_err(|e| ConfigError::new("argon2", e))?;
+    let params = settings
+        .hashing
+        .params(settings.server.environment == Environment::Production)?;
+    let hasher = PasswordHasher::new(database.timeout, settings.hashing.threads(), params)
+        .map_err(|e| ConfigError::new("argon2", e))?;
     log::info!(
         "password hashing: {} at a time, {} MiB of Argon2 working memory each",
         hasher.slots(),
-        PasswordHasher::memory_per_slot() / (1024 * 1024)
+        hasher.memory_per_slot() / (1024 * 1024)
     );
     let throttle = Throttle::new(connections.redis.clone(), &redis.prefix, &settings.throttle);
     let sessions = SessionStore::new(

@@ -6,6 +6,7 @@ use super::{parse_email, Auth, AuthError, Client, TokenPair};
 use crate::common::telemetry::{self, Login};
 use crate::connections::StoreError;
 use crate::sessions::{Created, SessionMeta};
+use crate::users::{Credentials, Password};
 
 pub const MAX_DEVICE_CHARS: usize = 100;
 
@@ -26,15 +27,26 @@ impl Auth {
             let credentials = self
                 .checked(&email, client.ip, async {
                     let credentials = self.users.credentials_by_email(&email).await?;
+                    let mut rehash = None;
                     let matched = match password {
                         Some(password) => {
+                            if credentials
+                                .as_ref()
+                                .is_some_and(|c| self.hasher.needs_rehash(&c.password_hash))
+                            {
+                                rehash = Some(password.clone());
+                            }
                             self.password_matches(password, credentials.as_ref())
                                 .await?
                         }
                         None => false,
                     };
                     // A disabled account answers as a wrong password would.
-                    Ok(credentials.filter(|c| matched && !c.user.disabled))
+                    let credentials = credentials.filter(|c| matched && !c.user.disabled);
+                    if let (Some(credentials), Some(password)) = (&credentials, rehash) {
+                        self.rehash_later(credentials, password);
+                    }
+                    Ok(credentials)
                 })
                 .await?;
             // Only once the password is right, so this tells nothing more
@@ -112,6 +124,35 @@ fn is_invisible(c: char) -> bool {
         || matches!(c,
             '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
             | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+impl Auth {
+    /// A password that just verified against a hash made with other Argon2
+    /// parameters is hashed again with today's, in the background (the
+    /// login does not wait; it takes a hashing slot like a login). A
+    /// password change meanwhile keeps its own hash.
+    fn rehash_later(&self, credentials: &Credentials, password: Password) {
+        let (users, hasher) = (self.users.clone(), self.hasher.clone());
+        let (user, old_hash) = (credentials.user.id, credentials.password_hash.clone());
+        tokio::spawn(async move {
+            let outcome = match hasher.hash(password).await {
+                Ok(new_hash) => users
+                    .rehash_password(user, &old_hash, &new_hash)
+                    .await
+                    .map_err(|e| crate::common::error_chain(&e)),
+                Err(e) => Err(crate::common::error_chain(&e)),
+            };
+            match outcome {
+                Ok(true) => log::info!(
+                    "user {user}: password rehashed with the configured Argon2 parameters"
+                ),
+                Ok(false) => {}
+                Err(e) => log::warn!(
+                    "user {user}: rehashing the password failed ({e}); the next login tries again"
+                ),
+            }
+        });
+    }
 }
 
 #[cfg(test)]

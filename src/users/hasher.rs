@@ -59,7 +59,7 @@ pub enum HashError {
 }
 
 /// Argon2id output length, bytes (the crate's default).
-const OUTPUT_LEN: usize = 32;
+pub(crate) const OUTPUT_LEN: usize = 32;
 /// What a stored hash may ask of a verification, checked before any
 /// hashing: the parameters come from the database, and one verification
 /// holds the one hashing slot (with two cores) until it ends, so a row with
@@ -82,16 +82,6 @@ const MAX_STORED_P_COST: u32 = 16;
 /// combine with the most passes.
 const MAX_STORED_WORK: u64 = 4 * 256 * 1024;
 
-/// How many hashes run at once: a core is left to the async workers, so
-/// refreshes and the guard stay quick while logins queue.
-pub fn hashing_slots() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .saturating_sub(1)
-        .max(1)
-}
-
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -100,6 +90,8 @@ pub struct PasswordHasher {
 struct Inner {
     permits: Arc<Semaphore>,
     slots: usize,
+    /// What new hashes are made with (`AUTHD_ARGON2_*`).
+    params: Params,
     /// Working memory of idle slots. A job holds a permit, so it always
     /// finds a block here or makes the one its slot has not made yet.
     memory: Mutex<Vec<Box<[Block]>>>,
@@ -114,18 +106,20 @@ struct Inner {
 }
 
 impl PasswordHasher {
-    /// Hashes one random password (about 50 ms) to make the dummy.
-    pub fn new(queue_budget: Duration) -> Result<Self, String> {
-        let slots = hashing_slots();
-        let mut first = new_memory();
+    /// `slots` hashes at once (`AUTHD_HASHING_THREADS`), new hashes with
+    /// `params`. Hashes one random password (about 50 ms) to make the dummy.
+    pub fn new(queue_budget: Duration, slots: usize, params: Params) -> Result<Self, String> {
+        let slots = slots.max(1);
+        let mut first = new_memory(&params);
         let mut random = [0u8; 32];
         rand::fill(&mut random);
-        let dummy = hash_with(&random, &mut first).map_err(|e| format!("argon2: {e}"))?;
+        let dummy = hash_with(&random, &mut first, &params).map_err(|e| format!("argon2: {e}"))?;
         let dummy = parse_stored(&dummy).map_err(|e| format!("argon2: {e}"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(slots)),
                 slots,
+                params,
                 memory: Mutex::new(vec![first]),
                 queue_budget,
                 runs: AtomicU64::new(0),
@@ -139,17 +133,17 @@ impl PasswordHasher {
         self.inner.slots
     }
 
-    /// The median time of one hash, over `runs` hashes of a random
-    /// password on this thread (`authd hash-time`: the login ceiling is
-    /// `hashing_slots()` divided by it).
-    pub fn time_hash(runs: usize) -> Result<Duration, String> {
-        let mut memory = new_memory();
+    /// The median time of one hash with `params`, over `runs` hashes of a
+    /// random password on this thread (`authd hash-time`: the login ceiling
+    /// is the slots divided by it).
+    pub fn time_hash(runs: usize, params: &Params) -> Result<Duration, String> {
+        let mut memory = new_memory(params);
         let mut times = Vec::with_capacity(runs.max(1));
         for _ in 0..runs.max(1) {
             let mut random = [0u8; 32];
             rand::fill(&mut random);
             let started = std::time::Instant::now();
-            hash_with(&random, &mut memory).map_err(|e| format!("argon2: {e}"))?;
+            hash_with(&random, &mut memory, params).map_err(|e| format!("argon2: {e}"))?;
             times.push(started.elapsed());
         }
         times.sort();
@@ -157,14 +151,33 @@ impl PasswordHasher {
     }
 
     /// Working memory of one slot, bytes.
-    pub fn memory_per_slot() -> usize {
-        Params::default().block_count() * Block::SIZE
+    pub fn memory_per_slot(&self) -> usize {
+        self.inner.params.block_count() * Block::SIZE
     }
 
-    /// Argon2id (m=19 MiB, t=2, p=1: the OWASP minimum), PHC string format.
+    /// Argon2id with the configured parameters (by default m=19 MiB, t=2,
+    /// p=1: the OWASP minimum), PHC string format.
     pub async fn hash(&self, password: Password) -> Result<String, HashError> {
-        self.run(move |memory| hash_with(password.as_bytes(), memory).map_err(HashError::Argon2))
-            .await?
+        let params = self.inner.params.clone();
+        self.run(move |memory| {
+            hash_with(password.as_bytes(), memory, &params).map_err(HashError::Argon2)
+        })
+        .await?
+    }
+
+    /// Whether a stored hash that just verified was made with other
+    /// parameters (or another Argon2 variant) than the configured ones: it
+    /// is then hashed again at this login.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let Ok(stored) = parse_stored(stored) else {
+            return false;
+        };
+        let ours = &self.inner.params;
+        stored.algorithm != Algorithm::Argon2id
+            || stored.version != Version::V0x13
+            || stored.params.m_cost() != ours.m_cost()
+            || stored.params.t_cost() != ours.t_cost()
+            || stored.params.p_cost() != ours.p_cost()
     }
 
     /// Verifies against `stored`, or against the dummy when there is no
@@ -228,7 +241,7 @@ impl Inner {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop();
-        idle.unwrap_or_else(new_memory)
+        idle.unwrap_or_else(|| new_memory(&self.params))
     }
 
     fn give_back(&self, memory: Box<[Block]>) {
@@ -239,15 +252,14 @@ impl Inner {
     }
 }
 
-/// One slot's working memory for the default parameters.
-fn new_memory() -> Box<[Block]> {
-    vec![Block::new(); Params::default().block_count()].into_boxed_slice()
+/// One slot's working memory for `params`.
+fn new_memory(params: &Params) -> Box<[Block]> {
+    vec![Block::new(); params.block_count()].into_boxed_slice()
 }
 
 /// A fresh PHC string for `password`, computed in `memory`.
-fn hash_with(password: &[u8], memory: &mut [Block]) -> Result<String, String> {
+fn hash_with(password: &[u8], memory: &mut [Block], params: &Params) -> Result<String, String> {
     let text = |e: &dyn std::fmt::Display| e.to_string();
-    let params = Params::default();
     let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
     rand::fill(&mut salt);
     let mut out = [0u8; OUTPUT_LEN];
@@ -257,7 +269,7 @@ fn hash_with(password: &[u8], memory: &mut [Block]) -> Result<String, String> {
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(|e| text(&e))?,
+        params: ParamsString::try_from(params).map_err(|e| text(&e))?,
         salt: Some(Salt::new(&salt).map_err(|e| text(&e))?),
         hash: Some(Output::new(&out).map_err(|e| text(&e))?),
     };
@@ -305,7 +317,7 @@ fn parse_stored(stored: &str) -> Result<Stored, &'static str> {
 }
 
 /// Whether a verification with `params` stays inside the bounds.
-fn within_bounds(params: &Params) -> Result<(), &'static str> {
+pub(crate) fn within_bounds(params: &Params) -> Result<(), &'static str> {
     if params.m_cost() > MAX_STORED_M_COST {
         return Err("memory cost above 256 MiB");
     }
@@ -349,6 +361,10 @@ fn verify_with(password: &[u8], stored: &Stored, memory: &mut [Block]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hasher() -> PasswordHasher {
+        PasswordHasher::new(Duration::from_secs(5), 2, Params::default()).unwrap()
+    }
     use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 
     fn pw(s: &str) -> Password {
@@ -357,7 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_both_ways_with_the_argon2_crate() {
-        let hasher = PasswordHasher::new(Duration::from_secs(5)).unwrap();
+        let hasher = hasher();
         let ours = hasher.hash(pw("correct horse battery")).await.unwrap();
         assert!(
             ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -385,7 +401,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_with_other_parameters_still_verifies() {
-        let hasher = PasswordHasher::new(Duration::from_secs(5)).unwrap();
+        let hasher = hasher();
         let bigger = Params::new(32 * 1024, 1, 1, None).unwrap();
         let stored = Argon2::new(Algorithm::Argon2id, Version::V0x13, bigger)
             .hash_password(b"a longer memory cost")
@@ -399,7 +415,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_accounts_never_match_and_bad_hashes_are_errors() {
-        let hasher = PasswordHasher::new(Duration::from_secs(5)).unwrap();
+        let hasher = hasher();
         assert!(!hasher.verify(pw("anything at all"), None).await.unwrap());
         assert!(hasher
             .verify(pw("anything at all"), Some("not a phc string".into()))
@@ -411,7 +427,7 @@ mod tests {
     /// hours is refused at once, with what is wrong and nothing it holds.
     #[tokio::test]
     async fn stored_parameters_outside_the_bounds_are_refused_before_hashing() {
-        let hasher = PasswordHasher::new(Duration::from_secs(5)).unwrap();
+        let hasher = hasher();
         let rest = "c2FsdHNhbHRzYWx0c2FsdA$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
         for params in [
             "m=8,t=4294967295,p=1",
@@ -447,7 +463,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_blocks_are_reused_not_multiplied() {
-        let hasher = PasswordHasher::new(Duration::from_secs(5)).unwrap();
+        let hasher = hasher();
         let jobs = (0..8).map(|i| {
             let hasher = hasher.clone();
             async move { hasher.hash(pw(&format!("password number {i}"))).await }
@@ -461,5 +477,28 @@ mod tests {
             "{blocks} blocks for {} slots",
             hasher.slots()
         );
+    }
+
+    #[tokio::test]
+    async fn configured_parameters_make_new_hashes_and_others_are_rehashed() {
+        let small = Params::new(8192, 3, 1, Some(OUTPUT_LEN)).unwrap();
+        let custom = PasswordHasher::new(Duration::from_secs(5), 1, small).unwrap();
+        let hash = custom.hash(pw("correct horse battery")).await.unwrap();
+        assert!(hash.contains("m=8192,t=3,p=1"), "{hash}");
+        assert!(!custom.needs_rehash(&hash));
+        assert!(custom
+            .verify(pw("correct horse battery"), Some(hash.clone()))
+            .await
+            .unwrap());
+        // The default hasher verifies it with its own parameters, and asks
+        // for a rehash with the defaults.
+        let default = hasher();
+        assert!(default
+            .verify(pw("correct horse battery"), Some(hash.clone()))
+            .await
+            .unwrap());
+        assert!(default.needs_rehash(&hash));
+        assert!(!default.needs_rehash("not a hash"));
+        assert_eq!(custom.memory_per_slot(), 8192 * 1024);
     }
 }

@@ -5,10 +5,12 @@
 pub mod account_tokens;
 pub mod hasher;
 pub mod input;
+pub mod settings;
 pub mod store;
 pub mod token_rows;
 
 pub use hasher::{HashError, PasswordHasher};
 pub use input::{Email, Password};
+pub use settings::HashingSettings;
 pub use store::{CreateUserError, Credentials, User, UserStore};
 pub use token_rows::{TokenKind, Verification};

@@ -158,6 +158,32 @@ impl UserStore {
         .transpose()
     }
 
+    /// The same password hashed again with today's Argon2 parameters: the
+    /// credential (and its version) unchanged, and only if the row still
+    /// holds `old_hash` (a password change meanwhile wins). Whether it did.
+    pub async fn rehash_password(
+        &self,
+        id: Uuid,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let (id, old_hash, new_hash) = (id.to_string(), old_hash.to_string(), new_hash.to_string());
+        let done = self
+            .sql
+            .run(move |pool| async move {
+                sqlx::query(
+                    "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+                )
+                .bind(new_hash)
+                .bind(id)
+                .bind(old_hash)
+                .execute(&pool)
+                .await
+            })
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Replaces the password hash if the credential is still at `version`
     /// (compare-and-swap), recording the session that made the change;
     /// returns the new version, or `None` when another change landed first.

@@ -254,3 +254,53 @@ async fn a_retry_after_a_lost_answer_is_invalid_grant_and_the_change_stands() {
     // Redis was not behind SQL: the caller's session was left alone.
     app.refreshed(&me.refresh_token).await;
 }
+
+/// The stored password hash of `email`, read from the database.
+async fn stored_hash(app: &TestApp, email: &str) -> String {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let row = sqlx::query("SELECT password_hash FROM users WHERE email_normalized = $1")
+        .bind(email.to_lowercase())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    row.get::<String, _>(0)
+}
+
+#[tokio::test]
+async fn hashes_follow_the_configured_argon2_parameters_and_are_upgraded_at_login() {
+    // An instance configured with other parameters makes its hashes with them.
+    let light = app()
+        .var("AUTHD_ARGON2_MEMORY_KIB", 8192)
+        .var("AUTHD_ARGON2_ITERATIONS", 3)
+        .var("AUTHD_HASHING_THREADS", 2)
+        .spawn()
+        .await;
+    let (email, _) = light.signed_in_user().await;
+    let made = stored_hash(&light, &email).await;
+    assert!(made.contains("m=8192,t=3,p=1"), "{made}");
+
+    // One with the defaults verifies it with its own parameters, and
+    // rehashes it with the defaults at the next login, credential unchanged.
+    let default = app().sharing(&light).spawn().await;
+    let first = default.login_tokens(&email).await;
+    use std::time::Duration;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let rehashed = loop {
+        let now = stored_hash(&default, &email).await;
+        if now != made {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "never rehashed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(rehashed.contains("m=19456,t=2,p=1"), "{rehashed}");
+    // Not a password change: the session of that login lives on, the same
+    // password logs in, and a hash with the parameters is left alone.
+    assert_eq!(default.guard_status(&first.access_token).await, 200);
+    default.login_tokens(&email).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stored_hash(&default, &email).await, rehashed);
+}
