@@ -147,15 +147,6 @@ rss_end=$(rss)
 # The cost of AUTHD_REDIS_MIN_REPLICAS: a Redis Cluster of three masters with
 # a replica each, one authd answering once the master has a change (0) and
 # one waiting for a replica (1), measured side by side.
-cluster_port() { python3 -c '
-import socket
-while True:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    if p < 55535:
-        try:
-            b = socket.socket(); b.bind(("127.0.0.1", p + 10000)); b.close(); print(p); break
-        except OSError: pass
-    s.close()'; }
 cports=()
 for i in $(seq 6); do
   p=$(cluster_port); cports+=("$p"); mkdir -p "$work/c$p"

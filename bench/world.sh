@@ -28,3 +28,14 @@ run_authd() {
   echo "authd did not start on port $port" >&2
   exit 1
 }
+
+# A free port whose cluster bus port (+10000) is free too, for Redis Cluster.
+cluster_port() { python3 -c '
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    if p < 55535:
+        try:
+            b = socket.socket(); b.bind(("127.0.0.1", p + 10000)); b.close(); print(p); break
+        except OSError: pass
+    s.close()'; }
