@@ -3,8 +3,10 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
-# A workspace member and dev-dependency: Cargo reads its manifest even to
-# build the binary alone.
+# The workspace members: authd-guard (authd's guard, a dependency) and
+# tests/support (a dev-dependency; Cargo reads its manifest even to build the
+# binary alone).
+COPY crates ./crates
 COPY tests/support ./tests/support
 COPY src ./src
 COPY migrations ./migrations
