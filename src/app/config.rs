@@ -428,17 +428,21 @@ mod tests {
         key.to_str().unwrap().to_string()
     }
 
-    /// RFC 8414 §3.3: production publishes an https issuer, and refuses to
+    /// What production needs to start, the https public URL aside.
+    fn production(key: &str) -> Vec<(&str, &str)> {
+        vec![
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_JWT_PRIVATE_KEY_FILE", key),
+            ("AUTHD_SMTP_URL", SMTP),
+        ]
+    }
+
     #[test]
     fn argon2_parameters_are_bounded_and_production_keeps_owasps_minimum() {
         let dir = tempfile::tempdir().unwrap();
         let key = key_file(&dir);
-        let production = [
-            ("AUTHD_ENV", "production"),
-            ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
-            ("AUTHD_SMTP_URL", SMTP),
-            ("AUTHD_PUBLIC_URL", "https://auth.example.com"),
-        ];
+        let mut production = production(&key);
+        production.push(("AUTHD_PUBLIC_URL", "https://auth.example.com"));
         fn with(base: &[(&str, &str)], extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
             let mut these = base.to_vec();
             these.extend_from_slice(extra);
@@ -473,16 +477,13 @@ mod tests {
         assert!((1..=8).contains(&threads), "{threads}");
     }
 
+    /// RFC 8414 §3.3: production publishes an https issuer, and refuses to
     /// start without one.
     #[test]
     fn production_needs_an_https_public_url_and_publishes_it_as_the_issuer() {
         let dir = tempfile::tempdir().unwrap();
         let key = key_file(&dir);
-        let production = [
-            ("AUTHD_ENV", "production"),
-            ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
-            ("AUTHD_SMTP_URL", SMTP),
-        ];
+        let production = production(&key);
         for public in [None, Some("http://auth.example.com")] {
             let mut these = production.to_vec();
             these.extend(public.map(|url| ("AUTHD_PUBLIC_URL", url)));
