@@ -2,20 +2,10 @@
 // the same token inside the grace window and authd answers with the same
 // successor. A failure without an answer never signs out.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startProxy } from "./helpers/proxy.mjs";
-import { SHORT_TOKENS, secureStatus, signedIn, storedInflight, storedTokens, untilExpired } from "./helpers/session.mjs";
-import { startWorld } from "./helpers/world.mjs";
+import { test } from "node:test";
+import { secureStatus, signedIn, storedInflight, storedTokens, untilExpired, worldBehindProxy } from "./helpers/session.mjs";
 
-let world, proxy;
-before(async () => {
-  world = await startWorld({ env: SHORT_TOKENS });
-  proxy = await startProxy(world.url);
-});
-after(async () => {
-  await proxy?.stop();
-  await world?.stop();
-});
+const w = worldBehindProxy();
 
 /**
  * Signs in, lets the access token expire, queues `fault` for the next
@@ -23,15 +13,15 @@ after(async () => {
  * same token that got the same successor, and that the session lives on.
  */
 async function survives(fault, { attempts = 2 } = {}) {
-  const { client, storage, signedOut } = await signedIn(world.url, proxy.url, { refreshTimeoutMs: 1000 });
+  const { client, storage, signedOut } = await signedIn(w.world.url, w.proxy.url, { refreshTimeoutMs: 1000 });
   const before = storedTokens(storage);
   await untilExpired(client);
-  proxy.resetCounts();
-  proxy.fault("/api/token", fault);
+  w.proxy.resetCounts();
+  w.proxy.fault("/api/token", fault);
 
   assert.equal(await secureStatus(client), 200);
 
-  const ex = proxy.state.tokenExchanges;
+  const ex = w.proxy.state.tokenExchanges;
   assert.equal(ex.length, attempts, "one faulty attempt, then the retry");
   assert.ok(ex.every((e) => e.presented === before.refreshToken), "every attempt spends the same token");
   const last = ex.at(-1);
@@ -79,23 +69,23 @@ test("429 with Retry-After on refresh is retried too", async () => {
 });
 
 test("no answer at all beyond the grace window: an error, but still signed in", async () => {
-  const { client, storage, signedOut } = await signedIn(world.url, proxy.url, {
+  const { client, storage, signedOut } = await signedIn(w.world.url, w.proxy.url, {
     refreshTimeoutMs: 500,
     refreshReuseGraceMs: 1500,
   });
   const before = storedTokens(storage);
   await untilExpired(client);
-  proxy.resetCounts();
-  for (let i = 0; i < 50; i++) proxy.fault("/api/token", { kind: "refuse" });
+  w.proxy.resetCounts();
+  for (let i = 0; i < 50; i++) w.proxy.fault("/api/token", { kind: "refuse" });
 
   await assert.rejects(client.fetch("/api/secure"), (e) => e.code === "network_error" && e.transient);
-  assert.ok(proxy.state.tokenExchanges.length >= 2, "retried while the grace window lasted");
+  assert.ok(w.proxy.state.tokenExchanges.length >= 2, "retried while the grace window lasted");
   assert.deepEqual(signedOut, []);
   assert.equal(client.signedIn, true);
   assert.equal(storedTokens(storage).refreshToken, before.refreshToken, "tokens kept");
   assert.equal(storedInflight(storage)?.refreshToken, before.refreshToken, "the attempt is remembered");
 
-  proxy.clearFaults();
+  w.proxy.clearFaults();
   assert.equal(await secureStatus(client), 200);
   assert.equal(client.session.sessionId, before.sessionId);
   assert.deepEqual(signedOut, []);

@@ -2,30 +2,20 @@
 // request is repeated; a rotation that lands after storage moved on is not
 // committed over the newer tokens.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { AuthdClient } from "../dist/index.js";
-import { startProxy } from "./helpers/proxy.mjs";
-import { SHORT_TOKENS, secureStatus, signedIn, sleep, storedTokens, untilExpired } from "./helpers/session.mjs";
-import { startWorld } from "./helpers/world.mjs";
+import { secureStatus, signedIn, sleep, storedTokens, untilExpired, worldBehindProxy } from "./helpers/session.mjs";
 
-let world, proxy;
-before(async () => {
-  world = await startWorld({ env: SHORT_TOKENS });
-  proxy = await startProxy(world.url);
-});
-after(async () => {
-  await proxy?.stop();
-  await world?.stop();
-});
+const w = worldBehindProxy();
 
 test("50 concurrent calls needing a refresh make exactly one refresh request", async () => {
-  const { client, signedOut } = await signedIn(world.url, proxy.url);
+  const { client, signedOut } = await signedIn(w.world.url, w.proxy.url);
   await untilExpired(client);
-  proxy.resetCounts();
+  w.proxy.resetCounts();
   const statuses = await Promise.all(Array.from({ length: 50 }, () => secureStatus(client)));
   assert.deepEqual(statuses, Array(50).fill(200));
-  assert.equal(proxy.count("/api/token"), 1);
-  assert.equal(proxy.count("/api/secure"), 50, "no call needed a repeat");
+  assert.equal(w.proxy.count("/api/token"), 1);
+  assert.equal(w.proxy.count("/api/secure"), 50, "no call needed a repeat");
   assert.deepEqual(signedOut, []);
   client.close();
 });
@@ -33,28 +23,28 @@ test("50 concurrent calls needing a refresh make exactly one refresh request", a
 test("401 invalid_token on an API call: one refresh, and the call is repeated", async () => {
   // A clock that runs behind makes the client hold on to an expired token.
   let offset = 0;
-  const { client, signedOut } = await signedIn(world.url, proxy.url, { now: () => Date.now() + offset });
+  const { client, signedOut } = await signedIn(w.world.url, w.proxy.url, { now: () => Date.now() + offset });
   await untilExpired(client);
   offset = -60_000;
-  proxy.resetCounts();
+  w.proxy.resetCounts();
   assert.equal(await secureStatus(client), 200);
-  assert.equal(proxy.count("/api/token"), 1, "one refresh");
-  assert.equal(proxy.count("/api/secure"), 2, "the refused call and its repeat");
+  assert.equal(w.proxy.count("/api/token"), 1, "one refresh");
+  assert.equal(w.proxy.count("/api/secure"), 2, "the refused call and its repeat");
 
   // Ten callers refused at once still make one refresh.
   await sleep(3200); // the new token expires too (the client's clock still lags)
   offset = -120_000;
-  proxy.resetCounts();
+  w.proxy.resetCounts();
   const statuses = await Promise.all(Array.from({ length: 10 }, () => secureStatus(client)));
   assert.deepEqual(statuses, Array(10).fill(200));
-  assert.equal(proxy.count("/api/token"), 1);
-  assert.equal(proxy.count("/api/secure"), 20);
+  assert.equal(w.proxy.count("/api/token"), 1);
+  assert.equal(w.proxy.count("/api/secure"), 20);
   assert.deepEqual(signedOut, []);
   client.close();
 });
 
 test("sessions() and logoutAll() go through the same refresh-once path", async () => {
-  const { client, signedOut } = await signedIn(world.url, proxy.url);
+  const { client, signedOut } = await signedIn(w.world.url, w.proxy.url);
   await untilExpired(client);
   const list = await client.sessions();
   assert.equal(list.length, 1);
@@ -67,25 +57,25 @@ test("sessions() and logoutAll() go through the same refresh-once path", async (
 
 test("a rotation that lands after storage changed is not committed over the newer tokens", async () => {
   // Two clients over one storage: two processes, or tabs without BroadcastChannel.
-  const { client: a, storage } = await signedIn(world.url, proxy.url, { refreshTimeoutMs: 5000 });
-  const b = new AuthdClient({ baseUrl: proxy.url, storage, autoRefresh: false, broadcast: false });
+  const { client: a, storage } = await signedIn(w.world.url, w.proxy.url, { refreshTimeoutMs: 5000 });
+  const b = new AuthdClient({ baseUrl: w.proxy.url, storage, autoRefresh: false, broadcast: false });
   await b.ready;
   const t0 = storedTokens(storage);
-  proxy.resetCounts();
+  w.proxy.resetCounts();
 
   // A's refresh is handled by authd, but its answer is held back...
   let release;
-  proxy.fault("/api/token", { kind: "hold", release: new Promise((r) => (release = r)) });
+  w.proxy.fault("/api/token", { kind: "hold", release: new Promise((r) => (release = r)) });
   const aRefresh = a.refresh();
-  while (proxy.state.tokenExchanges[0]?.status !== 200) await sleep(10);
-  const t1 = proxy.state.tokenExchanges[0].issued;
+  while (w.proxy.state.tokenExchanges[0]?.status !== 200) await sleep(10);
+  const t1 = w.proxy.state.tokenExchanges[0].issued;
 
   // ...while B rotates twice: storage now holds a newer token than A's answer.
   await b.refresh(); // t0 again, in the grace window: the same successor t1
   await b.refresh(); // t1 -> t2
   const t2 = storedTokens(storage).refreshToken;
   assert.notEqual(t2, t1);
-  assert.equal(proxy.state.tokenExchanges[2].presented, t1);
+  assert.equal(w.proxy.state.tokenExchanges[2].presented, t1);
 
   release();
   await aRefresh;
@@ -94,8 +84,8 @@ test("a rotation that lands after storage changed is not committed over the newe
 
   // A goes on with storage's tokens: its next rotation spends t2.
   await a.refresh();
-  assert.equal(proxy.state.tokenExchanges.at(-1).presented, t2);
-  assert.equal(proxy.state.tokenExchanges.at(-1).status, 200);
+  assert.equal(w.proxy.state.tokenExchanges.at(-1).presented, t2);
+  assert.equal(w.proxy.state.tokenExchanges.at(-1).status, 200);
   assert.equal(await secureStatus(a), 200);
   assert.equal(await secureStatus(b), 200, "B adopts what A stored");
   a.close();

@@ -1,11 +1,31 @@
 // Signed-in clients for the tests, and what they need to look at storage.
+import { after, before } from "node:test";
 import { AuthdClient, MemoryStorage } from "../../dist/index.js";
-import { PASSWORD, registerUser } from "./world.mjs";
+import { startProxy } from "./proxy.mjs";
+import { PASSWORD, registerUser, startWorld } from "./world.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Settings of authd for tests: 2-second access tokens, checked exactly. */
 export const SHORT_TOKENS = { AUTHD_ACCESS_TOKEN_TTL: "2", AUTHD_JWT_LEEWAY: "0" };
+
+/**
+ * The test file's world: its own redis-server and authd (with `env`) behind
+ * a fault-injecting proxy, started before its tests and stopped after.
+ * `w.world` and `w.proxy` are set once the tests run.
+ */
+export function worldBehindProxy(env = SHORT_TOKENS) {
+  const w = { world: undefined, proxy: undefined };
+  before(async () => {
+    w.world = await startWorld({ env });
+    w.proxy = await startProxy(w.world.url);
+  });
+  after(async () => {
+    await w.proxy?.stop();
+    await w.world?.stop();
+  });
+  return w;
+}
 
 /**
  * A new user, signed in through `baseUrl` (the proxy, usually) by a client
