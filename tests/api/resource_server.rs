@@ -26,27 +26,32 @@ async fn whoami(who: Identity) -> HttpResponse {
     }))
 }
 
-/// A resource server on a free port: `/hello` open, `/api/whoami` guarded.
-async fn resource_server(config: GuardConfig) -> String {
-    let guard = config.build().await.expect("the guard builds");
+/// Serves the routes `configure` adds on a free port of 127.0.0.1, one
+/// worker, until the test ends; its base URL.
+fn serve(configure: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || {
-        App::new()
-            .route("/hello", web::get().to(HttpResponse::Ok))
+    let server = HttpServer::new(move || App::new().configure(configure.clone()))
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A resource server: `/hello` open, `/api/whoami` guarded.
+async fn resource_server(config: GuardConfig) -> String {
+    let guard = config.build().await.expect("the guard builds");
+    serve(move |cfg| {
+        cfg.route("/hello", web::get().to(HttpResponse::Ok))
             .service(
                 web::scope("/api")
                     .wrap(RequireToken::new(guard.clone()))
                     .route("/whoami", web::get().to(whoami)),
-            )
+            );
     })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    format!("http://127.0.0.1:{port}")
 }
 
 fn redis_of(app: &TestApp) -> RevocationConfig {
@@ -177,12 +182,10 @@ async fn signature_only_accepts_a_revoked_token_until_it_expires() {
 /// Serves `/.well-known/jwks.json` from whichever authd `upstream` names,
 /// counting fetches: one URL for the resource server across a rotation.
 async fn jwks_relay(upstream: Arc<Mutex<String>>, fetches: Arc<AtomicUsize>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || {
+    serve(move |cfg| {
         let upstream = upstream.clone();
         let fetches = fetches.clone();
-        App::new().route(
+        cfg.route(
             "/.well-known/jwks.json",
             web::get().to(move || {
                 let url = upstream.lock().unwrap().clone();
@@ -199,15 +202,8 @@ async fn jwks_relay(upstream: Arc<Mutex<String>>, fetches: Arc<AtomicUsize>) -> 
                         .body(body)
                 }
             }),
-        )
+        );
     })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    format!("http://127.0.0.1:{port}")
 }
 
 #[tokio::test]

@@ -95,22 +95,10 @@ impl RedisSessions {
             cmd.arg(key);
             match &self.reads {
                 Reads::Node(client, held) => {
-                    let mut conn = match take(held) {
-                        Some(conn) => conn,
-                        None => client.get_multiplexed_async_connection().await?,
-                    };
-                    let answer = cmd.query_async::<bool>(&mut conn).await;
-                    keep(held, conn, answer.is_ok());
-                    answer
+                    read_on(held, &cmd, client.get_multiplexed_async_connection()).await
                 }
                 Reads::Cluster(client, held) => {
-                    let mut conn = match take(held) {
-                        Some(conn) => conn,
-                        None => client.get_async_connection().await?,
-                    };
-                    let answer = cmd.query_async::<bool>(&mut conn).await;
-                    keep(held, conn, answer.is_ok());
-                    answer
+                    read_on(held, &cmd, client.get_async_connection()).await
                 }
             }
         };
@@ -120,6 +108,21 @@ impl RedisSessions {
             Err(_) => Err(Unavailable::new("redis did not answer within its budget")),
         }
     }
+}
+
+/// `cmd` on the held connection, or on a new one from `connect`.
+async fn read_on<C: redis::aio::ConnectionLike + Clone>(
+    held: &Mutex<Option<C>>,
+    cmd: &redis::Cmd,
+    connect: impl std::future::Future<Output = Result<C, RedisError>>,
+) -> Result<bool, RedisError> {
+    let mut conn = match take(held) {
+        Some(conn) => conn,
+        None => connect.await?,
+    };
+    let answer = cmd.query_async::<bool>(&mut conn).await;
+    keep(held, conn, answer.is_ok());
+    answer
 }
 
 /// A connection that answered is kept for the next read (a clone: the
