@@ -125,7 +125,7 @@ impl ApiError {
             Self::InvalidRequest(text) => text,
             Self::InvalidGrant { .. } => "the credentials or refresh token are invalid",
             Self::UnsupportedGrantType => "only grant_type=refresh_token is supported",
-            Self::InvalidToken { .. } => "a valid Bearer access token is required",
+            Self::InvalidToken { .. } => authd_guard::INVALID_TOKEN_DESCRIPTION,
             Self::NotFound => "no such resource",
             Self::MethodNotAllowed => "this route does not take that method",
             Self::EmailTaken => "an account with this email already exists",
@@ -136,7 +136,7 @@ impl ApiError {
             Self::PayloadTooLarge => "the request body is larger than 16 KiB",
             Self::UnsupportedMediaType => "the body must be application/json",
             Self::RateLimited { .. } => "too many attempts; retry later",
-            Self::Unavailable(_) => "a backing store is unavailable; retry shortly",
+            Self::Unavailable(_) => authd_guard::UNAVAILABLE_DESCRIPTION,
             Self::Internal(_) => "internal error",
         }
     }

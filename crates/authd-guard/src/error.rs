@@ -9,6 +9,12 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+/// The `error_description` of a 401 `invalid_token` (authd's own errors use
+/// it too: one text for both).
+pub const INVALID_TOKEN_DESCRIPTION: &str = "a valid Bearer access token is required";
+/// The `error_description` of a 503 `temporarily_unavailable`.
+pub const UNAVAILABLE_DESCRIPTION: &str = "a backing store is unavailable; retry shortly";
+
 /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3): with
 /// `error="invalid_token"` only when a token was sent.
 pub fn challenge(token_sent: bool) -> &'static str {
@@ -87,7 +93,7 @@ impl ResponseError for Refusal {
                 res.insert_header((header::WWW_AUTHENTICATE, challenge(*token_sent)));
                 Body {
                     error: "invalid_token",
-                    error_description: "a valid Bearer access token is required",
+                    error_description: INVALID_TOKEN_DESCRIPTION,
                 }
             }
             Self::Unavailable(cause) => {
@@ -95,7 +101,7 @@ impl ResponseError for Refusal {
                 res.insert_header((header::RETRY_AFTER, "1"));
                 Body {
                     error: "temporarily_unavailable",
-                    error_description: "a backing store is unavailable; retry shortly",
+                    error_description: UNAVAILABLE_DESCRIPTION,
                 }
             }
         };

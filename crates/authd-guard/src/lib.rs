@@ -31,7 +31,9 @@ mod revocation;
 mod verifier;
 
 pub use config::{ConfigError, GuardConfig, RevocationConfig};
-pub use error::{challenge, Refusal, Unavailable};
+pub use error::{
+    challenge, Refusal, Unavailable, INVALID_TOKEN_DESCRIPTION, UNAVAILABLE_DESCRIPTION,
+};
 pub use guard::{bearer_token, Guard};
 pub use identity::Identity;
 pub use introspection::Introspection;
