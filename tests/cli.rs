@@ -416,7 +416,7 @@ fn settings_are_read_from_a_dot_env_file() {
 
 #[tokio::test]
 async fn a_redis_that_may_evict_is_warned_about_at_startup() {
-    let redis = TestRedis::start_on(free_port(), &["--maxmemory-policy allkeys-lru"]);
+    let redis = TestRedis::start_with_args(&["--maxmemory-policy allkeys-lru"]);
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database(dir.path()).await;
     let url = format!("redis://127.0.0.1:{}", redis.port);

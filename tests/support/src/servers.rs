@@ -55,11 +55,31 @@ impl Drop for Watched {
     }
 }
 
+/// A port free now and never handed out before in this process: the
+/// server it is for binds it a moment later, and without the record two
+/// tests starting at once could be given the same port (or one's port be
+/// another's cluster-bus port, see `claim`).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if claim(port) {
+            return port;
+        }
+    }
+}
+
+/// Records `port` as taken by this process; false when it was already.
+fn claim(port: u16) -> bool {
+    static CLAIMED: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut claimed = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
+    if claimed.contains(&port) {
+        return false;
+    }
+    claimed.push(port);
+    true
 }
 
 pub fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
@@ -93,21 +113,42 @@ pub struct TestRedis {
 
 impl TestRedis {
     pub fn start() -> Self {
-        Self::start_on(free_port(), &[])
+        Self::start_with_args(&[])
     }
 
+    /// With more `redis-server` arguments, on a free port; a port something
+    /// else took before the server bound it is replaced by another.
+    pub fn start_with_args(extra: &[&str]) -> Self {
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Self::try_start_on(free_port(), extra) {
+                Ok(redis) => return redis,
+                Err(why) => last = why,
+            }
+        }
+        panic!("redis-server did not start: {last}");
+    }
+
+    /// On `port`, which the caller chose.
     pub fn start_on(port: u16, extra: &[&str]) -> Self {
+        Self::try_start_on(port, extra).unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    fn try_start_on(port: u16, extra: &[&str]) -> Result<Self, String> {
         let redis = TestRedis {
             port,
             process: Mutex::new(None),
             dir: tempfile::tempdir().expect("temp dir for redis"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
-        redis.launch();
-        redis
+        redis.launch()?;
+        Ok(redis)
     }
 
-    fn launch(&self) {
+    /// Starts the server and waits until it answers; an error when it exits
+    /// first (its port was taken). Ready means this very process answers
+    /// (`process_id`), not whatever else listens on the port.
+    fn launch(&self) -> Result<(), String> {
         let command = format!(
             "redis-server --port {} --bind 127.0.0.1 --save '' --appendonly no --dir '{}' \
              --maxmemory-policy noeviction --loglevel warning {}",
@@ -115,19 +156,37 @@ impl TestRedis {
             self.dir.path().display(),
             self.extra.join(" ")
         );
-        *self.process.lock().unwrap() = Some(Watched::spawn(&command, "kill -9 $!"));
-        let port = self.port;
-        wait_for("redis-server", || {
-            redis_cli(port, &["ping"]).contains("PONG")
-        });
+        let watched = Watched::spawn(&command, "kill -9 $!");
+        let pid = watched.pid;
+        *self.process.lock().unwrap() = Some(watched);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let ours = format!("process_id:{pid}\r");
+        while Instant::now() < deadline {
+            if redis_cli(self.port, &["info", "server"]).contains(&ours) {
+                return Ok(());
+            }
+            let alive = Command::new("kill")
+                .args(["-0", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !alive {
+                return Err(format!(
+                    "redis-server on port {} exited at start",
+                    self.port
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "redis-server on port {} did not become ready",
+            self.port
+        ))
     }
 
     /// A replica of `master`, returned once their link is up.
     pub fn start_replica_of(master: &TestRedis) -> Self {
-        let replica = Self::start_on(
-            free_port(),
-            &[&format!("--replicaof 127.0.0.1 {}", master.port)],
-        );
+        let replica = Self::start_with_args(&[&format!("--replicaof 127.0.0.1 {}", master.port)]);
         wait_for("the replica's link", || {
             replica
                 .cli(&["info", "replication"])
@@ -173,7 +232,7 @@ impl TestRedis {
     /// Starts a new, empty server on the same port.
     pub fn restart(&self) {
         self.kill();
-        self.launch();
+        self.launch().unwrap_or_else(|why| panic!("{why}"));
     }
 
     pub fn cli(&self, args: &[&str]) -> String {
@@ -209,27 +268,15 @@ impl TestCluster {
         node_timeout_ms: u64,
         extra: impl Fn(u16) -> Vec<String>,
     ) -> Self {
-        let mut ports: Vec<u16> = Vec::new();
-        while ports.len() < count {
-            let port = free_port();
-            let bus_free = port < 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok();
-            if bus_free && !ports.contains(&port) {
-                ports.push(port);
+        let mut attempts = 0;
+        let (ports, nodes) = loop {
+            attempts += 1;
+            match Self::start_nodes(count, node_timeout_ms, &extra) {
+                Ok(started) => break started,
+                Err(why) if attempts >= 3 => panic!("cluster nodes did not start: {why}"),
+                Err(_) => {}
             }
-        }
-        let nodes: Vec<TestRedis> = ports
-            .iter()
-            .map(|port| {
-                let mut args: Vec<String> =
-                    ["--cluster-enabled yes", "--cluster-config-file nodes.conf"]
-                        .map(String::from)
-                        .to_vec();
-                args.push(format!("--cluster-node-timeout {node_timeout_ms}"));
-                args.extend(extra(*port));
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                TestRedis::start_on(*port, &args)
-            })
-            .collect();
+        };
         let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let out = Command::new("redis-cli")
             .args(["--cluster", "create"])
@@ -254,6 +301,37 @@ impl TestCluster {
             }
         }
         TestCluster { nodes }
+    }
+
+    /// `count` cluster-enabled nodes on free ports whose bus ports (+10000)
+    /// are free and claimed too; an error when one could not take its port.
+    fn start_nodes(
+        count: usize,
+        node_timeout_ms: u64,
+        extra: &impl Fn(u16) -> Vec<String>,
+    ) -> Result<(Vec<u16>, Vec<TestRedis>), String> {
+        let mut ports: Vec<u16> = Vec::new();
+        while ports.len() < count {
+            let port = free_port();
+            let bus_free = port < 55_535
+                && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok()
+                && claim(port + 10_000);
+            if bus_free {
+                ports.push(port);
+            }
+        }
+        let mut nodes = Vec::new();
+        for port in &ports {
+            let mut args: Vec<String> =
+                ["--cluster-enabled yes", "--cluster-config-file nodes.conf"]
+                    .map(String::from)
+                    .to_vec();
+            args.push(format!("--cluster-node-timeout {node_timeout_ms}"));
+            args.extend(extra(*port));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            nodes.push(TestRedis::try_start_on(*port, &args)?);
+        }
+        Ok((ports, nodes))
     }
 
     /// Each master's node with its replica's, as `CLUSTER NODES` says now
