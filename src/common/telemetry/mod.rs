@@ -1,18 +1,18 @@
 //! Prometheus metrics: the names and labels of everything authd counts, in
 //! one place, recorded through the `metrics` facade (so the rules in `auth`
 //! count without knowing about HTTP) and rendered by its Prometheus
-//! exporter at `GET /metrics`. One recorder per process.
+//! exporter at `GET /metrics`. One recorder per process. The two metrics
+//! every request writes are kept per thread instead ([`requests`]), so
+//! answering a request writes nothing another worker writes too.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{
-    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
-};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics::{counter, describe_counter, describe_gauge, gauge, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-const HTTP_REQUESTS: &str = "authd_http_requests_total";
-const HTTP_DURATION: &str = "authd_http_request_duration_seconds";
+mod requests;
+
 const LOGINS: &str = "authd_logins_total";
 const REFRESHES: &str = "authd_refreshes_total";
 const SESSIONS_ENDED: &str = "authd_sessions_ended_total";
@@ -23,10 +23,6 @@ const MAIL_OLDEST: &str = "authd_mail_queue_oldest_seconds";
 
 /// The route label of a request no route matched: scanners' paths share it.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
-
-const DURATION_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-];
 
 #[derive(Debug, Clone, Copy)]
 pub enum Login {
@@ -195,12 +191,9 @@ pub fn store_error(store: Store) {
 
 /// One answered request: `route` is its route pattern (or
 /// `UNMATCHED_ROUTE`), never the path, so the label set stays bounded.
+/// Counted by the calling thread alone ([`requests`]).
 pub fn http_request(method: &str, route: &str, status: u16, took: Duration) {
-    let method = known_method(method);
-    counter!(HTTP_REQUESTS, "method" => method, "route" => route.to_string(), "status" => status.to_string())
-        .increment(1);
-    histogram!(HTTP_DURATION, "method" => method, "route" => route.to_string())
-        .record(took.as_secs_f64());
+    requests::record(known_method(method), route, status, took);
 }
 
 /// Methods outside the standard set share one label, like unknown paths.
@@ -222,42 +215,17 @@ fn known_method(method: &str) -> &'static str {
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), DURATION_BUCKETS);
-        let recorder = match builder {
-            Ok(builder) => builder.build_recorder(),
-            Err(e) => {
-                log::warn!("metrics: histogram buckets refused ({e}); using summaries");
-                PrometheusBuilder::new().build_recorder()
-            }
-        };
+        let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
             log::warn!("metrics: another recorder is installed; /metrics stays empty");
         }
         describe();
-        // Histogram samples wait in buffers until upkeep folds them in.
-        let upkeep = handle.clone();
-        let _ = std::thread::Builder::new()
-            .name("authd-metrics".into())
-            .spawn(move || loop {
-                std::thread::sleep(Duration::from_secs(5));
-                upkeep.run_upkeep();
-            });
         handle
     })
 }
 
 fn describe() {
-    describe_counter!(
-        HTTP_REQUESTS,
-        "HTTP requests answered, by method, route pattern and status"
-    );
-    describe_histogram!(
-        HTTP_DURATION,
-        Unit::Seconds,
-        "Time to answer an HTTP request"
-    );
     describe_counter!(LOGINS, "Logins, by outcome");
     describe_counter!(REFRESHES, "Refresh token presentations, by outcome");
     describe_counter!(SESSIONS_ENDED, "Sessions ended, by reason");
@@ -297,7 +265,7 @@ fn describe() {
 
 /// The text exposition of every metric.
 pub fn render() -> String {
-    let handle = handle();
-    handle.run_upkeep();
-    handle.render()
+    let mut text = handle().render();
+    requests::render(&mut text);
+    text
 }
