@@ -54,7 +54,12 @@ RTS=$(for _ in $(seq 32); do login $S | field refresh_token; done | paste -sd, -
 run() { # label wrk-args...
   local label=$1; shift
   local out rps lat p99
+  # COST=1: Redis CPU per request of this case, from INFO commandstats.
+  [ -n "${COST:-}" ] && redis-cli -p "$rport" config resetstat >/dev/null
   out=$(wrk -d"${secs}s" --latency "$@")
+  if [ -n "${COST:-}" ]; then
+    python3 bench/redis_load_cost.py "$rport" "$(awk '/requests in/ {print $1}' <<<"$out")" "$label" >> "$work/redis_load.txt"
+  fi
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   lat=$(awk '/ 50%/ {print $2}' <<<"$out")
   p99=$(awk '/ 99%/ {print $2}' <<<"$out")
@@ -89,7 +94,7 @@ hash_ticks() {
   echo "$sum"
 }
 ticks0=$(hash_ticks); started=$(date +%s.%N)
-run "login flood c16" -t2 -c16 -s bench/login.lua "$S/api/login"
+COST=1 run "login flood c16" -t2 -c16 -s bench/login.lua "$S/api/login"
 ticks1=$(hash_ticks); ended=$(date +%s.%N)
 python3 -c "import os; print((($ticks1 - $ticks0) / os.sysconf('SC_CLK_TCK')) / ($ended - $started))" > "$work/hash_busy.txt"
 rss_logins=$(rss)
@@ -116,7 +121,7 @@ run "healthz c1" -t1 -c1 "$S/healthz"
 run "guarded session-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_S" "$S/api/secure"
 run "guarded signature-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_G" "$G/api/secure"
 RT=$RT run "refresh chain c1" -t1 -c1 -s bench/refresh.lua "$S/api/token"
-RTS=$RTS run "refresh 32 chains c32" -t32 -c32 -s bench/refresh_chains.lua "$S/api/token"
+RTS=$RTS COST=1 run "refresh 32 chains c32" -t32 -c32 -s bench/refresh_chains.lua "$S/api/token"
 rounds=$(( secs >= 5 ? 100 : 10 ))
 python3 bench/propagation.py "$S" "http://127.0.0.1:$s2port,http://127.0.0.1:$s3port" \
   bench@example.com "bench password 123" "$rounds" | tee "$work/propagation.txt"
@@ -241,6 +246,7 @@ broken = broken_file.read_text().strip() if broken_file.exists() else "broken ch
 prop_file = d / "propagation.txt"
 propagation = prop_file.read_text().strip() if prop_file.exists() else "revocation propagation: not measured"
 redis_cost = (d / "redis_cost.txt").read_text().strip() if (d / "redis_cost.txt").exists() else "not measured"
+redis_load = (d / "redis_load.txt").read_text().strip() if (d / "redis_load.txt").exists() else "| not measured | | | | |"
 soak = (d / "soak.txt").read_text().strip() if (d / "soak.txt").exists() else "soak: not run"
 guard_ratio = r["resource server guarded c32"] / r["resource server bare c32"]
 print(f"resource server (authd-guard, Redis revocation): guarded route {guard_ratio:.3f} x its own bare route")
@@ -309,6 +315,15 @@ a time; script µs from `INFO commandstats`, process CPU from the Redis
 process's scheduler time, parsing and networking included):
 
 {redis_cost}
+
+The same under load (`bench/redis_load_cost.py`: `INFO commandstats` reset
+before a wrk case and read after it, divided by its requests; Redis runs
+warm, as in a busy deployment, where one operation at a time leaves it
+cold):
+
+| case | requests | script µs per request | other commands µs | script calls per request |
+|---|---|---|---|---|
+{redis_load}
 
 Revocation across instances (three session-mode instances sharing one
 Redis; log out on one, poll the other two until each refuses the token):
