@@ -4,7 +4,7 @@
 use authd::auth::{Auth, AuthError, Client, TokenPair};
 use authd::common::identity::Identity;
 use authd::connections::Connections;
-use authd_guard::Refusal;
+use authd_guard::{Presented, Refusal};
 
 use authd_test_support::servers::shared_redis_url;
 use authd_test_support::stores::Stores;
@@ -50,7 +50,7 @@ impl Rules {
 
     async fn login(&self, email: &str) -> TokenPair {
         self.auth
-            .login(email, PASSWORD, None, &client())
+            .login(email, PASSWORD, None, &client(), &Presented::bearer(None))
             .await
             .unwrap()
     }
@@ -61,16 +61,24 @@ async fn login_then_refresh_rotates_and_a_replay_is_reuse() {
     let r = rules(&[("AUTHD_REFRESH_REUSE_GRACE", "0")]).await;
     let email = r.account().await;
     let first = r.login(&email).await;
-    let second = r.auth.refresh(&first.refresh_token).await.unwrap();
+    let second = r
+        .auth
+        .refresh(&first.refresh_token, &Presented::bearer(None))
+        .await
+        .unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(second.session_id, first.session_id);
     assert!(matches!(
-        r.auth.refresh(&first.refresh_token).await,
+        r.auth
+            .refresh(&first.refresh_token, &Presented::bearer(None))
+            .await,
         Err(AuthError::RefreshReused)
     ));
     // Reuse ended the session: the live token is refused too, and says why.
     assert!(matches!(
-        r.auth.refresh(&second.refresh_token).await,
+        r.auth
+            .refresh(&second.refresh_token, &Presented::bearer(None))
+            .await,
         Err(AuthError::RefreshReused)
     ));
 }
@@ -81,13 +89,25 @@ async fn wrong_passwords_and_bad_input_have_their_own_errors() {
     let email = r.account().await;
     assert!(matches!(
         r.auth
-            .login(&email, "not the password", None, &client())
+            .login(
+                &email,
+                "not the password",
+                None,
+                &client(),
+                &Presented::bearer(None)
+            )
             .await,
         Err(AuthError::InvalidCredentials)
     ));
     assert!(matches!(
         r.auth
-            .login("not-an-email", PASSWORD, None, &client())
+            .login(
+                "not-an-email",
+                PASSWORD,
+                None,
+                &client(),
+                &Presented::bearer(None)
+            )
             .await,
         Err(AuthError::InvalidRequest(_))
     ));
@@ -96,7 +116,9 @@ async fn wrong_passwords_and_bad_input_have_their_own_errors() {
         Err(AuthError::EmailTaken)
     ));
     assert!(matches!(
-        r.auth.logout(Some("garbage"), None).await,
+        r.auth
+            .logout(Some("garbage"), &Presented::bearer(None))
+            .await,
         Err(AuthError::InvalidRequest(_))
     ));
 }
@@ -120,7 +142,13 @@ async fn a_password_change_ends_other_sessions_and_keeps_the_callers() {
     ));
     assert!(r
         .auth
-        .login(&email, "a new passphrase", None, &client())
+        .login(
+            &email,
+            "a new passphrase",
+            None,
+            &client(),
+            &Presented::bearer(None)
+        )
         .await
         .is_ok());
 }
@@ -132,6 +160,7 @@ async fn two_changes_from_the_same_password_cannot_both_land() {
     let a = r.login(&email).await;
     let b = r.login(&email).await;
     let who = |session_id| Identity {
+        key: None,
         user_id: r
             .auth
             .verify_signature(Some(&a.access_token))

@@ -24,7 +24,7 @@ use crate::http::state::AppState;
 use crate::http::{observe, request_id, ApiError};
 use crate::jwt::{AccessTokens, KeySet};
 use crate::mail::{Mailer, Sender};
-use crate::sessions::SessionStore;
+use crate::sessions::{ProofLog, SessionStore};
 use crate::throttle::Throttle;
 use crate::users::{PasswordHasher, UserStore};
 
@@ -114,6 +114,8 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         access_tokens,
         mailer,
         &settings.auth,
+        ProofLog::new(connections.redis.clone(), &redis.prefix),
+        settings.server.public_url.clone(),
     );
     Ok(Assembled {
         auth,

@@ -2,6 +2,8 @@
 //! for every outcome a caller must tell apart, keeping the cause of a
 //! failure for the log (never for the client).
 
+use authd_guard::dpop::ProofError;
+
 use crate::connections::StoreError;
 use crate::users::HashError;
 
@@ -22,6 +24,14 @@ pub enum AuthError {
     /// No valid access token (`token_sent`: whether one was presented).
     #[error("invalid access token")]
     InvalidToken { token_sent: bool },
+    /// A DPoP proof missing, invalid, replayed, or by another key than
+    /// the session's (RFC 9449 `invalid_dpop_proof`).
+    #[error("invalid DPoP proof: {}", .0.description())]
+    InvalidDpopProof(ProofError),
+    /// `AUTHD_DPOP_NONCE` and the proof lacks this window's nonce: retry
+    /// with the one given (RFC 9449 §8 `use_dpop_nonce`).
+    #[error("DPoP nonce required")]
+    UseDpopNonce(String),
     #[error("not found")]
     NotFound,
     #[error("email taken")]

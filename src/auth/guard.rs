@@ -29,6 +29,6 @@ impl Auth {
     pub fn guard(&self) -> AuthdGuard {
         let check = (self.settings.access_token_check == AccessTokenCheck::Session)
             .then(|| LiveSessions(self.sessions.clone()));
-        Guard::new(self.access_tokens.verifier(), check)
+        Guard::new(self.access_tokens.verifier(), check).with_dpop(self.dpop_policy())
     }
 }

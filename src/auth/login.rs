@@ -1,6 +1,8 @@
 //! Login: a throttled password check (`password`), then a session unless a
 //! newer password landed meanwhile, then the token pair.
 
+use authd_guard::Presented;
+
 use super::password::presented_password;
 use super::{parse_email, Auth, AuthError, Client, TokenPair};
 use crate::common::telemetry::{self, Login};
@@ -12,18 +14,25 @@ pub const MAX_DEVICE_CHARS: usize = 100;
 
 impl Auth {
     /// `POST /api/login`: a session for the account if the password matches.
+    /// With a DPoP proof, the session is bound to its key.
     pub async fn login(
         &self,
         email: &str,
         password: &str,
         device: Option<&str>,
         client: &Client,
+        presented: &Presented<'_>,
     ) -> Result<TokenPair, AuthError> {
         // Every return counts, `?` included: the body runs as one block.
         let outcome = async {
             let email = parse_email(email)?;
             let password = presented_password(password)?;
             let device = device_name(device)?;
+            // Before the password is hashed: a bad proof costs no Argon2.
+            let key = self
+                .proof(presented, None, self.dpop.required)
+                .await?
+                .map(|p| p.thumbprint);
             let credentials = self
                 .checked(&email, client.ip, async {
                     let credentials = self.users.credentials_by_email(&email).await?;
@@ -68,10 +77,11 @@ impl Auth {
                         &meta,
                         credentials.version,
                         credentials.user.email_verified,
+                        key,
                     )
                     .await?
                 {
-                    Created::Session(refresh) => return self.token_pair(refresh),
+                    Created::Session(refresh) => return self.token_pair(refresh, key),
                     // A password change landed while this login was being checked.
                     Created::Stale => return Err(AuthError::InvalidCredentials),
                     // The change this login verified never ran its Redis step:
@@ -95,7 +105,9 @@ impl Auth {
             Err(
                 AuthError::InvalidCredentials
                 | AuthError::InvalidRequest(_)
-                | AuthError::EmailNotVerified,
+                | AuthError::EmailNotVerified
+                | AuthError::InvalidDpopProof(_)
+                | AuthError::UseDpopNonce(_),
             ) => Login::Invalid,
             Err(AuthError::RateLimited { .. }) => Login::Throttled,
             Err(_) => Login::Unavailable,

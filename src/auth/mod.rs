@@ -7,6 +7,7 @@
 mod account;
 mod admin;
 mod callers;
+mod dpop;
 mod error;
 mod guard;
 mod login;
@@ -32,7 +33,7 @@ pub use settings::{AccessTokenCheck, AuthSettings};
 
 use crate::jwt::AccessTokens;
 use crate::mail::Mailer;
-use crate::sessions::SessionStore;
+use crate::sessions::{ProofLog, SessionStore};
 use crate::throttle::Throttle;
 use crate::users::{Email, PasswordHasher, UserStore};
 
@@ -46,6 +47,7 @@ pub struct Auth {
     access_tokens: AccessTokens,
     mailer: Mailer,
     settings: AuthSettings,
+    dpop: dpop::Dpop,
 }
 
 /// Where a request came from, as the HTTP layer resolved it.
@@ -64,9 +66,14 @@ pub struct TokenPair {
     pub refresh_token: String,
     pub refresh_token_expires_in: u64,
     pub session_id: uuid::Uuid,
+    /// The access token is bound to a DPoP key (`token_type: DPoP`).
+    pub dpop_bound: bool,
 }
 
 impl Auth {
+    /// `proofs`: where DPoP `jti`s are spent; `public_url`:
+    /// `AUTHD_PUBLIC_URL`, the base of the URIs proofs name.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         users: UserStore,
         hasher: PasswordHasher,
@@ -75,8 +82,23 @@ impl Auth {
         access_tokens: AccessTokens,
         mailer: Mailer,
         settings: &AuthSettings,
+        proofs: ProofLog,
+        public_url: Option<String>,
     ) -> Self {
+        let dpop = dpop::Dpop {
+            rules: authd_guard::dpop::ProofRules {
+                max_age: settings.dpop_max_age,
+                future_skew: dpop::FUTURE_SKEW,
+            },
+            public_base: public_url,
+            required: settings.dpop_required,
+            nonces: settings
+                .dpop_nonce
+                .then(|| dpop::Nonces::new(access_tokens.keys().nonce_key)),
+            log: proofs,
+        };
         Self {
+            dpop,
             users,
             hasher,
             sessions: Arc::new(sessions),

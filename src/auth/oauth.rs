@@ -1,6 +1,8 @@
 //! The OAuth 2.0 endpoints resource servers and clients expect: token
 //! revocation (RFC 7009) and token introspection (RFC 7662).
 
+use authd_guard::{Presented, Scheme};
+
 use super::{Auth, AuthError};
 use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
@@ -32,20 +34,22 @@ impl Auth {
     /// `AUTHD_REVOKE_ACCESS_TOKENS` is `false`, of a valid access token.
     /// Anything else is not an error (RFC 7009 §2.2): there is nothing to
     /// end. The token's form tells the types apart, so a hint is not needed.
-    pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
+    /// A token of a session bound to a DPoP key ends it only with a proof
+    /// by that key (an access token's proof with its `ath`).
+    pub async fn revoke(&self, token: &str, request: &Presented<'_>) -> Result<(), AuthError> {
         if let Some(refresh) = RefreshToken::parse(token) {
-            self.sessions
-                .revoke(
-                    refresh.user_id,
-                    refresh.session_id,
-                    Some(&refresh),
-                    Ended::Revoked,
-                )
+            self.revoke_by_token(&refresh, request, Ended::Revoked)
                 .await?;
         } else if self.settings.revoke_access_tokens {
             if let Ok(who) = self.access_tokens.verify(token) {
+                let scheme = if who.key.is_some() {
+                    Scheme::Dpop
+                } else {
+                    Scheme::Bearer
+                };
+                self.check_binding(who, scheme, token, request).await?;
                 self.sessions
-                    .revoke(who.user_id, who.session_id, None, Ended::Revoked)
+                    .revoke(who.user_id, who.session_id, Ended::Revoked)
                     .await?;
             }
         }
@@ -66,6 +70,7 @@ impl Auth {
                 identity: Identity {
                     user_id: refresh.user_id,
                     session_id: refresh.session_id,
+                    key: None,
                 },
                 issuer: rules.0.to_string(),
                 audience: rules.1.to_string(),

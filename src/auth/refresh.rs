@@ -1,30 +1,51 @@
 //! Refresh, logout, and the access-token check the guard makes.
 
+use authd_guard::{Presented, Thumbprint};
+
+use super::dpop::wrong_key;
 use super::{Auth, AuthError, InternalError, TokenPair};
 use crate::common::identity::Identity;
 use crate::common::telemetry::{self, Ended, Refresh};
-use crate::sessions::{IssuedRefresh, RefreshToken, RotateOutcome};
+use crate::sessions::{IssuedRefresh, RefreshToken, RevokeByToken, RotateOutcome};
 
 impl Auth {
-    /// `POST /api/token`: rotates the presented refresh token.
-    pub async fn refresh(&self, presented: &str) -> Result<TokenPair, AuthError> {
-        let outcome = self.rotate(presented).await;
+    /// `POST /api/token`: rotates the presented refresh token. A session
+    /// bound to a DPoP key needs a proof by that key; an unbound one is
+    /// bound by the first proof that comes.
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        request: &Presented<'_>,
+    ) -> Result<TokenPair, AuthError> {
+        let outcome = self.rotate(presented, request).await;
         telemetry::refresh(match &outcome {
             Ok((_, true)) => Refresh::Grace,
             Ok((_, false)) => Refresh::Rotated,
             Err(AuthError::RefreshReused) => Refresh::Reused,
-            Err(AuthError::RefreshInvalid | AuthError::InvalidRequest(_)) => Refresh::Invalid,
+            Err(
+                AuthError::RefreshInvalid
+                | AuthError::InvalidRequest(_)
+                | AuthError::InvalidDpopProof(_)
+                | AuthError::UseDpopNonce(_),
+            ) => Refresh::Invalid,
             Err(_) => Refresh::Unavailable,
         });
         outcome.map(|(pair, _)| pair)
     }
 
     /// The rotation, and whether it was a grace-window repeat.
-    async fn rotate(&self, presented: &str) -> Result<(TokenPair, bool), AuthError> {
+    async fn rotate(
+        &self,
+        presented: &str,
+        request: &Presented<'_>,
+    ) -> Result<(TokenPair, bool), AuthError> {
         let presented = RefreshToken::parse(presented).ok_or(AuthError::RefreshInvalid)?;
-        match self.sessions.rotate(&presented).await? {
-            RotateOutcome::Rotated(refresh) => Ok((self.token_pair(refresh)?, false)),
-            RotateOutcome::Grace(refresh) => Ok((self.token_pair(refresh)?, true)),
+        let proof = self.proof(request, None, self.dpop.required).await?;
+        let key = proof.as_ref().map(|p| p.thumbprint);
+        match self.sessions.rotate(&presented, key).await? {
+            RotateOutcome::Rotated(refresh) => Ok((self.token_pair(refresh, key)?, false)),
+            RotateOutcome::Grace(refresh) => Ok((self.token_pair(refresh, key)?, true)),
+            RotateOutcome::WrongKey => Err(wrong_key(proof.as_ref())),
             RotateOutcome::Reused => {
                 log::warn!(
                     "refresh token reuse: session {} of user {} revoked",
@@ -42,18 +63,17 @@ impl Auth {
     /// ended (RFC 7009 §2.2): a well-formed token of an unknown session
     /// succeeds; one that does not parse ends the Bearer's session when a
     /// valid Bearer came with it, and is refused otherwise.
+    /// A session bound to a DPoP key ends only for a request proving it.
     pub async fn logout(
         &self,
         refresh_token: Option<&str>,
-        bearer: Option<&str>,
+        request: &Presented<'_>,
     ) -> Result<(), AuthError> {
         match refresh_token.map(RefreshToken::parse) {
             Some(Some(token)) => {
-                self.sessions
-                    .revoke(token.user_id, token.session_id, Some(&token), Ended::Logout)
-                    .await?;
+                self.revoke_by_token(&token, request, Ended::Logout).await?;
             }
-            Some(None) if bearer.is_none() => {
+            Some(None) if request.token.is_none() => {
                 return Err(AuthError::InvalidRequest(
                     "refresh_token is not a refresh token",
                 ))
@@ -61,16 +81,36 @@ impl Auth {
             _ => {
                 // Signature and claims only: a second logout with the same
                 // access token is still a success.
-                let who = self.verify_signature(bearer)?;
+                let who = self.verify_signature(request.token)?;
+                if let Some(token) = request.token {
+                    self.check_binding(who, request.scheme, token, request)
+                        .await?;
+                }
                 self.sessions
-                    .revoke(who.user_id, who.session_id, None, Ended::Logout)
+                    .revoke(who.user_id, who.session_id, Ended::Logout)
                     .await?;
             }
         }
         Ok(())
     }
 
-    /// Signature and claims only, no I/O.
+    /// Ends the session of a refresh token (its family), if the request
+    /// proves the DPoP key the session is bound to.
+    pub(super) async fn revoke_by_token(
+        &self,
+        token: &RefreshToken,
+        request: &Presented<'_>,
+        reason: Ended,
+    ) -> Result<(), AuthError> {
+        let proof = self.proof(request, None, false).await?;
+        let key = proof.as_ref().map(|p| p.thumbprint);
+        match self.sessions.revoke_by_token(token, key, reason).await? {
+            RevokeByToken::Done(_) => Ok(()),
+            RevokeByToken::WrongKey => Err(wrong_key(proof.as_ref())),
+        }
+    }
+
+    /// Signature and claims only, no I/O (the scheme is the caller's).
     pub fn verify_signature(&self, bearer: Option<&str>) -> Result<Identity, AuthError> {
         let token = bearer.ok_or(AuthError::InvalidToken { token_sent: false })?;
         self.access_tokens.verify(token).map_err(|rejected| {
@@ -79,11 +119,17 @@ impl Auth {
         })
     }
 
-    /// An access token for a refresh token's session, never outliving it.
-    pub(super) fn token_pair(&self, refresh: IssuedRefresh) -> Result<TokenPair, AuthError> {
+    /// An access token for a refresh token's session, never outliving it,
+    /// bound to `key` (`cnf.jkt`) when the request proved one.
+    pub(super) fn token_pair(
+        &self,
+        refresh: IssuedRefresh,
+        key: Option<Thumbprint>,
+    ) -> Result<TokenPair, AuthError> {
         let identity = Identity {
             user_id: refresh.token.user_id,
             session_id: refresh.token.session_id,
+            key,
         };
         let access = self
             .access_tokens
@@ -95,6 +141,7 @@ impl Auth {
             refresh_token: refresh.token.expose(),
             refresh_token_expires_in: refresh.expires_in.as_secs(),
             session_id: identity.session_id,
+            dpop_bound: key.is_some(),
         })
     }
 }

@@ -55,5 +55,16 @@ settings_section! {
         /// ends a session there, and an access token is answered 200 and ends
         /// nothing (it lives until it expires).
         pub revoke_access_tokens: bool = "AUTHD_REVOKE_ACCESS_TOKENS" ["true"] => flag;
+        /// Seconds a DPoP proof (RFC 9449) is accepted after its `iat`; a proof
+        /// up to 5 s ahead of authd's clock is accepted too. Each proof's `jti` is
+        /// accepted once, across every instance.
+        pub dpop_max_age: Duration = "AUTHD_DPOP_MAX_AGE" ["300"] => positive_seconds;
+        /// `true`: DPoP proofs must carry a server nonce (`DPoP-Nonce`, error
+        /// `use_dpop_nonce`); nonces are stateless and shared by every instance
+        /// with the same signing key.
+        pub dpop_nonce: bool = "AUTHD_DPOP_NONCE" ["false"] => flag;
+        /// `true`: login and refresh need a DPoP proof (every session is bound
+        /// to a key); `false`: a session is bound when a proof first comes.
+        pub dpop_required: bool = "AUTHD_DPOP_REQUIRED" ["false"] => flag;
     }
 }

@@ -10,6 +10,8 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use authd_guard::dpop::ProofError;
+
 use crate::auth::AuthError;
 use crate::common::error_chain;
 
@@ -26,6 +28,11 @@ pub enum ApiError {
     UnsupportedGrantType,
     #[error("invalid token")]
     InvalidToken { token_sent: bool },
+    #[error("invalid DPoP proof")]
+    InvalidDpopProof(ProofError),
+    /// The nonce the proof must carry, sent as `DPoP-Nonce`.
+    #[error("DPoP nonce required")]
+    UseDpopNonce(String),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -63,6 +70,8 @@ impl From<AuthError> for ApiError {
                 reason: Some(GrantFailure::Reused),
             },
             AuthError::InvalidToken { token_sent } => Self::InvalidToken { token_sent },
+            AuthError::InvalidDpopProof(e) => Self::InvalidDpopProof(e),
+            AuthError::UseDpopNonce(nonce) => Self::UseDpopNonce(nonce),
             AuthError::NotFound => Self::NotFound,
             AuthError::EmailTaken => Self::EmailTaken,
             AuthError::EmailNotVerified => Self::EmailNotVerified,
@@ -88,7 +97,8 @@ pub enum GrantFailure {
 #[response(description = "An error (see `error` for which)")]
 pub struct ErrorBody<'a> {
     /// `invalid_request`, `invalid_grant`, `unsupported_grant_type`,
-    /// `invalid_token`, `not_found`, `email_taken`, `email_not_verified`,
+    /// `invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, `not_found`,
+    /// `email_taken`, `email_not_verified`,
     /// `already_verified`,
     /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
     /// `temporarily_unavailable` or `server_error`.
@@ -107,6 +117,8 @@ impl ApiError {
             Self::InvalidGrant { .. } => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidToken { .. } => "invalid_token",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce(_) => "use_dpop_nonce",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "invalid_request",
             Self::EmailTaken => "email_taken",
@@ -126,6 +138,10 @@ impl ApiError {
             Self::InvalidGrant { .. } => "the credentials or refresh token are invalid",
             Self::UnsupportedGrantType => "only grant_type=refresh_token is supported",
             Self::InvalidToken { .. } => authd_guard::INVALID_TOKEN_DESCRIPTION,
+            Self::InvalidDpopProof(e) => e.description(),
+            Self::UseDpopNonce(_) => {
+                "the DPoP proof must carry the server nonce given in the DPoP-Nonce header"
+            }
             Self::NotFound => "no such resource",
             Self::MethodNotAllowed => "this route does not take that method",
             Self::EmailTaken => "an account with this email already exists",
@@ -145,9 +161,11 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidRequest(_) | Self::InvalidGrant { .. } | Self::UnsupportedGrantType => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidRequest(_)
+            | Self::InvalidGrant { .. }
+            | Self::UnsupportedGrantType
+            | Self::InvalidDpopProof(_)
+            | Self::UseDpopNonce(_) => StatusCode::BAD_REQUEST,
             Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -182,6 +200,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE));
+            }
+            Self::UseDpopNonce(nonce) => {
+                res.insert_header(("DPoP-Nonce", nonce.as_str()));
             }
             _ => {}
         }

@@ -26,6 +26,14 @@ struct IssuedClaims<'a> {
     iat: u64,
     exp: u64,
     email_verified: bool,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation>,
+}
+
+#[derive(Serialize)]
+struct Confirmation {
+    jkt: String,
 }
 
 /// What introspection (RFC 7662) reports of a valid access token.
@@ -131,6 +139,9 @@ impl AccessTokens {
             iat: now,
             exp,
             email_verified,
+            cnf: identity.key.map(|key| Confirmation {
+                jkt: key.to_base64(),
+            }),
         };
         let token = encode(&self.header, &claims, &self.keys.signing_key)?;
         Ok(IssuedAccessToken {

@@ -10,6 +10,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use pkcs8::LineEnding;
+use sha2::{Digest, Sha256};
 
 use super::settings::{JwtAlgorithm, SigningKeySource};
 use crate::common::settings::ConfigError;
@@ -38,6 +39,21 @@ pub struct KeySet {
     pub jwks_json: String,
     /// True when the signing key was generated at startup.
     pub ephemeral: bool,
+    /// The HMAC key of DPoP server nonces: derived from the signing key, so
+    /// every instance with that key makes and accepts the same nonces. Never
+    /// leaves the process (not in `Debug`).
+    pub nonce_key: [u8; 32],
+}
+
+/// A key for another purpose, derived from the signing key's text.
+fn derive(purpose: &str, key_text: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"authd derived key v1\0")
+        .chain_update(purpose.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(key_text.as_bytes())
+        .finalize()
+        .into()
 }
 
 impl fmt::Debug for KeySet {
@@ -58,7 +74,7 @@ impl KeySet {
         source: &SigningKeySource,
         verify_key_files: &[PathBuf],
     ) -> Result<Self, ConfigError> {
-        let (signing_key, signing_jwk, ephemeral) = match source {
+        let (signing_key, signing_jwk, ephemeral, nonce_key) = match source {
             SigningKeySource::PemFile(path) => {
                 let pem = read_pem(path, "AUTHD_JWT_PRIVATE_KEY_FILE")?;
                 let (key, jwk) = private_key_from_pem(alg, &pem)
@@ -69,22 +85,22 @@ impl KeySet {
                             "holds a public key; signing needs the PKCS#8 private key",
                         )
                     })?;
-                (key, jwk, false)
+                (key, jwk, false, derive("dpop nonce", &pem))
             }
             SigningKeySource::Secret(secret) => {
                 let (key, jwk) = hmac_key(alg, secret)?;
-                (key, jwk, false)
+                (key, jwk, false, derive("dpop nonce", secret.expose()))
             }
             SigningKeySource::Ephemeral => {
                 let pem = generate_private_key_pem(alg)
                     .map_err(|e| key_error("AUTHD_JWT_PRIVATE_KEY_FILE", e))?;
                 let (key, jwk) = match alg {
-                    JwtAlgorithm::HS256 => hmac_key(alg, &Secret::new(pem))?,
+                    JwtAlgorithm::HS256 => hmac_key(alg, &Secret::new(pem.clone()))?,
                     _ => private_key_from_pem(alg, &pem)
                         .map_err(|e| key_error("AUTHD_JWT_PRIVATE_KEY_FILE", e))?
                         .ok_or_else(|| key_error("AUTHD_JWT_PRIVATE_KEY_FILE", "keygen failed"))?,
                 };
-                (key, jwk, true)
+                (key, jwk, true, derive("dpop nonce", &pem))
             }
         };
 
@@ -131,6 +147,7 @@ impl KeySet {
             verifying,
             jwks_json,
             ephemeral,
+            nonce_key,
         })
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use authd_guard::Thumbprint;
 use deadpool_redis::redis;
 use uuid::Uuid;
 
@@ -73,6 +74,19 @@ pub struct SessionInfo {
     pub device: Option<String>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// Bound to a DPoP key: only requests proving that key refresh it.
+    pub dpop_bound: bool,
+}
+
+/// What a logout or revocation by refresh token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeByToken {
+    /// Whether a session ended (false: it had ended already, or the token
+    /// is not of its family).
+    Done(bool),
+    /// The session is bound to a DPoP key the request did not prove:
+    /// nothing ended.
+    WrongKey,
 }
 
 /// What a login's `create` made of it.
@@ -105,6 +119,14 @@ pub enum RotateOutcome {
     Reused,
     /// Unknown, expired, revoked or forged.
     Invalid,
+    /// The session is bound to a DPoP key this request did not prove:
+    /// nothing changed.
+    WrongKey,
+}
+
+/// A thumbprint as a script argument ('' for none).
+fn key_arg(key: Option<Thumbprint>) -> Vec<u8> {
+    key.map(|k| k.0.to_vec()).unwrap_or_default()
 }
 
 pub struct SessionStore {
@@ -160,13 +182,15 @@ impl SessionStore {
 
     /// Starts a session for `user` whose login verified the password of
     /// `credential_version`, and returns its first refresh token. At the
-    /// cap, the user's least recently used session ends.
+    /// cap, the user's least recently used session ends. With `key`, the
+    /// session is bound to that DPoP key.
     pub async fn create(
         &self,
         user: Uuid,
         meta: &SessionMeta,
         credential_version: i64,
         email_verified: bool,
+        key: Option<Thumbprint>,
     ) -> Result<Created, StoreError> {
         let token = RefreshToken::generate(user);
         let mut call = Call::function(&self.create);
@@ -184,7 +208,8 @@ impl SessionStore {
             .arg(credential_version)
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user)
-            .arg(if email_verified { "1" } else { "" });
+            .arg(if email_verified { "1" } else { "" })
+            .arg(key_arg(key));
         let reply: Vec<redis::Value> = match self.change(&call).await {
             Ok(reply) => reply,
             Err(e) => {
@@ -212,8 +237,14 @@ impl SessionStore {
         }
     }
 
-    /// Checks `presented` and rotates it, in one atomic step.
-    pub async fn rotate(&self, presented: &RefreshToken) -> Result<RotateOutcome, StoreError> {
+    /// Checks `presented` and rotates it, in one atomic step. `key`: the
+    /// DPoP key the request proved; a bound session needs its own, and an
+    /// unbound one is bound to it.
+    pub async fn rotate(
+        &self,
+        presented: &RefreshToken,
+        key: Option<Thumbprint>,
+    ) -> Result<RotateOutcome, StoreError> {
         let (user, session) = (presented.user_id, presented.session_id);
         let nonce = new_nonce();
         let successor = presented.successor(&nonce);
@@ -228,7 +259,8 @@ impl SessionStore {
             .arg(&nonce[..])
             .arg(&successor.secret_hash()[..])
             .arg(self.idle_ms)
-            .arg(self.grace_ms);
+            .arg(self.grace_ms)
+            .arg(key_arg(key));
         // An unknown, ended or forged token changes nothing: answering
         // `invalid` needs no replica (it would fail closed anyway).
         let invalid = |reply: &redis::Value| matches!(reply, redis::Value::Array(r) if r.len() == 1 && text(&r[0]) == Some("invalid"));
@@ -259,33 +291,62 @@ impl SessionStore {
                 RotateOutcome::Reused
             }
             [status] if text(status) == Some("invalid") => RotateOutcome::Invalid,
+            [status] if text(status) == Some("wrong_key") => RotateOutcome::WrongKey,
             _ => return Err(StoreError::RedisReply(format!("rotate: {reply:?}"))),
         };
         Ok(outcome)
     }
 
-    /// Ends one session, for `reason`. With `family_of`, only if the token
-    /// belongs to it (logout by refresh token); returns whether a session
-    /// ended.
+    /// Ends one session, for `reason`; returns whether a session ended.
     pub async fn revoke(
         &self,
         user: Uuid,
         session: Uuid,
-        family_of: Option<&RefreshToken>,
         reason: Ended,
     ) -> Result<bool, StoreError> {
+        let ended = self.run_revoke(user, session, None, None, reason).await?;
+        Ok(ended > 0)
+    }
+
+    /// Ends the session of `token` if the token belongs to it (logout or
+    /// revocation by refresh token) and, when the session is bound to a
+    /// DPoP key, the request proved that `key`.
+    pub async fn revoke_by_token(
+        &self,
+        token: &RefreshToken,
+        key: Option<Thumbprint>,
+        reason: Ended,
+    ) -> Result<RevokeByToken, StoreError> {
+        let ended = self
+            .run_revoke(token.user_id, token.session_id, Some(token), key, reason)
+            .await?;
+        Ok(match ended {
+            -1 => RevokeByToken::WrongKey,
+            n => RevokeByToken::Done(n > 0),
+        })
+    }
+
+    async fn run_revoke(
+        &self,
+        user: Uuid,
+        session: Uuid,
+        family_of: Option<&RefreshToken>,
+        key: Option<Thumbprint>,
+        reason: Ended,
+    ) -> Result<i64, StoreError> {
         let family = family_of.map(RefreshToken::family_hash);
         let mut call = Call::function(&self.revoke);
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .arg(session.as_simple().to_string())
-            .arg(family.as_ref().map_or(&[][..], |h| &h[..]));
-        let ended: Result<u64, _> = self.change(&call).await;
+            .arg(family.as_ref().map_or(&[][..], |h| &h[..]))
+            .arg(key_arg(key));
+        let ended: Result<i64, _> = self.change(&call).await;
         // Even if the reply was lost: the session may have ended.
         self.liveness.sync().await;
         let ended = ended?;
-        telemetry::sessions_ended(reason, ended);
-        Ok(ended > 0)
+        telemetry::sessions_ended(reason, ended.max(0) as u64);
+        Ok(ended)
     }
 
     /// Ends every session of `user` except `keep`; returns how many ended.
@@ -361,22 +422,25 @@ impl SessionStore {
         call.key(self.keys.index(user))
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);
-        type Row = (String, i64, i64, f64, String, String, String);
+        type Row = (String, i64, i64, f64, String, String, String, String);
         let rows: Vec<Row> = self.invoke(&call).await?;
         let non_empty = |s: String| (!s.is_empty()).then_some(s);
         Ok(rows
             .into_iter()
-            .filter_map(|(id, created, used, expires, device, user_agent, ip)| {
-                Some(SessionInfo {
-                    id: Uuid::parse_str(&id).ok()?,
-                    created_ms: created,
-                    last_used_ms: used,
-                    expires_ms: expires as i64,
-                    device: non_empty(device),
-                    user_agent: non_empty(user_agent),
-                    ip: non_empty(ip),
-                })
-            })
+            .filter_map(
+                |(id, created, used, expires, device, user_agent, ip, bound)| {
+                    Some(SessionInfo {
+                        id: Uuid::parse_str(&id).ok()?,
+                        created_ms: created,
+                        last_used_ms: used,
+                        expires_ms: expires as i64,
+                        device: non_empty(device),
+                        user_agent: non_empty(user_agent),
+                        ip: non_empty(ip),
+                        dpop_bound: !bound.is_empty(),
+                    })
+                },
+            )
             .collect())
     }
 

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod cluster;
 mod deletion;
+mod dpop;
 mod durability;
 mod errors;
 mod failover;

@@ -82,6 +82,7 @@ mod tests {
 
     fn someone() -> Identity {
         Identity {
+            key: None,
             user_id: Uuid::new_v4(),
             session_id: Uuid::new_v4(),
         }

@@ -9,6 +9,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::dpop::{ProofError, SIGNING_ALGORITHMS};
+
 /// The `error_description` of a 401 `invalid_token` (authd's own errors use
 /// it too: one text for both).
 pub const INVALID_TOKEN_DESCRIPTION: &str = "a valid Bearer access token is required";
@@ -23,6 +25,15 @@ pub fn challenge(token_sent: bool) -> &'static str {
     } else {
         r#"Bearer realm="authd""#
     }
+}
+
+/// The `WWW-Authenticate` challenge of a refused DPoP proof (RFC 9449
+/// §7.1), naming the algorithms a proof may use.
+pub fn dpop_challenge() -> String {
+    format!(
+        r#"DPoP algs="{}", error="invalid_dpop_proof""#,
+        SIGNING_ALGORITHMS.join(" ")
+    )
 }
 
 /// A session check that could not be made: Redis or introspection down,
@@ -60,6 +71,8 @@ pub enum Refusal {
     InvalidToken { token_sent: bool },
     /// The session could not be checked: fail closed, ask to retry.
     Unavailable(Unavailable),
+    /// A DPoP-bound token without a valid proof by its key (RFC 9449 §7.1).
+    InvalidDpopProof(ProofError),
 }
 
 impl fmt::Display for Refusal {
@@ -67,6 +80,7 @@ impl fmt::Display for Refusal {
         match self {
             Self::InvalidToken { .. } => f.write_str("invalid token"),
             Self::Unavailable(cause) => write!(f, "session check unavailable: {cause}"),
+            Self::InvalidDpopProof(e) => write!(f, "invalid DPoP proof: {}", e.description()),
         }
     }
 }
@@ -80,7 +94,7 @@ struct Body {
 impl ResponseError for Refusal {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            Self::InvalidToken { .. } | Self::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -94,6 +108,13 @@ impl ResponseError for Refusal {
                 Body {
                     error: "invalid_token",
                     error_description: INVALID_TOKEN_DESCRIPTION,
+                }
+            }
+            Self::InvalidDpopProof(e) => {
+                res.insert_header((header::WWW_AUTHENTICATE, dpop_challenge()));
+                Body {
+                    error: "invalid_dpop_proof",
+                    error_description: e.description(),
                 }
             }
             Self::Unavailable(cause) => {

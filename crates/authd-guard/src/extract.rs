@@ -9,8 +9,9 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::Refusal;
-use crate::guard::{bearer_token, Guard};
+use crate::guard::Guard;
 use crate::identity::Identity;
+use crate::presented::Presented;
 
 impl FromRequest for Identity {
     type Error = Refusal;
@@ -29,7 +30,10 @@ impl FromRequest for Identity {
                 );
                 return Err(Refusal::InvalidToken { token_sent: false });
             };
-            let identity = guard.authenticate(bearer_token(req.headers())).await?;
+            let public_base = guard.dpop().public_base.as_deref();
+            let identity = guard
+                .authenticate_request(&Presented::from_request(&req, public_base))
+                .await?;
             req.extensions_mut().insert(identity);
             Ok(identity)
         })

@@ -1,23 +1,43 @@
 //! The guard's whole decision: a verified access token (RFC 6750 §2.1
-//! Bearer) whose session, if the guard checks sessions, still lives.
+//! Bearer, or RFC 9449 DPoP with a proof by the key it is bound to) whose
+//! session, if the guard checks sessions, still lives.
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use actix_web::http::header::HeaderMap;
 
+use crate::dpop::{self, DpopPolicy, Expected, ProofError};
 use crate::error::Refusal;
 use crate::identity::Identity;
+use crate::presented::{access_token, Presented, Scheme};
 use crate::revocation::{Revocation, SessionCheck};
 use crate::verifier::{Rejected, Verifier};
 
 pub struct Guard<C = Revocation> {
     verifier: Arc<Verifier>,
     check: C,
+    dpop: DpopPolicy,
 }
 
 impl<C: SessionCheck> Guard<C> {
     pub fn new(verifier: Arc<Verifier>, check: C) -> Self {
-        Self { verifier, check }
+        Self {
+            verifier,
+            check,
+            dpop: DpopPolicy::default(),
+        }
+    }
+
+    /// How DPoP-bound tokens are checked (by default: proofs up to 300 s
+    /// old, `jti`s remembered in this process).
+    pub fn with_dpop(mut self, dpop: DpopPolicy) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    pub fn dpop(&self) -> &DpopPolicy {
+        &self.dpop
     }
 
     pub fn verifier(&self) -> &Verifier {
@@ -28,44 +48,100 @@ impl<C: SessionCheck> Guard<C> {
         &self.check
     }
 
-    /// Who the bearer of `token` is, or why not. An unknown `kid` fetches
-    /// remote keys again (rate-limited) and tries once more.
+    /// Who the bearer of `token` (`Authorization: Bearer`) is, or why not.
     pub async fn authenticate(&self, token: Option<&str>) -> Result<Identity, Refusal> {
-        let token = token.ok_or(Refusal::InvalidToken { token_sent: false })?;
+        self.authenticate_request(&Presented::bearer(token)).await
+    }
+
+    /// Who presented this request's token, or why not. A token bound to a
+    /// key (`cnf.jkt`) needs the `DPoP` scheme and a proof by that key for
+    /// this method and URI, with `ath`, used once; an unbound token needs
+    /// the `Bearer` scheme.
+    pub async fn authenticate_request(
+        &self,
+        presented: &Presented<'_>,
+    ) -> Result<Identity, Refusal> {
+        let token = presented
+            .token
+            .ok_or(Refusal::InvalidToken { token_sent: false })?;
+        let identity = self.verified(token).await?;
+        let proof = match (identity.key, presented.scheme) {
+            (None, Scheme::Bearer) => None,
+            (Some(key), Scheme::Dpop) => {
+                let proof = self
+                    .proof(presented, token)
+                    .map_err(Refusal::InvalidDpopProof)?;
+                if proof.thumbprint != key {
+                    return Err(Refusal::InvalidDpopProof(ProofError::WrongKey));
+                }
+                Some(proof)
+            }
+            // A bound token as a Bearer token, or an unbound one as DPoP.
+            _ => return Err(Refusal::InvalidToken { token_sent: true }),
+        };
+        match self.check.is_live(identity, token).await {
+            Ok(true) => {}
+            Ok(false) => return Err(Refusal::InvalidToken { token_sent: true }),
+            Err(unavailable) => return Err(Refusal::Unavailable(unavailable)),
+        }
+        if let Some(proof) = proof {
+            let window = self.dpop.rules.replay_window();
+            match self.dpop.replay.first_use(&proof, window).await {
+                Ok(true) => {}
+                Ok(false) => return Err(Refusal::InvalidDpopProof(ProofError::Replayed)),
+                Err(unavailable) => return Err(Refusal::Unavailable(unavailable)),
+            }
+        }
+        Ok(identity)
+    }
+
+    /// The request's proof, checked against it and the token (`ath`).
+    fn proof(&self, presented: &Presented<'_>, token: &str) -> Result<dpop::Proof, ProofError> {
+        let proof = presented.proof.ok_or(ProofError::Missing)??;
+        let uri = presented.uri.as_deref().ok_or(ProofError::Uri)?;
+        let expected = Expected {
+            method: presented.method,
+            uri,
+            access_token: Some(token),
+        };
+        dpop::check(proof, &expected, &self.dpop.rules, unix_now())
+    }
+
+    /// The token's identity, signature and claims checked. An unknown `kid`
+    /// fetches remote keys again (rate-limited) and tries once more.
+    async fn verified(&self, token: &str) -> Result<Identity, Refusal> {
         let verified = match self.verifier.verify(token) {
             Err(Rejected::UnknownKid) if self.verifier.keys().refresh().await => {
                 self.verifier.verify(token)
             }
             other => other,
         };
-        let identity = verified.map_err(|rejected| {
+        verified.map_err(|rejected| {
             log::debug!("access token rejected: {}", rejected.as_str());
             Refusal::InvalidToken { token_sent: true }
-        })?;
-        match self.check.is_live(identity, token).await {
-            Ok(true) => Ok(identity),
-            Ok(false) => Err(Refusal::InvalidToken { token_sent: true }),
-            Err(unavailable) => Err(Refusal::Unavailable(unavailable)),
-        }
+        })
     }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `Authorization: Bearer <token>`, scheme case-insensitive. Any other
 /// scheme, or none, counts as no token.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
+    match access_token(headers)? {
+        (Scheme::Bearer, token) => Some(token),
+        (Scheme::Dpop, _) => None,
     }
-    let token = token.trim();
-    (!token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::header::HeaderValue;
+    use actix_web::http::header::{HeaderValue, AUTHORIZATION};
 
     fn with(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

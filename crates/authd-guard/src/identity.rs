@@ -2,10 +2,15 @@
 
 use uuid::Uuid;
 
+use crate::dpop::Thumbprint;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
     /// `sub`
     pub user_id: Uuid,
     /// `sid`
     pub session_id: Uuid,
+    /// `cnf.jkt`: the key the token is bound to (DPoP, RFC 9449 §6.1);
+    /// such a token is only accepted with a proof signed by that key.
+    pub key: Option<Thumbprint>,
 }

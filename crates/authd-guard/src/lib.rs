@@ -11,12 +11,15 @@
 //!   authd's own guard reads it ([`RedisSessions`], client-side tracking
 //!   in [`liveness`]), or RFC 7662 introspection with a short cache
 //!   ([`Introspection`]).
+//! - [`dpop`]: RFC 9449 proofs for tokens bound to a client's key
+//!   (`cnf.jkt`), checked by the guard with [`DpopPolicy`].
 //! - [`RequireToken`]: the middleware; [`Identity`] is also an extractor.
 //!
 //! authd's own guard is this crate, with its own keys and session store.
 
 pub mod cache;
 mod config;
+pub mod dpop;
 mod error;
 mod extract;
 mod guard;
@@ -26,13 +29,16 @@ mod jwks;
 mod keys;
 pub mod liveness;
 mod middleware;
+mod presented;
 mod redis_sessions;
 mod revocation;
 mod verifier;
 
 pub use config::{ConfigError, GuardConfig, RevocationConfig};
+pub use dpop::{DpopPolicy, MemoryReplay, ProofReplay, Thumbprint};
 pub use error::{
-    challenge, Refusal, Unavailable, INVALID_TOKEN_DESCRIPTION, UNAVAILABLE_DESCRIPTION,
+    challenge, dpop_challenge, Refusal, Unavailable, INVALID_TOKEN_DESCRIPTION,
+    UNAVAILABLE_DESCRIPTION,
 };
 pub use guard::{bearer_token, Guard};
 pub use identity::Identity;
@@ -40,6 +46,7 @@ pub use introspection::Introspection;
 pub use jwks::{Jwks, JwksError};
 pub use keys::{Keys, VerifyingKey};
 pub use middleware::RequireToken;
+pub use presented::{access_token, Presented, Scheme};
 pub use redis_sessions::{session_key, RedisSessions};
 pub use revocation::{Revocation, SessionCheck};
 pub use verifier::{Claims, Rejected, Rules, Verifier, ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_BYTES};

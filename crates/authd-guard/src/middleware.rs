@@ -11,7 +11,8 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
-use crate::guard::{bearer_token, Guard};
+use crate::guard::Guard;
+use crate::presented::Presented;
 use crate::revocation::{Revocation, SessionCheck};
 
 pub struct RequireToken<C = Revocation> {
@@ -73,7 +74,10 @@ where
         let service = self.service.clone();
         let guard = self.guard.clone();
         Box::pin(async move {
-            let outcome = guard.authenticate(bearer_token(req.headers())).await;
+            let public_base = guard.dpop().public_base.as_deref();
+            let outcome = guard
+                .authenticate_request(&Presented::from_request(req.request(), public_base))
+                .await;
             match outcome {
                 Ok(identity) => {
                     req.extensions_mut().insert(identity);

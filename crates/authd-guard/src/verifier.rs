@@ -9,6 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::cache::{self, VerifiedTokens};
+use crate::dpop::Thumbprint;
 use crate::identity::Identity;
 use crate::keys::Keys;
 
@@ -46,6 +47,14 @@ struct Payload {
     jti: String,
     #[serde(default)]
     email_verified: bool,
+    #[serde(default)]
+    cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 `cnf`, as RFC 9449 §6.1 binds a token to a DPoP key.
+#[derive(Deserialize)]
+struct Confirmation {
+    jkt: String,
 }
 
 /// A fully verified token's claims.
@@ -69,6 +78,7 @@ pub enum Rejected {
     UnknownKid,
     SignatureOrClaims,
     BadSubject,
+    BadConfirmation,
 }
 
 impl Rejected {
@@ -81,6 +91,7 @@ impl Rejected {
             Self::UnknownKid => "unknown kid",
             Self::SignatureOrClaims => "signature or claims invalid",
             Self::BadSubject => "bad sub or sid",
+            Self::BadConfirmation => "cnf without a valid jkt",
         }
     }
 }
@@ -181,10 +192,15 @@ impl Verifier {
         let payload = data.claims;
         let user_id = Uuid::parse_str(&payload.sub).map_err(|_| Rejected::BadSubject)?;
         let session_id = Uuid::parse_str(&payload.sid).map_err(|_| Rejected::BadSubject)?;
+        let key = match payload.cnf {
+            Some(cnf) => Some(Thumbprint::from_base64(&cnf.jkt).ok_or(Rejected::BadConfirmation)?),
+            None => None,
+        };
         Ok(Claims {
             identity: Identity {
                 user_id,
                 session_id,
+                key,
             },
             issuer: payload.iss,
             expires_at: payload.exp,

@@ -14,6 +14,7 @@
 //! | `<p>{ip:<client>}:register` | registrations from one client |
 //! | `<p>{mail:<SHA-256 of the email>}` | reset mails asked for one address |
 //! | `<p>{ip:<client>}:mail` | reset mails asked from one client |
+//! | `<p>{dpop:<key thumbprint>}:<jti hash>` | a DPoP proof seen, while it could be accepted |
 //!
 //! `docs/sessions.md` tells what each holds and how long.
 
@@ -75,6 +76,11 @@ impl KeySchema {
 
     pub fn client_mail_requests(&self, client: &str) -> String {
         format!("{}{{ip:{client}}}:mail", self.prefix)
+    }
+
+    /// A DPoP proof's `jti`, under its client key's hash tag.
+    pub fn dpop_proof(&self, proof: &authd_guard::dpop::Proof) -> String {
+        authd_guard::dpop::replay_key(&self.prefix, proof)
     }
 
     pub fn client_registrations(&self, client: &str) -> String {

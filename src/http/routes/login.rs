@@ -12,7 +12,7 @@ use crate::http::body::{self, Encoding};
 use crate::http::client::client;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
-use authd_guard::bearer_token;
+use authd_guard::Presented;
 
 /// RFC 6749 §5.1 plus what a mobile client needs to schedule its refresh.
 #[derive(Serialize, ToSchema)]
@@ -25,18 +25,23 @@ struct TokenResponse {
     session_id: String,
 }
 
-fn token_response(pair: TokenPair) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(TokenResponse {
-            access_token: pair.access_token,
-            token_type: "Bearer",
-            expires_in: pair.expires_in,
-            refresh_token: pair.refresh_token,
-            refresh_token_expires_in: pair.refresh_token_expires_in,
-            session_id: pair.session_id.to_string(),
-        })
+fn token_response(pair: TokenPair, state: &AppState) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    // The nonce the next proof needs, so a client seldom meets
+    // `use_dpop_nonce` (RFC 9449 §8.2).
+    if let Some(nonce) = state.auth.dpop_nonce() {
+        res.insert_header(("DPoP-Nonce", nonce));
+    }
+    res.json(TokenResponse {
+        access_token: pair.access_token,
+        token_type: if pair.dpop_bound { "DPoP" } else { "Bearer" },
+        expires_in: pair.expires_in,
+        refresh_token: pair.refresh_token,
+        refresh_token_expires_in: pair.refresh_token_expires_in,
+        session_id: pair.session_id.to_string(),
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -69,6 +74,7 @@ pub async fn login(
 ) -> ApiResult<HttpResponse> {
     let (input, _) = body::required::<LoginRequest>(&req, &body, false)?;
     let client = client(&req, &state.trusted_proxies);
+    let presented = Presented::from_request(&req, state.auth.dpop_public_base());
     let pair = state
         .auth
         .login(
@@ -76,9 +82,10 @@ pub async fn login(
             &input.password,
             input.device.as_deref(),
             &client,
+            &presented,
         )
         .await?;
-    Ok(token_response(pair))
+    Ok(token_response(pair, &state))
 }
 
 /// JSON `{"refresh_token"}` or RFC 6749 §6 form fields.
@@ -119,7 +126,11 @@ pub async fn refresh(
     let presented = input
         .refresh_token
         .ok_or(ApiError::InvalidRequest("refresh_token is required"))?;
-    Ok(token_response(state.auth.refresh(&presented).await?))
+    let request = Presented::from_request(&req, state.auth.dpop_public_base());
+    Ok(token_response(
+        state.auth.refresh(&presented, &request).await?,
+        &state,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -147,10 +158,8 @@ pub async fn logout(
 ) -> ApiResult<HttpResponse> {
     let input = body::optional::<LogoutRequest>(&req, &body, false)?;
     let refresh_token = input.as_ref().map(|(i, _)| i.refresh_token.as_str());
-    state
-        .auth
-        .logout(refresh_token, bearer_token(req.headers()))
-        .await?;
+    let presented = Presented::from_request(&req, state.auth.dpop_public_base());
+    state.auth.logout(refresh_token, &presented).await?;
     Ok(no_content())
 }
 

@@ -11,7 +11,8 @@ use crate::auth::{AuthError, Introspection};
 use crate::http::body;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
-use authd_guard::bearer_token;
+use authd_guard::dpop::SIGNING_ALGORITHMS;
+use authd_guard::{bearer_token, Presented};
 
 /// RFC 7009 §2.1 and RFC 7662 §2.1, form or JSON. The hint is accepted
 /// and not needed: refresh and access tokens differ in form.
@@ -53,7 +54,8 @@ pub async fn revoke(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let token = token_of(&req, &body)?;
-    state.auth.revoke(&token).await?;
+    let presented = Presented::from_request(&req, state.auth.dpop_public_base());
+    state.auth.revoke(&token, &presented).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
@@ -82,6 +84,10 @@ struct IntrospectionResponse {
     /// Whether the user's email address is verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     email_verified: Option<bool>,
+    /// RFC 9449 §6.2: `{"jkt"}`, the DPoP key an access token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    cnf: Option<serde_json::Value>,
 }
 
 /// Token introspection (RFC 7662) for resource servers holding one of
@@ -129,6 +135,10 @@ pub async fn introspect(
             iat: Some(claims.issued_at),
             jti: Some(claims.jti),
             email_verified: Some(claims.email_verified),
+            cnf: claims
+                .identity
+                .key
+                .map(|key| serde_json::json!({ "jkt": key.to_base64() })),
         },
         Introspection::Refresh {
             identity,
@@ -148,6 +158,7 @@ pub async fn introspect(
             iat: Some(issued_at),
             jti: None,
             email_verified: Some(email_verified),
+            cnf: None,
         },
     };
     Ok(HttpResponse::Ok()
@@ -171,7 +182,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 /// endpoint, public clients (no client authentication). One extension:
 /// `refresh_token_reuse_grace`, the seconds within which a client that lost
 /// a refresh response may retry with the same token (clients schedule their
-/// retries by it).
+/// retries by it). DPoP (RFC 9449 §5.1): the algorithms proofs may use.
 pub fn metadata_json(
     issuer: &str,
     public_url: &str,
@@ -188,6 +199,7 @@ pub fn metadata_json(
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "refresh_token_reuse_grace": reuse_grace_secs,
+        "dpop_signing_alg_values_supported": SIGNING_ALGORITHMS,
     });
     if introspection {
         doc["introspection_endpoint"] = format!("{public_url}/api/introspect").into();

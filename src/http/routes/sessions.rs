@@ -15,7 +15,8 @@ struct SessionList {
     sessions: Vec<SessionView>,
 }
 
-/// Times are RFC 3339; `current` marks the caller's own session.
+/// Times are RFC 3339; `current` marks the caller's own session;
+/// `dpop_bound`: only requests proving the session's DPoP key refresh it.
 #[derive(Serialize, ToSchema)]
 struct SessionView {
     id: String,
@@ -26,6 +27,7 @@ struct SessionView {
     user_agent: Option<String>,
     ip: Option<String>,
     current: bool,
+    dpop_bound: bool,
 }
 
 /// The caller's live sessions.
@@ -53,6 +55,7 @@ pub async fn list(
             user_agent: s.info.user_agent,
             ip: s.info.ip,
             current: s.current,
+            dpop_bound: s.info.dpop_bound,
         })
         .collect();
     Ok(HttpResponse::Ok()

@@ -29,4 +29,6 @@ end
 -- Session hash fields (docs/sessions.md): f family hash, c current secret
 -- hash, p the secret hash it replaced, n nonce of that rotation (hashes and
 -- nonce are 16 raw bytes), b created, u last rotation (or creation), e
--- absolute end (unix ms), d device, a User-Agent, i client IP.
+-- absolute end (unix ms), d device, a User-Agent, i client IP, k the
+-- RFC 7638 thumbprint (32 raw bytes) of the DPoP key the session is bound
+-- to (none: unbound).

@@ -14,6 +14,8 @@
 -- ARGV[10] session key prefix   <prefix>{u:<user>}:s:  (same hash tag)
 -- ARGV[11] most sessions a user may hold (AUTHD_MAX_SESSIONS_PER_USER)
 -- ARGV[12] '1' when the user's email address is verified, else ''
+-- ARGV[13] thumbprint of the DPoP key the login proved, or '': the session
+--          is bound to it (every refresh must prove the same key)
 -- Returns { 'created', expires_in_ms, end_ms, evicted } (end_ms: the
 -- session's absolute end, unix ms; evicted: sessions ended by the cap), or
 -- { 'stale' } when a password change newer than the password this login
@@ -61,6 +63,10 @@ end
 if ARGV[7] ~= '' then
   fields[#fields + 1] = 'a'
   fields[#fields + 1] = ARGV[7]
+end
+if ARGV[13] ~= '' then
+  fields[#fields + 1] = 'k'
+  fields[#fields + 1] = ARGV[13]
 end
 -- Verified: 'v' (access tokens of the session say so); else no field.
 if ARGV[12] == '1' then

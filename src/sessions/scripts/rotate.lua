@@ -11,6 +11,7 @@
 -- ARGV[5] secret hash of that successor
 -- ARGV[6] idle lifetime, ms
 -- ARGV[7] reuse grace, ms
+-- ARGV[8] thumbprint of the DPoP key this request proved, or ''
 -- Returns one of
 --   { 'rotated', expires_in_ms, end_ms, verified }
 --                                         the successor is now current
@@ -19,15 +20,20 @@
 --                                         caller re-derives the same successor
 -- (end_ms: the session's absolute end, unix ms; no access token outlives it;
 -- verified: 1 when the user's email address is verified, else 0)
+--   { 'wrong_key' }                       the session is bound to a DPoP key
+--                                         this request did not prove: nothing
+--                                         changes (a thief without the key can
+--                                         neither use nor burn the session)
 --   { 'reused' }                          an older token: session revoked
 --   { 'invalid' }                         unknown, ended or forged
 local now = now_ms()
-local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v')
+local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k')
 if not s[1] and upgrade(KEYS[1]) then
-  s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v')
+  s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k')
 end
 local fam, cur, prev, nonce, rotated, abs = s[1], s[2], s[3], s[4], s[5], s[6]
 local verified = s[7] and 1 or 0
+local bound = s[8]
 
 if not fam then
   if same_hash(redis.call('GET', KEYS[3]), ARGV[2]) then
@@ -37,6 +43,10 @@ if not fam then
 end
 if fam ~= ARGV[2] then
   return { 'invalid' }
+end
+-- Before anything that rotates or revokes: only the bound key may.
+if bound and bound ~= ARGV[8] then
+  return { 'wrong_key' }
 end
 
 -- A replay of this very rotation (its reply was lost and the connection
@@ -52,6 +62,11 @@ if cur == ARGV[3] then
     return { 'invalid' }
   end
   redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))
+  -- An unbound session binds to the first key that proves a refresh of it
+  -- (RFC 9449 §5: a public client's refresh token is bound to its key).
+  if not bound and ARGV[8] ~= '' then
+    redis.call('HSET', KEYS[1], 'k', ARGV[8])
+  end
   redis.call('PEXPIREAT', KEYS[1], int(expires))
   redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
   -- The index and the credential marker live at least as long as this

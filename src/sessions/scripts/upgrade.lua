@@ -70,7 +70,7 @@ local function upgrade(key)
 end
 
 local OLD_NAME = { f = 'fam', c = 'cur', p = 'prev', n = 'nonce', b = 'created',
-  u = 'used', e = 'abs', d = 'dev', a = 'ua', i = 'ip', v = 'v' }
+  u = 'used', e = 'abs', d = 'dev', a = 'ua', i = 'ip', v = 'v', k = 'k' }
 
 -- The fields of a session hash by their current names, from whichever
 -- layout it has, without changing it (for the read-only scripts).
