@@ -655,3 +655,75 @@ async fn metadata_names_the_algorithms_and_introspection_the_key() {
     assert_eq!(answer["active"], true, "{answer}");
     assert_eq!(answer["cnf"]["jkt"], device.thumbprint(), "{answer}");
 }
+
+#[tokio::test]
+async fn a_resource_server_on_authds_redis_takes_bound_tokens_with_proofs_used_once_anywhere() {
+    use crate::resource_server::{redis_of, resource_server};
+    let app = spawn_app().await;
+    let config = authd_guard::GuardConfig::for_authd(&app.address, redis_of(&app));
+    let server = resource_server(config).await;
+    let device = DeviceKey::ed25519();
+    let (_, tokens) = bound_login(&app, &device).await;
+    let at = tokens.access_token.as_str();
+    let url = format!("{server}/api/whoami");
+    let call = |scheme: &'static str, proof: Option<String>| {
+        let mut req = reqwest::Client::new()
+            .get(&url)
+            .header("Authorization", format!("{scheme} {at}"));
+        if let Some(proof) = proof {
+            req = req.header("DPoP", proof);
+        }
+        req.send()
+    };
+    let proof_for = |url: String, jti: &str| {
+        device.proof_with(ProofFor {
+            method: "GET",
+            url,
+            access_token: Some(at),
+            nonce: None,
+            iat_offset: 0,
+            jti: jti.into(),
+        })
+    };
+    assert_error(call("Bearer", None).await.unwrap(), 401, "invalid_token").await;
+    let proof = proof_for(url.clone(), "first");
+    assert_eq!(
+        call("DPoP", Some(proof.clone())).await.unwrap().status(),
+        200
+    );
+    assert_error(
+        call("DPoP", Some(proof)).await.unwrap(),
+        401,
+        "invalid_dpop_proof",
+    )
+    .await;
+    // A jti authd's own guard accepted is spent at the resource server too.
+    let at_authd = proof_for(app.url("/api/secure"), "shared");
+    assert_eq!(
+        guarded(&app, "DPoP", at, Some(&at_authd)).await.status(),
+        200
+    );
+    let here = proof_for(url.clone(), "shared");
+    assert_error(
+        call("DPoP", Some(here)).await.unwrap(),
+        401,
+        "invalid_dpop_proof",
+    )
+    .await;
+    // A proof by another key is refused.
+    let thief = DeviceKey::ed25519();
+    let stolen = thief.proof_with(ProofFor {
+        method: "GET",
+        url: url.clone(),
+        access_token: Some(at),
+        nonce: None,
+        iat_offset: 0,
+        jti: "thief".into(),
+    });
+    assert_error(
+        call("DPoP", Some(stolen)).await.unwrap(),
+        401,
+        "invalid_dpop_proof",
+    )
+    .await;
+}

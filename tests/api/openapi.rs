@@ -108,4 +108,12 @@ async fn the_document_covers_every_route_with_its_schemas() {
     );
     let form = &doc["paths"]["/api/token"]["post"]["requestBody"]["content"];
     assert!(form["application/x-www-form-urlencoded"].is_object());
+    // The routes that take a DPoP proof say so (RFC 9449 §4.1 header).
+    for path in ["/api/login", "/api/token", "/api/logout", "/api/revoke"] {
+        let params = doc["paths"][path]["post"]["parameters"].as_array();
+        assert!(
+            params.is_some_and(|p| p.iter().any(|p| p["name"] == "DPoP" && p["in"] == "header")),
+            "{path}: {params:?}"
+        );
+    }
 }

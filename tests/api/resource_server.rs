@@ -42,7 +42,7 @@ fn serve(configure: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static) -
 }
 
 /// A resource server: `/hello` open, `/api/whoami` guarded.
-async fn resource_server(config: GuardConfig) -> String {
+pub(crate) async fn resource_server(config: GuardConfig) -> String {
     let guard = config.build().await.expect("the guard builds");
     serve(move |cfg| {
         cfg.route("/hello", web::get().to(HttpResponse::Ok))
@@ -54,7 +54,7 @@ async fn resource_server(config: GuardConfig) -> String {
     })
 }
 
-fn redis_of(app: &TestApp) -> RevocationConfig {
+pub(crate) fn redis_of(app: &TestApp) -> RevocationConfig {
     RevocationConfig::Redis {
         urls: app.redis_url.split(',').map(str::to_string).collect(),
         prefix: app.prefix.clone(),

@@ -17,6 +17,8 @@
 //! | `AUTHD_GUARD_TIMEOUT_MS` | `1000` | budget of one Redis read or introspection call, then 503 |
 //! | `AUTHD_GUARD_CACHE_ENTRIES` | `100000` | verified tokens and session answers kept in memory |
 //! | `AUTHD_GUARD_LEEWAY` | `30` | seconds of clock difference allowed for `exp` and `nbf` |
+//! | `AUTHD_GUARD_PUBLIC_URL` | | the URL clients reach this server at (behind a proxy): a DPoP proof's `htu` must be it plus the path; unset: the request's `Host` |
+//! | `AUTHD_GUARD_DPOP_MAX_AGE` | `300` | seconds a DPoP proof is accepted after its `iat` (and 5 s ahead); each proof once: in authd's Redis with `redis`, else in this process |
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
+use crate::dpop::{DpopPolicy, MemoryReplay, ProofReplay};
 use crate::guard::Guard;
 use crate::introspection::Introspection;
 use crate::jwks::Jwks;
@@ -68,6 +71,10 @@ pub struct GuardConfig {
     pub rules: Rules,
     pub revocation: RevocationConfig,
     pub timeout: Duration,
+    /// The URL clients reach this server at (`htu` base), if not `Host`.
+    pub public_url: Option<String>,
+    /// How old a DPoP proof may be.
+    pub dpop_max_age: Duration,
 }
 
 #[derive(Debug)]
@@ -96,6 +103,8 @@ impl GuardConfig {
             },
             revocation,
             timeout: Duration::from_secs(1),
+            public_url: None,
+            dpop_max_age: Duration::from_secs(300),
         }
     }
 
@@ -153,6 +162,8 @@ impl GuardConfig {
         config.rules.leeway = Duration::from_secs(number("AUTHD_GUARD_LEEWAY", 30)?);
         config.rules.cache_entries = number("AUTHD_GUARD_CACHE_ENTRIES", 100_000)? as usize;
         config.timeout = Duration::from_millis(number("AUTHD_GUARD_TIMEOUT_MS", 1000)?.max(1));
+        config.public_url = var("AUTHD_GUARD_PUBLIC_URL");
+        config.dpop_max_age = Duration::from_secs(number("AUTHD_GUARD_DPOP_MAX_AGE", 300)?.max(1));
         Ok(config)
     }
 
@@ -164,6 +175,8 @@ impl GuardConfig {
         if let Err(e) = jwks.fetch().await {
             log::warn!("{e}; the first token will fetch the keys again");
         }
+        let mut replay: Arc<dyn ProofReplay> =
+            Arc::new(MemoryReplay::new(self.rules.cache_entries.max(1)));
         let check = match self.revocation {
             RevocationConfig::SignatureOnly => Revocation::SignatureOnly,
             RevocationConfig::Redis {
@@ -180,7 +193,9 @@ impl GuardConfig {
                     self.rules.cache_entries,
                 )
                 .map_err(|e| ConfigError(format!("AUTHD_GUARD_REDIS_URL: {e}")))?;
-                Revocation::Redis(Box::new(sessions))
+                let sessions = Arc::new(sessions);
+                replay = sessions.clone();
+                Revocation::Redis(sessions)
             }
             RevocationConfig::Introspection { url, secret, ttl } => {
                 let introspection =
@@ -190,7 +205,17 @@ impl GuardConfig {
             }
         };
         let verifier = Verifier::new(Keys::Remote(jwks), self.rules);
-        Ok(Arc::new(Guard::new(Arc::new(verifier), check)))
+        let dpop = DpopPolicy {
+            rules: crate::dpop::ProofRules {
+                max_age: self.dpop_max_age,
+                future_skew: Duration::from_secs(5),
+            },
+            public_base: self.public_url,
+            replay,
+        };
+        Ok(Arc::new(
+            Guard::new(Arc::new(verifier), check).with_dpop(dpop),
+        ))
     }
 }
 

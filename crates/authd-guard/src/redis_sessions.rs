@@ -3,9 +3,11 @@
 //! tracks it for this process ([`Liveness`]), else one `EXISTS` on a
 //! connection of this check's own, within the time budget.
 //!
-//! The resource server needs only read access; a Redis ACL user such as
-//! `user guard on >… ~authd:* +exists +pttl +ping +role +client|tracking
-//! +hello +cluster|slots +cluster|info` is enough.
+//! It also keeps the `jti`s of DPoP proofs it accepted (`SET NX` with a
+//! TTL, the keys authd uses for its own), so a proof is used once across
+//! every resource server and authd sharing the Redis. A Redis ACL user such
+//! as `user guard on >… ~authd:* +exists +pttl +ping +role +client|tracking
+//! +hello +cluster|slots +cluster|info +set` is enough.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Client, RedisError};
 use uuid::Uuid;
 
+use crate::dpop::{replay_key, BoxFuture, Proof, ProofReplay};
 use crate::error::Unavailable;
 use crate::identity::Identity;
 use crate::liveness::{client_for, Liveness};
@@ -90,19 +93,24 @@ impl RedisSessions {
     }
 
     async fn exists(&self, key: &str) -> Result<bool, Unavailable> {
-        let read = async {
-            let mut cmd = redis::cmd("EXISTS");
-            cmd.arg(key);
+        let mut cmd = redis::cmd("EXISTS");
+        cmd.arg(key);
+        self.query(&cmd).await
+    }
+
+    /// `cmd` within the budget, on this check's own connection.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, Unavailable> {
+        let run = async {
             match &self.reads {
                 Reads::Node(client, held) => {
-                    read_on(held, &cmd, client.get_multiplexed_async_connection()).await
+                    query_on(held, cmd, client.get_multiplexed_async_connection()).await
                 }
                 Reads::Cluster(client, held) => {
-                    read_on(held, &cmd, client.get_async_connection()).await
+                    query_on(held, cmd, client.get_async_connection()).await
                 }
             }
         };
-        match tokio::time::timeout(self.budget, read).await {
+        match tokio::time::timeout(self.budget, run).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => Err(Unavailable::new(e)),
             Err(_) => Err(Unavailable::new("redis did not answer within its budget")),
@@ -110,17 +118,36 @@ impl RedisSessions {
     }
 }
 
+impl ProofReplay for RedisSessions {
+    fn first_use<'a>(
+        &'a self,
+        proof: &'a Proof,
+        window: Duration,
+    ) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(replay_key(&self.prefix, proof))
+                .arg(1)
+                .arg("PX")
+                .arg(window.as_millis().max(1) as u64)
+                .arg("NX");
+            let set: Option<String> = self.query(&cmd).await?;
+            Ok(set.is_some())
+        })
+    }
+}
+
 /// `cmd` on the held connection, or on a new one from `connect`.
-async fn read_on<C: redis::aio::ConnectionLike + Clone>(
+async fn query_on<C: redis::aio::ConnectionLike + Clone, T: redis::FromRedisValue>(
     held: &Mutex<Option<C>>,
     cmd: &redis::Cmd,
     connect: impl std::future::Future<Output = Result<C, RedisError>>,
-) -> Result<bool, RedisError> {
+) -> Result<T, RedisError> {
     let mut conn = match take(held) {
         Some(conn) => conn,
         None => connect.await?,
     };
-    let answer = cmd.query_async::<bool>(&mut conn).await;
+    let answer = cmd.query_async::<T>(&mut conn).await;
     keep(held, conn, answer.is_ok());
     answer
 }

@@ -3,6 +3,7 @@
 //! before the access token expires.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use crate::error::Unavailable;
 use crate::identity::Identity;
@@ -36,7 +37,7 @@ pub enum Revocation {
     /// authd's Redis, read as authd's own guard reads it: from memory while
     /// Redis tracks the session for this process (milliseconds after a
     /// revocation), else one `EXISTS`.
-    Redis(Box<RedisSessions>),
+    Redis(Arc<RedisSessions>),
     /// authd's `POST /api/introspect`, each answer kept for a short while.
     Introspection(Introspection),
 }

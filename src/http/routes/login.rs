@@ -58,10 +58,11 @@ struct LoginRequest {
 
 /// Logs in: a session, its first refresh token and an access token.
 #[utoipa::path(post, path = "/api/login", tag = "tokens",
+    params(("DPoP" = Option<String>, Header, description = "An RFC 9449 proof (docs/api.md, DPoP): binds the session to its key, or proves the key a bound session needs")),
     request_body(content = LoginRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "Invalid input, or wrong email or password (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
+        (status = 400, description = "Invalid input, or wrong email or password (`invalid_request`, `invalid_grant`); a bad DPoP proof (`invalid_dpop_proof`) or one without the server nonce (`use_dpop_nonce`, with `DPoP-Nonce`)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
@@ -101,13 +102,14 @@ struct RefreshRequest {
 
 /// Rotates a refresh token: a new refresh token and access token.
 #[utoipa::path(post, path = "/api/token", tag = "tokens",
+    params(("DPoP" = Option<String>, Header, description = "An RFC 9449 proof (docs/api.md, DPoP): binds the session to its key, or proves the key a bound session needs")),
     request_body(content(
         (RefreshRequest = "application/json"),
         (RefreshRequest = "application/x-www-form-urlencoded")
     )),
     responses(
         (status = 200, description = "Rotated", body = TokenResponse),
-        (status = 400, description = "`invalid_request`, `unsupported_grant_type`, or `invalid_grant` with `reason`", body = crate::http::error::ErrorBody),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type`, or `invalid_grant` with `reason`; `invalid_dpop_proof` (a bad proof, or a bound session without a proof by its key: nothing changes) or `use_dpop_nonce`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
@@ -142,10 +144,11 @@ struct LogoutRequest {
 /// Ends the session of the refresh token in the body or, without one, the
 /// Bearer's. Idempotent.
 #[utoipa::path(post, path = "/api/logout", tag = "tokens", security((), ("bearer" = [])),
+    params(("DPoP" = Option<String>, Header, description = "An RFC 9449 proof (docs/api.md, DPoP): binds the session to its key, or proves the key a bound session needs")),
     request_body(content = Option<LogoutRequest>, content_type = "application/json"),
     responses(
         (status = 204, description = "Ended, or already ended"),
-        (status = 400, description = "Malformed or invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 400, description = "Malformed or invalid input (`invalid_request`); a bad DPoP proof, or a bound session without a proof by its key (`invalid_dpop_proof`, nothing ends), or `use_dpop_nonce`", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),

@@ -37,13 +37,14 @@ fn token_of(req: &HttpRequest, body: &Bytes) -> Result<String, ApiError> {
 /// an access token unless `AUTHD_REVOKE_ACCESS_TOKENS=false`; 200 for
 /// anything well-formed.
 #[utoipa::path(post, path = "/api/revoke", tag = "oauth",
+    params(("DPoP" = Option<String>, Header, description = "An RFC 9449 proof (docs/api.md, DPoP): binds the session to its key, or proves the key a bound session needs")),
     request_body(content(
         (TokenRequest = "application/x-www-form-urlencoded"),
         (TokenRequest = "application/json")
     )),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke"),
-        (status = 400, description = "Malformed or invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 400, description = "Malformed or invalid input (`invalid_request`); a token of a session bound to a DPoP key without a proof by that key (`invalid_dpop_proof`, nothing ends), or `use_dpop_nonce`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
