@@ -15,9 +15,10 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 report=${BENCH_REPORT:-BENCHMARKS.md}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/authd-target}"
-cargo build --release --quiet --bin authd --example resource_server
+cargo build --release --quiet --bin authd --example resource_server --example dpop_proofs
 bin="$CARGO_TARGET_DIR/release/authd"
 resource_server="$CARGO_TARGET_DIR/release/examples/resource_server"
+dpop_proofs="$CARGO_TARGET_DIR/release/examples/dpop_proofs"
 source bench/world.sh
 start_redis
 "$bin" keygen > "$work/key.pem"
@@ -122,6 +123,14 @@ run "guarded session-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_S" "$S/api/s
 run "guarded signature-mode c1" -t1 -c1 -H "Authorization: Bearer $AT_G" "$G/api/secure"
 RT=$RT run "refresh chain c1" -t1 -c1 -s bench/refresh.lua "$S/api/token"
 RTS=$RTS COST=1 run "refresh 32 chains c32" -t32 -c32 -s bench/refresh_chains.lua "$S/api/token"
+# DPoP (RFC 9449): a session bound to a key, a proof per request as clients
+# send them (made ahead by examples/dpop_proofs.rs; each is accepted once).
+mkdir -p "$work/dpop"
+"$dpop_proofs" "$S" bench@example.com "bench password 123" $((secs * 15000)) "$work/dpop"
+PROOFS="$work/dpop/guard_proofs" AT=$(cat "$work/dpop/access_token") THREADS=2 \
+  run "guarded DPoP session-mode c32" -t2 -c32 -s bench/dpop_guard.lua "$S/api/secure"
+PROOFS="$work/dpop/refresh_proofs" RT=$(cat "$work/dpop/refresh_token") \
+  run "refresh chain DPoP c1" -t1 -c1 -s bench/dpop_refresh.lua "$S/api/token"
 rounds=$(( secs >= 5 ? 100 : 10 ))
 python3 bench/propagation.py "$S" "http://127.0.0.1:$s2port,http://127.0.0.1:$s3port" \
   bench@example.com "bench password 123" "$rounds" | tee "$work/propagation.txt"
@@ -255,14 +264,15 @@ print("ratios against /healthz in this run:")
 for c in ("c32", "c1"):
     h = r[f"healthz {c}"]
     cases = [f"guarded session-mode {c}", f"guarded signature-mode {c}"]
-    cases += ["guarded signature-mode no-cache c32", "refresh 32 chains c32"] if c == "c32" else ["refresh chain c1"]
+    cases += ["guarded signature-mode no-cache c32", "refresh 32 chains c32", "guarded DPoP session-mode c32"] if c == "c32" else ["refresh chain c1", "refresh chain DPoP c1"]
     for k in cases:
         print(f"  {k:<40} {r[k] / h:6.3f} x healthz throughput")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 order = ["login flood c16", "guarded session-mode c8 during a login flood", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
          "guarded signature-mode no-cache c32", "resource server bare c32", "resource server guarded c32", "healthz c1", "guarded session-mode c1",
-         "guarded signature-mode c1", "refresh chain c1", "refresh 32 chains c32"]
+         "guarded signature-mode c1", "refresh chain c1", "refresh 32 chains c32",
+         "guarded DPoP session-mode c32", "refresh chain DPoP c1"]
 durable = []
 for what in ("refresh chain c1", "refresh 32 chains c32", "login c1"):
     cells = []
@@ -300,6 +310,12 @@ in the same run; absolute numbers drift on a shared machine, ratios less.
 - refresh chain: one connection, each request presenting the refresh token
   the previous response returned; 32 chains: 32 sessions refreshing at once,
   one connection each ({broken}).
+- DPoP: a session bound to an Ed25519 key at login; every request carries a
+  proof of its own (`examples/dpop_proofs.rs` makes them before the case, so
+  wrk only sends them): the guard verifies the proof's signature, `htm`,
+  `htu`, `iat` and `ath` and spends its `jti` in Redis (`SET NX`), on top of
+  the access token (still from the verified-token cache); a refresh checks
+  the proof and the session's key inside the rotation.
 
 The cost of `AUTHD_REDIS_MIN_REPLICAS` (a Redis Cluster of three masters
 with a replica each, on this machine; one authd instance per column):
