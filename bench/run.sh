@@ -126,7 +126,7 @@ RTS=$RTS COST=1 run "refresh 32 chains c32" -t32 -c32 -s bench/refresh_chains.lu
 # DPoP (RFC 9449): a session bound to a key, a proof per request as clients
 # send them (made ahead by examples/dpop_proofs.rs; each is accepted once).
 mkdir -p "$work/dpop"
-"$dpop_proofs" "$S" bench@example.com "bench password 123" $((secs * 15000)) "$work/dpop"
+"$dpop_proofs" "$S" bench@example.com "bench password 123" $((secs * 45000)) $((secs * 6000)) "$work/dpop"
 PROOFS="$work/dpop/guard_proofs" AT=$(cat "$work/dpop/access_token") THREADS=2 \
   run "guarded DPoP session-mode c32" -t2 -c32 -s bench/dpop_guard.lua "$S/api/secure"
 PROOFS="$work/dpop/refresh_proofs" RT=$(cat "$work/dpop/refresh_token") \
@@ -223,7 +223,7 @@ soak_secs=${BENCH_SOAK_SECONDS:-$(( secs >= 10 ? 120 : 10 ))}
 if ! node clients/js/bench/soak.mjs "$soak_secs" --drop=0.05 --bin="$bin" > "$work/soak.json"; then
   echo "soak: users signed out" >> "$work/failed"
 fi
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("soak: %(seconds).0f s, %(users_signed_out)d of %(instances)d users signed out, %(refresh_requests)d refresh requests (%(refreshes_per_instance)s per instance, %(refreshes_per_token)s per token), %(dropped_responses)d answers dropped, %(api_calls)d API calls, %(api_call_failures)d failed" % r)' "$work/soak.json" | tee "$work/soak.txt"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("soak: %(seconds).0f s, %(users_signed_out)d of %(instances)d users signed out, %(refresh_requests)d refresh requests (%(refreshes_per_instance)s per instance, %(refreshes_per_token)s per token), %(dropped_responses)d answers dropped, %(api_calls)d API calls, %(api_call_failures)d failed%(why)s" % dict(r, why=(" (" + ", ".join("%s: %d" % kv for kv in r.get("api_call_failures_by_code", {}).items()) + ")") if r.get("api_call_failures") else ""))' "$work/soak.json" | tee "$work/soak.txt"
 echo
 echo "resident memory (session-mode instance): start $rss_start, after the login flood $rss_logins, after the other runs $rss_end"
 python3 - "$work" "$secs" "$rss_start" "$rss_logins" "$rss_end" "$report" <<'PY'

@@ -4,10 +4,10 @@
 //! binds the session, then writes, into `OUT_DIR`:
 //!
 //! - `access_token`, `refresh_token`: the bound session's tokens;
-//! - `guard_proofs`: `N` proofs for `GET <AUTHD_URL>/api/secure`, with `ath`;
-//! - `refresh_proofs`: `N` proofs for `POST <AUTHD_URL>/api/token`.
+//! - `guard_proofs`: `N_GUARD` proofs for `GET <AUTHD_URL>/api/secure`, with `ath`;
+//! - `refresh_proofs`: `N_REFRESH` proofs for `POST <AUTHD_URL>/api/token`.
 //!
-//!     cargo run --example dpop_proofs -- AUTHD_URL EMAIL PASSWORD N OUT_DIR
+//!     cargo run --example dpop_proofs -- AUTHD_URL EMAIL PASSWORD N_GUARD N_REFRESH OUT_DIR
 //!
 //! Proofs are valid for `AUTHD_DPOP_MAX_AGE` (300 s by default) from now.
 
@@ -60,10 +60,13 @@ fn write(dir: &Path, name: &str, text: &str) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [url, email, password, n, out] = args.as_slice() else {
-        fail("usage: dpop_proofs AUTHD_URL EMAIL PASSWORD N OUT_DIR");
+    let [url, email, password, n_guard, n_refresh, out] = args.as_slice() else {
+        fail("usage: dpop_proofs AUTHD_URL EMAIL PASSWORD N_GUARD N_REFRESH OUT_DIR");
     };
-    let n: u64 = n.parse().unwrap_or_else(|_| fail("N is a number"));
+    let n_guard: u64 = n_guard.parse().unwrap_or_else(|_| fail("N_GUARD is a number"));
+    let n_refresh: u64 = n_refresh
+        .parse()
+        .unwrap_or_else(|_| fail("N_REFRESH is a number"));
     let url = url.trim_end_matches('/');
     let pem = generate_private_key_pem(JwtAlgorithm::EdDSA).unwrap_or_else(|e| fail(&e));
     let key = EncodingKey::from_ed_pem(pem.as_bytes()).unwrap_or_else(|e| fail(&e.to_string()));
@@ -101,10 +104,12 @@ async fn main() {
     let token_url = format!("{url}/api/token");
     let mut guard_proofs = String::new();
     let mut refresh_proofs = String::new();
-    for i in 0..n {
+    for i in 0..n_guard {
         guard_proofs.push_str(&signer.proof("GET", &guarded, i, Some(access)));
         guard_proofs.push('\n');
-        refresh_proofs.push_str(&signer.proof("POST", &token_url, n + i, None));
+    }
+    for i in 0..n_refresh {
+        refresh_proofs.push_str(&signer.proof("POST", &token_url, n_guard + i, None));
         refresh_proofs.push('\n');
     }
     write(out, "guard_proofs", &guard_proofs);
