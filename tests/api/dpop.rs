@@ -637,7 +637,7 @@ async fn metadata_names_the_algorithms_and_introspection_the_key() {
         .await;
     assert_eq!(
         metadata["dpop_signing_alg_values_supported"],
-        json!(["ES256", "ES384", "EdDSA"])
+        json!(["ES256", "ES384", "EdDSA", "Ed25519"])
     );
     let device = DeviceKey::ed25519();
     let (_, tokens) = bound_login(&app, &device).await;
@@ -726,4 +726,31 @@ async fn a_resource_server_on_authds_redis_takes_bound_tokens_with_proofs_used_o
         "invalid_dpop_proof",
     )
     .await;
+}
+
+#[tokio::test]
+async fn the_rfc_9864_name_ed25519_is_taken_like_eddsa() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    let device = DeviceKey::ed25519();
+    let header = json!({"typ": "dpop+jwt", "alg": "Ed25519", "jwk": device.jwk});
+    let claims =
+        json!({"jti": "rfc-9864", "htm": "POST", "htu": app.url("/api/login"), "iat": now()});
+    let signed = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string())
+    );
+    let signature =
+        jsonwebtoken::crypto::sign(signed.as_bytes(), &device.key, Algorithm::EdDSA).unwrap();
+    let proof = format!("{signed}.{signature}");
+    let login = json!({"email": email, "password": PASSWORD});
+    let res = post_proved(&app, "/api/login", &login, Some(&proof)).await;
+    assert_eq!(res.status(), 200);
+    let tokens: Tokens = res.json().await.unwrap();
+    assert_eq!(
+        claims_of(&tokens.access_token)["cnf"]["jkt"],
+        device.thumbprint()
+    );
 }
