@@ -63,7 +63,9 @@ async fn main() {
     let [url, email, password, n_guard, n_refresh, out] = args.as_slice() else {
         fail("usage: dpop_proofs AUTHD_URL EMAIL PASSWORD N_GUARD N_REFRESH OUT_DIR");
     };
-    let n_guard: u64 = n_guard.parse().unwrap_or_else(|_| fail("N_GUARD is a number"));
+    let n_guard: u64 = n_guard
+        .parse()
+        .unwrap_or_else(|_| fail("N_GUARD is a number"));
     let n_refresh: u64 = n_refresh
         .parse()
         .unwrap_or_else(|_| fail("N_REFRESH is a number"));
