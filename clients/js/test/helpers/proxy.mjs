@@ -12,7 +12,8 @@ import http from "node:http";
  *  - { kind: "reset" }: forward; send the head and part of the body, then destroy the socket
  *  - { kind: "delay", ms }: forward; hold authd's answer for ms before sending it
  *  - { kind: "hold", release: Promise }: forward; send authd's answer when release settles
- *  - { kind: "status", status, retryAfter }: answer without forwarding (503/429 with Retry-After)
+ *  - { kind: "status", status, retryAfter, headers, body }: answer without forwarding (503/429 with
+ *    Retry-After; `headers` and `body`, if given, for other answers, e.g. a DPoP-Nonce)
  *  - { kind: "refuse" }: destroy the socket without forwarding
  * `files`: path -> { type, body } served by the proxy itself (a test page
  * on the same origin as authd, as the browser test needs).
@@ -56,9 +57,12 @@ export async function startProxy(target, { dropRate = 0, files = {} } = {}) {
       res.writeHead(fault.status, {
         "content-type": "application/json",
         "retry-after": String(fault.retryAfter ?? 1),
+        ...fault.headers,
       });
       if (exchange) exchange.status = fault.status;
-      return res.end(JSON.stringify({ error: fault.status === 429 ? "rate_limited" : "temporarily_unavailable", error_description: "injected" }));
+      return res.end(
+        fault.body ?? JSON.stringify({ error: fault.status === 429 ? "rate_limited" : "temporarily_unavailable", error_description: "injected" }),
+      );
     }
 
     let answer;
