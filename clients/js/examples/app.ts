@@ -1,4 +1,4 @@
-// How an app uses @authd/client (docs/clients-js.md quotes this file; the
+// How an app uses @authd/client (docs/clients.md quotes this file; the
 // tests compile it and run it against authd).
 import { AuthdClient, isAuthdError, type TokenStorage } from "@authd/client";
 

@@ -1,5 +1,6 @@
 import { TokenBroadcast, type TokenMessage } from "./broadcast.js";
 import { ServerClock } from "./clock.js";
+import { DpopSigner, MemoryKeyStore, indexedDbKeyStore, type DpopKeyStore } from "./dpop.js";
 import { AuthdError, signedOutError } from "./errors.js";
 import { Emitter, type AuthdEvents, type Listener, type SignedOutReason } from "./events.js";
 import { Deadline, requestJson, type FetchLike, type HttpOptions, type JsonRequest } from "./http.js";
@@ -32,6 +33,13 @@ export interface AuthdClientOptions {
   broadcast?: boolean;
   /** Refresh on a timer before expiry, and on `visibilitychange` in browsers (default true). */
   autoRefresh?: boolean;
+  /**
+   * DPoP (RFC 9449): bind the session to a non-extractable P-256 key of this
+   * installation and prove it on every request. `true`: the key kept in
+   * IndexedDB where there is one (browsers), else in memory; or the store
+   * to keep it in. Off by default. Needs WebCrypto.
+   */
+  dpop?: boolean | DpopKeyStore;
 }
 
 interface RotateMode {
@@ -66,8 +74,16 @@ export class AuthdClient {
   constructor(private readonly options: AuthdClientOptions) {
     this.now = options.now ?? (() => Date.now());
     const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.http = { baseUrl: options.baseUrl.replace(/\/+$/, ""), fetch: fetchImpl, now: this.now, clock: this.clock };
     const key = options.storageKey ?? "authd";
+    const keys = options.dpop === true ? defaultKeyStore(key) : options.dpop || undefined;
+    this.http = {
+      baseUrl: options.baseUrl.replace(/\/+$/, ""),
+      fetch: fetchImpl,
+      now: this.now,
+      clock: this.clock,
+      // Proofs carry the server's time, so a device whose clock is off still gets them accepted.
+      dpop: keys && new DpopSigner(keys, () => this.now() + this.clock.skew),
+    };
     const storage = options.storage ?? new MemoryStorage();
     this.store = new TokenStore(storage, key);
     this.graceMs = options.refreshReuseGraceMs;
@@ -88,10 +104,22 @@ export class AuthdClient {
     return this.tokens !== null;
   }
 
-  /** The current session, or null. `accessToken` may have expired: `getAccessToken()` refreshes it. */
-  get session(): { sessionId: string; accessToken: string; accessTokenExpiresAt: number } | null {
+  /**
+   * The current session, or null. `accessToken` may have expired:
+   * `getAccessToken()` refreshes it. `tokenType` `DPoP`: the session is
+   * bound to this installation's key, and its access token is accepted only
+   * with a proof of that key (`authHeaders()`).
+   */
+  get session(): { sessionId: string; accessToken: string; accessTokenExpiresAt: number; tokenType: "Bearer" | "DPoP" } | null {
     const t = this.tokens;
-    return t && { sessionId: t.sessionId, accessToken: t.accessToken, accessTokenExpiresAt: t.accessTokenExpiresAt };
+    return (
+      t && {
+        sessionId: t.sessionId,
+        accessToken: t.accessToken,
+        accessTokenExpiresAt: t.accessTokenExpiresAt,
+        tokenType: t.tokenType ?? "Bearer",
+      }
+    );
   }
 
   /** Server time minus local time, ms, as measured from `Date` headers. */
@@ -115,7 +143,7 @@ export class AuthdClient {
     await this.ready;
     const body: Record<string, string> = { email, password };
     if (device !== undefined) body["device"] = device;
-    const res = await requestJson<unknown>(this.http, { method: "POST", path: "/api/login", body, timeoutMs: this.timeoutMs });
+    const res = await requestJson<unknown>(this.http, { method: "POST", path: "/api/login", body, proof: true, timeoutMs: this.timeoutMs });
     const tokens = toStoredTokens(res, this.clock.skew);
     await this.store.writeTokens(tokens);
     await this.store.clearInflight();
@@ -123,21 +151,27 @@ export class AuthdClient {
     return { sessionId: tokens.sessionId };
   }
 
-  /** A valid access token, refreshed first if it is about to expire. */
+  /**
+   * A valid access token, refreshed first if it is about to expire. For a
+   * DPoP-bound session (`session.tokenType`) it is useless alone: use
+   * `authHeaders()` or `fetch()`.
+   */
   async getAccessToken(): Promise<string> {
-    await this.ready;
-    if (!this.tokens) this.adoptStored(await this.store.readTokens());
-    const t = this.tokens;
-    if (!t) throw signedOutError();
-    if (!this.flight.running && this.fresh(t)) return t.accessToken;
-    try {
-      return (await this.rotate({})).accessToken;
-    } catch (e) {
-      // A transient failure: the current token, while it lasts, is still good.
-      const cur = this.tokens;
-      if (e instanceof AuthdError && e.transient && cur && this.now() < cur.accessTokenExpiresAt) return cur.accessToken;
-      throw e;
-    }
+    return (await this.current()).accessToken;
+  }
+
+  /**
+   * The headers that authorize one request to `url` with `method`:
+   * `Authorization` (`Bearer`, or `DPoP` for a bound session) and, when
+   * bound, a new `DPoP` proof (each is accepted once). For transports other
+   * than `fetch()` (a WebSocket's first request, a third-party SDK).
+   */
+  async authHeaders(url: string | URL, method = "GET"): Promise<Record<string, string>> {
+    const t = await this.current();
+    const signer = this.signerFor(t);
+    const headers: Record<string, string> = { authorization: `${signer ? "DPoP" : "Bearer"} ${t.accessToken}` };
+    if (signer) headers["dpop"] = await signer.proof(method, this.resolve(url), t.accessToken);
+    return headers;
   }
 
   /** Rotates the refresh token now (joining a rotation already under way). */
@@ -147,17 +181,19 @@ export class AuthdClient {
   }
 
   /**
-   * `fetch` with `Authorization: Bearer`; on 401 `invalid_token` it refreshes
-   * once and repeats the request. A relative URL is resolved against
-   * `baseUrl`. The body must be repeatable (not a stream).
+   * `fetch` with `Authorization: Bearer`, or for a DPoP-bound session
+   * `Authorization: DPoP` and a new proof; on 401 `invalid_token` it
+   * refreshes once and repeats the request, and on 401 `use_dpop_nonce` it
+   * repeats it once with the server's nonce. A relative URL is resolved
+   * against `baseUrl`. The body must be repeatable (not a stream).
    */
   async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
-    const url = typeof input === "string" && input.startsWith("/") ? this.http.baseUrl + input : String(input);
-    const token = await this.getAccessToken();
-    const res = await this.send(url, init, token);
+    const url = this.resolve(input);
+    const tokens = await this.current();
+    const res = await this.send(url, init, tokens);
     if (!(await isInvalidToken(res))) return res;
-    const fresh = await this.rotate({ failed: token });
-    return this.send(url, init, fresh.accessToken);
+    const fresh = await this.rotate({ failed: tokens.accessToken });
+    return this.send(url, init, fresh);
   }
 
   /** `GET /api/sessions`. */
@@ -175,6 +211,7 @@ export class AuthdClient {
         method: "POST",
         path: "/api/logout",
         body: { refresh_token: t.refreshToken },
+        proof: true, // a bound session ends only with a proof of its key
         timeoutMs: this.timeoutMs,
       });
     } finally {
@@ -221,6 +258,50 @@ export class AuthdClient {
 
   private get timeoutMs(): number {
     return this.options.timeoutMs ?? 10_000;
+  }
+
+  private resolve(input: string | URL): string {
+    return typeof input === "string" && input.startsWith("/") ? this.http.baseUrl + input : String(input);
+  }
+
+  /** The tokens to send now: refreshed first if about to expire. */
+  private async current(): Promise<StoredTokens> {
+    await this.ready;
+    if (!this.tokens) this.adoptStored(await this.store.readTokens());
+    const t = this.tokens;
+    if (!t) throw signedOutError();
+    if (!(await this.holdsKey(t))) return this.keyLost(t);
+    if (!this.flight.running && this.fresh(t)) return t;
+    try {
+      return await this.rotate({});
+    } catch (e) {
+      // A transient failure: the current token, while it lasts, is still good.
+      const cur = this.tokens;
+      if (e instanceof AuthdError && e.transient && cur && this.now() < cur.accessTokenExpiresAt) return cur;
+      throw e;
+    }
+  }
+
+  /** The signer for requests with `t`'s access token: set when it is DPoP-bound. */
+  private signerFor(t: StoredTokens): DpopSigner | undefined {
+    return t.tokenType === "DPoP" ? this.http.dpop : undefined;
+  }
+
+  /** Whether this client can use `t`: a bound session needs the key it is bound to. */
+  private async holdsKey(t: StoredTokens): Promise<boolean> {
+    if (t.tokenType !== "DPoP") return true;
+    const signer = this.http.dpop;
+    return !!signer && (t.jkt === undefined || t.jkt === (await signer.thumbprint()));
+  }
+
+  /**
+   * A session bound to a key this client does not hold (its key store was
+   * cleared, or DPoP turned off): authd refuses every use of it, so it is
+   * over here; nothing is sent (the refresh token stays unspent).
+   */
+  private async keyLost(t: StoredTokens): Promise<never> {
+    await this.signOut("dpop_key", t.sessionId);
+    throw signedOutError("the session is bound to a DPoP key this client does not hold");
   }
 
   private async start(): Promise<void> {
@@ -313,6 +394,7 @@ export class AuthdClient {
     const stored = await this.store.readTokens();
     if (!stored) return this.lostElsewhere();
     if (stored.refreshToken !== this.tokens?.refreshToken) this.adopt(stored, false);
+    if (!(await this.holdsKey(stored))) return this.keyLost(stored);
     const replaced = mode.failed !== undefined && mode.failed !== stored.accessToken;
     if (!mode.force && (replaced || (mode.failed === undefined && this.fresh(stored)))) return stored;
 
@@ -324,7 +406,8 @@ export class AuthdClient {
     }
     const graceMs = this.grace();
     const timeoutMs = this.options.refreshTimeoutMs ?? Math.max(500, Math.min(this.timeoutMs, graceMs / 3));
-    const req: JsonRequest = { method: "POST", path: "/api/token", body: { refresh_token: from }, timeoutMs };
+    // Every attempt, a retry with the same token too, signs a new proof (each is accepted once).
+    const req: JsonRequest = { method: "POST", path: "/api/token", body: { refresh_token: from }, proof: true, timeoutMs };
     let waited = 0;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -409,31 +492,41 @@ export class AuthdClient {
   }
 
   /** A JSON route of authd with the access token; a 401 refreshes once and repeats. */
-  private async authed<T>(req: Omit<JsonRequest, "timeoutMs" | "bearer">): Promise<T> {
-    const token = await this.getAccessToken();
-    const call = (bearer: string): Promise<T> =>
-      requestJson<T>(this.http, { ...req, bearer, timeoutMs: this.timeoutMs }).then((r) => r.body);
+  private async authed<T>(req: Pick<JsonRequest, "method" | "path" | "body">): Promise<T> {
+    const tokens = await this.current();
+    const call = (t: StoredTokens): Promise<T> => {
+      const bound = this.signerFor(t) !== undefined;
+      return requestJson<T>(this.http, { ...req, bearer: t.accessToken, bound, proof: bound, timeoutMs: this.timeoutMs }).then((r) => r.body);
+    };
     try {
-      return await call(token);
+      return await call(tokens);
     } catch (e) {
       if (!(e instanceof AuthdError) || e.code !== "invalid_token") throw e;
-      return call((await this.rotate({ failed: token })).accessToken);
+      return call(await this.rotate({ failed: tokens.accessToken }));
     }
   }
 
-  private async send(url: string, init: RequestInit, token: string): Promise<Response> {
-    const headers = new Headers(init.headers);
-    headers.set("authorization", `Bearer ${token}`);
-    const deadline = new Deadline(this.timeoutMs, init.signal);
-    const sentAt = this.now();
-    try {
-      const res = await this.http.fetch(url, { ...init, headers, signal: deadline.signal });
-      if (url.startsWith(this.http.baseUrl)) this.clock.observe(res.headers.get("date"), sentAt, this.now());
-      return res;
-    } catch (e) {
-      throw deadline.fail(e);
-    } finally {
-      deadline.done();
+  private async send(url: string, init: RequestInit, t: StoredTokens): Promise<Response> {
+    const signer = this.signerFor(t);
+    for (let retried = false; ; retried = true) {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `${signer ? "DPoP" : "Bearer"} ${t.accessToken}`);
+      if (signer) headers.set("dpop", await signer.proof(init.method ?? "GET", url, t.accessToken));
+      const deadline = new Deadline(this.timeoutMs, init.signal);
+      const sentAt = this.now();
+      let res: Response;
+      try {
+        res = await this.http.fetch(url, { ...init, headers, signal: deadline.signal });
+        if (url.startsWith(this.http.baseUrl)) this.clock.observe(res.headers.get("date"), sentAt, this.now());
+      } catch (e) {
+        throw deadline.fail(e);
+      } finally {
+        deadline.done();
+      }
+      signer?.observe(url, res.headers);
+      // A resource server that wants a nonce (RFC 9449 §9): once more, with a new proof carrying it.
+      if (!signer || retried || res.status !== 401 || !/use_dpop_nonce/.test(res.headers.get("www-authenticate") ?? "")) return res;
+      await res.body?.cancel().catch(noop);
     }
   }
 }
@@ -449,6 +542,11 @@ async function isInvalidToken(res: Response): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** IndexedDB where there is one, so the key outlives a reload; else memory. */
+function defaultKeyStore(name: string): DpopKeyStore {
+  return (globalThis as { indexedDB?: unknown }).indexedDB ? indexedDbKeyStore(name) : new MemoryKeyStore();
 }
 
 function ignoreTransient(e: unknown): void {

@@ -4,6 +4,8 @@ export type AuthdServerErrorCode =
   | "invalid_grant"
   | "unsupported_grant_type"
   | "invalid_token"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce"
   | "not_found"
   | "email_taken"
   | "payload_too_large"

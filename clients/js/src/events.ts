@@ -7,7 +7,12 @@ export type SignedOutReason =
   /** The session ended otherwise: expired, logged out on another device, password changed (`reason: "invalid"`). */
   | "invalid"
   /** Another tab or process signed out, or its storage was cleared. */
-  | "elsewhere";
+  | "elsewhere"
+  /**
+   * The session is bound to a DPoP key this client does not hold (its key
+   * store was cleared, or DPoP was turned off): authd would refuse it.
+   */
+  | "dpop_key";
 
 export interface AuthdEvents {
   /** Once per session that ends, in every tab that held it. */

@@ -1,4 +1,5 @@
 import { ServerClock } from "./clock.js";
+import type { DpopSigner } from "./dpop.js";
 import { AuthdError, type InvalidGrantReason } from "./errors.js";
 
 /** The `fetch` this client calls: the platform's, or one given for tests or React Native. */
@@ -9,13 +10,20 @@ export interface HttpOptions {
   fetch: FetchLike;
   now: () => number;
   clock: ServerClock;
+  /** Set when DPoP is on. */
+  dpop?: DpopSigner | undefined;
 }
 
 export interface JsonRequest {
   method: "GET" | "POST" | "DELETE";
   path: string;
   body?: unknown;
+  /** The access token to send. */
   bearer?: string;
+  /** Send it as `DPoP` (bound to the key) rather than `Bearer`. */
+  bound?: boolean;
+  /** Sign a DPoP proof (when DPoP is on): with `ath` of `bearer` when bound. */
+  proof?: boolean;
   timeoutMs: number;
 }
 
@@ -104,19 +112,50 @@ export async function errorFromResponse(res: Response, now: number): Promise<Aut
   });
 }
 
-/** Calls an authd JSON route; a non-2xx answer throws its AuthdError. */
+/**
+ * Calls an authd JSON route; a non-2xx answer throws its AuthdError. With
+ * DPoP, each attempt has a new proof (each is accepted once), and the
+ * request is repeated once when authd asks for a nonce (`use_dpop_nonce`,
+ * the nonce in `DPoP-Nonce`), and once when it refused the proof while this
+ * answer's `Date` moved the server clock by more than the 5 s a proof's
+ * `iat` may be ahead (a wrong local clock, found out by this answer).
+ */
 export async function requestJson<T>(http: HttpOptions, req: JsonRequest): Promise<JsonResponse<T>> {
+  let retried = "";
+  for (;;) {
+    const skew = http.clock.skew;
+    try {
+      return await attempt<T>(http, req);
+    } catch (e) {
+      const why =
+        !http.dpop || !req.proof || !(e instanceof AuthdError)
+          ? ""
+          : e.code === "use_dpop_nonce"
+            ? "n"
+            : e.code === "invalid_dpop_proof" && Math.abs(http.clock.skew - skew) > 5000
+              ? "c"
+              : "";
+      if (!why || retried.includes(why)) throw e;
+      retried += why;
+    }
+  }
+}
+
+async function attempt<T>(http: HttpOptions, req: JsonRequest): Promise<JsonResponse<T>> {
+  const url = http.baseUrl + req.path;
   const headers: Record<string, string> = { accept: "application/json" };
   if (req.body !== undefined) headers["content-type"] = "application/json";
-  if (req.bearer !== undefined) headers["authorization"] = `Bearer ${req.bearer}`;
+  if (req.bearer !== undefined) headers["authorization"] = `${req.bound ? "DPoP" : "Bearer"} ${req.bearer}`;
+  if (http.dpop && req.proof) headers["dpop"] = await http.dpop.proof(req.method, url, req.bound ? req.bearer : undefined);
   const deadline = new Deadline(req.timeoutMs);
   const init: RequestInit = { method: req.method, headers, signal: deadline.signal };
   if (req.body !== undefined) init.body = JSON.stringify(req.body);
   const sentAt = http.now();
   try {
-    const res = await http.fetch(http.baseUrl + req.path, init);
+    const res = await http.fetch(url, init);
     const receivedAt = http.now();
     http.clock.observe(res.headers.get("date"), sentAt, receivedAt);
+    http.dpop?.observe(url, res.headers);
     if (!res.ok) throw await errorFromResponse(res, receivedAt);
     const text = await res.text();
     let body: unknown;

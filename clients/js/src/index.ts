@@ -10,6 +10,7 @@ export {
 } from "./errors.js";
 export type { AuthdEvents, SignedOutReason, Listener } from "./events.js";
 export type { FetchLike } from "./http.js";
+export { MemoryKeyStore, memoryKeyStore, indexedDbKeyStore, type DpopKeyStore } from "./dpop.js";
 export {
   MemoryStorage,
   memoryStorage,

@@ -60,6 +60,10 @@ export interface StoredTokens {
   /** Its lifetime in ms, for the refresh margin. */
   accessTokenLifetime: number;
   refreshTokenExpiresAt: number;
+  /** `DPoP`: the session is bound to a DPoP key (absent: a Bearer session). */
+  tokenType?: "DPoP";
+  /** The thumbprint of that key (the access token's `cnf.jkt`). */
+  jkt?: string;
 }
 
 /** A refresh that was sent and whose answer is not stored (yet). */

@@ -1,12 +1,13 @@
 import { AuthdError } from "./errors.js";
 import type { JsonResponse } from "./http.js";
-import { jwtTimes } from "./jwt.js";
+import { jwtJkt, jwtTimes } from "./jwt.js";
 import type { StoredTokens } from "./storage.js";
 
 /** authd's token response (login and refresh). */
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  /** `DPoP` when the session is bound to the client's DPoP key. */
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   refresh_token: string;
   refresh_token_expires_in: number;
@@ -53,7 +54,7 @@ export function toStoredTokens(res: JsonResponse<unknown>, skewMs: number): Stor
   const fromExp = times ? times.exp * 1000 - skewMs : latest;
   const expiresAt = Math.min(latest, Math.max(res.sentAt + (body.expires_in * 1000) / 2, fromExp));
   const lifetime = times ? (times.exp - times.iat) * 1000 : body.expires_in * 1000;
-  return {
+  const tokens: StoredTokens = {
     accessToken: body.access_token,
     refreshToken: body.refresh_token,
     sessionId: body.session_id,
@@ -61,4 +62,10 @@ export function toStoredTokens(res: JsonResponse<unknown>, skewMs: number): Stor
     accessTokenLifetime: lifetime,
     refreshTokenExpiresAt: res.sentAt + body.refresh_token_expires_in * 1000,
   };
+  if (body.token_type === "DPoP") {
+    tokens.tokenType = "DPoP";
+    const jkt = jwtJkt(body.access_token);
+    if (jkt !== undefined) tokens.jkt = jkt;
+  }
+  return tokens;
 }

@@ -1,4 +1,4 @@
-// The example of docs/clients-js.md compiles against the package's types
+// The example of docs/clients.md compiles against the package's types
 // and works against authd, with a secure-storage adapter.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

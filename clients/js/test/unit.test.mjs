@@ -6,9 +6,10 @@ import { test } from "node:test";
 import * as pkg from "../dist/index.js";
 import { ServerClock } from "../dist/clock.js";
 import { errorFromResponse, parseRetryAfter } from "../dist/http.js";
-import { jwtTimes } from "../dist/jwt.js";
+import { jwtJkt, jwtTimes } from "../dist/jwt.js";
 import { SingleFlight } from "../dist/singleFlight.js";
 import { TokenStore } from "../dist/storage.js";
+import { verifyProof } from "./helpers/dpop.mjs";
 
 test("error bodies of docs/api.md become AuthdError with every field", async () => {
   const res = new Response(JSON.stringify({ error: "invalid_grant", error_description: "reused", reason: "reused" }), {
@@ -99,15 +100,62 @@ test("jwtTimes reads iat and exp, and nothing from garbage", () => {
   assert.equal(jwtTimes("a.!!!.c"), null);
 });
 
+test("jwtJkt reads cnf.jkt of a bound token, and nothing of an unbound one", () => {
+  const token = (claims) => `h.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.s`;
+  assert.equal(jwtJkt(token({ cnf: { jkt: "abc" } })), "abc");
+  assert.equal(jwtJkt(token({ sub: "u" })), undefined);
+  assert.equal(jwtJkt(token({ cnf: { jkt: 5 } })), undefined);
+  assert.equal(jwtJkt("garbage"), undefined);
+});
+
+test("key stores: the first key stored is the one every caller gets; no IndexedDB, no IndexedDB store", async () => {
+  const store = new pkg.MemoryKeyStore();
+  assert.equal(store.load(), null);
+  const make = () => crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const [a, b] = [await make(), await make()];
+  assert.equal(store.saveIfAbsent(a), a);
+  assert.equal(store.saveIfAbsent(b), a, "a second key does not replace the first");
+  assert.equal(store.load(), a);
+  assert.throws(() => pkg.indexedDbKeyStore(), /IndexedDB is not available/);
+});
+
+test("dpop: true in Node (no IndexedDB) signs with a key in memory: the same key for each proof, a new jti", async () => {
+  const sent = [];
+  const fetch = async (url, init) => {
+    sent.push({ url, dpop: init.headers.dpop });
+    return new Response('{"error":"invalid_grant","error_description":"no"}', { status: 400 });
+  };
+  const client = new pkg.AuthdClient({ baseUrl: "http://auth.test/", dpop: true, autoRefresh: false, refreshReuseGraceMs: 1, fetch });
+  await assert.rejects(client.login("a@example.com", "pw"), (e) => e.code === "invalid_grant");
+  await assert.rejects(client.login("a@example.com", "pw"), (e) => e.code === "invalid_grant");
+  assert.equal(sent.length, 2, "no retry for an error that is not about the proof");
+  const proofs = sent.map((r) => verifyProof(r.dpop));
+  for (const p of proofs) assert.deepEqual([p.claims.htm, p.claims.htu], ["POST", "http://auth.test/api/login"]);
+  assert.deepEqual(proofs[0].header.jwk, proofs[1].header.jwk);
+  assert.notEqual(proofs[0].claims.jti, proofs[1].claims.jti);
+  client.close();
+});
+
 test("the package exports what the docs name, and no `any` in its types", () => {
-  for (const name of ["AuthdClient", "createAuthdClient", "AuthdError", "isAuthdError", "MemoryStorage", "memoryStorage", "localStorageStorage"]) {
+  for (const name of [
+    "AuthdClient",
+    "createAuthdClient",
+    "AuthdError",
+    "isAuthdError",
+    "MemoryStorage",
+    "memoryStorage",
+    "localStorageStorage",
+    "MemoryKeyStore",
+    "memoryKeyStore",
+    "indexedDbKeyStore",
+  ]) {
     assert.ok(name in pkg, name);
   }
   const meta = JSON.parse(readFileSync(new URL("../package.json", import.meta.url)));
   assert.equal(meta.type, "module");
   assert.equal(meta.exports["."].types, "./dist/index.d.ts");
   assert.deepEqual(Object.keys(meta.dependencies ?? {}), []);
-  for (const f of ["client", "errors", "storage", "http", "events", "tokens", "broadcast"]) {
+  for (const f of ["client", "errors", "storage", "http", "events", "tokens", "broadcast", "dpop", "jwt"]) {
     const dts = readFileSync(new URL(`../dist/${f}.d.ts`, import.meta.url), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
     assert.doesNotMatch(dts, /\bany\b(?![a-z])/, `${f}.d.ts`);
   }

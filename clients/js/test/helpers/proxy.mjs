@@ -1,7 +1,9 @@
 // A fault-injecting HTTP proxy in front of authd. It counts requests by
 // path, records every /api/token exchange, and applies faults queued per
 // path (first queued, first applied), or drops a share of /api/token
-// answers at random (the soak).
+// answers at random (the soak). It passes the client's Host on, as a
+// reverse proxy in front of authd does, so that a DPoP proof's htu (the URL
+// the client called) matches what authd sees.
 import http from "node:http";
 
 /**
@@ -10,7 +12,8 @@ import http from "node:http";
  *  - { kind: "reset" }: forward; send the head and part of the body, then destroy the socket
  *  - { kind: "delay", ms }: forward; hold authd's answer for ms before sending it
  *  - { kind: "hold", release: Promise }: forward; send authd's answer when release settles
- *  - { kind: "status", status, retryAfter }: answer without forwarding (503/429 with Retry-After)
+ *  - { kind: "status", status, retryAfter, headers, body }: answer without forwarding (503/429 with
+ *    Retry-After; `headers` and `body`, if given, for other answers, e.g. a DPoP-Nonce)
  *  - { kind: "refuse" }: destroy the socket without forwarding
  * `files`: path -> { type, body } served by the proxy itself (a test page
  * on the same origin as authd, as the browser test needs).
@@ -22,8 +25,10 @@ export async function startProxy(target, { dropRate = 0, files = {} } = {}) {
   const counts = new Map();
   const state = {
     dropRate,
-    /** Every /api/token request: { presented, status, issued, fault } */
+    /** Every /api/token request: { presented, proof, status, issued, fault } */
     tokenExchanges: [],
+    /** Every forwarded request: { method, path, authorization, proof, status, nonce } (DPoP header, DPoP-Nonce answered) */
+    requests: [],
     dropped: 0,
     /** Called with each exchange once authd answered (before any fault). */
     onTokenAnswer: null,
@@ -43,7 +48,8 @@ export async function startProxy(target, { dropRate = 0, files = {} } = {}) {
     let fault = queues.get(path)?.shift();
     const isToken = path === "/api/token";
     if (!fault && isToken && state.dropRate > 0 && Math.random() < state.dropRate) fault = { kind: "drop" };
-    const exchange = isToken ? { presented: presentedToken(body), status: 0, issued: null, fault: fault?.kind ?? null } : null;
+    const proof = req.headers.dpop ?? null;
+    const exchange = isToken ? { presented: presentedToken(body), proof, status: 0, issued: null, fault: fault?.kind ?? null } : null;
     if (exchange) state.tokenExchanges.push(exchange);
 
     if (fault?.kind === "refuse") return req.socket.destroy();
@@ -51,9 +57,12 @@ export async function startProxy(target, { dropRate = 0, files = {} } = {}) {
       res.writeHead(fault.status, {
         "content-type": "application/json",
         "retry-after": String(fault.retryAfter ?? 1),
+        ...fault.headers,
       });
       if (exchange) exchange.status = fault.status;
-      return res.end(JSON.stringify({ error: fault.status === 429 ? "rate_limited" : "temporarily_unavailable", error_description: "injected" }));
+      return res.end(
+        fault.body ?? JSON.stringify({ error: fault.status === 429 ? "rate_limited" : "temporarily_unavailable", error_description: "injected" }),
+      );
     }
 
     let answer;
@@ -63,6 +72,14 @@ export async function startProxy(target, { dropRate = 0, files = {} } = {}) {
       res.writeHead(502, { "content-type": "application/json" });
       return res.end(JSON.stringify({ error: "bad_gateway", error_description: String(e) }));
     }
+    state.requests.push({
+      method: req.method,
+      path,
+      authorization: req.headers.authorization ?? null,
+      proof,
+      status: answer.status,
+      nonce: answer.headers["dpop-nonce"] ?? null,
+    });
     if (exchange) {
       exchange.status = answer.status;
       if (answer.status === 200) exchange.issued = JSON.parse(answer.body.toString()).refresh_token;
@@ -106,6 +123,7 @@ export async function startProxy(target, { dropRate = 0, files = {} } = {}) {
     resetCounts() {
       counts.clear();
       state.tokenExchanges.length = 0;
+      state.requests.length = 0;
       state.dropped = 0;
     },
     async stop() {
@@ -130,7 +148,7 @@ function forward(upstream, agent, req, body) {
   return new Promise((resolve, reject) => {
     const headers = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
-    headers.host = upstream.host;
+    headers.host = req.headers.host ?? upstream.host;
     headers["content-length"] = String(body.length);
     const up = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
