@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use authd_guard::dpop::{BoxFuture, Proof};
 use authd_guard::{ProofReplay, Unavailable};
-use deadpool_redis::redis;
 
 use crate::connections::{KeySchema, Redis, StoreError};
 
@@ -27,20 +26,11 @@ impl ProofLog {
     /// Records `proof`'s `jti` for `window`; false when it was recorded
     /// before (a replay).
     pub async fn first_use(&self, proof: &Proof, window: Duration) -> Result<bool, StoreError> {
-        let key = self.keys.dpop_proof(proof);
-        let (key, ms) = (&key, window.as_millis().max(1) as u64);
+        let cmd = authd_guard::first_use(self.keys.prefix(), proof, window);
+        let cmd = &cmd;
         let set: Option<String> = self
             .redis
-            .run(|mut conn| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(1)
-                    .arg("PX")
-                    .arg(ms)
-                    .arg("NX")
-                    .query_async::<Option<String>>(&mut conn)
-                    .await
-            })
+            .run(|mut conn| async move { cmd.query_async::<Option<String>>(&mut conn).await })
             .await?;
         Ok(set.is_some())
     }

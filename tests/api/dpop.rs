@@ -30,6 +30,20 @@ struct ProofFor<'a> {
     jti: String,
 }
 
+impl<'a> ProofFor<'a> {
+    /// A correct client's proof for `method` on `url`: now, a new `jti`.
+    fn to(method: &'a str, url: String) -> Self {
+        Self {
+            method,
+            url,
+            access_token: None,
+            nonce: None,
+            iat_offset: 0,
+            jti: Uuid::new_v4().to_string(),
+        }
+    }
+}
+
 impl DeviceKey {
     fn new(alg: JwtAlgorithm) -> Self {
         let pem = generate_private_key_pem(alg).unwrap();
@@ -84,12 +98,8 @@ impl DeviceKey {
     /// A fresh proof for `method` on `app`'s `path`.
     fn proof(&self, app: &TestApp, method: &str, path: &str, access_token: Option<&str>) -> String {
         self.proof_with(ProofFor {
-            method,
-            url: app.url(path),
             access_token,
-            nonce: None,
-            iat_offset: 0,
-            jti: Uuid::new_v4().to_string(),
+            ..ProofFor::to(method, app.url(path))
         })
     }
 }
@@ -272,12 +282,8 @@ async fn a_proof_is_accepted_once_across_instances() {
     // The same jti in a proof for the first instance (a copy of the proof
     // sent elsewhere) is the same proof: refused there too.
     let replay = device.proof_with(ProofFor {
-        method: "POST",
-        url: first.url("/api/token"),
-        access_token: None,
-        nonce: None,
-        iat_offset: 0,
         jti: "one-jti".into(),
+        ..ProofFor::to("POST", first.url("/api/token"))
     });
     assert_eq!(
         refresh_with(&first, &next.refresh_token, Some(&replay))
@@ -286,12 +292,8 @@ async fn a_proof_is_accepted_once_across_instances() {
         200
     );
     let replay_second = device.proof_with(ProofFor {
-        method: "POST",
-        url: second.url("/api/token"),
-        access_token: None,
-        nonce: None,
-        iat_offset: 0,
         jti: "one-jti".into(),
+        ..ProofFor::to("POST", second.url("/api/token"))
     });
     assert_error(
         refresh_with(&second, &next.refresh_token, Some(&replay_second)).await,
@@ -306,41 +308,34 @@ async fn proofs_for_another_method_uri_time_or_token_are_refused() {
     let app = spawn_app().await;
     let device = DeviceKey::ed25519();
     let (_, tokens) = bound_login(&app, &device).await;
-    let base = ProofFor {
-        method: "POST",
-        url: app.url("/api/token"),
-        access_token: None,
-        nonce: None,
-        iat_offset: 0,
-        jti: String::new(),
-    };
+    let fresh = || ProofFor::to("POST", app.url("/api/token"));
     let cases = [
         (
             "htm",
             ProofFor {
                 method: "GET",
-                ..fresh(&base)
+                ..fresh()
             },
         ),
         (
             "htu",
             ProofFor {
                 url: app.url("/api/login"),
-                ..fresh(&base)
+                ..fresh()
             },
         ),
         (
             "too old",
             ProofFor {
                 iat_offset: -301,
-                ..fresh(&base)
+                ..fresh()
             },
         ),
         (
             "in the future",
             ProofFor {
                 iat_offset: 60,
-                ..fresh(&base)
+                ..fresh()
             },
         ),
     ];
@@ -353,7 +348,7 @@ async fn proofs_for_another_method_uri_time_or_token_are_refused() {
     let ahead = ProofFor {
         iat_offset: 3,
         url: app.url("/api/token?x=1"),
-        ..fresh(&base)
+        ..fresh()
     };
     assert_eq!(
         refresh_with(&app, &tokens.refresh_token, Some(&device.proof_with(ahead)))
@@ -361,17 +356,6 @@ async fn proofs_for_another_method_uri_time_or_token_are_refused() {
             .status(),
         200
     );
-}
-
-fn fresh(base: &ProofFor<'_>) -> ProofFor<'static> {
-    ProofFor {
-        method: "POST",
-        url: base.url.clone(),
-        access_token: None,
-        nonce: None,
-        iat_offset: 0,
-        jti: Uuid::new_v4().to_string(),
-    }
 }
 
 #[tokio::test]
@@ -551,12 +535,8 @@ async fn with_nonces_a_proof_without_the_servers_nonce_is_answered_with_one_to_r
     assert_error(res, 400, "use_dpop_nonce").await;
     let with_nonce = |path: &str, nonce: &str| {
         device.proof_with(ProofFor {
-            method: "POST",
-            url: app.url(path),
-            access_token: None,
             nonce: Some(nonce),
-            iat_offset: 0,
-            jti: Uuid::new_v4().to_string(),
+            ..ProofFor::to("POST", app.url(path))
         })
     };
     let res = post_proved(
@@ -677,12 +657,9 @@ async fn a_resource_server_on_authds_redis_takes_bound_tokens_with_proofs_used_o
     };
     let proof_for = |url: String, jti: &str| {
         device.proof_with(ProofFor {
-            method: "GET",
-            url,
             access_token: Some(at),
-            nonce: None,
-            iat_offset: 0,
             jti: jti.into(),
+            ..ProofFor::to("GET", url)
         })
     };
     assert_error(call("Bearer", None).await.unwrap(), 401, "invalid_token").await;
@@ -713,12 +690,9 @@ async fn a_resource_server_on_authds_redis_takes_bound_tokens_with_proofs_used_o
     // A proof by another key is refused.
     let thief = DeviceKey::ed25519();
     let stolen = thief.proof_with(ProofFor {
-        method: "GET",
-        url: url.clone(),
         access_token: Some(at),
-        nonce: None,
-        iat_offset: 0,
         jti: "thief".into(),
+        ..ProofFor::to("GET", url.clone())
     });
     assert_error(
         call("DPoP", Some(stolen)).await.unwrap(),

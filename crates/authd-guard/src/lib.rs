@@ -47,7 +47,7 @@ pub use jwks::{Jwks, JwksError};
 pub use keys::{Keys, VerifyingKey};
 pub use middleware::RequireToken;
 pub use presented::{access_token, Presented, Scheme};
-pub use redis_sessions::{session_key, RedisSessions};
+pub use redis_sessions::{first_use, session_key, RedisSessions};
 pub use revocation::{Revocation, SessionCheck};
 pub use verifier::{Claims, Rejected, Rules, Verifier, ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_BYTES};
 

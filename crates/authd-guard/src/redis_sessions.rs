@@ -125,16 +125,23 @@ impl ProofReplay for RedisSessions {
         window: Duration,
     ) -> BoxFuture<'a, Result<bool, Unavailable>> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(replay_key(&self.prefix, proof))
-                .arg(1)
-                .arg("PX")
-                .arg(window.as_millis().max(1) as u64)
-                .arg("NX");
-            let set: Option<String> = self.query(&cmd).await?;
+            let set: Option<String> = self.query(&first_use(&self.prefix, proof, window)).await?;
             Ok(set.is_some())
         })
     }
+}
+
+/// The command that records a DPoP proof's `jti` for `window` unless it is
+/// recorded already (`SET NX PX`; a nil reply means a replay). authd sends
+/// the same, so authd and resource servers on one Redis share the record.
+pub fn first_use(prefix: &str, proof: &Proof, window: Duration) -> redis::Cmd {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(replay_key(prefix, proof))
+        .arg(1)
+        .arg("PX")
+        .arg(window.as_millis().max(1) as u64)
+        .arg("NX");
+    cmd
 }
 
 /// `cmd` on the held connection, or on a new one from `connect`.

@@ -78,9 +78,10 @@ impl KeySchema {
         format!("{}{{ip:{client}}}:mail", self.prefix)
     }
 
-    /// A DPoP proof's `jti`, under its client key's hash tag.
-    pub fn dpop_proof(&self, proof: &authd_guard::dpop::Proof) -> String {
-        authd_guard::dpop::replay_key(&self.prefix, proof)
+    /// What every key starts with (`AUTHD_REDIS_PREFIX`); DPoP proofs'
+    /// keys (`<p>{dpop:…}`) are made from it by the guard crate.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     pub fn client_registrations(&self, client: &str) -> String {
