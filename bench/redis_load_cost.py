@@ -15,7 +15,9 @@ import sys
 
 port, requests, label = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 SCRIPTS = {"evalsha", "eval", "evalsha_ro", "eval_ro", "fcall", "fcall_ro"}
-# Called only from inside authd's scripts: their time is in the script's.
+# Called from inside authd's scripts: their time is in the script's. (DEL is
+# also sent directly, once per successful login to clear the account's failure
+# counter, about 1.5 µs that the "other" column therefore leaves out.)
 IN_SCRIPTS = {"time", "hmget", "hget", "hset", "hsetnx", "pexpireat", "pexpire", "zadd",
               "zremrangebyscore", "zrange", "zrem", "zcard", "pttl", "incr", "decr",
               "hgetall", "unlink", "zrangebyscore", "type", "hexists", "hdel", "del",

@@ -1,9 +1,7 @@
 -- Returns a slot taken by attempt.lua, never leaving a key without its TTL.
+-- (Forgetting every counted failure after a success is a plain DEL.)
 -- KEYS[1] the counter
--- ARGV[1] 'clear' to forget every counted failure, 'one' to return one slot
-if ARGV[1] == 'clear' then
-  return redis.call('DEL', KEYS[1])
-end
+-- ARGV[1] 'one'
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n <= 1 then
   return redis.call('DEL', KEYS[1])
