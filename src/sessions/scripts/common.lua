@@ -15,15 +15,16 @@ end
 
 -- Drops index entries of sessions that have ended on their own, then lets
 -- the index live exactly as long as its longest-lived session; an empty
--- index is deleted.
+-- index is deleted. Returns that session's expiry (ms), or nil.
 local function reindex(index, now)
   redis.call('ZREMRANGEBYSCORE', index, '-inf', int(now))
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if last[2] then
     redis.call('PEXPIREAT', index, last[2])
-  else
-    redis.call('DEL', index)
+    return tonumber(last[2])
   end
+  redis.call('DEL', index)
+  return nil
 end
 
 -- Session hash fields (docs/sessions.md): f family hash, c current secret

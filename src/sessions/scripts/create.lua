@@ -39,12 +39,18 @@ if version > 1 and marker < version then
   return { 'lagging' }
 end
 local now = now_ms()
-reindex(KEYS[2], now)
+-- The expiry of the longest-lived session left (nil: none).
+local longest = reindex(KEYS[2], now)
 -- At the cap, the sessions that would expire soonest end: with the idle
 -- lifetime counted from each session's last refresh, those are the least
 -- recently used (a session near its absolute end goes first as well).
-local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[11]) + 1
+local live = redis.call('ZCARD', KEYS[2])
+local over = live - tonumber(ARGV[11]) + 1
 local evicted_count = 0
+if over >= live then
+  -- Every indexed session goes (a cap of 1): the new one is the only one.
+  longest = nil
+end
 if over > 0 then
   local evicted = redis.call('ZPOPMIN', KEYS[2], over)
   for i = 1, #evicted, 2 do
@@ -86,5 +92,7 @@ if math.max(marker, version) > 1 then
   local marker_ttl = math.max(redis.call('PTTL', KEYS[3]), expires - now)
   redis.call('SET', KEYS[3], int(math.max(marker, version)), 'PX', int(marker_ttl))
 end
-reindex(KEYS[2], now)
+-- The index lives exactly as long as its longest-lived session: the
+-- longest left before this one (evictions took the soonest), or this one.
+redis.call('PEXPIREAT', KEYS[2], int(math.max(longest or 0, expires)))
 return { 'created', expires - now, now + max_age, evicted_count }
