@@ -116,12 +116,11 @@ impl Auth {
         };
         let proof = proof.map_err(AuthError::InvalidDpopProof)?;
         let uri = presented
-            .uri
-            .as_deref()
+            .uri()
             .ok_or(AuthError::InvalidDpopProof(ProofError::Uri))?;
         let expected = Expected {
             method: presented.method,
-            uri,
+            uri: &uri,
             access_token,
         };
         let now = unix_now();

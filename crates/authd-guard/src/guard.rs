@@ -98,10 +98,10 @@ impl<C: SessionCheck> Guard<C> {
     /// The request's proof, checked against it and the token (`ath`).
     fn proof(&self, presented: &Presented<'_>, token: &str) -> Result<dpop::Proof, ProofError> {
         let proof = presented.proof.ok_or(ProofError::Missing)??;
-        let uri = presented.uri.as_deref().ok_or(ProofError::Uri)?;
+        let uri = presented.uri().ok_or(ProofError::Uri)?;
         let expected = Expected {
             method: presented.method,
-            uri,
+            uri: &uri,
             access_token: Some(token),
         };
         dpop::check(proof, &expected, &self.dpop.rules, unix_now())

@@ -19,8 +19,10 @@ pub struct Presented<'a> {
     /// The `DPoP` header: none, one, or an error (several, or not text).
     pub proof: Option<Result<&'a str, ProofError>>,
     pub method: &'a str,
-    /// The request's URI as `htu` is compared (see `dpop::normalise_uri`).
-    pub uri: Option<String>,
+    /// The request, for its URI: built only when a proof is checked, so a
+    /// Bearer request parses no URL.
+    request: Option<&'a HttpRequest>,
+    public_base: Option<&'a str>,
 }
 
 impl<'a> Presented<'a> {
@@ -31,11 +33,12 @@ impl<'a> Presented<'a> {
             scheme: Scheme::Bearer,
             proof: None,
             method: "GET",
-            uri: None,
+            request: None,
+            public_base: None,
         }
     }
 
-    pub fn from_request(req: &'a HttpRequest, public_base: Option<&str>) -> Self {
+    pub fn from_request(req: &'a HttpRequest, public_base: Option<&'a str>) -> Self {
         let (scheme, token) = match access_token(req.headers()) {
             Some((scheme, token)) => (scheme, Some(token)),
             None => (Scheme::Bearer, None),
@@ -45,8 +48,14 @@ impl<'a> Presented<'a> {
             scheme,
             proof: proof_header(req.headers()),
             method: req.method().as_str(),
-            uri: request_uri(req, public_base),
+            request: Some(req),
+            public_base,
         }
+    }
+
+    /// The request's URI as `htu` is compared (see `dpop::normalise_uri`).
+    pub fn uri(&self) -> Option<String> {
+        request_uri(self.request?, self.public_base)
     }
 }
 
