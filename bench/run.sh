@@ -149,7 +149,7 @@ mkdir -p "$work/dpop"
 PROOFS="$work/dpop/guard_proofs" AT=$(cat "$work/dpop/access_token") THREADS=2 \
   run "guarded DPoP session-mode c32" -t2 -c32 -s bench/dpop_guard.lua "$S/api/secure"
 PROOFS="$work/dpop/refresh_proofs" RT=$(cat "$work/dpop/refresh_token") \
-  run "refresh chain DPoP c1" -t1 -c1 -s bench/dpop_refresh.lua "$S/api/token"
+  run "refresh chain DPoP c1" -t1 -c1 -s bench/refresh.lua "$S/api/token"
 rounds=$(( secs >= 5 ? 100 : 10 ))
 python3 bench/propagation.py "$S" "http://127.0.0.1:$s2port,http://127.0.0.1:$s3port" \
   bench@example.com "bench password 123" "$rounds" | tee "$work/propagation.txt"

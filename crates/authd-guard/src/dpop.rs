@@ -88,7 +88,6 @@ pub struct Proof {
     pub thumbprint: Thumbprint,
     /// SHA-256 of `jti`: what is stored for single use.
     pub jti_hash: [u8; 32],
-    pub iat: u64,
     pub nonce: Option<String>,
 }
 
@@ -228,7 +227,6 @@ pub fn check(
     Ok(Proof {
         thumbprint,
         jti_hash: Sha256::digest(claims.jti.as_bytes()).into(),
-        iat: claims.iat,
         nonce: claims.nonce,
     })
 }

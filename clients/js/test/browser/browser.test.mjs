@@ -2,15 +2,11 @@
 // login, then every tab needs a refresh at once: nobody is signed out, all
 // tabs end on the same tokens, at most one refresh request per tab.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { bundle } from "../../scripts/bundle.mjs";
-import { startProxy } from "../helpers/proxy.mjs";
-import { SHORT_TOKENS, sleep } from "../helpers/session.mjs";
-import { PASSWORD, registerUser, startWorld } from "../helpers/world.mjs";
+import { noChromium, servePage, stopPage } from "../helpers/browser.mjs";
+import { sleep } from "../helpers/session.mjs";
+import { PASSWORD, registerUser } from "../helpers/world.mjs";
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const noChromium = !existsSync(chromiumPath) && `SKIPPED: no chromium executable at ${chromiumPath} (install chromium or set CHROMIUM_PATH)`;
 const TABS = 5;
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client test</title>
@@ -38,21 +34,9 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client test</tit
 let world, proxy, browser;
 before(async () => {
   if (noChromium) return;
-  world = await startWorld({ env: SHORT_TOKENS });
-  proxy = await startProxy(world.url, {
-    files: {
-      "/": { type: "text/html", body: PAGE },
-      "/client.js": { type: "text/javascript", body: await bundle() },
-    },
-  });
-  const { chromium } = await import("playwright-core");
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  ({ world, proxy, browser } = await servePage(PAGE));
 });
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-  await world?.stop();
-});
+after(() => stopPage({ world, proxy, browser }));
 
 test(`${TABS} tabs refresh at once: no sign-out, one set of tokens`, { skip: noChromium }, async (t) => {
   const context = await browser.newContext();

@@ -3,16 +3,12 @@
 // must be the same key); tabs share it; two stores that make a key at once
 // end up with one.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { bundle } from "../../scripts/bundle.mjs";
+import { noChromium, servePage, stopPage } from "../helpers/browser.mjs";
 import { decodeJwt, thumbprint, verifyProof } from "../helpers/dpop.mjs";
-import { startProxy } from "../helpers/proxy.mjs";
-import { SHORT_TOKENS, sleep } from "../helpers/session.mjs";
-import { PASSWORD, registerUser, startWorld } from "../helpers/world.mjs";
+import { sleep } from "../helpers/session.mjs";
+import { PASSWORD, registerUser } from "../helpers/world.mjs";
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const noChromium = !existsSync(chromiumPath) && `SKIPPED: no chromium executable at ${chromiumPath} (install chromium or set CHROMIUM_PATH)`;
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client DPoP test</title>
 <script type="module">
@@ -51,21 +47,9 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client DPoP test
 let world, proxy, browser;
 before(async () => {
   if (noChromium) return;
-  world = await startWorld({ env: SHORT_TOKENS });
-  proxy = await startProxy(world.url, {
-    files: {
-      "/": { type: "text/html", body: PAGE },
-      "/client.js": { type: "text/javascript", body: await bundle() },
-    },
-  });
-  const { chromium } = await import("playwright-core");
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  ({ world, proxy, browser } = await servePage(PAGE));
 });
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-  await world?.stop();
-});
+after(() => stopPage({ world, proxy, browser }));
 
 async function open(context, t) {
   const page = await context.newPage();
