@@ -1,7 +1,8 @@
 //! authd: login, short-lived JWT access tokens, rotating refresh tokens in
 //! Redis, and a Bearer guard. `app::startup::Application` is the entry
 //! point. The folders are the layers, each importing only those below it:
-//! `app` → `http` → `auth` → stores (`sessions`, `users`, `throttle`, `jwt`)
+//! `app` → `http` → `auth` → stores (`sessions`, `users`, `throttle`, `jwt`,
+//! `factors`)
 //! → the mail outbox (`mail`) → `connections` → `common`; `docs/architecture.md` tells what each owns,
 //! and `tests/layers.rs` checks the `use` lines.
 
@@ -9,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod common;
 pub mod connections;
+pub mod factors;
 pub mod http;
 pub mod jwt;
 pub mod mail;

@@ -161,6 +161,7 @@ async fn two_changes_from_the_same_password_cannot_both_land() {
     let b = r.login(&email).await;
     let who = |session_id| Identity {
         key: None,
+        amr: authd_guard::Amr::PASSWORD,
         user_id: r
             .auth
             .verify_signature(Some(&a.access_token))

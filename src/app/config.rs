@@ -10,6 +10,7 @@ use crate::auth::AuthSettings;
 use crate::common::settings::{address, environment, list, Variable, Vars};
 pub use crate::common::settings::{ConfigError, Environment};
 use crate::connections::{DatabaseSettings, RedisSettings};
+use crate::factors::FactorSettings;
 use crate::http::client_ip::TrustedProxies;
 use crate::jwt::{JwtSettings, SigningKeySource};
 use crate::mail::MailSettings;
@@ -96,6 +97,7 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     pub hashing: HashingSettings,
     pub mail: MailSettings,
+    pub factors: FactorSettings,
 }
 
 impl Settings {
@@ -111,6 +113,7 @@ impl Settings {
             ThrottleSettings::VARIABLES,
             HashingSettings::VARIABLES,
             MailSettings::VARIABLES,
+            FactorSettings::VARIABLES,
         ]
         .into_iter()
         .flatten()
@@ -136,6 +139,7 @@ impl Settings {
             throttle: ThrottleSettings::read(&vars)?,
             hashing: HashingSettings::read(&vars)?,
             mail: MailSettings::read(&vars)?,
+            factors: FactorSettings::read(&vars)?,
         };
         // What no single variable decides, checked now rather than when the
         // keys load: a production start fails before it binds anything.

@@ -11,14 +11,18 @@ use actix_web::{web, App, HttpServer, Route};
 use crate::app::config::{ConfigError, Environment, Settings};
 use authd_guard::RequireToken;
 
-use crate::auth::{AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers, LiveSessions};
+use crate::auth::{
+    AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers, LiveSessions, SecondFactors,
+};
+use crate::factors::{Challenges, RelyingParty, Sealer};
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::openapi;
 use crate::http::routes::{
-    account, admin, health, jwks, login, metrics, oauth, recovery, sessions, verification,
+    account, admin, health, jwks, login, metrics, mfa, oauth, passkeys, recovery, sessions,
+    verification,
 };
 use crate::http::state::AppState;
 use crate::http::{observe, request_id, ApiError};
@@ -106,6 +110,7 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         wait_ms: (redis.timeout.as_millis() as u64 / 2).max(1),
     }));
     let (mailer, mail_sender) = Mailer::new(connections.sql.clone(), &settings.mail, public_url)?;
+    let factors = second_factors(settings, &connections).await?;
     let auth = Auth::new(
         UserStore::new(connections.sql.clone()),
         hasher,
@@ -116,11 +121,45 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         &settings.auth,
         ProofLog::new(connections.redis.clone(), &redis.prefix),
         settings.server.public_url.clone(),
+        factors,
     );
     Ok(Assembled {
         auth,
         connections,
         mail_sender,
+    })
+}
+
+/// TOTP sealing, the WebAuthn relying party and the second-factor state.
+/// Production refuses to start without `AUTHD_ENCRYPTION_KEY_FILE` once a
+/// user has a TOTP secret: it could not open it.
+async fn second_factors(
+    settings: &Settings,
+    connections: &Connections,
+) -> Result<SecondFactors, ConfigError> {
+    let factors = &settings.factors;
+    let production = settings.server.environment == Environment::Production;
+    let sealer = Sealer::load(factors.encryption_key_file.as_deref(), production)?;
+    if !sealer.keyed() {
+        let users = UserStore::new(connections.sql.clone());
+        let enrolled = users.any_totp().await.map_err(|e| {
+            ConfigError::new("AUTHD_DATABASE_URL", crate::common::error_chain(&e))
+        })?;
+        if production && enrolled {
+            return Err(ConfigError::new(
+                "AUTHD_ENCRYPTION_KEY_FILE",
+                "users have TOTP secrets sealed at rest: set the file of the key that sealed them",
+            ));
+        }
+        if enrolled {
+            log::warn!("AUTHD_ENCRYPTION_KEY_FILE is unset: TOTP secrets are stored unsealed (development only)");
+        }
+    }
+    Ok(SecondFactors {
+        sealer,
+        relying_party: RelyingParty::new(factors, settings.server.public_url.as_deref())?,
+        challenges: Challenges::new(connections.redis.clone(), &settings.redis.prefix),
+        issuer: factors.webauthn_rp_name.clone(),
     })
 }
 
@@ -184,6 +223,7 @@ impl Application {
         let metrics_here = metrics.is_none();
         let shared = state.clone();
         let require = RequireToken::new(Arc::new(state.auth.guard()));
+        let enrol = RequireToken::new(Arc::new(state.auth.enrolment_guard()));
         let server = HttpServer::new(move || {
             // Runs once on each worker thread.
             crate::connections::serve_from_this_thread();
@@ -194,7 +234,7 @@ impl Application {
                 // After the response, inside the request id's scope.
                 .wrap(from_fn(observe::record))
                 .wrap(from_fn(request_id::assign))
-                .configure(|cfg| routes(cfg, metrics_here, &require))
+                .configure(|cfg| routes(cfg, metrics_here, &require, &enrol))
         })
         .listen(listener)
         .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?
@@ -248,7 +288,9 @@ impl Application {
 
 /// The route table. Guarded resources each wrap the Bearer guard, so an
 /// unknown path is a 404 whether or not a token came with it.
-fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool, require: &Require) {
+/// `enrol`: the guard of the routes that enrol a second factor (a password
+/// login passes it even with `AUTHD_REQUIRE_MFA`).
+fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool, require: &Require, enrol: &Require) {
     if with_metrics {
         cfg.service(open("/metrics", web::get().to(metrics::metrics)));
     }
@@ -256,6 +298,38 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool, require: &Require) {
         web::scope("/api")
             .service(open("/register", web::post().to(account::register)))
             .service(open("/login", web::post().to(login::login)))
+            .service(open("/login/mfa", web::post().to(login::login_mfa)))
+            .service(open(
+                "/login/passkey/start",
+                web::post().to(login::passkey_login_start),
+            ))
+            .service(open(
+                "/login/passkey/finish",
+                web::post().to(login::passkey_login_finish),
+            ))
+            .service(
+                web::resource("/mfa/totp")
+                    .wrap(enrol.clone())
+                    .route(web::post().to(mfa::enrol))
+                    .route(web::delete().to(mfa::disable)),
+            )
+            .service(guarded(enrol, "/mfa/totp/confirm", web::post().to(mfa::confirm)))
+            .service(guarded(
+                enrol,
+                "/passkeys/register/start",
+                web::post().to(passkeys::register_start),
+            ))
+            .service(guarded(
+                enrol,
+                "/passkeys/register/finish",
+                web::post().to(passkeys::register_finish),
+            ))
+            .service(guarded(enrol, "/passkeys", web::get().to(passkeys::list)))
+            .service(guarded(
+                require,
+                "/passkeys/{id}",
+                web::delete().to(passkeys::delete),
+            ))
             .service(open("/token", web::post().to(login::refresh)))
             .service(open("/logout", web::post().to(login::logout)))
             .service(open("/revoke", web::post().to(oauth::revoke)))
@@ -313,6 +387,10 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool, require: &Require) {
             .service(open(
                 "/admin/users/{id}/verify-email",
                 web::post().to(admin::verify_email),
+            ))
+            .service(open(
+                "/admin/users/{id}/factors",
+                web::delete().to(admin::remove_factors),
             )),
     )
     .service(open("/.well-known/jwks.json", web::get().to(jwks::jwks)))

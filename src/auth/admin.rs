@@ -104,6 +104,21 @@ impl Auth {
         Ok(())
     }
 
+    /// Removes every second factor of the account (TOTP, recovery codes,
+    /// passkeys): the way back for a user who lost them all. The user is
+    /// mailed a notice. 404 for no such account; an account without factors
+    /// is no error.
+    pub async fn admin_remove_factors(&self, label: &str, id: &str) -> Result<(), AuthError> {
+        let id = parse_id(id)?;
+        let user = self.users.find(id).await?.ok_or(AuthError::NotFound)?;
+        let notice = self.mailer.notice(MailKind::FactorsRemoved, &user.email);
+        if self.users.remove_all_factors(id, notice).await? {
+            self.mailer.queued(MailKind::FactorsRemoved);
+        }
+        done(label, "remove_factors", id);
+        Ok(())
+    }
+
     /// Deletes the account as its owner would (sessions first, then the
     /// row and a confirmation mail); an account already gone is no error.
     pub async fn admin_delete(&self, label: &str, id: &str) -> Result<(), AuthError> {

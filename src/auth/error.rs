@@ -45,6 +45,17 @@ pub enum AuthError {
     AlreadyVerified,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// The password was right and a second factor must follow: the
+    /// second step to answer (403 `mfa_required`).
+    #[error("a second factor is required")]
+    MfaRequired(Box<super::mfa::MfaRequired>),
+    /// A second factor, `mfa_token` or ceremony that is wrong, used or
+    /// expired (`invalid_grant`; the text says which).
+    #[error("{0}")]
+    InvalidFactor(&'static str),
+    /// TOTP is on already (409 `already_enrolled`).
+    #[error("already enrolled")]
+    AlreadyEnrolled,
     /// Redis or the database did not answer: retry shortly.
     #[error("store unavailable")]
     Store(#[from] StoreError),
@@ -66,6 +77,12 @@ pub enum InternalError {
     StoredEmail,
     #[error("a background task died")]
     Task(#[source] tokio::task::JoinError),
+    #[error("a TOTP secret could not be sealed or opened")]
+    Sealing(#[source] crate::factors::SealError),
+    #[error("second-factor state could not be (de)serialised")]
+    Serialise(#[source] serde_json::Error),
+    #[error("WebAuthn: {0}")]
+    Webauthn(String),
 }
 
 impl From<HashError> for AuthError {

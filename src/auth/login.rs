@@ -1,7 +1,7 @@
 //! Login: a throttled password check (`password`), then a session unless a
 //! newer password landed meanwhile, then the token pair.
 
-use authd_guard::Presented;
+use authd_guard::{Amr, Presented, Thumbprint};
 
 use super::password::presented_password;
 use super::{parse_email, Auth, AuthError, Client, TokenPair};
@@ -34,70 +34,49 @@ impl Auth {
                 .await?
                 .map(|p| p.thumbprint);
             let credentials = self
-                .checked(&email, client.ip, async {
-                    let credentials = self.users.credentials_by_email(&email).await?;
-                    let mut rehash = None;
-                    let matched = match password {
-                        Some(password) => {
-                            if credentials
-                                .as_ref()
-                                .is_some_and(|c| self.hasher.needs_rehash(&c.password_hash))
-                            {
-                                rehash = Some(password.clone());
+                .checked_keeping(
+                    &email,
+                    client.ip,
+                    async {
+                        let credentials = self.users.credentials_by_email(&email).await?;
+                        let mut rehash = None;
+                        let matched = match password {
+                            Some(password) => {
+                                if credentials
+                                    .as_ref()
+                                    .is_some_and(|c| self.hasher.needs_rehash(&c.password_hash))
+                                {
+                                    rehash = Some(password.clone());
+                                }
+                                self.password_matches(password, credentials.as_ref())
+                                    .await?
                             }
-                            self.password_matches(password, credentials.as_ref())
-                                .await?
+                            None => false,
+                        };
+                        // A disabled account answers as a wrong password would.
+                        let credentials = credentials.filter(|c| matched && !c.user.disabled);
+                        if let (Some(credentials), Some(password)) = (&credentials, rehash) {
+                            self.rehash_later(credentials, password);
                         }
-                        None => false,
-                    };
-                    // A disabled account answers as a wrong password would.
-                    let credentials = credentials.filter(|c| matched && !c.user.disabled);
-                    if let (Some(credentials), Some(password)) = (&credentials, rehash) {
-                        self.rehash_later(credentials, password);
-                    }
-                    Ok(credentials)
-                })
+                        Ok(credentials)
+                    },
+                    // With a second factor to come, the account's failures
+                    // stand until the second step succeeds: a thief with the
+                    // password cannot reset the count between code guesses.
+                    |credentials: &Credentials| credentials.factors.any(),
+                )
                 .await?;
             // Only once the password is right, so this tells nothing more
             // than a successful login would.
             if self.settings.require_verified_email && !credentials.user.email_verified {
                 return Err(AuthError::EmailNotVerified);
             }
-            let meta = SessionMeta {
-                device,
-                user_agent: client.user_agent.clone(),
-                ip: client.ip,
-            };
-            let mut finished_change = false;
-            loop {
-                match self
-                    .sessions
-                    .create(
-                        credentials.user.id,
-                        &meta,
-                        credentials.version,
-                        credentials.user.email_verified,
-                        key,
-                    )
-                    .await?
-                {
-                    Created::Session(refresh) => return self.token_pair(refresh, key),
-                    // A password change landed while this login was being checked.
-                    Created::Stale => return Err(AuthError::InvalidCredentials),
-                    // The change this login verified never ran its Redis step:
-                    // finish it before this session joins the others.
-                    Created::Lagging if !finished_change => {
-                        self.finish_change(&credentials).await?;
-                        finished_change = true;
-                    }
-                    Created::Lagging => {
-                        return Err(StoreError::RedisReply(
-                            "the credential marker stays behind after finishing a change".into(),
-                        )
-                        .into())
-                    }
-                }
+            if credentials.factors.any() {
+                let challenge = self.second_step(&credentials, device).await?;
+                return Err(AuthError::MfaRequired(Box::new(challenge)));
             }
+            self.open_session(&credentials, device, client, key, Amr::PASSWORD)
+                .await
         }
         .await;
         telemetry::login(match &outcome {
@@ -109,6 +88,7 @@ impl Auth {
                 | AuthError::InvalidDpopProof(_)
                 | AuthError::UseDpopNonce(_),
             ) => Login::Invalid,
+            Err(AuthError::MfaRequired(_)) => Login::SecondStep,
             Err(AuthError::RateLimited { .. }) => Login::Throttled,
             Err(_) => Login::Unavailable,
         });
@@ -116,8 +96,59 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// A session for an account whose login has been checked in full
+    /// (`amr`: how), unless a newer password landed meanwhile; then its
+    /// token pair, bound to the DPoP `key` the request proved.
+    pub(super) async fn open_session(
+        &self,
+        credentials: &Credentials,
+        device: Option<String>,
+        client: &Client,
+        key: Option<Thumbprint>,
+        amr: Amr,
+    ) -> Result<TokenPair, AuthError> {
+        let meta = SessionMeta {
+            device,
+            user_agent: client.user_agent.clone(),
+            ip: client.ip,
+        };
+        let mut finished_change = false;
+        loop {
+            match self
+                .sessions
+                .create(
+                    credentials.user.id,
+                    &meta,
+                    credentials.version,
+                    credentials.user.email_verified,
+                    key,
+                    amr,
+                )
+                .await?
+            {
+                Created::Session(refresh) => return self.token_pair(refresh, key),
+                // A password change landed while this login was being checked.
+                Created::Stale => return Err(AuthError::InvalidCredentials),
+                // The change this login verified never ran its Redis step:
+                // finish it before this session joins the others.
+                Created::Lagging if !finished_change => {
+                    self.finish_change(credentials).await?;
+                    finished_change = true;
+                }
+                Created::Lagging => {
+                    return Err(StoreError::RedisReply(
+                        "the credential marker stays behind after finishing a change".into(),
+                    )
+                    .into())
+                }
+            }
+        }
+    }
+}
+
 /// The device name a login gives, trimmed; empty means none.
-fn device_name(device: Option<&str>) -> Result<Option<String>, AuthError> {
+pub(super) fn device_name(device: Option<&str>) -> Result<Option<String>, AuthError> {
     let Some(device) = device.map(str::trim).filter(|d| !d.is_empty()) else {
         return Ok(None);
     };

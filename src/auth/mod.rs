@@ -12,7 +12,9 @@ mod error;
 mod guard;
 mod login;
 mod mailed_token;
+mod mfa;
 mod oauth;
+mod passkeys;
 mod password;
 mod recovery;
 mod refresh;
@@ -27,10 +29,13 @@ pub use admin::{AdminUser, UserPage};
 pub use callers::{AdminCallers, IntrospectionCallers};
 pub use error::{AuthError, InternalError};
 pub use guard::{AuthdGuard, LiveSessions};
+pub use mfa::{MfaRequired, SecondFactor, TotpEnrolmentStarted, MAX_SECOND_STEP_ATTEMPTS};
+pub use passkeys::PasskeyInfo;
 pub use oauth::Introspection;
 pub use sessions::DeviceSession;
 pub use settings::{AccessTokenCheck, AuthSettings};
 
+use crate::factors::{Challenges, RelyingParty, Sealer};
 use crate::jwt::AccessTokens;
 use crate::mail::Mailer;
 use crate::sessions::{ProofLog, SessionStore};
@@ -48,6 +53,17 @@ pub struct Auth {
     mailer: Mailer,
     settings: AuthSettings,
     dpop: dpop::Dpop,
+    factors: SecondFactors,
+}
+
+/// What second factors run on: sealed TOTP secrets, the WebAuthn relying
+/// party, and the second step's and ceremonies' state in Redis.
+pub struct SecondFactors {
+    pub sealer: Sealer,
+    pub relying_party: RelyingParty,
+    pub challenges: Challenges,
+    /// The issuer in `otpauth://` URIs (`AUTHD_WEBAUTHN_RP_NAME`).
+    pub issuer: String,
 }
 
 /// Where a request came from, as the HTTP layer resolved it.
@@ -84,6 +100,7 @@ impl Auth {
         settings: &AuthSettings,
         proofs: ProofLog,
         public_url: Option<String>,
+        factors: SecondFactors,
     ) -> Self {
         let dpop = dpop::Dpop {
             rules: authd_guard::dpop::ProofRules {
@@ -99,6 +116,7 @@ impl Auth {
         };
         Self {
             dpop,
+            factors,
             users,
             hasher,
             sessions: Arc::new(sessions),

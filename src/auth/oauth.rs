@@ -71,6 +71,7 @@ impl Auth {
                     user_id: refresh.user_id,
                     session_id: refresh.session_id,
                     key: None,
+                    amr: authd_guard::Amr::empty(),
                 },
                 issuer: rules.0.to_string(),
                 audience: rules.1.to_string(),

@@ -143,6 +143,19 @@ impl Auth {
         ip: Option<IpAddr>,
         check: impl Future<Output = Result<Option<T>, AuthError>>,
     ) -> Result<T, AuthError> {
+        self.checked_keeping(email, ip, check, |_| false).await
+    }
+
+    /// As `checked`, except that a success for which `partial` holds (a
+    /// password right, a second factor still to come) leaves the account's
+    /// failures counted: only the final step clears them.
+    pub(super) async fn checked_keeping<T>(
+        &self,
+        email: &Email,
+        ip: Option<IpAddr>,
+        check: impl Future<Output = Result<Option<T>, AuthError>>,
+        partial: impl FnOnce(&T) -> bool,
+    ) -> Result<T, AuthError> {
         let attempt = match self.throttle.admit(&email.normalized, ip).await? {
             Admission::Allowed(attempt) => attempt,
             Admission::Throttled { retry_after_secs } => {
@@ -150,6 +163,10 @@ impl Auth {
             }
         };
         match check.await {
+            Ok(Some(value)) if partial(&value) => {
+                self.throttle.release(attempt).await?;
+                Ok(value)
+            }
             Ok(Some(value)) => {
                 self.throttle.succeeded(attempt).await?;
                 Ok(value)

@@ -130,6 +130,7 @@ impl Auth {
             user_id: refresh.token.user_id,
             session_id: refresh.token.session_id,
             key,
+            amr: refresh.amr,
         };
         let access = self
             .access_tokens

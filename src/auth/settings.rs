@@ -66,5 +66,10 @@ settings_section! {
         /// `true`: login and refresh need a DPoP proof (every session is bound
         /// to a key); `false`: a session is bound when a proof first comes.
         pub dpop_required: bool = "AUTHD_DPOP_REQUIRED" ["false"] => flag;
+        /// `true`: the guard refuses access tokens whose `amr` has no second
+        /// factor or passkey with 403 `insufficient_user_authentication` (RFC
+        /// 9470), except on the routes that enrol a factor (`/api/mfa/totp…`,
+        /// `/api/passkeys…`).
+        pub require_mfa: bool = "AUTHD_REQUIRE_MFA" ["false"] => flag;
     }
 }

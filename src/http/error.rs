@@ -49,6 +49,13 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    #[error("a second factor is required")]
+    MfaRequired(Box<crate::auth::MfaRequired>),
+    /// `invalid_grant` saying what was wrong with a second factor.
+    #[error("{0}")]
+    InvalidFactor(&'static str),
+    #[error("already enrolled")]
+    AlreadyEnrolled,
     #[error("store unavailable")]
     Unavailable(#[source] Cause),
     #[error("internal error")]
@@ -77,6 +84,9 @@ impl From<AuthError> for ApiError {
             AuthError::EmailNotVerified => Self::EmailNotVerified,
             AuthError::AlreadyVerified => Self::AlreadyVerified,
             AuthError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            AuthError::MfaRequired(challenge) => Self::MfaRequired(challenge),
+            AuthError::InvalidFactor(text) => Self::InvalidFactor(text),
+            AuthError::AlreadyEnrolled => Self::AlreadyEnrolled,
             AuthError::Store(cause) => Self::Unavailable(Box::new(cause)),
             busy @ AuthError::HashingBusy => Self::Unavailable(Box::new(busy)),
             AuthError::Internal(cause) => Self::Internal(Box::new(cause)),
@@ -99,7 +109,8 @@ pub struct ErrorBody<'a> {
     /// `invalid_request`, `invalid_grant`, `unsupported_grant_type`,
     /// `invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, `not_found`,
     /// `email_taken`, `email_not_verified`,
-    /// `already_verified`,
+    /// `already_verified`, `mfa_required`, `already_enrolled`,
+    /// `insufficient_user_authentication`,
     /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
     /// `temporarily_unavailable` or `server_error`.
     error: &'a str,
@@ -108,6 +119,25 @@ pub struct ErrorBody<'a> {
     /// been rotated already and its session was revoked, else `invalid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<GrantFailure>,
+}
+
+/// 403 `mfa_required`: the second step of a login (docs/api.md).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MfaRequiredBody<'a> {
+    /// `mfa_required`
+    error: &'a str,
+    error_description: &'a str,
+    /// Single use, for 5 minutes: send it to `/api/login/mfa`.
+    mfa_token: &'a str,
+    /// What the second step takes: `totp` (a code or a recovery code),
+    /// `webauthn` (a passkey assertion).
+    #[schema(value_type = Vec<String>)]
+    factors: &'a [&'static str],
+    /// With `webauthn`: the `PublicKeyCredentialRequestOptions` for
+    /// `navigator.credentials.get`.
+    #[serde(rename = "publicKey", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    public_key: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
@@ -127,6 +157,9 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
+            Self::MfaRequired(_) => "mfa_required",
+            Self::InvalidFactor(_) => "invalid_grant",
+            Self::AlreadyEnrolled => "already_enrolled",
             Self::Unavailable(_) => "temporarily_unavailable",
             Self::Internal(_) => "server_error",
         }
@@ -152,6 +185,11 @@ impl ApiError {
             Self::PayloadTooLarge => "the request body is larger than 16 KiB",
             Self::UnsupportedMediaType => "the body must be application/json",
             Self::RateLimited { .. } => "too many attempts; retry later",
+            Self::MfaRequired(_) => {
+                "the password is right; finish the login with a second factor at /api/login/mfa"
+            }
+            Self::InvalidFactor(text) => text,
+            Self::AlreadyEnrolled => "TOTP is on already: turn it off before enrolling again",
             Self::Unavailable(_) => authd_guard::UNAVAILABLE_DESCRIPTION,
             Self::Internal(_) => "internal error",
         }
@@ -165,7 +203,10 @@ impl ResponseError for ApiError {
             | Self::InvalidGrant { .. }
             | Self::UnsupportedGrantType
             | Self::InvalidDpopProof(_)
-            | Self::UseDpopNonce(_) => StatusCode::BAD_REQUEST,
+            | Self::UseDpopNonce(_)
+            | Self::InvalidFactor(_) => StatusCode::BAD_REQUEST,
+            Self::MfaRequired(_) => StatusCode::FORBIDDEN,
+            Self::AlreadyEnrolled => StatusCode::CONFLICT,
             Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -205,6 +246,15 @@ impl ResponseError for ApiError {
                 res.insert_header(("DPoP-Nonce", nonce.as_str()));
             }
             _ => {}
+        }
+        if let Self::MfaRequired(challenge) = self {
+            return res.json(MfaRequiredBody {
+                error: self.code(),
+                error_description: self.description(),
+                mfa_token: &challenge.mfa_token,
+                factors: &challenge.factors,
+                public_key: challenge.public_key.as_ref(),
+            });
         }
         let reason = match self {
             Self::InvalidGrant { reason } => *reason,

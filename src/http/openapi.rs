@@ -10,7 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::routes::{
-    account, admin, health, jwks, login, metrics, oauth, recovery, sessions, verification,
+    account, admin, health, jwks, login, metrics, mfa, oauth, passkeys, recovery, sessions,
+    verification,
 };
 
 #[derive(OpenApi)]
@@ -24,12 +25,22 @@ use super::routes::{
     paths(
         account::register,
         login::login,
+        login::login_mfa,
+        login::passkey_login_start,
+        login::passkey_login_finish,
         login::refresh,
         login::logout,
         login::logout_all,
         sessions::list,
         sessions::end,
         account::change_password,
+        mfa::enrol,
+        mfa::confirm,
+        mfa::disable,
+        passkeys::register_start,
+        passkeys::register_finish,
+        passkeys::list,
+        passkeys::delete,
         recovery::forgot,
         recovery::reset,
         verification::verify,
@@ -41,6 +52,7 @@ use super::routes::{
         admin::logout_all,
         admin::verify_email,
         admin::delete,
+        admin::remove_factors,
         account::me,
         account::delete,
         account::secure,
@@ -58,6 +70,8 @@ use super::routes::{
         (name = "account", description = "Registration, the account, its password"),
         (name = "tokens", description = "Login, refresh, logout"),
         (name = "sessions", description = "A user's devices"),
+        (name = "second factors", description = "TOTP and recovery codes"),
+        (name = "passkeys", description = "WebAuthn passkeys: registration and login"),
         (name = "oauth", description = "RFC 7009, 7662, 8414 and the JWKS"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "admin", description = "Operators: users, with an admin secret"),

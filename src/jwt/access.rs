@@ -29,6 +29,10 @@ struct IssuedClaims<'a> {
     /// RFC 9449 §6.1: the DPoP key the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation>,
+    /// RFC 8176: how the user logged in (every token of the session).
+    amr: Vec<&'static str>,
+    /// `aal1`, or `aal2` with a second factor or a passkey (RFC 9470).
+    acr: &'static str,
 }
 
 #[derive(Serialize)]
@@ -142,6 +146,8 @@ impl AccessTokens {
             cnf: identity.key.map(|key| Confirmation {
                 jkt: key.to_base64(),
             }),
+            amr: identity.amr.names().collect(),
+            acr: identity.amr.acr(),
         };
         let token = encode(&self.header, &claims, &self.keys.signing_key)?;
         Ok(IssuedAccessToken {

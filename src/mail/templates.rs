@@ -17,14 +17,21 @@ pub enum MailKind {
     PasswordChanged,
     /// A confirmation that the account is gone.
     AccountDeleted,
+    /// A notice that a recovery code was used.
+    RecoveryCodeUsed,
+    /// A notice that second factors were turned off (by the user, or every
+    /// one of them by an administrator).
+    FactorsRemoved,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 4] = [
+    pub const ALL: [MailKind; 6] = [
         MailKind::Reset,
         MailKind::Verify,
         MailKind::PasswordChanged,
         MailKind::AccountDeleted,
+        MailKind::RecoveryCodeUsed,
+        MailKind::FactorsRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +40,8 @@ impl MailKind {
             Self::Verify => "verify",
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::FactorsRemoved => "factors_removed",
         }
     }
 
@@ -57,6 +66,16 @@ impl MailKind {
                 include_str!("templates/account_deleted.subject"),
                 include_str!("templates/account_deleted.txt"),
                 include_str!("templates/account_deleted.html"),
+            ],
+            Self::RecoveryCodeUsed => [
+                include_str!("templates/recovery_code_used.subject"),
+                include_str!("templates/recovery_code_used.txt"),
+                include_str!("templates/recovery_code_used.html"),
+            ],
+            Self::FactorsRemoved => [
+                include_str!("templates/factors_removed.subject"),
+                include_str!("templates/factors_removed.txt"),
+                include_str!("templates/factors_removed.html"),
             ],
         }
     }

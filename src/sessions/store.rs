@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use authd_guard::Thumbprint;
+use authd_guard::{Amr, Thumbprint};
 use deadpool_redis::redis;
 use uuid::Uuid;
 
@@ -54,6 +54,8 @@ pub struct IssuedRefresh {
     pub session_end: u64,
     /// Whether the user's email address is verified, as the session knows.
     pub email_verified: bool,
+    /// How the session's login authenticated (RFC 8176).
+    pub amr: Amr,
 }
 
 /// What a session records about the device that opened it.
@@ -124,6 +126,22 @@ pub enum RotateOutcome {
     WrongKey,
 }
 
+/// A session's methods as stored ('' or none: a password alone, the only
+/// login before second factors).
+fn stored_amr(value: &redis::Value) -> Amr {
+    match value {
+        redis::Value::BulkString(b) if !b.is_empty() => {
+            Amr::from_names(String::from_utf8_lossy(b).split(','))
+        }
+        _ => Amr::PASSWORD,
+    }
+}
+
+/// Methods as a script argument.
+fn amr_arg(amr: Amr) -> String {
+    amr.names().collect::<Vec<_>>().join(",")
+}
+
 /// A thumbprint as a script argument ('' for none).
 fn key_arg(key: Option<Thumbprint>) -> Vec<u8> {
     key.map(|k| k.0.to_vec()).unwrap_or_default()
@@ -183,7 +201,8 @@ impl SessionStore {
     /// Starts a session for `user` whose login verified the password of
     /// `credential_version`, and returns its first refresh token. At the
     /// cap, the user's least recently used session ends. With `key`, the
-    /// session is bound to that DPoP key.
+    /// session is bound to that DPoP key; `amr`: how the login
+    /// authenticated, carried by every access token of the session.
     pub async fn create(
         &self,
         user: Uuid,
@@ -191,6 +210,7 @@ impl SessionStore {
         credential_version: i64,
         email_verified: bool,
         key: Option<Thumbprint>,
+        amr: Amr,
     ) -> Result<Created, StoreError> {
         let token = RefreshToken::generate(user);
         let mut call = Call::function(&self.create);
@@ -209,7 +229,8 @@ impl SessionStore {
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user)
             .arg(if email_verified { "1" } else { "" })
-            .arg(key_arg(key));
+            .arg(key_arg(key))
+            .arg(amr_arg(amr));
         let reply: Vec<redis::Value> = match self.change(&call).await {
             Ok(reply) => reply,
             Err(e) => {
@@ -229,6 +250,7 @@ impl SessionStore {
                     expires_in: millis(ttl)?,
                     session_end: unix_secs(end)?,
                     email_verified,
+                    amr,
                 }))
             }
             [status] if text(status) == Some("stale") => Ok(Created::Stale),
@@ -266,15 +288,16 @@ impl SessionStore {
         let invalid = |reply: &redis::Value| matches!(reply, redis::Value::Array(r) if r.len() == 1 && text(&r[0]) == Some("invalid"));
         let reply: Vec<redis::Value> = call.run(&self.redis, self.durability, invalid).await?;
         let outcome = match reply.as_slice() {
-            [status, ttl, end, verified] if text(status) == Some("rotated") => {
+            [status, ttl, end, verified, amr] if text(status) == Some("rotated") => {
                 RotateOutcome::Rotated(IssuedRefresh {
                     token: successor,
                     expires_in: millis(ttl)?,
                     session_end: unix_secs(end)?,
                     email_verified: matches!(verified, redis::Value::Int(1)),
+                    amr: stored_amr(amr),
                 })
             }
-            [status, stored_nonce, ttl, end, verified] if text(status) == Some("grace") => {
+            [status, stored_nonce, ttl, end, verified, amr] if text(status) == Some("grace") => {
                 let redis::Value::BulkString(stored_nonce) = stored_nonce else {
                     return Err(StoreError::RedisReply("grace without a nonce".into()));
                 };
@@ -283,6 +306,7 @@ impl SessionStore {
                     expires_in: millis(ttl)?,
                     session_end: unix_secs(end)?,
                     email_verified: matches!(verified, redis::Value::Int(1)),
+                    amr: stored_amr(amr),
                 })
             }
             [status] if text(status) == Some("reused") => {

@@ -28,6 +28,22 @@ pub struct Credentials {
     pub password_hash: String,
     pub version: i64,
     pub changed_by: Option<Uuid>,
+    pub factors: SecondFactors,
+}
+
+/// The second factors a user has on: a password login then asks for one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecondFactors {
+    /// A confirmed TOTP authenticator.
+    pub totp: bool,
+    /// At least one passkey.
+    pub webauthn: bool,
+}
+
+impl SecondFactors {
+    pub fn any(self) -> bool {
+        self.totp || self.webauthn
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +59,23 @@ pub struct UserStore {
     sql: Sql,
 }
 
-const BY_EMAIL: &str = "SELECT id, email, created_at, email_verified, disabled, \
-                        password_hash, credential_version, credential_changed_by FROM users \
-                        WHERE email_normalized = $1";
-const BY_ID: &str = "SELECT id, email, created_at, email_verified, disabled, password_hash, \
-                     credential_version, credential_changed_by FROM users WHERE id = $1";
+/// What a password check reads, with whether a second factor is on (so a
+/// login knows in the same query whether the password alone suffices).
+macro_rules! credentials_query {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, email, created_at, email_verified, disabled, password_hash, \
+             credential_version, credential_changed_by, \
+             (SELECT COUNT(*) FROM totp_factors t WHERE t.user_id = users.id AND t.confirmed = 1) \
+             AS totp_on, \
+             (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkey_count \
+             FROM users WHERE ",
+            $where
+        )
+    };
+}
+const BY_EMAIL: &str = credentials_query!("email_normalized = $1");
+const BY_ID: &str = credentials_query!("id = $1");
 
 impl UserStore {
     pub fn new(sql: Sql) -> Self {
@@ -153,6 +181,10 @@ impl UserStore {
                 version: get(&row, "credential_version")?,
                 changed_by: get::<Option<String>>(&row, "credential_changed_by")?
                     .and_then(|id| Uuid::parse_str(&id).ok()),
+                factors: SecondFactors {
+                    totp: get::<i64>(&row, "totp_on")? > 0,
+                    webauthn: get::<i64>(&row, "passkey_count")? > 0,
+                },
             })
         })
         .transpose()
@@ -223,10 +255,17 @@ impl UserStore {
         self.sql
             .run(move |pool| async move {
                 let mut tx = pool.begin().await?;
-                sqlx::query("DELETE FROM account_tokens WHERE user_id = $1")
-                    .bind(id.clone())
-                    .execute(&mut *tx)
-                    .await?;
+                for table in [
+                    "DELETE FROM account_tokens WHERE user_id = $1",
+                    "DELETE FROM totp_factors WHERE user_id = $1",
+                    "DELETE FROM recovery_codes WHERE user_id = $1",
+                    "DELETE FROM passkeys WHERE user_id = $1",
+                ] {
+                    sqlx::query(table)
+                        .bind(id.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
@@ -348,7 +387,7 @@ impl UserStore {
     }
 }
 
-fn get<'r, T>(row: &'r sqlx::any::AnyRow, column: &str) -> Result<T, StoreError>
+pub(super) fn get<'r, T>(row: &'r sqlx::any::AnyRow, column: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {

@@ -83,6 +83,7 @@ mod tests {
     fn someone() -> Identity {
         Identity {
             key: None,
+            amr: crate::Amr::PASSWORD,
             user_id: Uuid::new_v4(),
             session_id: Uuid::new_v4(),
         }

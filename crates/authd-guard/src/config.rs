@@ -18,6 +18,7 @@
 //! | `AUTHD_GUARD_CACHE_ENTRIES` | `100000` | verified tokens and session answers kept in memory |
 //! | `AUTHD_GUARD_LEEWAY` | `30` | seconds of clock difference allowed for `exp` and `nbf` |
 //! | `AUTHD_GUARD_PUBLIC_URL` | | the URL clients reach this server at (behind a proxy): a DPoP proof's `htu` must be it plus the path; unset: the request's `Host` |
+//! | `AUTHD_GUARD_REQUIRE_MFA` | `false` | `true`: tokens whose `amr` lacks a second factor or a passkey get 403 `insufficient_user_authentication` (RFC 9470) |
 //! | `AUTHD_GUARD_DPOP_MAX_AGE` | `300` | seconds a DPoP proof is accepted after its `iat` (and 5 s ahead); each proof once: in authd's Redis with `redis`, else in this process |
 
 use std::fmt;
@@ -75,6 +76,8 @@ pub struct GuardConfig {
     pub public_url: Option<String>,
     /// How old a DPoP proof may be.
     pub dpop_max_age: Duration,
+    /// Refuse tokens without a second factor (RFC 9470).
+    pub require_mfa: bool,
 }
 
 #[derive(Debug)]
@@ -105,6 +108,7 @@ impl GuardConfig {
             timeout: Duration::from_secs(1),
             public_url: None,
             dpop_max_age: Duration::from_secs(300),
+            require_mfa: false,
         }
     }
 
@@ -164,6 +168,15 @@ impl GuardConfig {
         config.timeout = Duration::from_millis(number("AUTHD_GUARD_TIMEOUT_MS", 1000)?.max(1));
         config.public_url = var("AUTHD_GUARD_PUBLIC_URL");
         config.dpop_max_age = Duration::from_secs(number("AUTHD_GUARD_DPOP_MAX_AGE", 300)?.max(1));
+        config.require_mfa = match var("AUTHD_GUARD_REQUIRE_MFA").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "AUTHD_GUARD_REQUIRE_MFA: `{other}` is neither `true` nor `false`"
+                )))
+            }
+        };
         Ok(config)
     }
 
@@ -214,7 +227,9 @@ impl GuardConfig {
             replay,
         };
         Ok(Arc::new(
-            Guard::new(Arc::new(verifier), check).with_dpop(dpop),
+            Guard::new(Arc::new(verifier), check)
+                .with_dpop(dpop)
+                .with_required_mfa(self.require_mfa),
         ))
     }
 }

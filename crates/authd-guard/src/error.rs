@@ -73,7 +73,18 @@ pub enum Refusal {
     Unavailable(Unavailable),
     /// A DPoP-bound token without a valid proof by its key (RFC 9449 §7.1).
     InvalidDpopProof(ProofError),
+    /// A valid token whose login used no second factor, where one is
+    /// required (RFC 9470 §3).
+    InsufficientUserAuthentication,
 }
+
+/// The `error_description` of a 403 `insufficient_user_authentication`.
+pub const INSUFFICIENT_AUTHENTICATION_DESCRIPTION: &str =
+    "this resource needs a login with a second factor or a passkey";
+
+/// The challenge of a 403 `insufficient_user_authentication` (RFC 9470
+/// §3): log in again to reach `acr` `aal2`.
+pub const STEP_UP_CHALLENGE: &str = r#"Bearer realm="authd", error="insufficient_user_authentication", error_description="this resource needs a login with a second factor or a passkey", acr_values="aal2""#;
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -81,6 +92,7 @@ impl fmt::Display for Refusal {
             Self::InvalidToken { .. } => f.write_str("invalid token"),
             Self::Unavailable(cause) => write!(f, "session check unavailable: {cause}"),
             Self::InvalidDpopProof(e) => write!(f, "invalid DPoP proof: {}", e.description()),
+            Self::InsufficientUserAuthentication => f.write_str("a second factor is required"),
         }
     }
 }
@@ -96,6 +108,7 @@ impl ResponseError for Refusal {
         match self {
             Self::InvalidToken { .. } | Self::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientUserAuthentication => StatusCode::FORBIDDEN,
         }
     }
 
@@ -115,6 +128,13 @@ impl ResponseError for Refusal {
                 Body {
                     error: "invalid_dpop_proof",
                     error_description: e.description(),
+                }
+            }
+            Self::InsufficientUserAuthentication => {
+                res.insert_header((header::WWW_AUTHENTICATE, STEP_UP_CHALLENGE));
+                Body {
+                    error: "insufficient_user_authentication",
+                    error_description: INSUFFICIENT_AUTHENTICATION_DESCRIPTION,
                 }
             }
             Self::Unavailable(cause) => {

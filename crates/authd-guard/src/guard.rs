@@ -18,6 +18,7 @@ pub struct Guard<C = Revocation> {
     verifier: Arc<Verifier>,
     check: C,
     dpop: DpopPolicy,
+    require_mfa: bool,
 }
 
 impl<C: SessionCheck> Guard<C> {
@@ -26,7 +27,15 @@ impl<C: SessionCheck> Guard<C> {
             verifier,
             check,
             dpop: DpopPolicy::default(),
+            require_mfa: false,
         }
+    }
+
+    /// `true`: a token whose `amr` has no second factor or passkey is
+    /// refused with 403 `insufficient_user_authentication` (RFC 9470).
+    pub fn with_required_mfa(mut self, required: bool) -> Self {
+        self.require_mfa = required;
+        self
     }
 
     /// How DPoP-bound tokens are checked (by default: proofs up to 300 s
@@ -83,6 +92,11 @@ impl<C: SessionCheck> Guard<C> {
             Ok(true) => {}
             Ok(false) => return Err(Refusal::InvalidToken { token_sent: true }),
             Err(unavailable) => return Err(Refusal::Unavailable(unavailable)),
+        }
+        // After the session check: an ended session is a 401, whatever its
+        // methods were.
+        if self.require_mfa && !identity.amr.is_strong() {
+            return Err(Refusal::InsufficientUserAuthentication);
         }
         if let Some(proof) = proof {
             let window = self.dpop.rules.replay_window();

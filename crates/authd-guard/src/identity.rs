@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use crate::amr::Amr;
 use crate::dpop::Thumbprint;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,4 +14,7 @@ pub struct Identity {
     /// `cnf.jkt`: the key the token is bound to (DPoP, RFC 9449 §6.1);
     /// such a token is only accepted with a proof signed by that key.
     pub key: Option<Thumbprint>,
+    /// `amr` (RFC 8176): how the user logged in; a token without one counts
+    /// as a password alone.
+    pub amr: Amr,
 }

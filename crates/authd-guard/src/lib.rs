@@ -14,9 +14,12 @@
 //! - [`dpop`]: RFC 9449 proofs for tokens bound to a client's key
 //!   (`cnf.jkt`), checked by the guard with [`DpopPolicy`].
 //! - [`RequireToken`]: the middleware; [`Identity`] is also an extractor.
+//!   [`Guard::with_required_mfa`] refuses tokens without a second factor
+//!   ([`Amr`], RFC 9470 `insufficient_user_authentication`).
 //!
 //! authd's own guard is this crate, with its own keys and session store.
 
+mod amr;
 pub mod cache;
 mod config;
 pub mod dpop;
@@ -34,11 +37,12 @@ mod redis_sessions;
 mod revocation;
 mod verifier;
 
+pub use amr::Amr;
 pub use config::{ConfigError, GuardConfig, RevocationConfig};
 pub use dpop::{DpopPolicy, MemoryReplay, ProofReplay, Thumbprint};
 pub use error::{
-    challenge, dpop_challenge, Refusal, Unavailable, INVALID_TOKEN_DESCRIPTION,
-    UNAVAILABLE_DESCRIPTION,
+    challenge, dpop_challenge, Refusal, Unavailable, INSUFFICIENT_AUTHENTICATION_DESCRIPTION,
+    INVALID_TOKEN_DESCRIPTION, STEP_UP_CHALLENGE, UNAVAILABLE_DESCRIPTION,
 };
 pub use guard::{bearer_token, Guard};
 pub use identity::Identity;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::cache::{self, VerifiedTokens};
+use crate::amr::Amr;
 use crate::dpop::Thumbprint;
 use crate::identity::Identity;
 use crate::keys::Keys;
@@ -49,6 +50,8 @@ struct Payload {
     email_verified: bool,
     #[serde(default)]
     cnf: Option<Confirmation>,
+    #[serde(default)]
+    amr: Vec<String>,
 }
 
 /// RFC 7800 `cnf`, as RFC 9449 §6.1 binds a token to a DPoP key.
@@ -201,6 +204,7 @@ impl Verifier {
                 user_id,
                 session_id,
                 key,
+                amr: Amr::from_names(payload.amr.iter().map(String::as_str)),
             },
             issuer: payload.iss,
             expires_at: payload.exp,

@@ -27,6 +27,8 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 #[derive(Debug, Clone, Copy)]
 pub enum Login {
     Success,
+    /// The password was right; a second factor must follow.
+    SecondStep,
     Invalid,
     Throttled,
     Unavailable,
@@ -62,8 +64,9 @@ pub enum Store {
 }
 
 impl Login {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 5] = [
         Self::Success,
+        Self::SecondStep,
         Self::Invalid,
         Self::Throttled,
         Self::Unavailable,
@@ -71,6 +74,7 @@ impl Login {
     fn label(self) -> &'static str {
         match self {
             Self::Success => "success",
+            Self::SecondStep => "mfa_required",
             Self::Invalid => "invalid",
             Self::Throttled => "throttled",
             Self::Unavailable => "unavailable",
@@ -166,7 +170,14 @@ impl Mail {
 }
 
 /// The kinds of mail, for the zeroed counters of a first scrape.
-pub const MAIL_KINDS: [&str; 4] = ["reset", "verify", "password_changed", "account_deleted"];
+pub const MAIL_KINDS: [&str; 6] = [
+    "reset",
+    "verify",
+    "password_changed",
+    "account_deleted",
+    "recovery_code_used",
+    "factors_removed",
+];
 
 pub fn mail(kind: &'static str, outcome: Mail) {
     counter!(MAIL, "kind" => kind, "outcome" => outcome.label()).increment(1);
@@ -178,8 +189,14 @@ pub fn mail_queue_oldest(age: Duration) {
 }
 
 /// The admin actions, for the zeroed counters of a first scrape.
-pub const ADMIN_ACTIONS_ALL: [&str; 5] =
-    ["disable", "enable", "logout_all", "verify_email", "delete"];
+pub const ADMIN_ACTIONS_ALL: [&str; 6] = [
+    "disable",
+    "enable",
+    "logout_all",
+    "verify_email",
+    "delete",
+    "remove_factors",
+];
 
 pub fn admin_action(action: &'static str) {
     counter!(ADMIN_ACTIONS, "action" => action).increment(1);

@@ -84,6 +84,21 @@ impl KeySchema {
         &self.prefix
     }
 
+    /// The TOTP step a user's last accepted code was of.
+    pub fn totp_step(&self, user: Uuid) -> String {
+        format!("{}:totp", self.user_tag(user))
+    }
+
+    /// A login's second step, by the digest of its `mfa_token`.
+    pub fn mfa_challenge(&self, token_digest: &str) -> String {
+        format!("{}{{mfa:{token_digest}}}", self.prefix)
+    }
+
+    /// A WebAuthn ceremony's state, by its `challenge_id`.
+    pub fn ceremony(&self, challenge_id: &str) -> String {
+        format!("{}{{webauthn:{challenge_id}}}", self.prefix)
+    }
+
     pub fn client_registrations(&self, client: &str) -> String {
         format!("{}{{ip:{client}}}:register", self.prefix)
     }

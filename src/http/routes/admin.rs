@@ -195,3 +195,8 @@ admin_action!(
     /// Deletes the user (every session ends; a confirmation is mailed).
     delete, delete, "/api/admin/users/{id}", admin_delete
 );
+admin_action!(
+    /// Removes every second factor of the user (TOTP, recovery codes,
+    /// passkeys), for a user who lost them all; a notice is mailed.
+    remove_factors, delete, "/api/admin/users/{id}/factors", admin_remove_factors
+);

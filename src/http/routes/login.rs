@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::TokenPair;
+use crate::auth::{SecondFactor, TokenPair};
 use crate::common::identity::Identity;
 use crate::http::body::{self, Encoding};
 use crate::http::client::client;
@@ -63,6 +63,7 @@ struct LoginRequest {
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "Invalid input, or wrong email or password (`invalid_request`, `invalid_grant`); a bad DPoP proof (`invalid_dpop_proof`) or one without the server nonce (`use_dpop_nonce`, with `DPoP-Nonce`)", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The password is right and the user has a second factor (`mfa_required`): finish at `/api/login/mfa`; or `email_not_verified`", body = crate::http::error::MfaRequiredBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
@@ -81,6 +82,162 @@ pub async fn login(
         .login(
             &input.email,
             &input.password,
+            input.device.as_deref(),
+            &client,
+            &presented,
+        )
+        .await?;
+    Ok(token_response(pair, &state))
+}
+
+/// The second step of a login: the `mfa_token` and one answer.
+#[derive(Deserialize, ToSchema)]
+struct MfaLoginRequest {
+    /// From the `mfa_required` answer of `/api/login`.
+    #[schema(min_length = 1)]
+    mfa_token: String,
+    /// A TOTP code (6 digits).
+    #[schema(pattern = "^[0-9]{6}$")]
+    code: Option<String>,
+    /// One of the recovery codes given when TOTP was turned on.
+    #[schema(max_length = 64)]
+    recovery_code: Option<String>,
+    /// A WebAuthn assertion (`PublicKeyCredential` JSON) answering the
+    /// `publicKey` options of the `mfa_required` answer.
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
+}
+
+/// Exactly one of a code, a recovery code or an assertion.
+fn second_factor(
+    code: Option<String>,
+    recovery_code: Option<String>,
+    credential: Option<serde_json::Value>,
+) -> Result<SecondFactor, ApiError> {
+    match (code, recovery_code, credential) {
+        (Some(code), None, None) => Ok(SecondFactor::Code(code)),
+        (None, Some(code), None) => Ok(SecondFactor::RecoveryCode(code)),
+        (None, None, Some(credential)) => Ok(SecondFactor::Credential(credential)),
+        _ => Err(ApiError::InvalidRequest(
+            "send exactly one of code, recovery_code and credential",
+        )),
+    }
+}
+
+/// Finishes a login that answered `mfa_required`.
+#[utoipa::path(post, path = "/api/login/mfa", tag = "tokens",
+    params(("DPoP" = Option<String>, Header, description = "An RFC 9449 proof (docs/api.md, DPoP): binds the session to its key")),
+    request_body(content = MfaLoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Logged in; the access token's `amr` names the factors", body = TokenResponse),
+        (status = 400, description = "`invalid_request`; `invalid_grant` for a wrong or used code, recovery code or assertion, or an unknown, expired or used `mfa_token` (5 minutes, single use, closed after 5 wrong answers); `invalid_dpop_proof`, `use_dpop_nonce`", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Throttled (`rate_limited`): wrong codes count as wrong passwords", body = crate::http::error::ErrorBody),
+        crate::http::responses::Unavailable
+    ))]
+pub async fn login_mfa(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (input, _) = body::required::<MfaLoginRequest>(&req, &body, false)?;
+    let answer = second_factor(input.code, input.recovery_code, input.credential)?;
+    let client = client(&req, &state.trusted_proxies);
+    let presented = Presented::from_request(&req, state.auth.dpop_public_base());
+    let pair = state
+        .auth
+        .login_mfa(&input.mfa_token, answer, &client, &presented)
+        .await?;
+    Ok(token_response(pair, &state))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct PasskeyLoginStart {
+    /// Optional: offer this user's passkeys; without it, the authenticator
+    /// picks a discoverable passkey.
+    #[schema(format = "email", max_length = 254)]
+    email: Option<String>,
+}
+
+/// A WebAuthn challenge and the options of the ceremony that answers it.
+#[derive(Serialize, ToSchema)]
+struct Ceremony {
+    /// Send it back with the authenticator's answer (5 minutes, single use).
+    challenge_id: String,
+    /// `PublicKeyCredentialRequestOptions` (or `…CreationOptions`), for
+    /// `navigator.credentials`.
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    public_key: serde_json::Value,
+}
+
+/// Starts a login with a passkey.
+#[utoipa::path(post, path = "/api/login/passkey/start", tag = "passkeys",
+    request_body(content = Option<PasskeyLoginStart>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A challenge", body = Ceremony),
+        (status = 400, description = "Invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        crate::http::responses::Unavailable
+    ))]
+pub async fn passkey_login_start(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let input = body::optional::<PasskeyLoginStart>(&req, &body, false)?;
+    let email = input.as_ref().and_then(|(i, _)| i.email.as_deref());
+    let (challenge_id, options) = state.auth.passkey_login_start(email).await?;
+    let public_key = serde_json::to_value(&options.public_key)
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(Ceremony {
+            challenge_id,
+            public_key,
+        }))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct PasskeyLoginFinish {
+    #[schema(min_length = 1)]
+    challenge_id: String,
+    /// The authenticator's assertion (`PublicKeyCredential` JSON).
+    #[schema(value_type = Object)]
+    credential: serde_json::Value,
+    /// A name for the device (at most 100 characters).
+    #[schema(max_length = 100)]
+    device: Option<String>,
+}
+
+/// Finishes a login with a passkey: the same token pair as a password
+/// login, with `amr` `hwk` (a device-bound passkey) or `swk` (a synced one).
+#[utoipa::path(post, path = "/api/login/passkey/finish", tag = "passkeys",
+    params(("DPoP" = Option<String>, Header, description = "An RFC 9449 proof (docs/api.md, DPoP): binds the session to its key")),
+    request_body(content = PasskeyLoginFinish, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "`invalid_request`; `invalid_grant` for an unknown, expired or used `challenge_id` or a refused assertion (wrong origin, unknown passkey, a signature counter that went backwards); `invalid_dpop_proof`, `use_dpop_nonce`", body = crate::http::error::ErrorBody),
+        (status = 403, description = "`email_not_verified` (with `AUTHD_REQUIRE_VERIFIED_EMAIL`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        crate::http::responses::Unavailable
+    ))]
+pub async fn passkey_login_finish(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (input, _) = body::required::<PasskeyLoginFinish>(&req, &body, false)?;
+    let client = client(&req, &state.trusted_proxies);
+    let presented = Presented::from_request(&req, state.auth.dpop_public_base());
+    let pair = state
+        .auth
+        .passkey_login_finish(
+            &input.challenge_id,
+            input.credential,
             input.device.as_deref(),
             &client,
             &presented,

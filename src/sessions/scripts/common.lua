@@ -32,4 +32,5 @@ end
 -- nonce are 16 raw bytes), b created, u last rotation (or creation), e
 -- absolute end (unix ms), d device, a User-Agent, i client IP, k the
 -- RFC 7638 thumbprint (32 raw bytes) of the DPoP key the session is bound
--- to (none: unbound).
+-- to (none: unbound), m the login's RFC 8176 methods, comma-separated
+-- (none: a password alone).

@@ -16,6 +16,8 @@
 -- ARGV[12] '1' when the user's email address is verified, else ''
 -- ARGV[13] thumbprint of the DPoP key the login proved, or '': the session
 --          is bound to it (every refresh must prove the same key)
+-- ARGV[14] the login's RFC 8176 methods, comma-separated ('' : 'pwd'); every
+--          access token of the session carries them
 -- Returns { 'created', expires_in_ms, end_ms, evicted } (end_ms: the
 -- session's absolute end, unix ms; evicted: sessions ended by the cap), or
 -- { 'stale' } when a password change newer than the password this login
@@ -73,6 +75,11 @@ end
 if ARGV[13] ~= '' then
   fields[#fields + 1] = 'k'
   fields[#fields + 1] = ARGV[13]
+end
+-- A password alone is the common case: no field.
+if ARGV[14] ~= '' and ARGV[14] ~= 'pwd' then
+  fields[#fields + 1] = 'm'
+  fields[#fields + 1] = ARGV[14]
 end
 -- Verified: 'v' (access tokens of the session say so); else no field.
 if ARGV[12] == '1' then

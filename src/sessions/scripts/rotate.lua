@@ -13,13 +13,14 @@
 -- ARGV[7] reuse grace, ms
 -- ARGV[8] thumbprint of the DPoP key this request proved, or ''
 -- Returns one of
---   { 'rotated', expires_in_ms, end_ms, verified }
+--   { 'rotated', expires_in_ms, end_ms, verified, amr }
 --                                         the successor is now current
---   { 'grace', nonce, expires_in_ms, end_ms, verified }
+--   { 'grace', nonce, expires_in_ms, end_ms, verified, amr }
 --                                         the token was just replaced: the
 --                                         caller re-derives the same successor
 -- (end_ms: the session's absolute end, unix ms; no access token outlives it;
--- verified: 1 when the user's email address is verified, else 0)
+-- verified: 1 when the user's email address is verified, else 0; amr: the
+-- login's RFC 8176 methods, comma-separated, '' for a password alone)
 --   { 'wrong_key' }                       the session is bound to a DPoP key
 --                                         this request did not prove: nothing
 --                                         changes (a thief without the key can
@@ -27,13 +28,14 @@
 --   { 'reused' }                          an older token: session revoked
 --   { 'invalid' }                         unknown, ended or forged
 local now = now_ms()
-local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k')
+local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k', 'm')
 if not s[1] and upgrade(KEYS[1]) then
-  s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k')
+  s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k', 'm')
 end
 local fam, cur, prev, nonce, rotated, abs = s[1], s[2], s[3], s[4], s[5], s[6]
 local verified = s[7] and 1 or 0
 local bound = s[8]
+local amr = s[9] or ''
 
 if not fam then
   if same_hash(redis.call('GET', KEYS[3]), ARGV[2]) then
@@ -53,7 +55,7 @@ end
 -- retried it): the successor, derived from this call's random nonce, is
 -- already current.
 if cur == ARGV[5] then
-  return { 'rotated', redis.call('PTTL', KEYS[1]), tonumber(abs), verified }
+  return { 'rotated', redis.call('PTTL', KEYS[1]), tonumber(abs), verified, amr }
 end
 
 if cur == ARGV[3] then
@@ -75,14 +77,14 @@ if cur == ARGV[3] then
   -- by the next login, list or revocation, not on every rotation.
   redis.call('PEXPIREAT', KEYS[2], int(expires), 'GT')
   redis.call('PEXPIREAT', KEYS[4], int(expires), 'GT')
-  return { 'rotated', expires - now, tonumber(abs), verified }
+  return { 'rotated', expires - now, tonumber(abs), verified, amr }
 end
 
 -- No grace at all when it is 0: the replaced token is reuse at once, even
 -- within the millisecond of its rotation.
 local grace = tonumber(ARGV[7])
 if prev == ARGV[3] and grace > 0 and now - tonumber(rotated) <= grace then
-  return { 'grace', nonce, redis.call('PTTL', KEYS[1]), tonumber(abs), verified }
+  return { 'grace', nonce, redis.call('PTTL', KEYS[1]), tonumber(abs), verified, amr }
 end
 
 -- A token of this family that was replaced earlier: someone holds a copy.
