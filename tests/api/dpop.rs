@@ -153,11 +153,6 @@ async fn refresh_with(
     .await
 }
 
-fn claims_of(access_token: &str) -> Value {
-    let payload = access_token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
-}
-
 async fn guarded(
     app: &TestApp,
     scheme: &str,

@@ -11,6 +11,16 @@ pub use authd_test_support::keys::*;
 pub use authd_test_support::servers::*;
 pub use authd_test_support::values::*;
 
+/// An access token's claims (not verified: what a client reads).
+pub fn claims_of(access_token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = access_token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
 /// The JSON error body, asserting the contract's shape.
 pub async fn error_of(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();

@@ -1,0 +1,301 @@
+//! Passkeys (WebAuthn) with webauthn-authenticator-rs's software passkey:
+//! registration and login across two instances (any instance finishes a
+//! ceremony another began), discoverable logins, a cloned authenticator's
+//! counter refused, a wrong origin refused, ceremonies single use, and a
+//! passkey as the second factor of a password login.
+
+use serde_json::{json, Value};
+use url::Url;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
+
+use crate::helpers::*;
+
+/// authd's default relying party without `AUTHD_PUBLIC_URL`: `localhost`,
+/// origin `http://localhost:8080`.
+const ORIGIN: &str = "http://localhost:8080";
+
+/// A phone's passkey: a software authenticator that verifies its user.
+struct Phone(WebauthnAuthenticator<SoftPasskey>);
+
+impl Phone {
+    fn new() -> Self {
+        Self(WebauthnAuthenticator::new(SoftPasskey::new(true)))
+    }
+
+    /// Answers `options` (a `publicKey` from authd) as a browser at
+    /// `origin` would.
+    fn create(&mut self, options: &Value, origin: &str) -> Value {
+        let options: CreationChallengeResponse =
+            serde_json::from_value(json!({ "publicKey": options })).unwrap();
+        let credential = self
+            .0
+            .do_registration(Url::parse(origin).unwrap(), options)
+            .expect("the authenticator registers");
+        serde_json::to_value(credential).unwrap()
+    }
+
+    fn get(&mut self, options: &Value, origin: &str) -> Value {
+        let options: RequestChallengeResponse =
+            serde_json::from_value(json!({ "publicKey": options })).unwrap();
+        let assertion = self
+            .0
+            .do_authentication(Url::parse(origin).unwrap(), options)
+            .expect("the authenticator signs");
+        serde_json::to_value(assertion).unwrap()
+    }
+
+    /// A discoverable assertion: a resident-key authenticator finds its
+    /// own credential for the relying party and returns its user handle.
+    /// The software passkey keeps no resident keys, so the test names the
+    /// credential for it and adds the handle (which is not signed).
+    fn get_discoverable(
+        &mut self,
+        options: &Value,
+        credential_id: &str,
+        user_handle: &str,
+    ) -> Value {
+        let mut options = options.clone();
+        assert_eq!(options["allowCredentials"], json!([]), "{options}");
+        options["allowCredentials"] = json!([{ "type": "public-key", "id": credential_id }]);
+        let mut assertion = self.get(&options, ORIGIN);
+        assertion["response"]["userHandle"] = json!(user_handle);
+        assertion
+    }
+}
+
+async fn bearer_post(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Registers a passkey of `phone`, starting on `start` and finishing on
+/// `finish`; the finish response.
+async fn register(
+    start: &TestApp,
+    finish: &TestApp,
+    token: &str,
+    phone: &mut Phone,
+    origin: &str,
+) -> reqwest::Response {
+    let res = bearer_post(start, "/api/passkeys/register/start", token, json!({ "name": "Pixel" })).await;
+    assert_eq!(res.status(), 200);
+    let ceremony: Value = res.json().await.unwrap();
+    let credential = phone.create(&ceremony["publicKey"], origin);
+    bearer_post(
+        finish,
+        "/api/passkeys/register/finish",
+        token,
+        json!({ "challenge_id": ceremony["challenge_id"], "credential": credential }),
+    )
+    .await
+}
+
+async fn login_start(app: &TestApp, body: Value) -> Value {
+    let res = app.post_json("/api/login/passkey/start", &body).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn login_finish(app: &TestApp, challenge_id: &Value, credential: Value) -> reqwest::Response {
+    app.post_json(
+        "/api/login/passkey/finish",
+        &json!({ "challenge_id": challenge_id, "credential": credential, "device": "phone" }),
+    )
+    .await
+}
+
+/// A signed-in user with one passkey on `phone`; email, tokens, the
+/// passkey's credential id (base64url) and user handle.
+async fn user_with_passkey(app: &TestApp, phone: &mut Phone) -> (String, Tokens, String, String) {
+    let (email, tokens) = app.signed_in_user().await;
+    let res = register(app, app, &tokens.access_token, phone, ORIGIN).await;
+    assert_eq!(res.status(), 201);
+    let ceremony = login_start(app, json!({ "email": email })).await;
+    let allowed = ceremony["publicKey"]["allowCredentials"].as_array().unwrap();
+    assert_eq!(allowed.len(), 1, "{ceremony}");
+    let credential_id = allowed[0]["id"].as_str().unwrap().to_string();
+    let user = claims_of(&tokens.access_token)["sub"].as_str().unwrap().to_string();
+    let handle = {
+        use base64::Engine as _;
+        let uuid = uuid::Uuid::parse_str(&user).unwrap();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid.as_bytes())
+    };
+    (email, tokens, credential_id, handle)
+}
+
+#[tokio::test]
+async fn a_passkey_registered_and_used_across_two_instances_logs_in_alone() {
+    let a = spawn_app().await;
+    let b = app().sharing(&a).spawn().await;
+    let mut phone = Phone::new();
+    let (email, tokens) = a.signed_in_user().await;
+
+    let res = register(&a, &b, &tokens.access_token, &mut phone, ORIGIN).await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["name"], "Pixel");
+    assert!(created["id"].is_string() && created["created_at"].is_i64(), "{created}");
+    let res = a.get_with("/api/passkeys", &tokens.access_token).await;
+    let list: Value = res.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["id"], created["id"]);
+
+    // Started on b, finished on a.
+    let ceremony = login_start(&b, json!({ "email": email })).await;
+    let assertion = phone.get(&ceremony["publicKey"], ORIGIN);
+    let res = login_finish(&a, &ceremony["challenge_id"], assertion.clone()).await;
+    assert_eq!(res.status(), 200);
+    let pair: Tokens = res.json().await.unwrap();
+    let claims = claims_of(&pair.access_token);
+    assert_eq!(claims["amr"], json!(["hwk", "mfa"]), "{claims}");
+    assert_eq!(claims["acr"], "aal2");
+    assert_eq!(b.guard_status(&pair.access_token).await, 200);
+    let sessions = a.sessions(&pair.access_token).await;
+    assert!(sessions.iter().any(|s| s["device"] == "phone"), "{sessions:?}");
+
+    // A ceremony is single use: the same answer again, on either instance.
+    let res = login_finish(&b, &ceremony["challenge_id"], assertion).await;
+    assert_error(res, 400, "invalid_grant").await;
+
+    // The list shows when it was last used.
+    let list: Value = a.get_with("/api/passkeys", &tokens.access_token).await.json().await.unwrap();
+    assert!(list[0]["last_used_at"].is_i64(), "{list}");
+}
+
+#[tokio::test]
+async fn a_discoverable_passkey_logs_in_without_an_email() {
+    let app = spawn_app().await;
+    let mut phone = Phone::new();
+    let (_, tokens, credential_id, handle) = user_with_passkey(&app, &mut phone).await;
+    let ceremony = login_start(&app, json!({})).await;
+    let assertion = phone.get_discoverable(&ceremony["publicKey"], &credential_id, &handle);
+    let res = login_finish(&app, &ceremony["challenge_id"], assertion).await;
+    assert_eq!(res.status(), 200);
+    let pair: Tokens = res.json().await.unwrap();
+    assert_eq!(
+        claims_of(&pair.access_token)["sub"],
+        claims_of(&tokens.access_token)["sub"]
+    );
+
+    // A user handle naming someone else: that user has no such passkey.
+    let (_, _, _, other_handle) = user_with_passkey(&app, &mut Phone::new()).await;
+    let ceremony = login_start(&app, json!({})).await;
+    let assertion = phone.get_discoverable(&ceremony["publicKey"], &credential_id, &other_handle);
+    let res = login_finish(&app, &ceremony["challenge_id"], assertion).await;
+    assert_error(res, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn a_cloned_authenticator_whose_counter_went_back_is_refused() {
+    let a = spawn_app().await;
+    let b = app().sharing(&a).spawn().await;
+    let mut phone = Phone::new();
+    let (email, _, _, _) = user_with_passkey(&a, &mut phone).await;
+
+    // The clone signs first (counter 1) but is slow to send; the phone
+    // signs next (counter 2) and logs in.
+    let stale = login_start(&a, json!({ "email": email })).await;
+    let from_the_clone = phone.get(&stale["publicKey"], ORIGIN);
+    let fresh = login_start(&a, json!({ "email": email })).await;
+    let from_the_phone = phone.get(&fresh["publicKey"], ORIGIN);
+    assert_eq!(login_finish(&b, &fresh["challenge_id"], from_the_phone).await.status(), 200);
+    // The clone's counter is behind what was seen: refused, on either
+    // instance, although its ceremony and signature are valid.
+    let res = login_finish(&a, &stale["challenge_id"], from_the_clone).await;
+    assert_error(res, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn a_ceremony_from_another_origin_is_refused() {
+    let app = spawn_app().await;
+    let mut phone = Phone::new();
+    let (email, tokens) = app.signed_in_user().await;
+    let res = register(&app, &app, &tokens.access_token, &mut phone, "http://localhost:9999").await;
+    assert_error(res, 400, "invalid_grant").await;
+    let list: Value = app.get_with("/api/passkeys", &tokens.access_token).await.json().await.unwrap();
+    assert_eq!(list, json!([]));
+
+    let res = register(&app, &app, &tokens.access_token, &mut phone, ORIGIN).await;
+    assert_eq!(res.status(), 201);
+    let ceremony = login_start(&app, json!({ "email": email })).await;
+    let assertion = phone.get(&ceremony["publicKey"], "http://localhost:9999");
+    let res = login_finish(&app, &ceremony["challenge_id"], assertion).await;
+    assert_error(res, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn origins_may_name_an_android_app_beside_the_web_origin() {
+    // Android's origin (`android:apk-key-hash:…`) is matched exactly by
+    // webauthn-rs; the software passkey signs for web origins only, so a
+    // web ceremony is what runs here, with the Android origin configured.
+    let android = "android:apk-key-hash:47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
+    let app = app()
+        .var("AUTHD_WEBAUTHN_ORIGINS", format!("{android},{ORIGIN}"))
+        .spawn()
+        .await;
+    let (_, tokens) = app.signed_in_user().await;
+    let res = register(&app, &app, &tokens.access_token, &mut Phone::new(), ORIGIN).await;
+    assert_eq!(res.status(), 201);
+    let res = register(&app, &app, &tokens.access_token, &mut Phone::new(), "http://localhost:9999").await;
+    assert_error(res, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn a_passkey_is_the_second_factor_of_a_password_login() {
+    let app = spawn_app().await;
+    let mut phone = Phone::new();
+    let (email, tokens, _, _) = user_with_passkey(&app, &mut phone).await;
+    let body = assert_error(app.login(&email, PASSWORD).await, 403, "mfa_required").await;
+    assert_eq!(body["factors"], json!(["webauthn"]), "{body}");
+    let assertion = phone.get(&body["publicKey"], ORIGIN);
+    let res = app
+        .post_json(
+            "/api/login/mfa",
+            &json!({ "mfa_token": body["mfa_token"], "credential": assertion }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let pair: Tokens = res.json().await.unwrap();
+    assert_eq!(claims_of(&pair.access_token)["amr"], json!(["pwd", "hwk", "mfa"]));
+
+    // Deleted, the passkey no longer guards the password.
+    let id = app.get_with("/api/passkeys", &tokens.access_token).await.json::<Value>().await.unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app.delete_with(&app.url(&format!("/api/passkeys/{id}")), &tokens.access_token).await;
+    assert_eq!(res.status(), 204);
+    let res = app.delete_with(&app.url(&format!("/api/passkeys/{id}")), &tokens.access_token).await;
+    assert_error(res, 404, "not_found").await;
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn another_users_ceremony_and_unknown_challenges_are_refused() {
+    let app = spawn_app().await;
+    let mut phone = Phone::new();
+    let (_, alice) = app.signed_in_user().await;
+    let (_, mallory) = app.signed_in_user().await;
+    let res = bearer_post(&app, "/api/passkeys/register/start", &alice.access_token, json!({})).await;
+    let ceremony: Value = res.json().await.unwrap();
+    let credential = phone.create(&ceremony["publicKey"], ORIGIN);
+    let res = bearer_post(
+        &app,
+        "/api/passkeys/register/finish",
+        &mallory.access_token,
+        json!({ "challenge_id": ceremony["challenge_id"], "credential": credential }),
+    )
+    .await;
+    assert_error(res, 400, "invalid_grant").await;
+    let res = login_finish(&app, &json!("no-such-challenge"), json!({})).await;
+    assert_error(res, 400, "invalid_request").await;
+    let res = app.post_json("/api/login/passkey/finish", &json!({ "challenge_id": "x".repeat(43), "credential": {"id": "x"} })).await;
+    assert!(matches!(res.status().as_u16(), 400), "{}", res.status());
+}
