@@ -1,6 +1,10 @@
 # Build: release binary. Runtime: slim Debian with the binary and migrations
 # (migrations are also embedded in the binary; they ship for reference).
 FROM rust:1.95-slim-bookworm AS build
+# webauthn-rs (passkeys) links the system OpenSSL.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libssl-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 # The workspace members: authd-guard (authd's guard, a dependency) and
@@ -14,7 +18,7 @@ RUN cargo build --release --locked --bin authd
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates curl libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /data authd \
  && mkdir -p /data && chown authd /data

@@ -16,7 +16,7 @@ USAGE:
                                   ALG: EdDSA (default), ES256, RS256
     authd hash-time               time Argon2id here: the login ceiling
     authd admin list [--email-prefix P] [--cursor C] [--limit N]
-    authd admin show|disable|enable|logout-all|verify-email|delete USER_ID
+    authd admin show|disable|enable|logout-all|verify-email|remove-factors|delete USER_ID
                                   the admin API's actions, from a shell (same
                                   settings as the service; logged as `cli`)
     authd --help | --version
@@ -186,6 +186,7 @@ fn admin(args: &[String]) -> ExitCode {
                     "enable" => auth.admin_enable("cli", id).await,
                     "logout-all" => auth.admin_logout_all("cli", id).await,
                     "verify-email" => auth.admin_verify_email("cli", id).await,
+                    "remove-factors" => auth.admin_remove_factors("cli", id).await,
                     "delete" => auth.admin_delete("cli", id).await,
                     _ => {
                         eprintln!("authd admin: unknown action `{action}`; see `authd --help`");

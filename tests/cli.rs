@@ -346,6 +346,12 @@ const CONTRACT_VARIABLES: &[&str] = &[
     "AUTHD_VERIFY_TOKEN_TTL",
     "AUTHD_REQUIRE_VERIFIED_EMAIL",
     "AUTHD_ADMIN_SECRETS",
+    // Second factors and passkeys.
+    "AUTHD_ENCRYPTION_KEY_FILE",
+    "AUTHD_WEBAUTHN_RP_ID",
+    "AUTHD_WEBAUTHN_RP_NAME",
+    "AUTHD_WEBAUTHN_ORIGINS",
+    "AUTHD_REQUIRE_MFA",
 ];
 
 /// authd's own additions to the contract's settings.
@@ -493,6 +499,54 @@ fn production_key(dir: &std::path::Path) -> String {
     std::fs::write(&key, authd(&["keygen"], &[]).stdout).unwrap();
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     key.to_str().unwrap().to_string()
+}
+
+/// TOTP secrets are sealed with `AUTHD_ENCRYPTION_KEY_FILE`: once a user
+/// has one, production will not start without the key (it could not check
+/// a code), while development starts and warns.
+#[tokio::test]
+async fn production_refuses_to_start_without_the_encryption_key_once_a_user_has_totp() {
+    let stores = Stores::private().await;
+    let key = production_key(stores.dir.path());
+    sqlx::any::install_default_drivers();
+    let url = match stores.database_url.starts_with("sqlite:") {
+        true => format!("{}?mode=rwc", stores.database_url),
+        false => stores.database_url.clone(),
+    };
+    let db = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::migrate!("./migrations").run(&db).await.unwrap();
+    sqlx::query("INSERT INTO totp_factors (user_id, secret, confirmed, created_at) VALUES ('u', 'v1:AAAA', 1, 0)")
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let production = stores.vars(&[
+        ("AUTHD_ENV", "production"),
+        ("AUTHD_JWT_PRIVATE_KEY_FILE", key.as_str()),
+        ("AUTHD_SMTP_URL", "smtp://127.0.0.1:1"),
+        ("AUTHD_PUBLIC_URL", "https://auth.example.com"),
+    ]);
+    let out = authd(&[], &production);
+    assert!(!out.status.success(), "production started without the key");
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot start: AUTHD_ENCRYPTION_KEY_FILE") && err.contains("TOTP"),
+        "{err}"
+    );
+    // With the key, it starts.
+    let sealing = stores.dir.path().join("sealing.key");
+    std::fs::write(&sealing, [9u8; 32]).unwrap();
+    let mut keyed = production.clone();
+    let sealing = sealing.to_str().unwrap().to_string();
+    keyed.push(("AUTHD_ENCRYPTION_KEY_FILE", sealing.as_str()));
+    let service = Service::start(authd_bin!(), stores.dir.path(), &keyed);
+    assert_eq!(
+        reqwest::get(service.url("/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 /// RFC 8414 §3.3: the metadata's issuer must be the https URL it is

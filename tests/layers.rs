@@ -13,7 +13,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("wiring", &["app"]),
     ("HTTP", &["http"]),
     ("rules", &["auth"]),
-    ("stores", &["sessions", "users", "throttle", "jwt", "factors"]),
+    (
+        "stores",
+        &["sessions", "users", "throttle", "jwt", "factors"],
+    ),
     // Below the stores, so a store can queue a mail in its own transaction.
     ("mail outbox", &["mail"]),
     ("connections", &["connections"]),

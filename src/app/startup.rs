@@ -14,9 +14,9 @@ use authd_guard::RequireToken;
 use crate::auth::{
     AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers, LiveSessions, SecondFactors,
 };
-use crate::factors::{Challenges, RelyingParty, Sealer};
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
+use crate::factors::{Challenges, RelyingParty, Sealer};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::openapi;
@@ -142,9 +142,10 @@ async fn second_factors(
     let sealer = Sealer::load(factors.encryption_key_file.as_deref(), production)?;
     if !sealer.keyed() {
         let users = UserStore::new(connections.sql.clone());
-        let enrolled = users.any_totp().await.map_err(|e| {
-            ConfigError::new("AUTHD_DATABASE_URL", crate::common::error_chain(&e))
-        })?;
+        let enrolled = users
+            .any_totp()
+            .await
+            .map_err(|e| ConfigError::new("AUTHD_DATABASE_URL", crate::common::error_chain(&e)))?;
         if production && enrolled {
             return Err(ConfigError::new(
                 "AUTHD_ENCRYPTION_KEY_FILE",
@@ -313,7 +314,11 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool, require: &Require, e
                     .route(web::post().to(mfa::enrol))
                     .route(web::delete().to(mfa::disable)),
             )
-            .service(guarded(enrol, "/mfa/totp/confirm", web::post().to(mfa::confirm)))
+            .service(guarded(
+                enrol,
+                "/mfa/totp/confirm",
+                web::post().to(mfa::confirm),
+            ))
             .service(guarded(
                 enrol,
                 "/passkeys/register/start",

@@ -184,8 +184,10 @@ impl Auth {
                 let Some(state) = &pending.webauthn else {
                     return Ok(None);
                 };
-                let assertion: PublicKeyCredential = serde_json::from_value(assertion)
-                    .map_err(|_| AuthError::InvalidRequest("credential is not a WebAuthn assertion"))?;
+                let assertion: PublicKeyCredential =
+                    serde_json::from_value(assertion).map_err(|_| {
+                        AuthError::InvalidRequest("credential is not a WebAuthn assertion")
+                    })?;
                 let result = match self
                     .factors
                     .relying_party

@@ -30,8 +30,8 @@ pub use callers::{AdminCallers, IntrospectionCallers};
 pub use error::{AuthError, InternalError};
 pub use guard::{AuthdGuard, LiveSessions};
 pub use mfa::{MfaRequired, SecondFactor, TotpEnrolmentStarted, MAX_SECOND_STEP_ATTEMPTS};
-pub use passkeys::PasskeyInfo;
 pub use oauth::Introspection;
+pub use passkeys::PasskeyInfo;
 pub use sessions::DeviceSession;
 pub use settings::{AccessTokenCheck, AuthSettings};
 

@@ -211,9 +211,10 @@ impl Auth {
             .map(|p| p.thumbprint);
         let relying_party = &self.factors.relying_party;
         let (user, result) = match self.take_ceremony(challenge_id).await? {
-            Some(Ceremony::Login { user, state }) => {
-                (user, relying_party.finish_authentication(&credential, &state))
-            }
+            Some(Ceremony::Login { user, state }) => (
+                user,
+                relying_party.finish_authentication(&credential, &state),
+            ),
             Some(Ceremony::Discover { state }) => {
                 // The user handle is not signed: the passkey must be that
                 // user's (only theirs are offered to the check).

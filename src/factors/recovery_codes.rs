@@ -32,13 +32,23 @@ pub fn hash(user: Uuid, code: &str) -> Option<String> {
         .filter(|c| !matches!(c, '-' | ' '))
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    if normalized.len() != 16 || !normalized.bytes().all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7')) {
+    if normalized.len() != 16
+        || !normalized
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7'))
+    {
         return None;
     }
     let mut digest = Sha256::new();
     digest.update(user.as_bytes());
     digest.update(normalized.as_bytes());
-    Some(digest.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Some(
+        digest
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -165,10 +165,19 @@ mod tests {
         let sealed = sealer.seal(b"twenty byte secret!!", b"alice").unwrap();
         assert!(sealed.starts_with("v1:"));
         assert!(!sealed.contains("twenty"));
-        assert_eq!(sealer.open(&sealed, b"alice").unwrap(), b"twenty byte secret!!");
-        assert!(matches!(sealer.open(&sealed, b"bob"), Err(SealError::Unreadable)));
+        assert_eq!(
+            sealer.open(&sealed, b"alice").unwrap(),
+            b"twenty byte secret!!"
+        );
+        assert!(matches!(
+            sealer.open(&sealed, b"bob"),
+            Err(SealError::Unreadable)
+        ));
         // A fresh nonce each time.
-        assert_ne!(sealed, sealer.seal(b"twenty byte secret!!", b"alice").unwrap());
+        assert_ne!(
+            sealed,
+            sealer.seal(b"twenty byte secret!!", b"alice").unwrap()
+        );
     }
 
     #[test]

@@ -73,7 +73,9 @@ impl TotpSecret {
         let current = now / STEP_SECS;
         [current, current.saturating_sub(1)]
             .into_iter()
-            .find(|step| constant_time_eq(self.code_at(step * STEP_SECS).as_bytes(), code.as_bytes()))
+            .find(|step| {
+                constant_time_eq(self.code_at(step * STEP_SECS).as_bytes(), code.as_bytes())
+            })
     }
 }
 
@@ -100,7 +102,10 @@ mod tests {
         let now = 1_700_000_015;
         let step = now / STEP_SECS;
         assert_eq!(secret.matching_step(&secret.code_at(now), now), Some(step));
-        assert_eq!(secret.matching_step(&secret.code_at(now - 30), now), Some(step - 1));
+        assert_eq!(
+            secret.matching_step(&secret.code_at(now - 30), now),
+            Some(step - 1)
+        );
         assert_eq!(secret.matching_step(&secret.code_at(now - 60), now), None);
         assert_eq!(secret.matching_step(&secret.code_at(now + 30), now), None);
         assert_eq!(secret.matching_step("12345", now), None);
@@ -111,8 +116,14 @@ mod tests {
     fn the_uri_names_issuer_account_and_secret() {
         let secret = TotpSecret::from_bytes(b"12345678901234567890".to_vec());
         let uri = secret.uri("authd", "a@example.com");
-        assert!(uri.starts_with("otpauth://totp/authd:a%40example.com?"), "{uri}");
-        assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/authd:a%40example.com?"),
+            "{uri}"
+        );
+        assert!(
+            uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+            "{uri}"
+        );
         assert!(uri.contains("issuer=authd"), "{uri}");
     }
 }

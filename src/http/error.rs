@@ -121,17 +121,20 @@ pub struct ErrorBody<'a> {
     reason: Option<GrantFailure>,
 }
 
-/// 403 `mfa_required`: the second step of a login (docs/api.md).
+/// A login's 403: `mfa_required`, the second step of a login (docs/api.md),
+/// or `email_not_verified` (the error body alone).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MfaRequiredBody<'a> {
-    /// `mfa_required`
+    /// `mfa_required` (or `email_not_verified`)
     error: &'a str,
     error_description: &'a str,
-    /// Single use, for 5 minutes: send it to `/api/login/mfa`.
+    /// With `mfa_required`: single use, for 5 minutes; send it to
+    /// `/api/login/mfa`.
+    #[schema(required = false)]
     mfa_token: &'a str,
-    /// What the second step takes: `totp` (a code or a recovery code),
-    /// `webauthn` (a passkey assertion).
-    #[schema(value_type = Vec<String>)]
+    /// With `mfa_required`: what the second step takes: `totp` (a code or
+    /// a recovery code), `webauthn` (a passkey assertion).
+    #[schema(value_type = Vec<String>, required = false)]
     factors: &'a [&'static str],
     /// With `webauthn`: the `PublicKeyCredentialRequestOptions` for
     /// `navigator.credentials.get`.

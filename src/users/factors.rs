@@ -181,13 +181,12 @@ impl UserStore {
         self.sql()
             .run(move |pool| async move {
                 let mut tx = pool.begin().await?;
-                let mut removed = sqlx::query(
-                    "DELETE FROM totp_factors WHERE user_id = $1 AND confirmed = 1",
-                )
-                .bind(id.clone())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                let mut removed =
+                    sqlx::query("DELETE FROM totp_factors WHERE user_id = $1 AND confirmed = 1")
+                        .bind(id.clone())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
                     .bind(id.clone())
                     .execute(&mut *tx)
@@ -220,15 +219,14 @@ impl UserStore {
         self.sql()
             .run(move |pool| async move {
                 let mut tx = pool.begin().await?;
-                let used = sqlx::query(
-                    "DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2",
-                )
-                .bind(id)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
+                let used =
+                    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1 AND code_hash = $2")
+                        .bind(id)
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1;
                 if used {
                     outbox::insert(&mut *tx, &notice).await?;
                 }
@@ -283,9 +281,9 @@ impl UserStore {
             .sql()
             .run(|pool| async move {
                 sqlx::query(passkeys_where!("user_id = $1 ORDER BY created_at, id"))
-                .bind(id)
-                .fetch_all(&pool)
-                .await
+                    .bind(id)
+                    .fetch_all(&pool)
+                    .await
             })
             .await?;
         rows.iter().map(passkey_from_row).collect()
@@ -301,9 +299,9 @@ impl UserStore {
             .sql()
             .run(|pool| async move {
                 sqlx::query(passkeys_where!("credential_id = $1"))
-                .bind(credential_id)
-                .fetch_optional(&pool)
-                .await
+                    .bind(credential_id)
+                    .fetch_optional(&pool)
+                    .await
             })
             .await?;
         row.as_ref().map(passkey_from_row).transpose()
@@ -358,7 +356,8 @@ impl UserStore {
 fn passkey_from_row(row: &sqlx::any::AnyRow) -> Result<PasskeyRow, StoreError> {
     let uuid = |column: &str| -> Result<Uuid, StoreError> {
         let text: String = get(row, column)?;
-        Uuid::parse_str(&text).map_err(|e| StoreError::DatabaseRow(format!("passkey {column}: {e}")))
+        Uuid::parse_str(&text)
+            .map_err(|e| StoreError::DatabaseRow(format!("passkey {column}: {e}")))
     };
     Ok(PasskeyRow {
         id: uuid("id")?,

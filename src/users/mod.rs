@@ -11,9 +11,9 @@ pub mod settings;
 pub mod store;
 pub mod token_rows;
 
+pub use factors::{PasskeyRow, TotpEnrolment};
 pub use hasher::{HashError, PasswordHasher};
 pub use input::{Email, Password};
 pub use settings::HashingSettings;
-pub use factors::{PasskeyRow, TotpEnrolment};
 pub use store::{CreateUserError, Credentials, SecondFactors, User, UserStore};
 pub use token_rows::{TokenKind, Verification};

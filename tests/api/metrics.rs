@@ -244,7 +244,13 @@ async fn login_refresh_session_end_and_store_error_counters_move() {
         );
     }
     // Every outcome is there from the start, at 0 or more.
-    for outcome in ["success", "mfa_required", "invalid", "throttled", "unavailable"] {
+    for outcome in [
+        "success",
+        "mfa_required",
+        "invalid",
+        "throttled",
+        "unavailable",
+    ] {
         assert!(before
             .label_values("authd_logins_total", "outcome")
             .contains(&outcome.to_string()));

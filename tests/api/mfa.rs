@@ -22,7 +22,15 @@ impl App {
         let bytes = totp_rs::Secret::Encoded(secret.to_string())
             .to_bytes()
             .expect("base32 secret");
-        Self(TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, bytes, None, String::new()))
+        Self(TOTP::new_unchecked(
+            Algorithm::SHA1,
+            6,
+            0,
+            30,
+            bytes,
+            None,
+            String::new(),
+        ))
     }
 
     /// The code `steps_ago` steps back (0: now).
@@ -32,7 +40,10 @@ impl App {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Waits until at least 8 s remain in the current 30 s step, so that what a
@@ -116,24 +127,47 @@ async fn a_user_enrols_totp_and_then_logs_in_with_a_second_step() {
     let (totp, body) = enrol(&app, &tokens.access_token).await;
     let uri = body["otpauth_uri"].as_str().unwrap();
     assert!(uri.starts_with("otpauth://totp/authd:"), "{uri}");
-    assert!(uri.contains(&format!("secret={}", body["secret"].as_str().unwrap())), "{uri}");
+    assert!(
+        uri.contains(&format!("secret={}", body["secret"].as_str().unwrap())),
+        "{uri}"
+    );
     assert!(uri.contains("issuer=authd"), "{uri}");
     // Pending only: the password alone still logs in.
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
 
     // A wrong code confirms nothing; the code of the step before does.
-    let wrong = format!("{:06}", (totp.code(0).parse::<u32>().unwrap() + 1) % 1_000_000);
-    assert_error(confirm(&app, &tokens.access_token, &wrong).await, 400, "invalid_grant").await;
+    let wrong = format!(
+        "{:06}",
+        (totp.code(0).parse::<u32>().unwrap() + 1) % 1_000_000
+    );
+    assert_error(
+        confirm(&app, &tokens.access_token, &wrong).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     let res = confirm(&app, &tokens.access_token, &totp.code(1)).await;
     assert_eq!(res.status(), 200);
     let codes: Value = res.json().await.unwrap();
     let codes = codes["recovery_codes"].as_array().unwrap();
     assert_eq!(codes.len(), 10);
-    let res = with_token(&app, reqwest::Method::POST, "/api/mfa/totp", &tokens.access_token, None).await;
+    let res = with_token(
+        &app,
+        reqwest::Method::POST,
+        "/api/mfa/totp",
+        &tokens.access_token,
+        None,
+    )
+    .await;
     assert_error(res, 409, "already_enrolled").await;
 
     // A wrong password is still a plain invalid_grant, with no step.
-    let wrong = assert_error(app.login(&email, "not the password").await, 400, "invalid_grant").await;
+    let wrong = assert_error(
+        app.login(&email, "not the password").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     assert!(wrong.get("mfa_token").is_none(), "{wrong}");
     let body = assert_error(app.login(&email, PASSWORD).await, 403, "mfa_required").await;
     assert_eq!(body["factors"], json!(["totp"]), "{body}");
@@ -148,17 +182,28 @@ async fn a_user_enrols_totp_and_then_logs_in_with_a_second_step() {
     assert_eq!(app.guard_status(&pair.access_token).await, 200);
     // The methods stay with the session through refreshes.
     let refreshed = app.refreshed(&pair.refresh_token).await;
-    assert_eq!(claims_of(&refreshed.access_token)["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(
+        claims_of(&refreshed.access_token)["amr"],
+        json!(["pwd", "otp", "mfa"])
+    );
     // The password-only session from before says so.
     let before = claims_of(&tokens.access_token);
-    assert_eq!((before["amr"].clone(), before["acr"].clone()), (json!(["pwd"]), json!("aal1")));
+    assert_eq!(
+        (before["amr"].clone(), before["acr"].clone()),
+        (json!(["pwd"]), json!("aal1"))
+    );
 
     // The mfa_token was single use.
     let res = second_step(&app, mfa_token, json!({ "code": totp.code(0) })).await;
     assert_error(res, 400, "invalid_grant").await;
     // Exactly one of a code, a recovery code and a credential.
     let mfa_token = first_step(&app, &email).await;
-    let res = second_step(&app, &mfa_token, json!({ "code": "123456", "recovery_code": "x" })).await;
+    let res = second_step(
+        &app,
+        &mfa_token,
+        json!({ "code": "123456", "recovery_code": "x" }),
+    )
+    .await;
     assert_error(res, 400, "invalid_request").await;
 }
 
@@ -171,14 +216,39 @@ async fn a_code_is_accepted_once_for_its_step_and_never_an_older_one_on_any_inst
     // Confirming spent the step before: its code does not log in, on either
     // instance; the current step's code does, once.
     let step = first_step(&a, &email).await;
-    assert_error(second_step(&b, &step, json!({ "code": totp.code(1) })).await, 400, "invalid_grant").await;
-    assert_eq!(second_step(&b, &step, json!({ "code": totp.code(0) })).await.status(), 200);
+    assert_error(
+        second_step(&b, &step, json!({ "code": totp.code(1) })).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(
+        second_step(&b, &step, json!({ "code": totp.code(0) }))
+            .await
+            .status(),
+        200
+    );
 
     let step = first_step(&b, &email).await;
-    assert_error(second_step(&a, &step, json!({ "code": totp.code(0) })).await, 400, "invalid_grant").await;
-    assert_error(second_step(&a, &step, json!({ "code": totp.code(1) })).await, 400, "invalid_grant").await;
+    assert_error(
+        second_step(&a, &step, json!({ "code": totp.code(0) })).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_error(
+        second_step(&a, &step, json!({ "code": totp.code(1) })).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     // Two steps back is outside the window anyway.
-    assert_error(second_step(&a, &step, json!({ "code": totp.code(2) })).await, 400, "invalid_grant").await;
+    assert_error(
+        second_step(&a, &step, json!({ "code": totp.code(2) })).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -188,16 +258,41 @@ async fn the_previous_steps_code_is_accepted_once_then_the_current_one() {
     let (email, tokens) = app.signed_in_user().await;
     let (totp, _) = enrol(&app, &tokens.access_token).await;
     // Confirm with a code two steps back: refused, outside the window.
-    assert_error(confirm(&app, &tokens.access_token, &totp.code(2)).await, 400, "invalid_grant").await;
+    assert_error(
+        confirm(&app, &tokens.access_token, &totp.code(2)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     clear_of_a_step_boundary().await;
-    assert_eq!(confirm(&app, &tokens.access_token, &totp.code(1)).await.status(), 200);
+    assert_eq!(
+        confirm(&app, &tokens.access_token, &totp.code(1))
+            .await
+            .status(),
+        200
+    );
     // The next step turns: the code that was "now" is now the previous one.
     tokio::time::sleep(Duration::from_secs(31 - now() % 30)).await;
     let step = first_step(&app, &email).await;
-    assert_eq!(second_step(&app, &step, json!({ "code": totp.code(1) })).await.status(), 200);
+    assert_eq!(
+        second_step(&app, &step, json!({ "code": totp.code(1) }))
+            .await
+            .status(),
+        200
+    );
     let step = first_step(&app, &email).await;
-    assert_error(second_step(&app, &step, json!({ "code": totp.code(1) })).await, 400, "invalid_grant").await;
-    assert_eq!(second_step(&app, &step, json!({ "code": totp.code(0) })).await.status(), 200);
+    assert_error(
+        second_step(&app, &step, json!({ "code": totp.code(1) })).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(
+        second_step(&app, &step, json!({ "code": totp.code(0) }))
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -212,7 +307,10 @@ async fn recovery_codes_work_once_each_and_mail_a_notice() {
     let res = second_step(&app, &step, json!({ "recovery_code": typed })).await;
     assert_eq!(res.status(), 200);
     let pair: Tokens = res.json().await.unwrap();
-    assert_eq!(claims_of(&pair.access_token)["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(
+        claims_of(&pair.access_token)["amr"],
+        json!(["pwd", "otp", "mfa"])
+    );
     catcher
         .wait_for_mail(&email, "A recovery code was used", 1, MAIL_WAIT)
         .await;
@@ -281,11 +379,22 @@ async fn wrong_codes_close_the_step_and_count_toward_the_login_throttle() {
     let (totp, _, email, _) = user_with_totp(&app).await;
     let step = first_step(&app, &email).await;
     for _ in 0..5 {
-        assert_error(second_step(&app, &step, json!({ "code": "000000" })).await, 400, "invalid_grant").await;
+        assert_error(
+            second_step(&app, &step, json!({ "code": "000000" })).await,
+            400,
+            "invalid_grant",
+        )
+        .await;
     }
     let res = second_step(&app, &step, json!({ "code": totp.code(0) })).await;
     let body = assert_error(res, 400, "invalid_grant").await;
-    assert!(body["error_description"].as_str().unwrap().contains("mfa_token"), "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("mfa_token"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -296,7 +405,12 @@ async fn a_right_password_does_not_clear_the_count_of_wrong_codes() {
     // add up.
     for _ in 0..3 {
         let step = first_step(&app, &email).await;
-        assert_error(second_step(&app, &step, json!({ "code": "000000" })).await, 400, "invalid_grant").await;
+        assert_error(
+            second_step(&app, &step, json!({ "code": "000000" })).await,
+            400,
+            "invalid_grant",
+        )
+        .await;
     }
     assert_error(app.login(&email, PASSWORD).await, 429, "rate_limited").await;
 }
@@ -306,16 +420,32 @@ async fn turning_totp_off_takes_a_code_or_a_recovery_code_and_mails_a_notice() {
     let catcher = SmtpCatcher::start();
     let app = app().mail_to(&catcher).spawn().await;
     let (totp, codes, email, tokens) = user_with_totp(&app).await;
-    let off = |body: Value| with_token(&app, reqwest::Method::DELETE, "/api/mfa/totp", &tokens.access_token, Some(body));
+    let off = |body: Value| {
+        with_token(
+            &app,
+            reqwest::Method::DELETE,
+            "/api/mfa/totp",
+            &tokens.access_token,
+            Some(body),
+        )
+    };
     assert_error(off(json!({ "code": "000000" })).await, 400, "invalid_grant").await;
     assert_error(off(json!({})).await, 400, "invalid_request").await;
-    assert_eq!(off(json!({ "recovery_code": codes[3] })).await.status(), 204);
+    assert_eq!(
+        off(json!({ "recovery_code": codes[3] })).await.status(),
+        204
+    );
     catcher
         .wait_for_mail(&email, "Two-step sign-in was turned off", 1, MAIL_WAIT)
         .await;
     // The password alone logs in again; the codes are gone with TOTP.
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
-    assert_error(off(json!({ "code": totp.code(0) })).await, 400, "invalid_grant").await;
+    assert_error(
+        off(json!({ "code": totp.code(0) })).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -336,7 +466,12 @@ async fn a_password_reset_does_not_bypass_the_second_factor() {
         )
         .await;
     assert_eq!(res.status(), 204);
-    let body = assert_error(app.login(&email, "a brand new passphrase").await, 403, "mfa_required").await;
+    let body = assert_error(
+        app.login(&email, "a brand new passphrase").await,
+        403,
+        "mfa_required",
+    )
+    .await;
     assert_eq!(body["factors"], json!(["totp"]));
 }
 
@@ -349,7 +484,12 @@ async fn an_mfa_token_from_before_a_password_change_is_refused() {
         .change_password(&tokens.access_token, PASSWORD, "another long password")
         .await;
     assert_eq!(res.status(), 204);
-    assert_error(second_step(&app, &step, json!({ "code": totp.code(0) })).await, 400, "invalid_grant").await;
+    assert_error(
+        second_step(&app, &step, json!({ "code": totp.code(0) })).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -365,17 +505,28 @@ async fn require_mfa_refuses_password_only_tokens_except_to_enrol() {
         .unwrap_or_default()
         .to_string();
     assert_error(res, 403, "insufficient_user_authentication").await;
-    assert!(challenge.contains(r#"error="insufficient_user_authentication""#), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="insufficient_user_authentication""#),
+        "{challenge}"
+    );
     assert!(challenge.contains("acr_values="), "{challenge}");
     // Enrolment is open to the same token.
     let (totp, _) = enrol(&app, &tokens.access_token).await;
-    assert_eq!(confirm(&app, &tokens.access_token, &totp.code(1)).await.status(), 200);
+    assert_eq!(
+        confirm(&app, &tokens.access_token, &totp.code(1))
+            .await
+            .status(),
+        200
+    );
     let step = first_step(&app, &email).await;
     let res = second_step(&app, &step, json!({ "code": totp.code(0) })).await;
     let pair: Tokens = res.json().await.unwrap();
     assert_eq!(app.guard_status(&pair.access_token).await, 200);
     // A revoked strong token is a 401, not a 403.
-    assert_eq!(app.logout_refresh(&pair.refresh_token, None).await.status(), 204);
+    assert_eq!(
+        app.logout_refresh(&pair.refresh_token, None).await.status(),
+        204
+    );
     assert_eq!(app.guard_status(&pair.access_token).await, 401);
 }
 
@@ -389,7 +540,10 @@ async fn an_administrator_removes_every_factor_of_a_user_who_lost_them() {
         .spawn()
         .await;
     let (_, _, email, tokens) = user_with_totp(&app).await;
-    let user = claims_of(&tokens.access_token)["sub"].as_str().unwrap().to_string();
+    let user = claims_of(&tokens.access_token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let res = app
         .client
         .delete(app.url(&format!("/api/admin/users/{user}/factors")))
@@ -404,7 +558,10 @@ async fn an_administrator_removes_every_factor_of_a_user_who_lost_them() {
         .await;
     let res = app
         .client
-        .delete(app.url(&format!("/api/admin/users/{}/factors", uuid::Uuid::new_v4())))
+        .delete(app.url(&format!(
+            "/api/admin/users/{}/factors",
+            uuid::Uuid::new_v4()
+        )))
         .bearer_auth(secret)
         .send()
         .await

@@ -84,7 +84,13 @@ async fn register(
     phone: &mut Phone,
     origin: &str,
 ) -> reqwest::Response {
-    let res = bearer_post(start, "/api/passkeys/register/start", token, json!({ "name": "Pixel" })).await;
+    let res = bearer_post(
+        start,
+        "/api/passkeys/register/start",
+        token,
+        json!({ "name": "Pixel" }),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let ceremony: Value = res.json().await.unwrap();
     let credential = phone.create(&ceremony["publicKey"], origin);
@@ -118,10 +124,15 @@ async fn user_with_passkey(app: &TestApp, phone: &mut Phone) -> (String, Tokens,
     let res = register(app, app, &tokens.access_token, phone, ORIGIN).await;
     assert_eq!(res.status(), 201);
     let ceremony = login_start(app, json!({ "email": email })).await;
-    let allowed = ceremony["publicKey"]["allowCredentials"].as_array().unwrap();
+    let allowed = ceremony["publicKey"]["allowCredentials"]
+        .as_array()
+        .unwrap();
     assert_eq!(allowed.len(), 1, "{ceremony}");
     let credential_id = allowed[0]["id"].as_str().unwrap().to_string();
-    let user = claims_of(&tokens.access_token)["sub"].as_str().unwrap().to_string();
+    let user = claims_of(&tokens.access_token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let handle = {
         use base64::Engine as _;
         let uuid = uuid::Uuid::parse_str(&user).unwrap();
@@ -141,7 +152,10 @@ async fn a_passkey_registered_and_used_across_two_instances_logs_in_alone() {
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
     assert_eq!(created["name"], "Pixel");
-    assert!(created["id"].is_string() && created["created_at"].is_i64(), "{created}");
+    assert!(
+        created["id"].is_string() && created["created_at"].is_i64(),
+        "{created}"
+    );
     let res = a.get_with("/api/passkeys", &tokens.access_token).await;
     let list: Value = res.json().await.unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
@@ -158,14 +172,22 @@ async fn a_passkey_registered_and_used_across_two_instances_logs_in_alone() {
     assert_eq!(claims["acr"], "aal2");
     assert_eq!(b.guard_status(&pair.access_token).await, 200);
     let sessions = a.sessions(&pair.access_token).await;
-    assert!(sessions.iter().any(|s| s["device"] == "phone"), "{sessions:?}");
+    assert!(
+        sessions.iter().any(|s| s["device"] == "phone"),
+        "{sessions:?}"
+    );
 
     // A ceremony is single use: the same answer again, on either instance.
     let res = login_finish(&b, &ceremony["challenge_id"], assertion).await;
     assert_error(res, 400, "invalid_grant").await;
 
     // The list shows when it was last used.
-    let list: Value = a.get_with("/api/passkeys", &tokens.access_token).await.json().await.unwrap();
+    let list: Value = a
+        .get_with("/api/passkeys", &tokens.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(list[0]["last_used_at"].is_i64(), "{list}");
 }
 
@@ -205,7 +227,12 @@ async fn a_cloned_authenticator_whose_counter_went_back_is_refused() {
     let from_the_clone = phone.get(&stale["publicKey"], ORIGIN);
     let fresh = login_start(&a, json!({ "email": email })).await;
     let from_the_phone = phone.get(&fresh["publicKey"], ORIGIN);
-    assert_eq!(login_finish(&b, &fresh["challenge_id"], from_the_phone).await.status(), 200);
+    assert_eq!(
+        login_finish(&b, &fresh["challenge_id"], from_the_phone)
+            .await
+            .status(),
+        200
+    );
     // The clone's counter is behind what was seen: refused, on either
     // instance, although its ceremony and signature are valid.
     let res = login_finish(&a, &stale["challenge_id"], from_the_clone).await;
@@ -217,9 +244,21 @@ async fn a_ceremony_from_another_origin_is_refused() {
     let app = spawn_app().await;
     let mut phone = Phone::new();
     let (email, tokens) = app.signed_in_user().await;
-    let res = register(&app, &app, &tokens.access_token, &mut phone, "http://localhost:9999").await;
+    let res = register(
+        &app,
+        &app,
+        &tokens.access_token,
+        &mut phone,
+        "http://localhost:9999",
+    )
+    .await;
     assert_error(res, 400, "invalid_grant").await;
-    let list: Value = app.get_with("/api/passkeys", &tokens.access_token).await.json().await.unwrap();
+    let list: Value = app
+        .get_with("/api/passkeys", &tokens.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list, json!([]));
 
     let res = register(&app, &app, &tokens.access_token, &mut phone, ORIGIN).await;
@@ -243,7 +282,14 @@ async fn origins_may_name_an_android_app_beside_the_web_origin() {
     let (_, tokens) = app.signed_in_user().await;
     let res = register(&app, &app, &tokens.access_token, &mut Phone::new(), ORIGIN).await;
     assert_eq!(res.status(), 201);
-    let res = register(&app, &app, &tokens.access_token, &mut Phone::new(), "http://localhost:9999").await;
+    let res = register(
+        &app,
+        &app,
+        &tokens.access_token,
+        &mut Phone::new(),
+        "http://localhost:9999",
+    )
+    .await;
     assert_error(res, 400, "invalid_grant").await;
 }
 
@@ -263,16 +309,34 @@ async fn a_passkey_is_the_second_factor_of_a_password_login() {
         .await;
     assert_eq!(res.status(), 200);
     let pair: Tokens = res.json().await.unwrap();
-    assert_eq!(claims_of(&pair.access_token)["amr"], json!(["pwd", "hwk", "mfa"]));
+    assert_eq!(
+        claims_of(&pair.access_token)["amr"],
+        json!(["pwd", "hwk", "mfa"])
+    );
 
     // Deleted, the passkey no longer guards the password.
-    let id = app.get_with("/api/passkeys", &tokens.access_token).await.json::<Value>().await.unwrap()[0]["id"]
+    let id = app
+        .get_with("/api/passkeys", &tokens.access_token)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let res = app.delete_with(&app.url(&format!("/api/passkeys/{id}")), &tokens.access_token).await;
+    let res = app
+        .delete_with(
+            &app.url(&format!("/api/passkeys/{id}")),
+            &tokens.access_token,
+        )
+        .await;
     assert_eq!(res.status(), 204);
-    let res = app.delete_with(&app.url(&format!("/api/passkeys/{id}")), &tokens.access_token).await;
+    let res = app
+        .delete_with(
+            &app.url(&format!("/api/passkeys/{id}")),
+            &tokens.access_token,
+        )
+        .await;
     assert_error(res, 404, "not_found").await;
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
 }
@@ -283,7 +347,13 @@ async fn another_users_ceremony_and_unknown_challenges_are_refused() {
     let mut phone = Phone::new();
     let (_, alice) = app.signed_in_user().await;
     let (_, mallory) = app.signed_in_user().await;
-    let res = bearer_post(&app, "/api/passkeys/register/start", &alice.access_token, json!({})).await;
+    let res = bearer_post(
+        &app,
+        "/api/passkeys/register/start",
+        &alice.access_token,
+        json!({}),
+    )
+    .await;
     let ceremony: Value = res.json().await.unwrap();
     let credential = phone.create(&ceremony["publicKey"], ORIGIN);
     let res = bearer_post(
@@ -296,6 +366,11 @@ async fn another_users_ceremony_and_unknown_challenges_are_refused() {
     assert_error(res, 400, "invalid_grant").await;
     let res = login_finish(&app, &json!("no-such-challenge"), json!({})).await;
     assert_error(res, 400, "invalid_request").await;
-    let res = app.post_json("/api/login/passkey/finish", &json!({ "challenge_id": "x".repeat(43), "credential": {"id": "x"} })).await;
+    let res = app
+        .post_json(
+            "/api/login/passkey/finish",
+            &json!({ "challenge_id": "x".repeat(43), "credential": {"id": "x"} }),
+        )
+        .await;
     assert!(matches!(res.status().as_u16(), 400), "{}", res.status());
 }

@@ -84,7 +84,9 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_strength() {
-        let amr = Amr::PASSWORD.with(Amr::ONE_TIME_CODE).with(Amr::MULTIPLE_FACTORS);
+        let amr = Amr::PASSWORD
+            .with(Amr::ONE_TIME_CODE)
+            .with(Amr::MULTIPLE_FACTORS);
         assert_eq!(amr.names().collect::<Vec<_>>(), ["pwd", "otp", "mfa"]);
         assert_eq!(Amr::from_names(["mfa", "pwd", "otp", "face"]), amr);
         assert!(amr.is_strong());

@@ -8,8 +8,8 @@ use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::cache::{self, VerifiedTokens};
 use crate::amr::Amr;
+use crate::cache::{self, VerifiedTokens};
 use crate::dpop::Thumbprint;
 use crate::identity::Identity;
 use crate::keys::Keys;

@@ -52,8 +52,8 @@ pub async fn register_start(
     let input = body::optional::<RegistrationStart>(&req, &body, false)?;
     let name = input.as_ref().and_then(|(i, _)| i.name.as_deref());
     let (challenge_id, options) = state.auth.passkey_register_start(*identity, name).await?;
-    let public_key = serde_json::to_value(&options.public_key)
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let public_key =
+        serde_json::to_value(&options.public_key).map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(RegistrationCeremony {
