@@ -75,16 +75,13 @@ impl Auth {
         }
         let (public_key, webauthn) = if credentials.factors.webauthn {
             let passkeys = self.stored_passkeys(user).await?;
-            match self.factors.relying_party.start_authentication(&passkeys) {
-                Ok((options, state)) => {
-                    factors.push("webauthn");
-                    (Some(request_options(&options)?), Some(state))
-                }
-                Err(e) => {
-                    log::warn!("user {user}: cannot start a passkey assertion: {e}");
-                    (None, None)
-                }
-            }
+            let (options, state) = self
+                .factors
+                .relying_party
+                .start_authentication(&passkeys)
+                .map_err(|e| AuthError::Internal(InternalError::Webauthn(e.to_string())))?;
+            factors.push("webauthn");
+            (Some(request_options(&options)?), Some(state))
         } else {
             (None, None)
         };

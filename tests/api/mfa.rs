@@ -568,3 +568,33 @@ async fn an_administrator_removes_every_factor_of_a_user_who_lost_them() {
         .unwrap();
     assert_error(res, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn a_resource_server_on_authd_guard_can_require_a_second_factor() {
+    let app = spawn_app().await;
+    let mut config =
+        authd_guard::GuardConfig::for_authd(&app.address, crate::resource_server::redis_of(&app));
+    config.require_mfa = true;
+    let server = crate::resource_server::resource_server(config).await;
+    let (totp, _, email, password_only) = user_with_totp(&app).await;
+    let whoami = |token: String| {
+        let url = format!("{server}/api/whoami");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = whoami(password_only.access_token.clone()).await;
+    assert_error(res, 403, "insufficient_user_authentication").await;
+    let step = first_step(&app, &email).await;
+    let pair: Tokens = second_step(&app, &step, json!({ "code": totp.code(0) }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whoami(pair.access_token).await.status(), 200);
+}
