@@ -14,6 +14,8 @@ COPY crates ./crates
 COPY tests/support ./tests/support
 COPY src ./src
 COPY migrations ./migrations
+# Cargo reads every target the manifest names, benchmarks included.
+COPY benches ./benches
 RUN cargo build --release --locked --bin authd
 
 FROM debian:bookworm-slim
