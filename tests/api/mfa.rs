@@ -121,7 +121,11 @@ async fn second_step(app: &TestApp, mfa_token: &str, answer: Value) -> reqwest::
 
 #[tokio::test]
 async fn a_user_enrols_totp_and_then_logs_in_with_a_second_step() {
-    let app = spawn_app().await;
+    let introspection = "an-introspection-secret-of-32-bytes-or-more";
+    let app = app()
+        .var("AUTHD_INTROSPECTION_SECRETS", introspection)
+        .spawn()
+        .await;
     clear_of_a_step_boundary().await;
     let (email, tokens) = app.signed_in_user().await;
     let (totp, body) = enrol(&app, &tokens.access_token).await;
@@ -180,6 +184,21 @@ async fn a_user_enrols_totp_and_then_logs_in_with_a_second_step() {
     assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]), "{claims}");
     assert_eq!(claims["acr"], "aal2", "{claims}");
     assert_eq!(app.guard_status(&pair.access_token).await, 200);
+    // Resource servers that introspect learn them too.
+    let res = app
+        .client
+        .post(app.url("/api/introspect"))
+        .bearer_auth(introspection)
+        .form(&[("token", pair.access_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let introspected: Value = res.json().await.unwrap();
+    assert_eq!(
+        (introspected["amr"].clone(), introspected["acr"].clone()),
+        (json!(["pwd", "otp", "mfa"]), json!("aal2")),
+        "{introspected}"
+    );
     // The methods stay with the session through refreshes.
     let refreshed = app.refreshed(&pair.refresh_token).await;
     assert_eq!(

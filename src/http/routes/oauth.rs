@@ -89,6 +89,13 @@ struct IntrospectionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     cnf: Option<serde_json::Value>,
+    /// An access token's RFC 8176 methods: how the user logged in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<Vec<&'static str>>,
+    /// An access token's `acr`: `aal2` with a second factor or passkey,
+    /// else `aal1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'static str>,
 }
 
 /// Token introspection (RFC 7662) for resource servers holding one of
@@ -140,6 +147,8 @@ pub async fn introspect(
                 .identity
                 .key
                 .map(|key| serde_json::json!({ "jkt": key.to_base64() })),
+            amr: Some(claims.identity.amr.names().collect()),
+            acr: Some(claims.identity.amr.acr()),
         },
         Introspection::Refresh {
             identity,
@@ -160,6 +169,8 @@ pub async fn introspect(
             jti: None,
             email_verified: Some(email_verified),
             cnf: None,
+            amr: None,
+            acr: None,
         },
     };
     Ok(HttpResponse::Ok()
