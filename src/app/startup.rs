@@ -104,11 +104,7 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         &redis.prefix,
         &settings.sessions,
     )
-    .with_durability((redis.min_replicas > 0).then(|| Durability {
-        replicas: redis.min_replicas,
-        // WAIT answers (good or bad) well inside the client's own budget.
-        wait_ms: (redis.timeout.as_millis() as u64 / 2).max(1),
-    }));
+    .with_durability(durability(settings));
     let (mailer, mail_sender) = Mailer::new(connections.sql.clone(), &settings.mail, public_url)?;
     let factors = second_factors(settings, &connections).await?;
     let auth = Auth::new(
@@ -127,6 +123,17 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         auth,
         connections,
         mail_sender,
+    })
+}
+
+/// `AUTHD_REDIS_MIN_REPLICAS` ≥ 1: what every change of session and
+/// second-factor state waits for.
+fn durability(settings: &Settings) -> Option<Durability> {
+    let redis = &settings.redis;
+    (redis.min_replicas > 0).then(|| Durability {
+        replicas: redis.min_replicas,
+        // WAIT answers (good or bad) well inside the client's own budget.
+        wait_ms: (redis.timeout.as_millis() as u64 / 2).max(1),
     })
 }
 
@@ -159,7 +166,11 @@ async fn second_factors(
     Ok(SecondFactors {
         sealer,
         relying_party: RelyingParty::new(factors, settings.server.public_url.as_deref())?,
-        challenges: Challenges::new(connections.redis.clone(), &settings.redis.prefix),
+        challenges: Challenges::new(
+            connections.redis.clone(),
+            &settings.redis.prefix,
+            durability(settings),
+        ),
         issuer: factors.webauthn_rp_name.clone(),
     })
 }

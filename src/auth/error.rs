@@ -53,6 +53,11 @@ pub enum AuthError {
     /// expired (`invalid_grant`; the text says which).
     #[error("{0}")]
     InvalidFactor(&'static str),
+    /// Changing the factors of a user who has one needs a token from a
+    /// login with a second factor or a passkey (403
+    /// `insufficient_user_authentication`, RFC 9470).
+    #[error("a login with a second factor is required")]
+    InsufficientAuthentication,
     /// TOTP is on already (409 `already_enrolled`).
     #[error("already enrolled")]
     AlreadyEnrolled,

@@ -31,7 +31,6 @@ pub enum SecondFactor {
 }
 
 /// `mfa_required`: the password was right; a second step must follow.
-#[derive(Debug)]
 pub struct MfaRequired {
     pub mfa_token: String,
     /// `totp`, `webauthn`.
@@ -39,6 +38,15 @@ pub struct MfaRequired {
     /// For `webauthn`: the `PublicKeyCredentialRequestOptions` to pass to
     /// the authenticator.
     pub public_key: Option<serde_json::Value>,
+}
+
+/// The `mfa_token` is a credential: never printed.
+impl std::fmt::Debug for MfaRequired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaRequired")
+            .field("factors", &self.factors)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A new TOTP enrolment, shown once.
@@ -115,8 +123,10 @@ impl Auth {
             .await?
             .map(|p| p.thumbprint);
         let challenges = &self.factors.challenges;
+        // An attempt is taken before the answer is checked: parallel
+        // answers cannot get past the limit.
         let pending: PendingLogin = challenges
-            .mfa_state(mfa_token)
+            .mfa_attempt(mfa_token)
             .await?
             .and_then(|state| serde_json::from_str(&state).ok())
             .ok_or(AuthError::InvalidFactor(UNKNOWN_STEP))?;
@@ -137,8 +147,7 @@ impl Auth {
         let amr = match checked {
             Ok(amr) => amr,
             Err(AuthError::InvalidCredentials) => {
-                challenges.mfa_failed(mfa_token).await?;
-                return Err(AuthError::InvalidFactor(WRONG_ANSWER));
+                return Err(AuthError::InvalidFactor(WRONG_ANSWER))
             }
             Err(e) => return Err(e),
         };
@@ -207,11 +216,12 @@ impl Auth {
     /// `POST /api/mfa/totp`: a pending enrolment (a new secret, replacing a
     /// pending one), or 409 when TOTP is on.
     pub async fn enrol_totp(&self, who: Identity) -> Result<TotpEnrolmentStarted, AuthError> {
-        let user = self
-            .users
-            .find(who.user_id)
-            .await?
-            .ok_or(AuthError::InvalidToken { token_sent: true })?;
+        let credentials = self.caller(who).await?;
+        if credentials.factors.totp {
+            return Err(AuthError::AlreadyEnrolled);
+        }
+        step_up(who, &credentials)?;
+        let user = &credentials.user;
         let secret = TotpSecret::generate();
         let sealed = self
             .factors
@@ -236,6 +246,7 @@ impl Auth {
         client: &Client,
     ) -> Result<Vec<String>, AuthError> {
         let credentials = self.caller(who).await?;
+        step_up(who, &credentials)?;
         let user = credentials.user.id;
         let enrolment = match self.users.totp(user).await? {
             Some(e) if e.confirmed => return Err(AuthError::AlreadyEnrolled),
@@ -261,15 +272,19 @@ impl Auth {
             .iter()
             .filter_map(|code| recovery_codes::hash(user, code))
             .collect();
+        let notice = self
+            .mailer
+            .notice(MailKind::FactorAdded, &credentials.user.email);
         if !self
             .users
-            .confirm_totp(user, &enrolment.secret, hashes)
+            .confirm_totp(user, &enrolment.secret, hashes, notice)
             .await?
         {
             return Err(AuthError::InvalidFactor(
                 "the enrolment was replaced by a newer one: confirm that one",
             ));
         }
+        self.mailer.queued(MailKind::FactorAdded);
         log::info!("user {user}: TOTP turned on");
         Ok(codes)
     }
@@ -358,7 +373,7 @@ impl Auth {
     }
 
     /// The caller's account, or 401 when it is gone.
-    async fn caller(&self, who: Identity) -> Result<Credentials, AuthError> {
+    pub(super) async fn caller(&self, who: Identity) -> Result<Credentials, AuthError> {
         self.users
             .credentials_by_id(who.user_id)
             .await?
@@ -368,6 +383,17 @@ impl Auth {
 
 /// How many wrong answers a second step takes (for the docs and tests).
 pub const MAX_SECOND_STEP_ATTEMPTS: u32 = MAX_MFA_ATTEMPTS;
+
+/// Adding or removing a factor of a user who has one takes a login that
+/// used one: else a stolen password-only session could swap the factors
+/// (RFC 9470 step-up). A user's first factor needs only a valid token, and
+/// a notice is mailed.
+pub(super) fn step_up(who: Identity, credentials: &Credentials) -> Result<(), AuthError> {
+    if credentials.factors.any() && !who.amr.is_strong() {
+        return Err(AuthError::InsufficientAuthentication);
+    }
+    Ok(())
+}
 
 fn request_options(options: &RequestChallengeResponse) -> Result<serde_json::Value, AuthError> {
     serde_json::to_value(&options.public_key)

@@ -17,10 +17,12 @@ use webauthn_rs::prelude::{
 };
 
 use super::login::device_name;
+use super::mfa::step_up;
 use super::{parse_email, Auth, AuthError, Client, InternalError, TokenPair};
 use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
 use crate::factors::webauthn::{backup_eligible, AuthenticationResult};
+use crate::mail::MailKind;
 use crate::users::PasskeyRow;
 
 /// A ceremony between its start and its finish.
@@ -74,11 +76,9 @@ impl Auth {
         name: Option<&str>,
     ) -> Result<(String, CreationChallengeResponse), AuthError> {
         let name = device_name(name)?.unwrap_or_else(|| "Passkey".to_string());
-        let user = self
-            .users
-            .find(who.user_id)
-            .await?
-            .ok_or(AuthError::InvalidToken { token_sent: true })?;
+        let credentials = self.caller(who).await?;
+        step_up(who, &credentials)?;
+        let user = credentials.user;
         let existing = self.stored_passkeys(user.id).await?;
         let (options, state) = self
             .factors
@@ -113,6 +113,8 @@ impl Auth {
         if user != who.user_id {
             return Err(AuthError::InvalidFactor(UNKNOWN_CEREMONY));
         }
+        let credentials = self.caller(who).await?;
+        step_up(who, &credentials)?;
         let passkey = self
             .factors
             .relying_party
@@ -133,7 +135,15 @@ impl Auth {
             created_at: unix_now() as i64,
             last_used_at: None,
         };
-        self.users.add_passkey(row.clone()).await?;
+        let notice = self
+            .mailer
+            .notice(MailKind::FactorAdded, &credentials.user.email);
+        if !self.users.add_passkey(row.clone(), notice).await? {
+            return Err(AuthError::InvalidFactor(
+                "this passkey is registered already",
+            ));
+        }
+        self.mailer.queued(MailKind::FactorAdded);
         log::info!("user {user}: passkey {} registered", row.id);
         Ok(row.into())
     }
@@ -147,9 +157,15 @@ impl Auth {
     /// `DELETE /api/passkeys/{id}`: 404 for none of the caller's.
     pub async fn delete_passkey(&self, who: Identity, id: &str) -> Result<(), AuthError> {
         let id = Uuid::parse_str(id).map_err(|_| AuthError::NotFound)?;
-        if !self.users.delete_passkey(who.user_id, id).await? {
+        let credentials = self.caller(who).await?;
+        step_up(who, &credentials)?;
+        let notice = self
+            .mailer
+            .notice(MailKind::FactorsRemoved, &credentials.user.email);
+        if !self.users.delete_passkey(who.user_id, id, notice).await? {
             return Err(AuthError::NotFound);
         }
+        self.mailer.queued(MailKind::FactorsRemoved);
         log::info!("user {}: passkey {id} deleted", who.user_id);
         Ok(())
     }
@@ -160,7 +176,11 @@ impl Auth {
     pub async fn passkey_login_start(
         &self,
         email: Option<&str>,
+        client: &Client,
     ) -> Result<(String, RequestChallengeResponse), AuthError> {
+        if let Some(retry_after_secs) = self.throttle.admit_ceremony(client.ip).await? {
+            return Err(AuthError::RateLimited { retry_after_secs });
+        }
         let user = match email {
             Some(email) => {
                 let email = parse_email(email)?;

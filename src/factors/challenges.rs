@@ -2,59 +2,91 @@
 //! it serves and its own hash tag (Cluster-safe, one key per call):
 //!
 //! - `<p>{mfa:<SHA-256 of the mfa_token>}`: a hash, `s` the login's state
-//!   (JSON) and `a` the wrong answers given; 5 minutes, single use (`DEL`
-//!   decides which of two concurrent finishes wins), dropped after
-//!   [`MAX_MFA_ATTEMPTS`] wrong answers.
-//! - `<p>{webauthn:<challenge_id>}`: a WebAuthn ceremony's state (JSON); 5
-//!   minutes, single use (`GETDEL`).
-//! - `<p>{u:<user>}:totp`: the step of the user's last accepted TOTP code; a
-//!   code of that step or an older one is refused on every instance.
+//!   (JSON), `a` the answers tried, `c` the nonce of the answer that closed
+//!   it; 5 minutes. Each answer takes an attempt first (at most
+//!   [`MAX_MFA_ATTEMPTS`], then the key is gone), and a right answer closes
+//!   it: of two concurrent right answers one wins.
+//! - `<p>{webauthn:<challenge_id>}`: a hash, `s` a WebAuthn ceremony's state
+//!   (JSON), `t` the nonce of the call that took it; 5 minutes, single use.
+//! - `<p>{u:<user>}:totp`: `<step>:<nonce>` of the user's last accepted TOTP
+//!   code; a code of that step or an older one is refused on every instance.
+//!
+//! Every change carries a random nonce, so that a call the connection
+//! retried after a lost reply (`Redis::run`) finds its own change and
+//! answers as the first time; each waits for `AUTHD_REDIS_MIN_REPLICAS`
+//! like a session change (a failover must not bring a spent code back).
 
 use std::time::Duration;
 
-use deadpool_redis::redis::{self, Script};
+use deadpool_redis::redis::{self, Script, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::totp::STEP_SECS;
-use crate::connections::{Call, KeySchema, Redis, StoreError};
+use crate::connections::{Call, Durability, KeySchema, Redis, StoreError};
 
 /// How long a login's second step and a WebAuthn ceremony may take.
 pub const CHALLENGE_TTL: Duration = Duration::from_secs(300);
-/// Wrong answers one `mfa_token` takes before it is dropped (each also
-/// counts toward the login throttle).
+/// Answers one `mfa_token` takes (each wrong one also counts toward the
+/// login throttle).
 pub const MAX_MFA_ATTEMPTS: u32 = 5;
+/// How long the last accepted TOTP step is remembered: far beyond the two
+/// steps a code is accepted for, so an instance whose clock is behind
+/// cannot take a spent code again.
+const SPENT_STEP_TTL: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 pub struct Challenges {
     redis: Redis,
     keys: KeySchema,
-    spend_step: std::sync::Arc<Script>,
-    open: std::sync::Arc<Script>,
-    failed: std::sync::Arc<Script>,
+    durability: Option<Durability>,
+    scripts: std::sync::Arc<Scripts>,
+}
+
+struct Scripts {
+    spend_step: Script,
+    open: Script,
+    attempt: Script,
+    close: Script,
+    take: Script,
+}
+
+/// A reply that changed nothing (`0` or nil) needs no replica.
+fn nothing_changed(reply: &Value) -> bool {
+    matches!(reply, Value::Nil | Value::Int(0))
 }
 
 impl Challenges {
-    pub fn new(redis: Redis, prefix: &str) -> Self {
+    pub fn new(redis: Redis, prefix: &str, durability: Option<Durability>) -> Self {
         Self {
             redis,
             keys: KeySchema::new(prefix),
-            spend_step: std::sync::Arc::new(Script::new(SPEND_STEP)),
-            open: std::sync::Arc::new(Script::new(OPEN)),
-            failed: std::sync::Arc::new(Script::new(FAILED)),
+            durability,
+            scripts: std::sync::Arc::new(Scripts {
+                spend_step: Script::new(SPEND_STEP),
+                open: Script::new(OPEN),
+                attempt: Script::new(ATTEMPT),
+                close: Script::new(CLOSE),
+                take: Script::new(TAKE),
+            }),
         }
+    }
+
+    async fn run<T: redis::FromRedisValue>(&self, call: &Call<'_>) -> Result<T, StoreError> {
+        call.run(&self.redis, self.durability, nothing_changed)
+            .await
     }
 
     /// Accepts a code of `step` for `user` once: false when a code of this
     /// step or a later one was accepted already.
     pub async fn spend_totp_step(&self, user: Uuid, step: u64) -> Result<bool, StoreError> {
-        // Past two steps, the window refuses an older code by itself.
-        let ttl_ms = 3 * STEP_SECS * 1000;
-        let spent: i64 = Call::new(&self.spend_step)
-            .key(self.keys.totp_step(user))
-            .arg(step)
-            .arg(ttl_ms)
-            .run_plain(&self.redis)
+        let spent: i64 = self
+            .run(
+                Call::new(&self.scripts.spend_step)
+                    .key(self.keys.totp_step(user))
+                    .arg(step)
+                    .arg(nonce())
+                    .arg(SPENT_STEP_TTL.as_millis() as u64),
+            )
             .await?;
         Ok(spent == 1)
     }
@@ -62,61 +94,54 @@ impl Challenges {
     /// Opens a login's second step; returns the `mfa_token` for it.
     pub async fn open_mfa(&self, state: &str) -> Result<String, StoreError> {
         let token = random_token();
-        let () = Call::new(&self.open)
-            .key(self.keys.mfa_challenge(&digest(&token)))
-            .arg(state)
-            .arg(CHALLENGE_TTL.as_millis() as u64)
-            .run_plain(&self.redis)
+        let _: i64 = self
+            .run(
+                Call::new(&self.scripts.open)
+                    .key(self.keys.mfa_challenge(&digest(&token)))
+                    .arg(state)
+                    .arg(CHALLENGE_TTL.as_millis() as u64),
+            )
             .await?;
         Ok(token)
     }
 
-    /// The state of an open second step (none: unknown, expired or used).
-    pub async fn mfa_state(&self, token: &str) -> Result<Option<String>, StoreError> {
-        let key = self.keys.mfa_challenge(&digest(token));
-        let key = &key;
-        self.redis
-            .run(|mut conn| async move {
-                redis::cmd("HGET")
-                    .arg(key)
-                    .arg("s")
-                    .query_async::<Option<String>>(&mut conn)
-                    .await
-            })
-            .await
-    }
-
-    /// A wrong answer to the second step: counted, and the step closed at
-    /// the limit.
-    pub async fn mfa_failed(&self, token: &str) -> Result<(), StoreError> {
-        let () = Call::new(&self.failed)
+    /// Takes one attempt at the second step of `token`; its state, or none
+    /// when it is unknown, expired, closed or out of attempts.
+    pub async fn mfa_attempt(&self, token: &str) -> Result<Option<String>, StoreError> {
+        if !is_token(token) {
+            return Ok(None);
+        }
+        // Counting is the point: a retried call counts twice, at worst.
+        Call::new(&self.scripts.attempt)
             .key(self.keys.mfa_challenge(&digest(token)))
             .arg(MAX_MFA_ATTEMPTS)
             .run_plain(&self.redis)
-            .await?;
-        Ok(())
+            .await
     }
 
-    /// Closes the second step: true for exactly one of concurrent callers.
+    /// Closes the second step: true for exactly one of concurrent callers
+    /// (and again for that one, should its call be retried).
     pub async fn close_mfa(&self, token: &str) -> Result<bool, StoreError> {
-        self.delete(self.keys.mfa_challenge(&digest(token))).await
+        let closed: i64 = self
+            .run(
+                Call::new(&self.scripts.close)
+                    .key(self.keys.mfa_challenge(&digest(token)))
+                    .arg(nonce()),
+            )
+            .await?;
+        Ok(closed == 1)
     }
 
     /// Keeps a ceremony's state; returns its `challenge_id`.
     pub async fn put_ceremony(&self, state: &str) -> Result<String, StoreError> {
         let id = random_token();
-        let key = self.keys.ceremony(&id);
-        let (key, state) = (&key, state);
-        self.redis
-            .run(|mut conn| async move {
-                redis::cmd("SET")
-                    .arg(key)
+        let _: i64 = self
+            .run(
+                Call::new(&self.scripts.open)
+                    .key(self.keys.ceremony(&id))
                     .arg(state)
-                    .arg("PX")
-                    .arg(CHALLENGE_TTL.as_millis() as u64)
-                    .query_async::<()>(&mut conn)
-                    .await
-            })
+                    .arg(CHALLENGE_TTL.as_millis() as u64),
+            )
             .await?;
         Ok(id)
     }
@@ -126,25 +151,12 @@ impl Challenges {
         if !is_token(challenge_id) {
             return Ok(None);
         }
-        let key = self.keys.ceremony(challenge_id);
-        let key = &key;
-        self.redis
-            .run(|mut conn| async move {
-                redis::cmd("GETDEL")
-                    .arg(key)
-                    .query_async::<Option<String>>(&mut conn)
-                    .await
-            })
-            .await
-    }
-
-    async fn delete(&self, key: String) -> Result<bool, StoreError> {
-        let key = &key;
-        let deleted: i64 = self
-            .redis
-            .run(|mut conn| async move { redis::cmd("DEL").arg(key).query_async(&mut conn).await })
-            .await?;
-        Ok(deleted == 1)
+        self.run(
+            Call::new(&self.scripts.take)
+                .key(self.keys.ceremony(challenge_id))
+                .arg(nonce()),
+        )
+        .await
     }
 }
 
@@ -154,6 +166,11 @@ fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What tells a call's own change from another's.
+fn nonce() -> String {
+    random_token()
 }
 
 /// Whether `text` has the shape of a token this module made (so nothing
@@ -173,29 +190,157 @@ fn digest(token: &str) -> String {
 }
 
 const SPEND_STEP: &str = r"
--- KEYS[1] the user's last accepted TOTP step; ARGV[1] this code's step;
--- ARGV[2] TTL ms. 1: accepted (and recorded), 0: this step or a later one
--- was accepted before.
-local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) <= last then
-  return 0
+-- KEYS[1] '<step>:<nonce>' of the user's last accepted TOTP code
+-- ARGV[1] this code's step; ARGV[2] this call's nonce; ARGV[3] TTL ms
+-- 1: accepted and recorded (or this very call, retried); 0: this step or a
+-- later one was accepted before.
+local last = redis.call('GET', KEYS[1])
+if last then
+  local step, nonce = string.match(last, '^(%d+):(.*)$')
+  if nonce == ARGV[2] then
+    return 1
+  end
+  if tonumber(ARGV[1]) <= tonumber(step) then
+    return 0
+  end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
 const OPEN: &str = r"
--- KEYS[1] the second step; ARGV[1] its state; ARGV[2] TTL ms.
+-- KEYS[1] a second step or a ceremony; ARGV[1] its state; ARGV[2] TTL ms.
 redis.call('HSET', KEYS[1], 's', ARGV[1], 'a', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
 ";
 
-const FAILED: &str = r"
--- KEYS[1] the second step; ARGV[1] the most wrong answers it takes.
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return
+const ATTEMPT: &str = r"
+-- KEYS[1] a second step; ARGV[1] the most answers it takes. The state while
+-- it is open and under the limit (this attempt counted), else nil.
+local s = redis.call('HMGET', KEYS[1], 's', 'c')
+if not s[1] or s[2] then
+  return nil
 end
-if redis.call('HINCRBY', KEYS[1], 'a', 1) >= tonumber(ARGV[1]) then
+if redis.call('HINCRBY', KEYS[1], 'a', 1) > tonumber(ARGV[1]) then
   redis.call('DEL', KEYS[1])
+  return nil
 end
+return s[1]
 ";
+
+const CLOSE: &str = r"
+-- KEYS[1] a second step; ARGV[1] this call's nonce. 1: closed by this call
+-- (now or before its retry), 0: gone, or closed by another.
+local c = redis.call('HGET', KEYS[1], 'c')
+if c then
+  if c == ARGV[1] then
+    return 1
+  end
+  return 0
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'c', ARGV[1])
+return 1
+";
+
+const TAKE: &str = r"
+-- KEYS[1] a ceremony; ARGV[1] this call's nonce. Its state, once: nil when
+-- it is gone or another call took it.
+local s = redis.call('HMGET', KEYS[1], 's', 't')
+if not s[1] then
+  return nil
+end
+if s[2] then
+  if s[2] == ARGV[1] then
+    return s[1]
+  end
+  return nil
+end
+redis.call('HSET', KEYS[1], 't', ARGV[1])
+return s[1]
+";
+
+#[cfg(test)]
+mod tests {
+    //! The scripts against a private Redis, each call made twice where a
+    //! connection could retry it after losing the reply.
+
+    use super::*;
+    use authd_test_support::servers::{redis_connection, TestRedis};
+
+    async fn call(
+        conn: &mut redis::aio::MultiplexedConnection,
+        script: &str,
+        key: &str,
+        args: &[&str],
+    ) -> Value {
+        let script = Script::new(script);
+        let mut invocation = script.key(key);
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        invocation.invoke_async(conn).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_totp_step_is_spent_once_and_a_retried_spend_still_succeeds() {
+        let redis = TestRedis::start();
+        let mut conn = redis_connection(&redis.url()).await;
+        let spend = |step: &'static str, nonce: &'static str| (step, nonce);
+        let mut outcomes = Vec::new();
+        for (step, nonce) in [
+            spend("100", "a"),
+            spend("100", "a"), // the same call, retried: still accepted
+            spend("100", "b"), // the same step by another call: refused
+            spend("99", "c"),  // an older step: refused
+            spend("101", "d"), // a newer one: accepted
+            spend("100", "a"), // the first call's retry, too late: refused
+        ] {
+            outcomes.push(call(&mut conn, SPEND_STEP, "t", &[step, nonce, "600000"]).await);
+        }
+        let ints: Vec<i64> = outcomes
+            .into_iter()
+            .map(|v| match v {
+                Value::Int(n) => n,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ints, [1, 1, 0, 0, 1, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_second_step_closes_once_and_its_attempts_are_bounded() {
+        let redis = TestRedis::start();
+        let mut conn = redis_connection(&redis.url()).await;
+        call(&mut conn, OPEN, "m", &["state", "60000"]).await;
+        for _ in 0..2 {
+            let got = call(&mut conn, ATTEMPT, "m", &["2"]).await;
+            assert_eq!(got, Value::BulkString(b"state".to_vec()));
+        }
+        // A third answer is over the limit: the step is gone.
+        assert_eq!(call(&mut conn, ATTEMPT, "m", &["2"]).await, Value::Nil);
+        assert_eq!(call(&mut conn, CLOSE, "m", &["x"]).await, Value::Int(0));
+
+        call(&mut conn, OPEN, "n", &["state", "60000"]).await;
+        assert_eq!(call(&mut conn, CLOSE, "n", &["x"]).await, Value::Int(1));
+        // Its own retry still wins; anyone else loses; no attempt after.
+        assert_eq!(call(&mut conn, CLOSE, "n", &["x"]).await, Value::Int(1));
+        assert_eq!(call(&mut conn, CLOSE, "n", &["y"]).await, Value::Int(0));
+        assert_eq!(call(&mut conn, ATTEMPT, "n", &["5"]).await, Value::Nil);
+    }
+
+    #[tokio::test]
+    async fn a_ceremony_is_taken_once_and_a_retried_take_gets_it_again() {
+        let redis = TestRedis::start();
+        let mut conn = redis_connection(&redis.url()).await;
+        call(&mut conn, OPEN, "w", &["ceremony", "60000"]).await;
+        let state = Value::BulkString(b"ceremony".to_vec());
+        assert_eq!(call(&mut conn, TAKE, "w", &["x"]).await, state);
+        assert_eq!(call(&mut conn, TAKE, "w", &["x"]).await, state);
+        assert_eq!(call(&mut conn, TAKE, "w", &["y"]).await, Value::Nil);
+        assert_eq!(call(&mut conn, TAKE, "gone", &["x"]).await, Value::Nil);
+    }
+}

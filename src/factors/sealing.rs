@@ -86,6 +86,10 @@ impl Sealer {
 
     pub fn open(&self, stored: &str, user: &[u8]) -> Result<Vec<u8>, SealError> {
         if let Some(plain) = stored.strip_prefix(PLAIN) {
+            // Production never trusts an unsealed secret.
+            if !self.plain_allowed {
+                return Err(SealError::Unreadable);
+            }
             return from_base32(plain).ok_or(SealError::Unreadable);
         }
         let key = self.key.as_ref().ok_or(SealError::NoKey)?;
@@ -184,6 +188,10 @@ mod tests {
     fn production_without_a_key_refuses_and_development_keeps_base32() {
         let production = Sealer::load(None, true).unwrap();
         assert!(matches!(production.seal(b"x", b"u"), Err(SealError::NoKey)));
+        assert!(matches!(
+            production.open("plain:NBSWY3DP", b"u"),
+            Err(SealError::Unreadable)
+        ));
         let development = Sealer::load(None, false).unwrap();
         let stored = development.seal(b"hello", b"u").unwrap();
         assert_eq!(stored, "plain:NBSWY3DP");

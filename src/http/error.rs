@@ -56,6 +56,8 @@ pub enum ApiError {
     InvalidFactor(&'static str),
     #[error("already enrolled")]
     AlreadyEnrolled,
+    #[error("insufficient user authentication")]
+    InsufficientAuthentication,
     #[error("store unavailable")]
     Unavailable(#[source] Cause),
     #[error("internal error")]
@@ -87,6 +89,7 @@ impl From<AuthError> for ApiError {
             AuthError::MfaRequired(challenge) => Self::MfaRequired(challenge),
             AuthError::InvalidFactor(text) => Self::InvalidFactor(text),
             AuthError::AlreadyEnrolled => Self::AlreadyEnrolled,
+            AuthError::InsufficientAuthentication => Self::InsufficientAuthentication,
             AuthError::Store(cause) => Self::Unavailable(Box::new(cause)),
             busy @ AuthError::HashingBusy => Self::Unavailable(Box::new(busy)),
             AuthError::Internal(cause) => Self::Internal(Box::new(cause)),
@@ -163,6 +166,7 @@ impl ApiError {
             Self::MfaRequired(_) => "mfa_required",
             Self::InvalidFactor(_) => "invalid_grant",
             Self::AlreadyEnrolled => "already_enrolled",
+            Self::InsufficientAuthentication => "insufficient_user_authentication",
             Self::Unavailable(_) => "temporarily_unavailable",
             Self::Internal(_) => "server_error",
         }
@@ -193,6 +197,9 @@ impl ApiError {
             }
             Self::InvalidFactor(text) => text,
             Self::AlreadyEnrolled => "TOTP is on already: turn it off before enrolling again",
+            Self::InsufficientAuthentication => {
+                authd_guard::INSUFFICIENT_AUTHENTICATION_DESCRIPTION
+            }
             Self::Unavailable(_) => authd_guard::UNAVAILABLE_DESCRIPTION,
             Self::Internal(_) => "internal error",
         }
@@ -208,7 +215,7 @@ impl ResponseError for ApiError {
             | Self::InvalidDpopProof(_)
             | Self::UseDpopNonce(_)
             | Self::InvalidFactor(_) => StatusCode::BAD_REQUEST,
-            Self::MfaRequired(_) => StatusCode::FORBIDDEN,
+            Self::MfaRequired(_) | Self::InsufficientAuthentication => StatusCode::FORBIDDEN,
             Self::AlreadyEnrolled => StatusCode::CONFLICT,
             Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -247,6 +254,9 @@ impl ResponseError for ApiError {
             }
             Self::UseDpopNonce(nonce) => {
                 res.insert_header(("DPoP-Nonce", nonce.as_str()));
+            }
+            Self::InsufficientAuthentication => {
+                res.insert_header((header::WWW_AUTHENTICATE, authd_guard::STEP_UP_CHALLENGE));
             }
             _ => {}
         }

@@ -48,7 +48,7 @@ settings_section! {
         pub link_verify: Option<String> = "AUTHD_LINK_VERIFY" [] => link;
         /// A folder of templates that replace the built-in ones, per kind
         /// (`reset`, `verify`, `password_changed`, `account_deleted`,
-        /// `recovery_code_used`, `factors_removed`): `<kind>.subject`, `<kind>.txt`,
+        /// `factor_added`, `recovery_code_used`, `factors_removed`): `<kind>.subject`, `<kind>.txt`,
         /// `<kind>.html`, each optional, with `{link}` and `{email}`. Unset: the
         /// built-in templates.
         pub templates_dir: Option<PathBuf> = "AUTHD_MAIL_TEMPLATES_DIR" [] => path;

@@ -17,6 +17,9 @@ pub enum MailKind {
     PasswordChanged,
     /// A confirmation that the account is gone.
     AccountDeleted,
+    /// A notice that a second factor was added (TOTP turned on, a passkey
+    /// registered).
+    FactorAdded,
     /// A notice that a recovery code was used.
     RecoveryCodeUsed,
     /// A notice that second factors were turned off (by the user, or every
@@ -25,11 +28,12 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 7] = [
         MailKind::Reset,
         MailKind::Verify,
         MailKind::PasswordChanged,
         MailKind::AccountDeleted,
+        MailKind::FactorAdded,
         MailKind::RecoveryCodeUsed,
         MailKind::FactorsRemoved,
     ];
@@ -40,6 +44,7 @@ impl MailKind {
             Self::Verify => "verify",
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
+            Self::FactorAdded => "factor_added",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::FactorsRemoved => "factors_removed",
         }
@@ -66,6 +71,11 @@ impl MailKind {
                 include_str!("templates/account_deleted.subject"),
                 include_str!("templates/account_deleted.txt"),
                 include_str!("templates/account_deleted.html"),
+            ],
+            Self::FactorAdded => [
+                include_str!("templates/factor_added.subject"),
+                include_str!("templates/factor_added.txt"),
+                include_str!("templates/factor_added.html"),
             ],
             Self::RecoveryCodeUsed => [
                 include_str!("templates/recovery_code_used.subject"),

@@ -43,6 +43,9 @@ pub struct Throttle {
     give_back: Script,
 }
 
+/// Passkey logins started count per client for a minute.
+const CEREMONY_WINDOW_MS: u64 = 60_000;
+
 /// Registrations count per client for an hour after the latest one.
 const REGISTER_WINDOW_MS: u64 = 3_600_000;
 /// Mail requests (password reset) count for an hour after the latest one.
@@ -93,6 +96,20 @@ impl Throttle {
         let key = self.keys.client_registrations(&ip_bucket(ip));
         let slot = self
             .take_slot(&key, self.register_max_per_ip, REGISTER_WINDOW_MS)
+            .await?;
+        Ok(slot.err().map(|wait_ms| wait_ms.max(1).div_ceil(1000)))
+    }
+
+    /// Takes a slot for one passkey login the client starts (each keeps a
+    /// ceremony in Redis for 5 minutes): `AUTHD_LOGIN_MAX_FAILURES_PER_IP`
+    /// a minute, or the seconds to wait.
+    pub async fn admit_ceremony(&self, ip: Option<IpAddr>) -> Result<Option<u64>, StoreError> {
+        let Some(ip) = ip else {
+            return Ok(None);
+        };
+        let key = self.keys.client_ceremonies(&ip_bucket(ip));
+        let slot = self
+            .take_slot(&key, self.max_failures_per_ip, CEREMONY_WINDOW_MS)
             .await?;
         Ok(slot.err().map(|wait_ms| wait_ms.max(1).div_ceil(1000)))
     }

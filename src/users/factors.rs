@@ -112,13 +112,15 @@ impl UserStore {
 
     /// Turns on the pending enrolment whose secret is `sealed` (the one the
     /// code was checked against: a newer enrolment meanwhile wins) and
-    /// replaces the user's recovery codes with `code_hashes`, in one
-    /// transaction. False when that enrolment is no longer pending.
+    /// replaces the user's recovery codes with `code_hashes`, queueing
+    /// `notice`, in one transaction. False when that enrolment is no longer
+    /// pending.
     pub async fn confirm_totp(
         &self,
         user: Uuid,
         sealed: &str,
         code_hashes: Vec<String>,
+        notice: Rendered,
     ) -> Result<bool, StoreError> {
         let (id, sealed) = (user.to_string(), sealed.to_string());
         self.sql()
@@ -149,6 +151,7 @@ impl UserStore {
                         .execute(&mut *tx)
                         .await?;
                 }
+                outbox::insert(&mut *tx, &notice).await?;
                 tx.commit().await?;
                 Ok(true)
             })
@@ -251,9 +254,13 @@ impl UserStore {
         get(&row, "n")
     }
 
-    pub async fn add_passkey(&self, row: PasskeyRow) -> Result<(), StoreError> {
-        self.sql()
-            .run(move |pool| async move {
+    /// Stores a new passkey and queues `notice`, in one transaction; false
+    /// when its credential id is registered already (to anyone).
+    pub async fn add_passkey(&self, row: PasskeyRow, notice: Rendered) -> Result<bool, StoreError> {
+        let added = self
+            .sql()
+            .raw(move |pool| async move {
+                let mut tx = pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO passkeys (id, user_id, credential_id, name, credential, \
                      sign_count, backup_eligible, created_at) \
@@ -267,11 +274,17 @@ impl UserStore {
                 .bind(row.sign_count)
                 .bind(i64::from(row.backup_eligible))
                 .bind(row.created_at)
-                .execute(&pool)
-                .await
+                .execute(&mut *tx)
+                .await?;
+                outbox::insert(&mut *tx, &notice).await?;
+                tx.commit().await
             })
-            .await
-            .map(drop)
+            .await?;
+        match added {
+            Ok(()) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(StoreError::Database(e)),
+        }
     }
 
     /// The user's passkeys, oldest first.
@@ -307,19 +320,32 @@ impl UserStore {
         row.as_ref().map(passkey_from_row).transpose()
     }
 
-    pub async fn delete_passkey(&self, user: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    /// Deletes one of the user's passkeys and queues `notice`, in one
+    /// transaction; false when the user has no such passkey.
+    pub async fn delete_passkey(
+        &self,
+        user: Uuid,
+        id: Uuid,
+        notice: Rendered,
+    ) -> Result<bool, StoreError> {
         let (user, id) = (user.to_string(), id.to_string());
-        let done = self
-            .sql()
-            .run(|pool| async move {
-                sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
+        self.sql()
+            .run(move |pool| async move {
+                let mut tx = pool.begin().await?;
+                let deleted = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
                     .bind(id)
                     .bind(user)
-                    .execute(&pool)
-                    .await
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if deleted {
+                    outbox::insert(&mut *tx, &notice).await?;
+                }
+                tx.commit().await?;
+                Ok(deleted)
             })
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .await
     }
 
     /// Records a use of the passkey whose authenticator reported

@@ -455,7 +455,7 @@ async fn turning_totp_off_takes_a_code_or_a_recovery_code_and_mails_a_notice() {
         204
     );
     catcher
-        .wait_for_mail(&email, "Two-step sign-in was turned off", 1, MAIL_WAIT)
+        .wait_for_mail(&email, "A sign-in factor was removed", 1, MAIL_WAIT)
         .await;
     // The password alone logs in again; the codes are gone with TOTP.
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
@@ -573,7 +573,7 @@ async fn an_administrator_removes_every_factor_of_a_user_who_lost_them() {
     assert_eq!(res.status(), 204);
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
     catcher
-        .wait_for_mail(&email, "Two-step sign-in was turned off", 1, MAIL_WAIT)
+        .wait_for_mail(&email, "A sign-in factor was removed", 1, MAIL_WAIT)
         .await;
     let res = app
         .client

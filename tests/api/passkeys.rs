@@ -282,10 +282,11 @@ async fn origins_may_name_an_android_app_beside_the_web_origin() {
     let (_, tokens) = app.signed_in_user().await;
     let res = register(&app, &app, &tokens.access_token, &mut Phone::new(), ORIGIN).await;
     assert_eq!(res.status(), 201);
+    let (_, other) = app.signed_in_user().await;
     let res = register(
         &app,
         &app,
-        &tokens.access_token,
+        &other.access_token,
         &mut Phone::new(),
         "http://localhost:9999",
     )
@@ -314,7 +315,9 @@ async fn a_passkey_is_the_second_factor_of_a_password_login() {
         json!(["pwd", "hwk", "mfa"])
     );
 
-    // Deleted, the passkey no longer guards the password.
+    // Deleting it takes a session that used a factor: not the password-only
+    // one from before it was registered. Deleted, it no longer guards the
+    // password.
     let id = app
         .get_with("/api/passkeys", &tokens.access_token)
         .await
@@ -324,21 +327,81 @@ async fn a_passkey_is_the_second_factor_of_a_password_login() {
         .as_str()
         .unwrap()
         .to_string();
-    let res = app
-        .delete_with(
-            &app.url(&format!("/api/passkeys/{id}")),
-            &tokens.access_token,
-        )
-        .await;
-    assert_eq!(res.status(), 204);
-    let res = app
-        .delete_with(
-            &app.url(&format!("/api/passkeys/{id}")),
-            &tokens.access_token,
-        )
-        .await;
+    let url = app.url(&format!("/api/passkeys/{id}"));
+    let res = app.delete_with(&url, &tokens.access_token).await;
+    assert_error(res, 403, "insufficient_user_authentication").await;
+    assert_eq!(
+        app.delete_with(&url, &pair.access_token).await.status(),
+        204
+    );
+    let res = app.delete_with(&url, &pair.access_token).await;
     assert_error(res, 404, "not_found").await;
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_password_only_session_cannot_add_a_factor_to_a_user_who_has_one() {
+    let catcher = authd_test_support::smtp::SmtpCatcher::start();
+    let app = app().mail_to(&catcher).spawn().await;
+    let mut phone = Phone::new();
+    let (email, password_only, _, _) = user_with_passkey(&app, &mut phone).await;
+    // The first factor is mailed about.
+    catcher
+        .wait_for_mail(
+            &email,
+            "A sign-in factor was added",
+            1,
+            std::time::Duration::from_secs(15),
+        )
+        .await;
+    // A stolen password-only session cannot add a passkey or TOTP of its
+    // own (which would then log in without the real one).
+    let res = bearer_post(
+        &app,
+        "/api/passkeys/register/start",
+        &password_only.access_token,
+        json!({}),
+    )
+    .await;
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_error(res, 403, "insufficient_user_authentication").await;
+    assert!(challenge.contains(r#"acr_values="aal2""#), "{challenge}");
+    let res = bearer_post(
+        &app,
+        "/api/mfa/totp",
+        &password_only.access_token,
+        json!({}),
+    )
+    .await;
+    assert_error(res, 403, "insufficient_user_authentication").await;
+    // A session from a passkey login can.
+    let ceremony = login_start(&app, json!({ "email": email })).await;
+    let assertion = phone.get(&ceremony["publicKey"], ORIGIN);
+    let strong: Tokens = login_finish(&app, &ceremony["challenge_id"], assertion)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = register(&app, &app, &strong.access_token, &mut Phone::new(), ORIGIN).await;
+    assert_eq!(res.status(), 201);
+    let res = bearer_post(&app, "/api/mfa/totp", &strong.access_token, json!({})).await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn passkey_logins_started_are_throttled_per_client() {
+    let app = app()
+        .var("AUTHD_LOGIN_MAX_FAILURES_PER_IP", 2)
+        .spawn()
+        .await;
+    login_start(&app, json!({})).await;
+    login_start(&app, json!({})).await;
+    let res = app.post_json("/api/login/passkey/start", &json!({})).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, 429, "rate_limited").await;
 }
 
 #[tokio::test]

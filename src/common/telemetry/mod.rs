@@ -170,11 +170,12 @@ impl Mail {
 }
 
 /// The kinds of mail, for the zeroed counters of a first scrape.
-pub const MAIL_KINDS: [&str; 6] = [
+pub const MAIL_KINDS: [&str; 7] = [
     "reset",
     "verify",
     "password_changed",
     "account_deleted",
+    "factor_added",
     "recovery_code_used",
     "factors_removed",
 ];

@@ -99,6 +99,11 @@ impl KeySchema {
         format!("{}{{webauthn:{challenge_id}}}", self.prefix)
     }
 
+    /// Passkey logins a client started.
+    pub fn client_ceremonies(&self, client: &str) -> String {
+        format!("{}{{ip:{client}}}:webauthn", self.prefix)
+    }
+
     pub fn client_registrations(&self, client: &str) -> String {
         format!("{}{{ip:{client}}}:register", self.prefix)
     }

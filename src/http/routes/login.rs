@@ -180,6 +180,7 @@ struct Ceremony {
         (status = 400, description = "Invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Too many passkey logins started from this client (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
 pub async fn passkey_login_start(
@@ -189,7 +190,8 @@ pub async fn passkey_login_start(
 ) -> ApiResult<HttpResponse> {
     let input = body::optional::<PasskeyLoginStart>(&req, &body, false)?;
     let email = input.as_ref().and_then(|(i, _)| i.email.as_deref());
-    let (challenge_id, options) = state.auth.passkey_login_start(email).await?;
+    let client = client(&req, &state.trusted_proxies);
+    let (challenge_id, options) = state.auth.passkey_login_start(email, &client).await?;
     let public_key =
         serde_json::to_value(&options.public_key).map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(HttpResponse::Ok()

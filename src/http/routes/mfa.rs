@@ -28,6 +28,7 @@ struct TotpEnrolment {
     responses(
         (status = 200, description = "A pending enrolment", body = TotpEnrolment),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 409, description = "TOTP is on already (`already_enrolled`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
@@ -64,6 +65,7 @@ struct RecoveryCodes {
         (status = 200, description = "TOTP is on", body = RecoveryCodes),
         (status = 400, description = "`invalid_request`; `invalid_grant` for a wrong or used code, or no pending enrolment", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 409, description = "TOTP is on already (`already_enrolled`)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),

@@ -39,6 +39,7 @@ struct RegistrationCeremony {
         (status = 200, description = "A challenge", body = RegistrationCeremony),
         (status = 400, description = "Invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
@@ -103,8 +104,9 @@ impl From<PasskeyInfo> for Passkey {
     request_body(content = RegistrationFinish, content_type = "application/json"),
     responses(
         (status = 201, description = "Registered", body = Passkey),
-        (status = 400, description = "`invalid_request`; `invalid_grant` for an unknown, expired or used `challenge_id` or a refused attestation (e.g. a wrong origin)", body = crate::http::error::ErrorBody),
+        (status = 400, description = "`invalid_request`; `invalid_grant` for an unknown, expired or used `challenge_id`, a refused attestation (e.g. a wrong origin) or a passkey registered already", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
@@ -154,7 +156,7 @@ pub async fn list(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
-        (status = 403, description = "`AUTHD_REQUIRE_MFA` and the token's login had no second factor (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The token's login did not use a second factor or passkey (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 404, description = "None of the caller's (`not_found`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
