@@ -1,6 +1,6 @@
 // How an app uses @authd/client (docs/clients.md quotes this file; the
 // tests compile it and run it against authd).
-import { AuthdClient, isAuthdError, type TokenStorage } from "@authd/client";
+import { AuthdClient, isAuthdError, MfaRequiredError, type MfaAnswer, type TokenStorage } from "@authd/client";
 
 /** The part of expo-secure-store (Keychain on iOS, Keystore on Android) the adapter needs. */
 export interface SecureStoreLike {
@@ -58,7 +58,22 @@ export function onForeground(app: App): void {
   void app.client.resume();
 }
 
-/** The sign-in screen. */
-export async function signIn(app: App, email: string, password: string): Promise<void> {
-  await app.client.login(email, password, "example device");
+/**
+ * The sign-in screen. An account with a second factor answers the password
+ * with MfaRequiredError: `askSecondFactor` shows the second screen (a code
+ * of the authenticator app, a recovery code, or on the web
+ * `{ credential: await passkeyAssertion(e.publicKey) }` for `webauthn`).
+ */
+export async function signIn(
+  app: App,
+  email: string,
+  password: string,
+  askSecondFactor?: (factors: string[]) => Promise<MfaAnswer>,
+): Promise<void> {
+  try {
+    await app.client.login(email, password, "example device");
+  } catch (e) {
+    if (!(e instanceof MfaRequiredError) || !askSecondFactor) throw e;
+    await app.client.completeMfaLogin(e.mfaToken, await askSecondFactor(e.factors));
+  }
 }

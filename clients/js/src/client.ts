@@ -4,6 +4,7 @@ import { DpopSigner, MemoryKeyStore, indexedDbKeyStore, type DpopKeyStore } from
 import { AuthdError, signedOutError } from "./errors.js";
 import { Emitter, type AuthdEvents, type Listener, type SignedOutReason } from "./events.js";
 import { Deadline, requestJson, type FetchLike, type HttpOptions, type JsonRequest } from "./http.js";
+import { passkeyAssertion, type CredentialsLike, type PasskeyCredentialJson, type PasskeyRequestOptionsJson } from "./passkey.js";
 import { SingleFlight } from "./singleFlight.js";
 import { MemoryStorage, TokenStore, type InflightRefresh, type StoredTokens, type TokenStorage } from "./storage.js";
 import { toStoredTokens, type SessionInfo } from "./tokens.js";
@@ -41,6 +42,9 @@ export interface AuthdClientOptions {
    */
   dpop?: boolean | DpopKeyStore;
 }
+
+/** The answer of the second step of a login: a TOTP code, a recovery code, or a passkey assertion. */
+export type MfaAnswer = { code: string } | { recoveryCode: string } | { credential: PasskeyCredentialJson };
 
 interface RotateMode {
   /** Rotate even if the access token looks fresh. */
@@ -138,17 +142,44 @@ export class AuthdClient {
     return res.body;
   }
 
-  /** `POST /api/login`: stores the new session (replacing any) and tells other tabs. */
-  async login(email: string, password: string, device?: string): Promise<{ sessionId: string }> {
-    await this.ready;
-    const body: Record<string, string> = { email, password };
-    if (device !== undefined) body["device"] = device;
-    const res = await requestJson<unknown>(this.http, { method: "POST", path: "/api/login", body, proof: true, timeoutMs: this.timeoutMs });
-    const tokens = toStoredTokens(res, this.clock.skew);
-    await this.store.writeTokens(tokens);
-    await this.store.clearInflight();
-    this.adopt(tokens, true);
-    return { sessionId: tokens.sessionId };
+  /**
+   * `POST /api/login`: stores the new session (replacing any) and tells
+   * other tabs. A user with a second factor gets an `MfaRequiredError`
+   * instead: answer it with `completeMfaLogin`.
+   */
+  login(email: string, password: string, device?: string): Promise<{ sessionId: string }> {
+    return this.signIn("/api/login", { email, password, device });
+  }
+
+  /**
+   * `POST /api/login/mfa`: the second step of a login that threw
+   * `MfaRequiredError`, with its `mfaToken` and a TOTP `code`, a
+   * `recoveryCode`, or a passkey `credential` (`passkeyAssertion(e.publicKey)`).
+   * Signs in as `login()` does. A wrong answer is `invalid_grant`; the token
+   * takes 5 wrong answers, then a new `login()`.
+   */
+  completeMfaLogin(mfaToken: string, answer: MfaAnswer): Promise<{ sessionId: string }> {
+    const a = answer as { code?: string; recoveryCode?: string; credential?: PasskeyCredentialJson };
+    return this.signIn("/api/login/mfa", { mfa_token: mfaToken, code: a.code, recovery_code: a.recoveryCode, credential: a.credential });
+  }
+
+  /**
+   * A login with a passkey alone: `POST /api/login/passkey/start` (with
+   * `email`, the options offer that user's passkeys; without, the
+   * authenticator picks a discoverable one), the authenticator's assertion
+   * (`navigator.credentials`, or `credentials`), `POST
+   * /api/login/passkey/finish`. Signs in as `login()` does.
+   */
+  async loginWithPasskey(options: { email?: string; device?: string; credentials?: CredentialsLike } = {}): Promise<{ sessionId: string }> {
+    const start = await requestJson<{ challenge_id: string; publicKey: PasskeyRequestOptionsJson }>(this.http, {
+      method: "POST",
+      path: "/api/login/passkey/start",
+      body: options.email === undefined ? undefined : { email: options.email },
+      timeoutMs: this.timeoutMs,
+    });
+    const { challenge_id, publicKey } = start.body;
+    const credential = await passkeyAssertion(publicKey, options.credentials);
+    return this.signIn("/api/login/passkey/finish", { challenge_id, credential, device: options.device });
   }
 
   /**
@@ -255,6 +286,21 @@ export class AuthdClient {
   }
 
   // ---- internals ----
+
+  /**
+   * A route that answers a new session (`undefined` members of `body` are
+   * left out): with a DPoP proof, so the session is bound to the key; stores
+   * it, replacing any, and tells other tabs.
+   */
+  private async signIn(path: string, body: Record<string, unknown>): Promise<{ sessionId: string }> {
+    await this.ready;
+    const res = await requestJson<unknown>(this.http, { method: "POST", path, body, proof: true, timeoutMs: this.timeoutMs });
+    const tokens = toStoredTokens(res, this.clock.skew);
+    await this.store.writeTokens(tokens);
+    await this.store.clearInflight();
+    this.adopt(tokens, true);
+    return { sessionId: tokens.sessionId };
+  }
 
   private get timeoutMs(): number {
     return this.options.timeoutMs ?? 10_000;

@@ -4,6 +4,8 @@
  * worthless without the private key, which cannot be exported at all.
  */
 
+import { toBase64url } from "./base64url.js";
+
 /**
  * Where the installation's key pair lives. A non-extractable `CryptoKey`
  * cannot be written out as a string, so this is not a `TokenStorage`: it
@@ -93,13 +95,7 @@ interface Key {
 
 const encoder = new TextEncoder();
 
-function b64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-const json64 = (v: unknown): string => b64url(encoder.encode(JSON.stringify(v)));
+const json64 = (v: unknown): string => toBase64url(encoder.encode(JSON.stringify(v)));
 
 export function subtleCrypto(): SubtleCrypto {
   const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
@@ -108,7 +104,7 @@ export function subtleCrypto(): SubtleCrypto {
 }
 
 async function sha256(text: string): Promise<string> {
-  return b64url(new Uint8Array(await subtleCrypto().digest("SHA-256", encoder.encode(text))));
+  return toBase64url(await subtleCrypto().digest("SHA-256", encoder.encode(text)));
 }
 
 /** A URL's origin, and the URL without query and fragment (`htu`). */
@@ -151,7 +147,7 @@ export class DpopSigner {
     const input = `${json64({ typ: "dpop+jwt", alg: "ES256", jwk })}.${json64(claims)}`;
     // WebCrypto's ECDSA signature is r||s, as JWS wants it (RFC 7518 §3.4).
     const sig = await subtleCrypto().sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, encoder.encode(input));
-    return `${input}.${b64url(new Uint8Array(sig))}`;
+    return `${input}.${toBase64url(sig)}`;
   }
 
   /** Remembers the `DPoP-Nonce` of an answer from `url`'s origin. */

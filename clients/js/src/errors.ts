@@ -1,3 +1,5 @@
+import type { PasskeyRequestOptionsJson } from "./passkey.js";
+
 /** Error codes authd answers with (docs/api.md), plus the client's own. */
 export type AuthdServerErrorCode =
   | "invalid_request"
@@ -11,6 +13,9 @@ export type AuthdServerErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "email_not_verified"
+  | "mfa_required"
+  | "already_enrolled"
+  | "insufficient_user_authentication"
   | "already_verified"
   | "rate_limited"
   | "temporarily_unavailable";
@@ -69,6 +74,29 @@ export class AuthdError extends Error {
   /** No answer, or an answer that says "try again": the session is intact. */
   get transient(): boolean {
     return this.status === 0 ? this.code !== "signed_out" : this.status === 429 || this.status >= 500;
+  }
+}
+
+/** A second factor authd offers for the second step of a login. */
+export type MfaFactor = "totp" | "webauthn" | (string & {});
+
+/**
+ * `login()` with the right password of a user with a second factor (403
+ * `mfa_required`): finish with `completeMfaLogin(e.mfaToken, …)` within 5
+ * minutes. `factors`: what it takes (`totp`: a code or a recovery code;
+ * `webauthn`: a passkey assertion of `publicKey`, the request options as
+ * authd sent them, e.g. for `passkeyAssertion(e.publicKey)`).
+ */
+export class MfaRequiredError extends AuthdError {
+  readonly mfaToken: string;
+  readonly factors: MfaFactor[];
+  readonly publicKey: PasskeyRequestOptionsJson | undefined;
+
+  constructor(init: AuthdErrorInit & { mfaToken: string; factors: MfaFactor[]; publicKey?: PasskeyRequestOptionsJson | undefined }) {
+    super(init);
+    this.mfaToken = init.mfaToken;
+    this.factors = init.factors;
+    this.publicKey = init.publicKey;
   }
 }
 

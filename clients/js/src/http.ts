@@ -1,6 +1,7 @@
 import { ServerClock } from "./clock.js";
 import type { DpopSigner } from "./dpop.js";
-import { AuthdError, type InvalidGrantReason } from "./errors.js";
+import { AuthdError, MfaRequiredError, type AuthdErrorInit, type InvalidGrantReason } from "./errors.js";
+import type { PasskeyRequestOptionsJson } from "./passkey.js";
 
 /** The `fetch` this client calls: the platform's, or one given for tests or React Native. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -90,6 +91,9 @@ interface ErrorBody {
   error?: unknown;
   error_description?: unknown;
   reason?: unknown;
+  mfa_token?: unknown;
+  factors?: unknown;
+  publicKey?: unknown;
 }
 
 /** An authd error answer as an AuthdError (the body read to its end). */
@@ -102,14 +106,24 @@ export async function errorFromResponse(res: Response, now: number): Promise<Aut
     // not JSON: described by the status alone
   }
   const reason = body.reason === "reused" || body.reason === "invalid" ? (body.reason as InvalidGrantReason) : undefined;
-  return new AuthdError({
+  const init: AuthdErrorInit = {
     status: res.status,
     code: typeof body.error === "string" ? body.error : `http_${res.status}`,
     description: typeof body.error_description === "string" ? body.error_description : res.statusText,
     reason,
     retryAfter: parseRetryAfter(res.headers.get("retry-after"), now),
     requestId: res.headers.get("x-request-id") ?? undefined,
-  });
+  };
+  const { mfa_token, factors, publicKey } = body;
+  if (init.code === "mfa_required" && typeof mfa_token === "string") {
+    return new MfaRequiredError({
+      ...init,
+      mfaToken: mfa_token,
+      factors: Array.isArray(factors) ? factors.filter((f): f is string => typeof f === "string") : [],
+      publicKey: publicKey && typeof publicKey === "object" ? (publicKey as PasskeyRequestOptionsJson) : undefined,
+    });
+  }
+  return new AuthdError(init);
 }
 
 /**

@@ -1,7 +1,9 @@
-export { AuthdClient, createAuthdClient, type AuthdClientOptions } from "./client.js";
+export { AuthdClient, createAuthdClient, type AuthdClientOptions, type MfaAnswer } from "./client.js";
 export {
   AuthdError,
+  MfaRequiredError,
   isAuthdError,
+  type MfaFactor,
   type AuthdErrorCode,
   type AuthdServerErrorCode,
   type AuthdClientErrorCode,
@@ -20,3 +22,12 @@ export {
   type InflightRefresh,
 } from "./storage.js";
 export type { TokenResponse, SessionInfo } from "./tokens.js";
+export {
+  passkeyAssertion,
+  passkeyRequestOptions,
+  passkeyCredentialJson,
+  type PasskeyRequestOptionsJson,
+  type PasskeyCredentialJson,
+  type PasskeyAssertionLike,
+  type CredentialsLike,
+} from "./passkey.js";

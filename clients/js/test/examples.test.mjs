@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { enrolTotp, totp } from "./helpers/mfa.mjs";
 import { SHORT_TOKENS, sleep } from "./helpers/session.mjs";
 import { PASSWORD, registerUser, startWorld } from "./helpers/world.mjs";
 
@@ -58,4 +59,24 @@ test("the example app signs in, calls the API across refreshes, survives a resta
   assert.equal(secure.items.size, 0);
   assert.equal(await again.loadSecret(), null);
   again.client.close();
+});
+
+test("the example's sign-in asks for the second factor of an account with TOTP", async () => {
+  const email = await registerUser(world.url, "example-mfa");
+  const setup = example.startApp(world.url, example.secureStorage(fakeSecureStore()));
+  await example.signIn(setup, email, PASSWORD);
+  const { secret, step } = await enrolTotp(setup.client);
+  await setup.client.logout();
+  setup.client.close();
+
+  const secure = fakeSecureStore();
+  const app = example.startApp(world.url, example.secureStorage(secure));
+  await assert.rejects(example.signIn(app, email, PASSWORD), (e) => e.code === "mfa_required", "without a second screen");
+  const asked = [];
+  await example.signIn(app, email, PASSWORD, async (factors) => (asked.push(factors), { code: totp(secret, step) }));
+  assert.deepEqual(asked, [["totp"]]);
+  assert.equal(app.screen, "home");
+  assert.ok(secure.items.has("authd.tokens"));
+  assert.match(await app.loadSecret(), /secured/);
+  app.client.close();
 });

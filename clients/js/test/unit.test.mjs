@@ -1,5 +1,6 @@
-// Parts that need no authd: errors, Retry-After, the server clock, single
-// flight, storage records, the package's public surface.
+// Parts that need no authd: errors (mfa_required too), the second step's
+// request, Retry-After, the server clock, single flight, storage records,
+// the package's public surface.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
@@ -28,6 +29,54 @@ test("error bodies of docs/api.md become AuthdError with every field", async () 
 
   const html = await errorFromResponse(new Response("<html>", { status: 502, statusText: "Bad Gateway" }), Date.now());
   assert.deepEqual([html.code, html.description, html.transient], ["http_502", "Bad Gateway", true]);
+});
+
+test("mfa_required becomes an MfaRequiredError with its token, factors and options; other 403s stay plain", async () => {
+  const publicKey = { challenge: "AAEC", allowCredentials: [{ type: "public-key", id: "AQ" }], rpId: "localhost" };
+  const body = { error: "mfa_required", error_description: "a second factor", mfa_token: "tok", factors: ["totp", "webauthn", 5], publicKey };
+  const e = await errorFromResponse(new Response(JSON.stringify(body), { status: 403, headers: { "x-request-id": "r1" } }), Date.now());
+  assert.ok(e instanceof pkg.MfaRequiredError && e instanceof pkg.AuthdError && pkg.isAuthdError(e));
+  assert.deepEqual([e.status, e.code, e.description, e.requestId, e.transient], [403, "mfa_required", "a second factor", "r1", false]);
+  assert.deepEqual([e.mfaToken, e.factors, e.publicKey], ["tok", ["totp", "webauthn"], publicKey]);
+
+  const totpOnly = await errorFromResponse(new Response('{"error":"mfa_required","error_description":"x","mfa_token":"t","factors":["totp"]}', { status: 403 }), 0);
+  assert.deepEqual([totpOnly.mfaToken, totpOnly.factors, totpOnly.publicKey], ["t", ["totp"], undefined]);
+
+  for (const other of ['{"error":"email_not_verified","error_description":"x"}', '{"error":"mfa_required","error_description":"no token"}']) {
+    const plain = await errorFromResponse(new Response(other, { status: 403 }), 0);
+    assert.ok(!(plain instanceof pkg.MfaRequiredError), other);
+  }
+});
+
+test("completeMfaLogin sends mfa_token and exactly the one answer given, in authd's names", async () => {
+  const sent = [];
+  const fetch = async (url, init) => {
+    sent.push([new URL(url).pathname, JSON.parse(init.body)]);
+    return new Response('{"error":"invalid_grant","error_description":"no"}', { status: 400 });
+  };
+  const client = new pkg.AuthdClient({ baseUrl: "http://auth.test", autoRefresh: false, refreshReuseGraceMs: 1, fetch });
+  const credential = { id: "AQ", rawId: "AQ", type: "public-key", response: {}, clientExtensionResults: {} };
+  for (const answer of [{ code: "123456" }, { recoveryCode: "abcd-efgh" }, { credential }]) {
+    await assert.rejects(client.completeMfaLogin("tok", answer), (e) => e.code === "invalid_grant");
+  }
+  assert.deepEqual(sent, [
+    ["/api/login/mfa", { mfa_token: "tok", code: "123456" }],
+    ["/api/login/mfa", { mfa_token: "tok", recovery_code: "abcd-efgh" }],
+    ["/api/login/mfa", { mfa_token: "tok", credential }],
+  ]);
+  assert.equal(client.signedIn, false);
+  client.close();
+
+  // Throttled: a transient AuthdError with the wait, nothing stored.
+  const busy = new pkg.AuthdClient({
+    baseUrl: "http://auth.test",
+    autoRefresh: false,
+    refreshReuseGraceMs: 1,
+    fetch: async () => new Response('{"error":"rate_limited","error_description":"slow down"}', { status: 429, headers: { "retry-after": "7" } }),
+  });
+  await assert.rejects(busy.completeMfaLogin("tok", { code: "123456" }), (e) => e.code === "rate_limited" && e.retryAfter === 7 && e.transient);
+  assert.equal(busy.signedIn, false);
+  busy.close();
 });
 
 test("Retry-After: seconds or an HTTP date", () => {
@@ -148,6 +197,10 @@ test("the package exports what the docs name, and no `any` in its types", () => 
     "MemoryKeyStore",
     "memoryKeyStore",
     "indexedDbKeyStore",
+    "MfaRequiredError",
+    "passkeyAssertion",
+    "passkeyRequestOptions",
+    "passkeyCredentialJson",
   ]) {
     assert.ok(name in pkg, name);
   }
@@ -155,7 +208,7 @@ test("the package exports what the docs name, and no `any` in its types", () => 
   assert.equal(meta.type, "module");
   assert.equal(meta.exports["."].types, "./dist/index.d.ts");
   assert.deepEqual(Object.keys(meta.dependencies ?? {}), []);
-  for (const f of ["client", "errors", "storage", "http", "events", "tokens", "broadcast", "dpop", "jwt"]) {
+  for (const f of ["client", "errors", "storage", "http", "events", "tokens", "broadcast", "dpop", "jwt", "passkey", "base64url"]) {
     const dts = readFileSync(new URL(`../dist/${f}.d.ts`, import.meta.url), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
     assert.doesNotMatch(dts, /\bany\b(?![a-z])/, `${f}.d.ts`);
   }

@@ -12,11 +12,12 @@ export const noChromium =
   !existsSync(chromiumPath) &&
   `SKIPPED: no chromium executable at ${chromiumPath} (install chromium or set CHROMIUM_PATH)`;
 
-/** authd with short tokens, a proxy serving `page` at `/` and the bundle at
- * `/client.js`, and a launched Chromium. */
-export async function servePage(page) {
-  const world = await startWorld({ env: SHORT_TOKENS });
+/** authd with short tokens (and `env`), a proxy serving `page` at `/` and
+ * the bundle at `/client.js` (on `port`, default any), and a launched Chromium. */
+export async function servePage(page, { env = {}, port = 0 } = {}) {
+  const world = await startWorld({ env: { ...SHORT_TOKENS, ...env } });
   const proxy = await startProxy(world.url, {
+    port,
     files: {
       "/": { type: "text/html", body: page },
       "/client.js": { type: "text/javascript", body: await bundle() },

@@ -16,9 +16,10 @@ import http from "node:http";
  *    Retry-After; `headers` and `body`, if given, for other answers, e.g. a DPoP-Nonce)
  *  - { kind: "refuse" }: destroy the socket without forwarding
  * `files`: path -> { type, body } served by the proxy itself (a test page
- * on the same origin as authd, as the browser test needs).
+ * on the same origin as authd, as the browser test needs). `port`: where
+ * to listen (default: any free port).
  */
-export async function startProxy(target, { dropRate = 0, files = {} } = {}) {
+export async function startProxy(target, { dropRate = 0, files = {}, port = 0 } = {}) {
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const queues = new Map();
@@ -103,7 +104,7 @@ export async function startProxy(target, { dropRate = 0, files = {} } = {}) {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise((r) => server.listen(port, "127.0.0.1", r));
   const url = `http://127.0.0.1:${server.address().port}`;
 
   return {
