@@ -59,7 +59,7 @@ for variant in variants:
         u = "u%032d" % i; sid = "%s%028d" % (variant[:4], i)
         keys = [f"p:{{u:{u}}}:s:{sid}", f"p:{{u:{u}}}:sessions", f"p:{{u:{u}}}:credential"]
         fam = os.urandom(16); cur = os.urandom(16)
-        s.sendall(enc("FCALL", "bis_create", 3, *keys, sid, fam, cur, 2592000000, 7776000000, "phone", "Mozilla", "127.0.0.1", 1, f"p:{{u:{u}}}:s:", 100, "", "")); r = read(); assert r[0] == b"created", r
+        s.sendall(enc("FCALL", "bis_create", 3, *keys, sid, fam, cur, 2592000000, 7776000000, "phone", "Mozilla", "127.0.0.1", 1, f"p:{{u:{u}}}:s:", 100, "", "", "")); r = read(); assert r[0] == b"created", r
         sessions.append([u, sid, fam, cur])
     subprocess.run(["redis-cli","-p",str(port),"config","resetstat"],capture_output=True)
     for _ in range(300):

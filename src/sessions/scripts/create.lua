@@ -77,9 +77,10 @@ if ARGV[13] ~= '' then
   fields[#fields + 1] = ARGV[13]
 end
 -- A password alone is the common case: no field.
-if ARGV[14] ~= '' and ARGV[14] ~= 'pwd' then
+local amr = ARGV[14] or ''
+if amr ~= '' and amr ~= 'pwd' then
   fields[#fields + 1] = 'm'
-  fields[#fields + 1] = ARGV[14]
+  fields[#fields + 1] = amr
 end
 -- Verified: 'v' (access tokens of the session say so); else no field.
 if ARGV[12] == '1' then
