@@ -29,7 +29,7 @@ rotate = open("src/sessions/scripts/rotate.lua").read()
 create = open("src/sessions/scripts/create.lua").read()
 variants = {
  "full": rotate,
- "no_writes": rotate.replace("redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))", "").replace("redis.call('PEXPIREAT', KEYS[1], int(expires))","").replace("redis.call('ZADD', KEYS[2], int(expires), ARGV[1])","").replace("redis.call('PEXPIREAT', KEYS[2], int(expires), 'GT')","").replace("redis.call('PEXPIREAT', KEYS[4], int(expires), 'GT')",""),
+ "no_writes": rotate.replace("redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))", "").replace("redis.call('PEXPIREAT', KEYS[1], at)","").replace("redis.call('ZADD', KEYS[2], at, ARGV[1])","").replace("redis.call('PEXPIREAT', KEYS[2], at, 'GT')","").replace("redis.call('PEXPIREAT', KEYS[4], at, 'GT')",""),
  "hmget_only": "local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k')\nreturn { 'rotated', 1, 2, 0 }",
  "time_only": "local now = now_ms()\nreturn { 'rotated', 1, 2, 0 }",
 }

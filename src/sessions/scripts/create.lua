@@ -61,8 +61,10 @@ if over > 0 then
 end
 local max_age = tonumber(ARGV[5])
 local expires = now + math.min(tonumber(ARGV[4]), max_age)
+-- Each number is turned into text once.
+local now_text, expires_text = int(now), int(expires)
 local fields = { 'f', ARGV[2], 'c', ARGV[3],
-  'b', int(now), 'u', int(now), 'e', int(now + max_age), 'i', ARGV[8] }
+  'b', now_text, 'u', now_text, 'e', int(now + max_age), 'i', ARGV[8] }
 -- No device name or User-Agent: no field (a field costs bytes even empty).
 if ARGV[6] ~= '' then
   fields[#fields + 1] = 'd'
@@ -88,8 +90,8 @@ if ARGV[12] == '1' then
   fields[#fields + 1] = '1'
 end
 redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('PEXPIREAT', KEYS[1], int(expires))
-redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], expires_text)
+redis.call('ZADD', KEYS[2], expires_text, ARGV[1])
 -- The marker is never behind a live session's version, and lives at least
 -- as long as the user's sessions (rotate.lua extends it with them): a marker
 -- below SQL's version then means a password change whose Redis step did

@@ -59,25 +59,29 @@ if cur == ARGV[5] then
 end
 
 if cur == ARGV[3] then
-  local expires = math.min(now + tonumber(ARGV[6]), tonumber(abs))
+  local ends = tonumber(abs)
+  local expires = math.min(now + tonumber(ARGV[6]), ends)
   if expires <= now then
     return { 'invalid' }
   end
+  -- Each number is turned into text once (the conversions are a visible
+  -- part of a rotation's cost).
+  local at = int(expires)
   redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))
   -- An unbound session binds to the first key that proves a refresh of it
   -- (RFC 9449 §5: a public client's refresh token is bound to its key).
   if not bound and ARGV[8] ~= '' then
     redis.call('HSET', KEYS[1], 'k', ARGV[8])
   end
-  redis.call('PEXPIREAT', KEYS[1], int(expires))
-  redis.call('ZADD', KEYS[2], int(expires), ARGV[1])
+  redis.call('PEXPIREAT', KEYS[1], at)
+  redis.call('ZADD', KEYS[2], at, ARGV[1])
   -- The index and the credential marker live at least as long as this
   -- session now (GT: never shortened; a marker without a TTL, or none, is
   -- left alone). Entries of sessions that ended on their own are dropped
   -- by the next login, list or revocation, not on every rotation.
-  redis.call('PEXPIREAT', KEYS[2], int(expires), 'GT')
-  redis.call('PEXPIREAT', KEYS[4], int(expires), 'GT')
-  return { 'rotated', expires - now, tonumber(abs), verified, amr }
+  redis.call('PEXPIREAT', KEYS[2], at, 'GT')
+  redis.call('PEXPIREAT', KEYS[4], at, 'GT')
+  return { 'rotated', expires - now, ends, verified, amr }
 end
 
 -- No grace at all when it is 0: the replaced token is reuse at once, even
