@@ -23,11 +23,18 @@ const UPGRADE: &str = include_str!("scripts/upgrade.lua");
 
 /// The session scripts as one Redis Functions library: the shared helpers
 /// and the old-layout reader are defined once when it loads, and each
-/// script's body is a function (`FCALL`).
-fn library() -> Arc<Library> {
+/// script's body is a function (`FCALL`). The lifetimes every rotation
+/// uses are constants of the library (each argument costs a rotation
+/// about 1% of its Redis time), so instances with other settings load
+/// a library of their own name.
+fn library(idle_ms: u64, grace_ms: u64) -> Arc<Library> {
+    let settings = format!(
+        "-- AUTHD_REFRESH_TOKEN_TTL and AUTHD_REFRESH_REUSE_GRACE, in ms.\n\
+         local IDLE_MS, GRACE_MS = {idle_ms}, {grace_ms}\n"
+    );
     Library::new(
         "authd_sessions",
-        &format!("{COMMON}{UPGRADE}"),
+        &format!("{settings}{COMMON}{UPGRADE}"),
         &[
             ("create", include_str!("scripts/create.lua")),
             ("rotate", include_str!("scripts/rotate.lua")),
@@ -155,7 +162,6 @@ pub struct SessionStore {
     keys: KeySchema,
     idle_ms: u64,
     max_age_ms: u64,
-    grace_ms: u64,
     /// `AUTHD_MAX_SESSIONS_PER_USER`: the most sessions a user holds, and
     /// the most any one script touches.
     max_per_user: u32,
@@ -172,16 +178,17 @@ pub struct SessionStore {
 
 impl SessionStore {
     pub fn new(redis: Redis, liveness: Liveness, prefix: &str, settings: &SessionSettings) -> Self {
-        let library = library();
+        let idle_ms = settings.refresh_token_ttl.as_millis() as u64;
+        let grace_ms = settings.reuse_grace.as_millis() as u64;
+        let library = library(idle_ms, grace_ms);
         Self {
             redis,
             liveness,
             max_per_user: settings.max_per_user,
             durability: None,
             keys: KeySchema::new(prefix),
-            idle_ms: settings.refresh_token_ttl.as_millis() as u64,
+            idle_ms,
             max_age_ms: settings.max_age.as_millis() as u64,
-            grace_ms: settings.reuse_grace.as_millis() as u64,
             create: library.function("create"),
             rotate: library.function("rotate"),
             revoke: library.function("revoke"),
@@ -274,14 +281,11 @@ impl SessionStore {
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .key(self.keys.tombstone(user, session))
-            .key(self.keys.credential(user))
             .arg(session.as_simple().to_string())
             .arg(&presented.family_hash()[..])
             .arg(&presented.secret_hash()[..])
             .arg(&nonce[..])
             .arg(&successor.secret_hash()[..])
-            .arg(self.idle_ms)
-            .arg(self.grace_ms)
             .arg(key_arg(key));
         // An unknown, ended or forged token changes nothing: answering
         // `invalid` needs no replica (it would fail closed anyway).

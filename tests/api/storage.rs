@@ -396,3 +396,54 @@ async fn sessions_stored_by_earlier_versions_keep_working() {
     );
     assert_eq!(app.refresh(&t2.refresh_token).await.status(), 400);
 }
+
+/// The credential marker (a user whose password changed) must live while
+/// any session does, or a login would read its absence as an unfinished
+/// password change. Rotations no longer extend it: login gives it at least
+/// the session's absolute end, which no rotation can pass.
+#[tokio::test]
+async fn the_credential_marker_outlives_every_session_however_often_it_rotates() {
+    let app = app()
+        .var("AUTHD_REFRESH_TOKEN_TTL", 2)
+        .var("AUTHD_SESSION_MAX_AGE", 30)
+        .spawn()
+        .await;
+    let (email, first) = app.signed_in_user().await;
+    let new_password = "another long password";
+    let res = app
+        .change_password(&first.access_token, PASSWORD, new_password)
+        .await;
+    assert_eq!(res.status(), 204);
+    // The change fenced logins for AUTHD_SESSION_MAX_AGE from then; this
+    // login's session ends 3 s after that fence would.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let res = app.login(&email, new_password).await;
+    let mut tokens: Tokens = res.json().await.unwrap();
+    // Past the idle lifetime twice over: the session lives on rotations.
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        tokens = app.refreshed(&tokens.refresh_token).await;
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let dump = app.redis_dump().await;
+    let marker_ttl = dump
+        .iter()
+        .find(|(key, _, _)| key.ends_with(":credential"))
+        .map(|(_, ttl, _)| *ttl)
+        .expect("a marker: the password changed");
+    for (key, ttl, values) in dump.iter().filter(|(key, _, _)| key.contains(":s:")) {
+        let end = values
+            .chunks(2)
+            .find(|pair| pair[0] == b"e")
+            .map(|pair| String::from_utf8_lossy(&pair[1]).parse::<i64>().unwrap())
+            .expect("an absolute end");
+        assert!(
+            marker_ttl >= end - now_ms - 1000 && marker_ttl >= *ttl,
+            "{key}: the marker lives {marker_ttl} ms, the session up to {} ms (now {ttl} ms)",
+            end - now_ms
+        );
+    }
+}

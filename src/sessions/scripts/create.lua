@@ -93,13 +93,15 @@ redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIREAT', KEYS[1], expires_text)
 redis.call('ZADD', KEYS[2], expires_text, ARGV[1])
 -- The marker is never behind a live session's version, and lives at least
--- as long as the user's sessions (rotate.lua extends it with them): a marker
--- below SQL's version then means a password change whose Redis step did
--- not run (see auth::account).
+-- as long as the user's sessions: each login gives it at least the new
+-- session's absolute end (no refresh can take a session past it, so
+-- rotations need not extend it), and a password change gives it
+-- AUTHD_SESSION_MAX_AGE. A marker below SQL's version then means a password
+-- change whose Redis step did not run (see auth::account).
 -- A user whose password never changed (version 1) needs no marker: no
 -- marker and a marker of 1 mean the same to every check.
 if math.max(marker, version) > 1 then
-  local marker_ttl = math.max(redis.call('PTTL', KEYS[3]), expires - now)
+  local marker_ttl = math.max(redis.call('PTTL', KEYS[3]), max_age)
   redis.call('SET', KEYS[3], int(math.max(marker, version)), 'PX', int(marker_ttl))
 end
 -- The index lives exactly as long as its longest-lived session: the

@@ -2,16 +2,15 @@
 -- KEYS[1] session hash          <prefix>{u:<user>}:s:<session>
 -- KEYS[2] the user's index      <prefix>{u:<user>}:sessions
 -- KEYS[3] reuse tombstone       <prefix>{u:<user>}:reused:<session>
--- KEYS[4] credential marker     <prefix>{u:<user>}:credential (lives as long
---                               as the user's sessions: extended here)
 -- ARGV[1] session id
 -- ARGV[2] family hash of the presented token (16 bytes, as all hashes here)
 -- ARGV[3] secret hash of the presented token
 -- ARGV[4] nonce the successor was derived with
 -- ARGV[5] secret hash of that successor
--- ARGV[6] idle lifetime, ms
--- ARGV[7] reuse grace, ms
--- ARGV[8] thumbprint of the DPoP key this request proved, or ''
+-- ARGV[6] thumbprint of the DPoP key this request proved, or ''
+-- (The idle lifetime and the reuse grace are the library's IDLE_MS and
+-- GRACE_MS; the credential marker needs no extending: login gives it at
+-- least the session's absolute end, see create.lua.)
 -- Returns one of
 --   { 'rotated', expires_in_ms, end_ms, verified, amr }
 --                                         the successor is now current
@@ -47,7 +46,7 @@ if fam ~= ARGV[2] then
   return { 'invalid' }
 end
 -- Before anything that rotates or revokes: only the bound key may.
-if bound and bound ~= ARGV[8] then
+if bound and bound ~= ARGV[6] then
   return { 'wrong_key' }
 end
 
@@ -60,7 +59,7 @@ end
 
 if cur == ARGV[3] then
   local ends = tonumber(abs)
-  local expires = math.min(now + tonumber(ARGV[6]), ends)
+  local expires = math.min(now + IDLE_MS, ends)
   if expires <= now then
     return { 'invalid' }
   end
@@ -70,24 +69,21 @@ if cur == ARGV[3] then
   redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))
   -- An unbound session binds to the first key that proves a refresh of it
   -- (RFC 9449 §5: a public client's refresh token is bound to its key).
-  if not bound and ARGV[8] ~= '' then
-    redis.call('HSET', KEYS[1], 'k', ARGV[8])
+  if not bound and ARGV[6] ~= '' then
+    redis.call('HSET', KEYS[1], 'k', ARGV[6])
   end
   redis.call('PEXPIREAT', KEYS[1], at)
   redis.call('ZADD', KEYS[2], at, ARGV[1])
-  -- The index and the credential marker live at least as long as this
-  -- session now (GT: never shortened; a marker without a TTL, or none, is
-  -- left alone). Entries of sessions that ended on their own are dropped
-  -- by the next login, list or revocation, not on every rotation.
+  -- The index lives at least as long as this session now (GT: never
+  -- shortened). Entries of sessions that ended on their own are dropped by
+  -- the next login, list or revocation, not on every rotation.
   redis.call('PEXPIREAT', KEYS[2], at, 'GT')
-  redis.call('PEXPIREAT', KEYS[4], at, 'GT')
   return { 'rotated', expires - now, ends, verified, amr }
 end
 
 -- No grace at all when it is 0: the replaced token is reuse at once, even
 -- within the millisecond of its rotation.
-local grace = tonumber(ARGV[7])
-if prev == ARGV[3] and grace > 0 and now - tonumber(rotated) <= grace then
+if prev == ARGV[3] and GRACE_MS > 0 and now - tonumber(rotated) <= GRACE_MS then
   return { 'grace', nonce, redis.call('PTTL', KEYS[1]), tonumber(abs), verified, amr }
 end
 
