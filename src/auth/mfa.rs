@@ -16,7 +16,6 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestCh
 
 use super::{Auth, AuthError, Client, InternalError, TokenPair};
 use crate::common::identity::Identity;
-use crate::factors::challenges::MAX_MFA_ATTEMPTS;
 use crate::factors::{recovery_codes, TotpSecret};
 use crate::mail::MailKind;
 use crate::users::{Credentials, Email, TotpEnrolment};
@@ -380,9 +379,6 @@ impl Auth {
             .ok_or(AuthError::InvalidToken { token_sent: true })
     }
 }
-
-/// How many wrong answers a second step takes (for the docs and tests).
-pub const MAX_SECOND_STEP_ATTEMPTS: u32 = MAX_MFA_ATTEMPTS;
 
 /// Adding or removing a factor of a user who has one takes a login that
 /// used one: else a stolen password-only session could swap the factors

@@ -11,3 +11,31 @@ use super::error::ErrorBody;
     description = "Redis or the database did not answer (`temporarily_unavailable`), with `Retry-After`"
 )]
 pub struct Unavailable(pub ErrorBody<'static>);
+
+/// A WebAuthn challenge and the options of the ceremony that answers it
+/// (passkey registration and passkey login alike).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Ceremony {
+    /// Send it back with the authenticator's answer (5 minutes, single use).
+    pub challenge_id: String,
+    /// `PublicKeyCredentialCreationOptions` (registration) or
+    /// `PublicKeyCredentialRequestOptions` (login), for `navigator.credentials`.
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    pub public_key: serde_json::Value,
+}
+
+impl Ceremony {
+    /// The `publicKey` member of webauthn-rs's options, as JSON.
+    pub fn new(
+        challenge_id: String,
+        public_key: &impl serde::Serialize,
+    ) -> Result<Self, super::ApiError> {
+        let public_key =
+            serde_json::to_value(public_key).map_err(|e| super::ApiError::Internal(Box::new(e)))?;
+        Ok(Self {
+            challenge_id,
+            public_key,
+        })
+    }
+}

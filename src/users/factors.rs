@@ -239,21 +239,6 @@ impl UserStore {
             .await
     }
 
-    /// How many unused recovery codes the user has.
-    pub async fn recovery_codes_left(&self, user: Uuid) -> Result<i64, StoreError> {
-        let id = user.to_string();
-        let row = self
-            .sql()
-            .run(|pool| async move {
-                sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1")
-                    .bind(id)
-                    .fetch_one(&pool)
-                    .await
-            })
-            .await?;
-        get(&row, "n")
-    }
-
     /// Stores a new passkey and queues `notice`, in one transaction; false
     /// when its credential id is registered already (to anyone).
     pub async fn add_passkey(&self, row: PasskeyRow, notice: Rendered) -> Result<bool, StoreError> {

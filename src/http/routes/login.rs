@@ -10,6 +10,7 @@ use crate::auth::{SecondFactor, TokenPair};
 use crate::common::identity::Identity;
 use crate::http::body::{self, Encoding};
 use crate::http::client::client;
+use crate::http::responses::Ceremony;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 use authd_guard::Presented;
@@ -160,23 +161,11 @@ struct PasskeyLoginStart {
     email: Option<String>,
 }
 
-/// A WebAuthn challenge and the options of the ceremony that answers it.
-#[derive(Serialize, ToSchema)]
-struct Ceremony {
-    /// Send it back with the authenticator's answer (5 minutes, single use).
-    challenge_id: String,
-    /// `PublicKeyCredentialRequestOptions` (or `…CreationOptions`), for
-    /// `navigator.credentials`.
-    #[serde(rename = "publicKey")]
-    #[schema(value_type = Object)]
-    public_key: serde_json::Value,
-}
-
 /// Starts a login with a passkey.
 #[utoipa::path(post, path = "/api/login/passkey/start", tag = "passkeys",
     request_body(content = Option<PasskeyLoginStart>, content_type = "application/json"),
     responses(
-        (status = 200, description = "A challenge", body = Ceremony),
+        (status = 200, description = "A challenge", body = crate::http::responses::Ceremony),
         (status = 400, description = "Invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),

@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use crate::auth::PasskeyInfo;
 use crate::common::identity::Identity;
 use crate::http::body;
+use crate::http::responses::Ceremony;
 use crate::http::state::AppState;
-use crate::http::{ApiError, ApiResult};
+use crate::http::ApiResult;
 
 #[derive(Deserialize, ToSchema)]
 struct RegistrationStart {
@@ -21,22 +22,11 @@ struct RegistrationStart {
     name: Option<String>,
 }
 
-/// A WebAuthn challenge and the options of the ceremony that answers it.
-#[derive(Serialize, ToSchema)]
-struct RegistrationCeremony {
-    /// Send it back with the authenticator's answer (5 minutes, single use).
-    challenge_id: String,
-    /// `PublicKeyCredentialCreationOptions`, for `navigator.credentials.create`.
-    #[serde(rename = "publicKey")]
-    #[schema(value_type = Object)]
-    public_key: serde_json::Value,
-}
-
 /// Starts registering a passkey.
 #[utoipa::path(post, path = "/api/passkeys/register/start", tag = "passkeys", security(("bearer" = [])),
     request_body(content = Option<RegistrationStart>, content_type = "application/json"),
     responses(
-        (status = 200, description = "A challenge", body = RegistrationCeremony),
+        (status = 200, description = "A challenge", body = crate::http::responses::Ceremony),
         (status = 400, description = "Invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
@@ -53,14 +43,9 @@ pub async fn register_start(
     let input = body::optional::<RegistrationStart>(&req, &body, false)?;
     let name = input.as_ref().and_then(|(i, _)| i.name.as_deref());
     let (challenge_id, options) = state.auth.passkey_register_start(*identity, name).await?;
-    let public_key =
-        serde_json::to_value(&options.public_key).map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(RegistrationCeremony {
-            challenge_id,
-            public_key,
-        }))
+        .json(Ceremony::new(challenge_id, &options.public_key)?))
 }
 
 #[derive(Deserialize, ToSchema)]
