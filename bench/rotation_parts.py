@@ -30,7 +30,7 @@ rotate = open("src/sessions/scripts/rotate.lua").read()
 create = open("src/sessions/scripts/create.lua").read()
 variants = {
  "full": rotate,
- "no_writes": rotate.replace("redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))", "").replace("redis.call('PEXPIREAT', KEYS[1], at)","").replace("redis.call('ZADD', KEYS[2], at, ARGV[1])","").replace("redis.call('PEXPIREAT', KEYS[2], at, 'GT')",""),
+ "no_writes": rotate.replace("redis.call('HSET', KEYS[1], 'p', cur, 'c', ARGV[5], 'n', ARGV[4], 'u', int(now))", "").replace("redis.call('PEXPIREAT', KEYS[1], at)","").replace(rotate[rotate.index("  if redis.call('ZADD'"):rotate.index("    reindex(KEYS[2], now)\n  end\n") + len("    reindex(KEYS[2], now)\n  end\n")], ""),
  "hmget_only": "local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k', 'm')\nreturn { 'rotated', 1, 2, 0 }",
  "time_only": "local now = now_ms()\nreturn { 'rotated', 1, 2, 0 }",
 }

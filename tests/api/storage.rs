@@ -75,6 +75,98 @@ async fn every_key_has_a_ttl_and_none_holds_a_token() {
     }
 }
 
+/// A user's index can vanish while a session lives (a `maxmemory` policy
+/// evicting it, an operator's `DEL`). The next rotation writes it again, and
+/// it must come back with a TTL: `PEXPIREAT … GT` alone sets none on a key
+/// that has none.
+#[tokio::test]
+async fn a_rotation_that_rewrites_a_lost_index_gives_it_a_ttl() {
+    let app = spawn_app().await;
+    let (_, t0) = app.signed_in_user().await;
+    let mut lost = 0;
+    for (node, keys) in app.redis_keys_by_node().await {
+        let mut conn = redis_connection(&node).await;
+        for key in keys.iter().filter(|k| k.ends_with(":sessions")) {
+            let n: i64 = redis::cmd("DEL")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            lost += n;
+        }
+    }
+    assert_eq!(lost, 1, "the user's index");
+    let t1 = app.refreshed(&t0.refresh_token).await;
+    let dump = app.redis_dump().await;
+    let index = dump
+        .iter()
+        .find(|(key, _, _)| key.ends_with(":sessions"))
+        .expect("the rotation indexes the session again");
+    assert_eq!(index.2.len(), 2, "one session and its score: {index:?}");
+    for (key, ttl, _) in &dump {
+        assert!(*ttl > 0, "{key} has no TTL ({ttl})");
+    }
+    // And the index still serves: the session is listed.
+    assert_eq!(app.sessions(&t1.access_token).await.len(), 1);
+}
+
+/// The index's TTL and the longest expiry among the sessions of its dump.
+fn index_and_longest_session(dump: &Dump) -> (i64, i64) {
+    let index = dump
+        .iter()
+        .find(|(key, _, _)| key.ends_with(":sessions"))
+        .map(|(_, ttl, _)| *ttl)
+        .expect("an index");
+    let longest = dump
+        .iter()
+        .filter(|(key, _, _)| key.contains(":s:"))
+        .map(|(_, ttl, _)| *ttl)
+        .max()
+        .expect("a session");
+    (index, longest)
+}
+
+/// The index lives exactly as long as its longest session, also when the
+/// newest session is not the longest (an instance with a shorter idle
+/// lifetime logs in beside one with a longer) and when the cap ends the
+/// longest one.
+#[tokio::test]
+async fn the_index_lives_exactly_as_long_as_its_longest_session() {
+    let long = app().var("AUTHD_REFRESH_TOKEN_TTL", 600).spawn().await;
+    let short = app()
+        .var("AUTHD_REFRESH_TOKEN_TTL", 60)
+        .sharing(&long)
+        .spawn()
+        .await;
+    let (email, _) = long.signed_in_user().await;
+    short.login_tokens(&email).await;
+    let (index, longest) = index_and_longest_session(&long.redis_dump().await);
+    assert!(longest > 590_000, "the long session: {longest} ms");
+    assert!(
+        (index - longest).abs() < 1000,
+        "index {index} ms, longest session {longest} ms"
+    );
+
+    // A cap of one: the short instance's login ends the long session, and the
+    // index shrinks to the short one's lifetime.
+    let long = app().var("AUTHD_REFRESH_TOKEN_TTL", 600).spawn().await;
+    let capped = app()
+        .var("AUTHD_REFRESH_TOKEN_TTL", 60)
+        .var("AUTHD_MAX_SESSIONS_PER_USER", 1)
+        .sharing(&long)
+        .spawn()
+        .await;
+    let (email, first) = long.signed_in_user().await;
+    capped.login_tokens(&email).await;
+    assert_error(long.refresh(&first.refresh_token).await, 400, "invalid_grant").await;
+    let (index, longest) = index_and_longest_session(&long.redis_dump().await);
+    assert!(longest < 61_000, "only the short session is left: {longest} ms");
+    assert!(
+        (index - longest).abs() < 1000,
+        "index {index} ms, longest session {longest} ms"
+    );
+}
+
 /// The keys of sessions, without the per-client registration counters
 /// (which count for an hour by design; see the throttle tests).
 type Dump = Vec<(String, i64, Vec<Vec<u8>>)>;

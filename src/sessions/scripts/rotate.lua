@@ -73,11 +73,17 @@ if cur == ARGV[3] then
     redis.call('HSET', KEYS[1], 'k', ARGV[6])
   end
   redis.call('PEXPIREAT', KEYS[1], at)
-  redis.call('ZADD', KEYS[2], at, ARGV[1])
   -- The index lives at least as long as this session now (GT: never
   -- shortened). Entries of sessions that ended on their own are dropped by
   -- the next login, list or revocation, not on every rotation.
-  redis.call('PEXPIREAT', KEYS[2], at, 'GT')
+  if redis.call('ZADD', KEYS[2], at, ARGV[1]) == 0 then
+    redis.call('PEXPIREAT', KEYS[2], at, 'GT')
+  else
+    -- The entry was missing: the index was lost while the session lived
+    -- (evicted under a maxmemory policy, deleted by hand), and ZADD wrote
+    -- it anew without a TTL, which GT would never set. Set it exactly.
+    reindex(KEYS[2], now)
+  end
   return { 'rotated', expires - now, ends, verified, amr }
 end
 
