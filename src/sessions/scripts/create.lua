@@ -41,24 +41,23 @@ if version > 1 and marker < version then
   return { 'lagging' }
 end
 local now = now_ms()
--- The expiry of the longest-lived session left (nil: none).
-local longest = reindex(KEYS[2], now)
+-- Entries of sessions that ended on their own go first: the cap counts
+-- live sessions.
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now))
 -- At the cap, the sessions that would expire soonest end: with the idle
 -- lifetime counted from each session's last refresh, those are the least
 -- recently used (a session near its absolute end goes first as well).
 local live = redis.call('ZCARD', KEYS[2])
 local over = live - tonumber(ARGV[11]) + 1
 local evicted_count = 0
-if over >= live then
-  -- Every indexed session goes (a cap of 1): the new one is the only one.
-  longest = nil
-end
 if over > 0 then
   local evicted = redis.call('ZPOPMIN', KEYS[2], over)
   for i = 1, #evicted, 2 do
     evicted_count = evicted_count + redis.call('DEL', ARGV[10] .. evicted[i])
   end
 end
+-- Sessions other than the new one still indexed.
+local others = live - math.max(over, 0)
 local max_age = tonumber(ARGV[5])
 local expires = now + math.min(tonumber(ARGV[4]), max_age)
 -- Each number is turned into text once.
@@ -104,7 +103,16 @@ if math.max(marker, version) > 1 then
   local marker_ttl = math.max(redis.call('PTTL', KEYS[3]), max_age)
   redis.call('SET', KEYS[3], int(math.max(marker, version)), 'PX', int(marker_ttl))
 end
--- The index lives exactly as long as its longest-lived session: the
--- longest left before this one (evictions took the soonest), or this one.
-redis.call('PEXPIREAT', KEYS[2], int(math.max(longest or 0, expires)))
+-- The index lives exactly as long as its longest-lived session. With one
+-- clock and one idle lifetime that is the new one (every other expires at
+-- most that lifetime after its last use, before now). Another instance's
+-- longer lifetime, or a clock that ran ahead before a failover, can have
+-- left a longer one: GT keeps its expiry. Without others the index is new
+-- (or its last entries were just evicted): GT would leave a key without a
+-- TTL as it is, so the expiry is set outright.
+if others > 0 then
+  redis.call('PEXPIREAT', KEYS[2], expires_text, 'GT')
+else
+  redis.call('PEXPIREAT', KEYS[2], expires_text)
+end
 return { 'created', expires - now, now + max_age, evicted_count }
