@@ -233,6 +233,10 @@ run_authd "$bin" "$miss_port" AUTHD_REDIS_URL="redis://127.0.0.1:$rport" AUTHD_R
 cost_n=$(( secs >= 5 ? 200 : 20 ))
 python3 bench/redis_cost.py "http://127.0.0.1:$cost_port" "http://127.0.0.1:$miss_port" "$rport" \
   "$(pgrep -f "redis-server 127.0.0.1:$rport" | head -1)" "$cost_n" | tee "$work/redis_cost.txt"
+# The same operations with Redis to itself and warm (bench/redis_parts.py:
+# authd's scripts sent straight to a private Redis, 32 users a batch): what
+# one Redis core can serve.
+python3 bench/redis_parts.py --markdown | tee "$work/redis_parts.txt"
 
 # The TypeScript client's soak (clients/js/bench/soak.mjs): 50 app
 # instances, 4 concurrent API calls each, 2-second access tokens, 5 % of
@@ -275,6 +279,7 @@ prop_file = d / "propagation.txt"
 propagation = prop_file.read_text().strip() if prop_file.exists() else "revocation propagation: not measured"
 redis_cost = (d / "redis_cost.txt").read_text().strip() if (d / "redis_cost.txt").exists() else "not measured"
 redis_load = (d / "redis_load.txt").read_text().strip() if (d / "redis_load.txt").exists() else "| not measured | | | | |"
+redis_parts = (d / "redis_parts.txt").read_text().strip() if (d / "redis_parts.txt").exists() else "not measured"
 soak = (d / "soak.txt").read_text().strip() if (d / "soak.txt").exists() else "soak: not run"
 guard_ratio = r["resource server guarded c32"] / r["resource server bare c32"]
 print(f"resource server (authd-guard, Redis revocation): guarded route {guard_ratio:.3f} x its own bare route")
@@ -361,6 +366,14 @@ on its own core" pin Redis alone to one core and authd and wrk to the others:
 | case | requests | script µs per request | other commands µs | script calls per request |
 |---|---|---|---|---|
 {redis_load}
+
+With Redis to itself and warm (`bench/redis_parts.py`: authd's own scripts
+and commands for each operation sent straight to a private Redis, 32 users'
+operations pipelined a batch, nothing else running): what one Redis core
+can serve, e.g. a Redis host of its own under many authd instances. Command
+µs counts each script once, with the calls it makes:
+
+{redis_parts}
 
 Revocation across instances (three session-mode instances sharing one
 Redis; log out on one, poll the other two until each refuses the token):
