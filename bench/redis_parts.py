@@ -7,6 +7,13 @@ Redis process's CPU time (with them).
 
     python3 bench/redis_parts.py              # both tables
     python3 bench/redis_parts.py --markdown   # the operations, for BENCHMARKS.md
+    python3 bench/redis_parts.py --callgrind  # instructions instead of time
+
+With --callgrind, redis-server runs under valgrind's callgrind, and each
+operation is reported in the instructions Redis ran for it (the whole
+process, from the request's bytes to the reply's): a count that repeats
+from run to run whatever else the machine does, where times on a shared
+machine drift by tens of percent.
 
 Operations, with every Redis command each one sends:
 - login: the two throttle slots (the account's and the client's: EVALSHA
@@ -25,16 +32,21 @@ out), 32 sessions, 300 rounds:
 - time_only: the Redis clock and a reply (what any call costs)."""
 
 import os
+import pathlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 port = int(subprocess.run(["python3", "-c", "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])"],
                           capture_output=True, text=True, check=True).stdout)
-server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                          stdout=subprocess.DEVNULL)
-for _ in range(100):
+callgrind = "--callgrind" in sys.argv
+profile_dir = tempfile.mkdtemp() if callgrind else None
+wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile_dir}/out.%p"] if callgrind else []
+server = subprocess.Popen(wrapper + ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(600 if callgrind else 100):
     if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
         break
     time.sleep(0.05)
@@ -123,9 +135,17 @@ def measured(ops, run, direct=()):
     outside scripts, once per op), the Redis process's CPU µs per op, and the
     calls behind them."""
     call("CONFIG", "RESETSTAT")
+    if callgrind:
+        subprocess.run(["callgrind_control", "-z", str(server.pid)], capture_output=True, check=True)
     before = cpu_usec()
     run()
     cpu = (cpu_usec() - before) / ops
+    if callgrind:
+        # The instructions since the zeroing, from the dump callgrind writes.
+        subprocess.run(["callgrind_control", "-d", str(server.pid)], capture_output=True, check=True)
+        dump = max(pathlib.Path(profile_dir).glob("out.*.*"), key=lambda p: int(p.suffix[1:]))
+        summary = next(l for l in dump.read_text().splitlines() if l.startswith("summary:"))
+        cpu = int(summary.split()[1]) / ops
     stats = commandstats()
     scripts = sum(usec for name, (_, usec) in stats.items() if name in ("fcall", "evalsha"))
     # A direct command's share of its name's time (DEL is also called in a script).
@@ -192,11 +212,12 @@ def logouts():
         assert all(r == b"1" for r in replies), replies
 rows["logout"] = measured(len(logged_in), logouts)
 
-print("| operation | command µs | Redis process CPU µs | calls per operation, µs per call (a script's own calls included) |")
+cpu_column = "Redis instructions (callgrind)" if callgrind else "Redis process CPU µs"
+print(f"| operation | command µs | {cpu_column} | calls per operation, µs per call (a script's own calls included) |")
 print("|---|---|---|---|")
 for name, (total, cpu, detail) in rows.items():
-    print(f"| {name} | {total:.1f} | {cpu:.1f} | {detail} |")
-if "--markdown" not in sys.argv:
+    print(f"| {name} | {total:.1f} | {cpu:,.0f} | {detail} |" if callgrind else f"| {name} | {total:.1f} | {cpu:.1f} | {detail} |")
+if "--markdown" not in sys.argv and not callgrind:
     print()
     for part in ("rotate", "no_writes", "hmget_only", "time_only"):
         total, _, _ = measured(9600, rotations(part))
