@@ -110,6 +110,33 @@ async fn a_rotation_that_rewrites_a_lost_index_gives_it_a_ttl() {
     assert_eq!(app.sessions(&t1.access_token).await.len(), 1);
 }
 
+/// An index without a TTL (as a rotation before that fix could leave one)
+/// gets one back at the user's next login.
+#[tokio::test]
+async fn a_login_gives_an_index_without_a_ttl_its_ttl_back() {
+    let app = spawn_app().await;
+    let (email, _) = app.signed_in_user().await;
+    let mut persisted = 0;
+    for (node, keys) in app.redis_keys_by_node().await {
+        let mut conn = redis_connection(&node).await;
+        for key in keys.iter().filter(|k| k.ends_with(":sessions")) {
+            let n: i64 = redis::cmd("PERSIST")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            persisted += n;
+        }
+    }
+    assert_eq!(persisted, 1, "the user's index had a TTL to remove");
+    app.login_tokens(&email).await;
+    let (index, longest) = index_and_longest_session(&app.redis_dump().await);
+    assert!(
+        index > 0 && (index - longest).abs() < 1000,
+        "index {index} ms, longest session {longest} ms"
+    );
+}
+
 /// The index's TTL and the longest expiry among the sessions of its dump.
 fn index_and_longest_session(dump: &Dump) -> (i64, i64) {
     let index = dump

@@ -109,10 +109,12 @@ end
 -- longer lifetime, or a clock that ran ahead before a failover, can have
 -- left a longer one: GT keeps its expiry. Without others the index is new
 -- (or its last entries were just evicted): GT would leave a key without a
--- TTL as it is, so the expiry is set outright.
-if others > 0 then
-  redis.call('PEXPIREAT', KEYS[2], expires_text, 'GT')
-else
+-- TTL as it is, so the expiry is set outright. GT refusing is rare (mixed
+-- lifetimes, two logins in one millisecond): only then is the TTL read, so
+-- an index that has none (as rotations before 77f7d1e could leave one)
+-- gets it back at the next login.
+if others == 0
+  or (redis.call('PEXPIREAT', KEYS[2], expires_text, 'GT') == 0 and redis.call('PTTL', KEYS[2]) == -1) then
   redis.call('PEXPIREAT', KEYS[2], expires_text)
 end
 return { 'created', expires - now, now + max_age, evicted_count }
