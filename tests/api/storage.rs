@@ -75,6 +75,24 @@ async fn every_key_has_a_ttl_and_none_holds_a_token() {
     }
 }
 
+/// Runs `command` on every user index of the app's prefix (what a
+/// `maxmemory` policy or an operator could do to it); the sum of its replies.
+async fn on_indexes(app: &TestApp, command: &str) -> i64 {
+    let mut total = 0;
+    for (node, keys) in app.redis_keys_by_node().await {
+        let mut conn = redis_connection(&node).await;
+        for key in keys.iter().filter(|k| k.ends_with(":sessions")) {
+            let n: i64 = redis::cmd(command)
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            total += n;
+        }
+    }
+    total
+}
+
 /// A user's index can vanish while a session lives (a `maxmemory` policy
 /// evicting it, an operator's `DEL`). The next rotation writes it again, and
 /// it must come back with a TTL: `PEXPIREAT … GT` alone sets none on a key
@@ -83,19 +101,7 @@ async fn every_key_has_a_ttl_and_none_holds_a_token() {
 async fn a_rotation_that_rewrites_a_lost_index_gives_it_a_ttl() {
     let app = spawn_app().await;
     let (_, t0) = app.signed_in_user().await;
-    let mut lost = 0;
-    for (node, keys) in app.redis_keys_by_node().await {
-        let mut conn = redis_connection(&node).await;
-        for key in keys.iter().filter(|k| k.ends_with(":sessions")) {
-            let n: i64 = redis::cmd("DEL")
-                .arg(key)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            lost += n;
-        }
-    }
-    assert_eq!(lost, 1, "the user's index");
+    assert_eq!(on_indexes(&app, "DEL").await, 1, "the user's index");
     let t1 = app.refreshed(&t0.refresh_token).await;
     let dump = app.redis_dump().await;
     let index = dump
@@ -116,19 +122,11 @@ async fn a_rotation_that_rewrites_a_lost_index_gives_it_a_ttl() {
 async fn a_login_gives_an_index_without_a_ttl_its_ttl_back() {
     let app = spawn_app().await;
     let (email, _) = app.signed_in_user().await;
-    let mut persisted = 0;
-    for (node, keys) in app.redis_keys_by_node().await {
-        let mut conn = redis_connection(&node).await;
-        for key in keys.iter().filter(|k| k.ends_with(":sessions")) {
-            let n: i64 = redis::cmd("PERSIST")
-                .arg(key)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            persisted += n;
-        }
-    }
-    assert_eq!(persisted, 1, "the user's index had a TTL to remove");
+    assert_eq!(
+        on_indexes(&app, "PERSIST").await,
+        1,
+        "the user's index had a TTL to remove"
+    );
     app.login_tokens(&email).await;
     let (index, longest) = index_and_longest_session(&app.redis_dump().await);
     assert!(
@@ -185,9 +183,17 @@ async fn the_index_lives_exactly_as_long_as_its_longest_session() {
         .await;
     let (email, first) = long.signed_in_user().await;
     capped.login_tokens(&email).await;
-    assert_error(long.refresh(&first.refresh_token).await, 400, "invalid_grant").await;
+    assert_error(
+        long.refresh(&first.refresh_token).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
     let (index, longest) = index_and_longest_session(&long.redis_dump().await);
-    assert!(longest < 61_000, "only the short session is left: {longest} ms");
+    assert!(
+        longest < 61_000,
+        "only the short session is left: {longest} ms"
+    );
     assert!(
         (index - longest).abs() < 1000,
         "index {index} ms, longest session {longest} ms"
