@@ -3,24 +3,20 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::common::clock::unix_now;
+use crate::common::random_token;
 use crate::mail::Rendered;
 use crate::users::Verification;
 
-const TOKEN_BYTES: usize = 32;
 /// Longer presented tokens are not even hashed.
 const MAX_TOKEN_CHARS: usize = 128;
 
 /// A fresh token that works for `ttl`, and the mail that carries it
 /// (`mail(token, expires_at)`), ready to be stored (its hash) and queued.
 pub fn issue(ttl: Duration, mail: impl FnOnce(&str, i64) -> Rendered) -> Verification {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    rand::fill(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_token();
     let expires_at = unix_now() as i64 + ttl.as_secs() as i64;
     Verification {
         token_hash: token_hash(&token),

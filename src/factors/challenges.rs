@@ -22,6 +22,7 @@ use deadpool_redis::redis::{self, Script, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::common::random_token;
 use crate::connections::{Call, Durability, KeySchema, Redis, StoreError};
 
 /// How long a login's second step and a WebAuthn ceremony may take.
@@ -158,14 +159,6 @@ impl Challenges {
         )
         .await
     }
-}
-
-/// 32 random bytes, base64url.
-fn random_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// What tells a call's own change from another's.
