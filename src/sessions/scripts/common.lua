@@ -5,7 +5,7 @@
 -- which PEXPIREAT and friends refuse. '%d' formats the number as a C long
 -- (every value here is a whole number of ms, far below 2^53): a fraction
 -- of the cost of '%.0f', whose float formatting was 7% of a rotation's
--- instructions (callgrind, bench/rotation_parts.py).
+-- instructions (callgrind, bench/redis_parts.py).
 local function int(n)
   return string.format('%d', n)
 end
