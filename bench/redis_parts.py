@@ -156,7 +156,7 @@ def measured(ops, run, direct=()):
 
 def create_args(user, sid):
     keys = [f"p:{{u:{user}}}:s:{sid}", f"p:{{u:{user}}}:sessions", f"p:{{u:{user}}}:credential"]
-    return ("FCALL", "bis_create", 3, *keys, sid, os.urandom(16), os.urandom(16), 2592000000, 7776000000,
+    return ("FCALL", "bis_create", 3, *keys, sid, os.urandom(16), os.urandom(16), 7776000000,
             "phone", "Mozilla", "127.0.0.1", 1, f"p:{{u:{user}}}:s:", 100, "", "", "")
 
 rows = {}

@@ -160,7 +160,6 @@ pub struct SessionStore {
     /// `connections::redis::liveness`); every change here `sync`s it.
     liveness: Liveness,
     keys: KeySchema,
-    idle_ms: u64,
     max_age_ms: u64,
     /// `AUTHD_MAX_SESSIONS_PER_USER`: the most sessions a user holds, and
     /// the most any one script touches.
@@ -178,16 +177,16 @@ pub struct SessionStore {
 
 impl SessionStore {
     pub fn new(redis: Redis, liveness: Liveness, prefix: &str, settings: &SessionSettings) -> Self {
-        let idle_ms = settings.refresh_token_ttl.as_millis() as u64;
-        let grace_ms = settings.reuse_grace.as_millis() as u64;
-        let library = library(idle_ms, grace_ms);
+        let library = library(
+            settings.refresh_token_ttl.as_millis() as u64,
+            settings.reuse_grace.as_millis() as u64,
+        );
         Self {
             redis,
             liveness,
             max_per_user: settings.max_per_user,
             durability: None,
             keys: KeySchema::new(prefix),
-            idle_ms,
             max_age_ms: settings.max_age.as_millis() as u64,
             create: library.function("create"),
             rotate: library.function("rotate"),
@@ -227,7 +226,6 @@ impl SessionStore {
             .arg(token.session_id.as_simple().to_string())
             .arg(&token.family_hash()[..])
             .arg(&token.secret_hash()[..])
-            .arg(self.idle_ms)
             .arg(self.max_age_ms)
             .arg(meta.device.as_deref().unwrap_or_default())
             .arg(meta.user_agent.as_deref().unwrap_or_default())

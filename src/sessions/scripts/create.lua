@@ -5,19 +5,19 @@
 -- ARGV[1] session id
 -- ARGV[2] family hash           SHA-256 of the token family secret (16 bytes)
 -- ARGV[3] token hash            SHA-256 of the first token's secret (16 bytes)
--- ARGV[4] idle lifetime, ms     AUTHD_REFRESH_TOKEN_TTL
--- ARGV[5] absolute lifetime, ms AUTHD_SESSION_MAX_AGE
--- ARGV[6] device name given at login ('' if none; at most 100 characters)
--- ARGV[7] User-Agent ('' if none; at most 256 bytes)
--- ARGV[8] client IP
--- ARGV[9] credential version the login's password was checked against
--- ARGV[10] session key prefix   <prefix>{u:<user>}:s:  (same hash tag)
--- ARGV[11] most sessions a user may hold (AUTHD_MAX_SESSIONS_PER_USER)
--- ARGV[12] '1' when the user's email address is verified, else ''
--- ARGV[13] thumbprint of the DPoP key the login proved, or '': the session
+-- ARGV[4] absolute lifetime, ms AUTHD_SESSION_MAX_AGE
+-- ARGV[5] device name given at login ('' if none; at most 100 characters)
+-- ARGV[6] User-Agent ('' if none; at most 256 bytes)
+-- ARGV[7] client IP
+-- ARGV[8] credential version the login's password was checked against
+-- ARGV[9] session key prefix   <prefix>{u:<user>}:s:  (same hash tag)
+-- ARGV[10] most sessions a user may hold (AUTHD_MAX_SESSIONS_PER_USER)
+-- ARGV[11] '1' when the user's email address is verified, else ''
+-- ARGV[12] thumbprint of the DPoP key the login proved, or '': the session
 --          is bound to it (every refresh must prove the same key)
--- ARGV[14] the login's RFC 8176 methods, comma-separated ('' : 'pwd'); every
+-- ARGV[13] the login's RFC 8176 methods, comma-separated ('' : 'pwd'); every
 --          access token of the session carries them
+-- (The idle lifetime is the library's IDLE_MS, AUTHD_REFRESH_TOKEN_TTL.)
 -- Returns { 'created', expires_in_ms, end_ms, evicted } (end_ms: the
 -- session's absolute end, unix ms; evicted: sessions ended by the cap), or
 -- { 'stale' } when a password change newer than the password this login
@@ -32,7 +32,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return { 'created', redis.call('PTTL', KEYS[1]), abs, 0 }
 end
 local marker = tonumber(redis.call('GET', KEYS[3]) or '') or 0
-local version = tonumber(ARGV[9])
+local version = tonumber(ARGV[8])
 if marker > version then
   return { 'stale' }
 end
@@ -48,43 +48,43 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now))
 -- lifetime counted from each session's last refresh, those are the least
 -- recently used (a session near its absolute end goes first as well).
 local live = redis.call('ZCARD', KEYS[2])
-local over = live - tonumber(ARGV[11]) + 1
+local over = live - tonumber(ARGV[10]) + 1
 local evicted_count = 0
 if over > 0 then
   local evicted = redis.call('ZPOPMIN', KEYS[2], over)
   for i = 1, #evicted, 2 do
-    evicted_count = evicted_count + redis.call('DEL', ARGV[10] .. evicted[i])
+    evicted_count = evicted_count + redis.call('DEL', ARGV[9] .. evicted[i])
   end
 end
 -- Sessions other than the new one still indexed.
 local others = live - math.max(over, 0)
-local max_age = tonumber(ARGV[5])
-local expires = now + math.min(tonumber(ARGV[4]), max_age)
+local max_age = tonumber(ARGV[4])
+local expires = now + math.min(IDLE_MS, max_age)
 -- Each number is turned into text once.
 local now_text, expires_text = int(now), int(expires)
 local fields = { 'f', ARGV[2], 'c', ARGV[3],
-  'b', now_text, 'u', now_text, 'e', int(now + max_age), 'i', ARGV[8] }
+  'b', now_text, 'u', now_text, 'e', int(now + max_age), 'i', ARGV[7] }
 -- No device name or User-Agent: no field (a field costs bytes even empty).
-if ARGV[6] ~= '' then
+if ARGV[5] ~= '' then
   fields[#fields + 1] = 'd'
+  fields[#fields + 1] = ARGV[5]
+end
+if ARGV[6] ~= '' then
+  fields[#fields + 1] = 'a'
   fields[#fields + 1] = ARGV[6]
 end
-if ARGV[7] ~= '' then
-  fields[#fields + 1] = 'a'
-  fields[#fields + 1] = ARGV[7]
-end
-if ARGV[13] ~= '' then
+if ARGV[12] ~= '' then
   fields[#fields + 1] = 'k'
-  fields[#fields + 1] = ARGV[13]
+  fields[#fields + 1] = ARGV[12]
 end
 -- A password alone is the common case: no field.
-local amr = ARGV[14] or ''
+local amr = ARGV[13] or ''
 if amr ~= '' and amr ~= 'pwd' then
   fields[#fields + 1] = 'm'
   fields[#fields + 1] = amr
 end
 -- Verified: 'v' (access tokens of the session say so); else no field.
-if ARGV[12] == '1' then
+if ARGV[11] == '1' then
   fields[#fields + 1] = 'v'
   fields[#fields + 1] = '1'
 end
