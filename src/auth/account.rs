@@ -3,7 +3,7 @@
 
 use super::mailed_token;
 use super::password::{new_password, presented_password};
-use super::{parse_email, Auth, AuthError, Client, InternalError};
+use super::{parse_email, Auth, AuthError, Client};
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
 use crate::users::{CreateUserError, Email, User};
@@ -64,11 +64,9 @@ impl Auth {
         client: &Client,
     ) -> Result<(), AuthError> {
         let password = presented_password(password)?;
-        let Some(credentials) = self.users.credentials_by_id(who.user_id).await? else {
-            return Err(AuthError::InvalidToken { token_sent: true });
-        };
-        let email = Email::parse(&credentials.user.email)
-            .ok_or(AuthError::Internal(InternalError::StoredEmail))?;
+        let credentials = self.caller(who).await?;
+        self.step_up(who, &credentials).await?;
+        let email = Email::stored(&credentials.user.email);
         self.checked(&email, client.ip, async {
             let matched = match password {
                 Some(password) => self.password_matches(password, Some(&credentials)).await?,

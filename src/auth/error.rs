@@ -78,12 +78,10 @@ pub enum InternalError {
     Hashing(#[source] HashError),
     #[error("signing an access token failed")]
     Signing(#[source] jsonwebtoken::errors::Error),
-    #[error("a stored email does not parse")]
-    StoredEmail,
     #[error("a background task died")]
     Task(#[source] tokio::task::JoinError),
     #[error("a TOTP secret could not be sealed or opened")]
-    Sealing(#[source] crate::factors::SealError),
+    Sealing(#[source] crate::common::sealing::SealError),
     #[error("second-factor state could not be (de)serialised")]
     Serialise(#[source] serde_json::Error),
     #[error("WebAuthn: {0}")]

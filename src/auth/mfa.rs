@@ -18,7 +18,7 @@ use super::{Auth, AuthError, Client, InternalError, TokenPair};
 use crate::common::identity::Identity;
 use crate::factors::{recovery_codes, TotpSecret};
 use crate::mail::MailKind;
-use crate::users::{Credentials, Email, TotpEnrolment};
+use crate::users::{Credentials, Email, FactorAdded, SecondFactors, TotpEnrolment};
 
 /// What a client answers the second step with.
 pub enum SecondFactor {
@@ -136,7 +136,7 @@ impl Auth {
             // A password change or a disabled account since the first step.
             .filter(|c| c.version == pending.version && !c.user.disabled)
             .ok_or(AuthError::InvalidFactor(UNKNOWN_STEP))?;
-        let email = stored_email(&credentials)?;
+        let email = stored_email(&credentials);
         let checked = self
             .checked(&email, client.ip, async {
                 self.second_factor_matches(&credentials, &pending, answer)
@@ -219,7 +219,7 @@ impl Auth {
         if credentials.factors.totp {
             return Err(AuthError::AlreadyEnrolled);
         }
-        step_up(who, &credentials)?;
+        self.step_up(who, &credentials).await?;
         let user = &credentials.user;
         let secret = TotpSecret::generate();
         let sealed = self
@@ -245,7 +245,7 @@ impl Auth {
         client: &Client,
     ) -> Result<Vec<String>, AuthError> {
         let credentials = self.caller(who).await?;
-        step_up(who, &credentials)?;
+        self.step_up(who, &credentials).await?;
         let user = credentials.user.id;
         let enrolment = match self.users.totp(user).await? {
             Some(e) if e.confirmed => return Err(AuthError::AlreadyEnrolled),
@@ -257,7 +257,7 @@ impl Auth {
             }
         };
         let secret = self.open_secret(user, &enrolment)?;
-        let email = stored_email(&credentials)?;
+        let email = stored_email(&credentials);
         self.checked(&email, client.ip, async {
             Ok(self
                 .totp_code_matches(user, &secret, code)
@@ -274,17 +274,16 @@ impl Auth {
         let notice = self
             .mailer
             .notice(MailKind::FactorAdded, &credentials.user.email);
-        if !self
+        let added = self
             .users
-            .confirm_totp(user, &enrolment.secret, hashes, notice)
+            .confirm_totp(user, &enrolment.secret, hashes, notice, who.session_id)
             .await?
-        {
-            return Err(AuthError::InvalidFactor(
+            .ok_or(AuthError::InvalidFactor(
                 "the enrolment was replaced by a newer one: confirm that one",
-            ));
-        }
+            ))?;
         self.mailer.queued(MailKind::FactorAdded);
         log::info!("user {user}: TOTP turned on");
+        self.fence_other_sessions(who, added).await;
         Ok(codes)
     }
 
@@ -301,7 +300,8 @@ impl Auth {
         let Some(enrolment) = self.users.totp(user).await?.filter(|e| e.confirmed) else {
             return Err(AuthError::InvalidFactor("TOTP is not on"));
         };
-        let email = stored_email(&credentials)?;
+        self.step_up(who, &credentials).await?;
+        let email = stored_email(&credentials);
         self.checked(&email, client.ip, async {
             let matched = match &answer {
                 SecondFactor::Code(code) => {
@@ -378,17 +378,61 @@ impl Auth {
             .await?
             .ok_or(AuthError::InvalidToken { token_sent: true })
     }
+
+    /// RFC 9470 step-up before what could take the account over: changing
+    /// the password, deleting the account, adding or removing a factor. A
+    /// session whose login used none of the factors the user has now may do
+    /// none of it (403 `insufficient_user_authentication`), whatever
+    /// `AUTHD_REQUIRE_MFA` says: else a session stolen with the password
+    /// alone outlives the factor its owner turns on. A user's first factor
+    /// needs only a valid token (and a notice is mailed).
+    ///
+    /// A credential change whose Redis step never ran (a password change or
+    /// a first factor that answered before its sessions ended) is finished
+    /// first, as a login would.
+    pub(super) async fn step_up(
+        &self,
+        who: Identity,
+        credentials: &Credentials,
+    ) -> Result<(), AuthError> {
+        self.settle(credentials).await?;
+        if !proves_a_factor_of(who.amr, credentials.factors) {
+            return Err(AuthError::InsufficientAuthentication);
+        }
+        Ok(())
+    }
+
+    /// After a factor was added: the user's first one ends every other
+    /// session of the user, on every instance, behind the credential fence
+    /// its transaction raised (as a password change does). The factor is on
+    /// whatever happens here: should Redis fail, the answer (recovery codes,
+    /// the new passkey) still goes out, and the next login or step-up of the
+    /// user finishes the step (`settle`).
+    pub(super) async fn fence_other_sessions(&self, who: Identity, added: FactorAdded) {
+        let FactorAdded::First { version } = added else {
+            return;
+        };
+        let user = who.user_id;
+        match self
+            .revoke_for_credential(user, Some(who.session_id), version)
+            .await
+        {
+            Ok(()) => log::info!("user {user}: first second factor on; every other session ended"),
+            Err(e) => log::warn!(
+                "user {user}: first second factor on, but ending the other sessions failed ({}); the next login or sensitive change finishes it",
+                crate::common::error_chain(&e)
+            ),
+        }
+    }
 }
 
-/// Adding or removing a factor of a user who has one takes a login that
-/// used one: else a stolen password-only session could swap the factors
-/// (RFC 9470 step-up). A user's first factor needs only a valid token, and
-/// a notice is mailed.
-pub(super) fn step_up(who: Identity, credentials: &Credentials) -> Result<(), AuthError> {
-    if credentials.factors.any() && !who.amr.is_strong() {
-        return Err(AuthError::InsufficientAuthentication);
-    }
-    Ok(())
+/// Whether a login with `amr` used one of `factors` (any login does when
+/// there are none): a TOTP or recovery code for TOTP, a passkey for passkeys.
+pub(super) fn proves_a_factor_of(amr: Amr, factors: SecondFactors) -> bool {
+    let passkey = amr.contains(Amr::HARDWARE_KEY) || amr.contains(Amr::SOFTWARE_KEY);
+    !factors.any()
+        || (factors.totp && amr.contains(Amr::ONE_TIME_CODE))
+        || (factors.webauthn && passkey)
 }
 
 fn request_options(options: &RequestChallengeResponse) -> Result<serde_json::Value, AuthError> {
@@ -396,8 +440,8 @@ fn request_options(options: &RequestChallengeResponse) -> Result<serde_json::Val
         .map_err(|e| AuthError::Internal(InternalError::Serialise(e)))
 }
 
-fn stored_email(credentials: &Credentials) -> Result<Email, AuthError> {
-    Email::parse(&credentials.user.email).ok_or(AuthError::Internal(InternalError::StoredEmail))
+fn stored_email(credentials: &Credentials) -> Email {
+    Email::stored(&credentials.user.email)
 }
 
 /// A wrong code under the throttle: `invalid_grant`, saying what was wrong.

@@ -35,7 +35,8 @@ pub use passkeys::PasskeyInfo;
 pub use sessions::DeviceSession;
 pub use settings::{AccessTokenCheck, AuthSettings};
 
-use crate::factors::{Challenges, RelyingParty, Sealer};
+use crate::common::sealing::Sealer;
+use crate::factors::{Challenges, RelyingParty};
 use crate::jwt::AccessTokens;
 use crate::mail::Mailer;
 use crate::sessions::{ProofLog, SessionStore};
@@ -59,7 +60,8 @@ pub struct Auth {
 /// What second factors run on: sealed TOTP secrets, the WebAuthn relying
 /// party, and the second step's and ceremonies' state in Redis.
 pub struct SecondFactors {
-    pub sealer: Sealer,
+    /// Shared with the mailer (mail with a link is sealed too).
+    pub sealer: Arc<Sealer>,
     pub relying_party: RelyingParty,
     pub challenges: Challenges,
     /// The issuer in `otpauth://` URIs (`AUTHD_WEBAUTHN_RP_NAME`).
@@ -139,5 +141,7 @@ impl Auth {
 }
 
 fn parse_email(input: &str) -> Result<Email, AuthError> {
-    Email::parse(input).ok_or(AuthError::InvalidRequest("email is not a valid address"))
+    Email::parse(input).ok_or(AuthError::InvalidRequest(
+        "email must be a bare address (local@domain, at most 254 characters): no display name, angle brackets, comments or quotes",
+    ))
 }

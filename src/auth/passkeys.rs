@@ -17,7 +17,6 @@ use webauthn_rs::prelude::{
 };
 
 use super::login::device_name;
-use super::mfa::step_up;
 use super::{parse_email, Auth, AuthError, Client, InternalError, TokenPair};
 use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
@@ -77,7 +76,7 @@ impl Auth {
     ) -> Result<(String, CreationChallengeResponse), AuthError> {
         let name = device_name(name)?.unwrap_or_else(|| "Passkey".to_string());
         let credentials = self.caller(who).await?;
-        step_up(who, &credentials)?;
+        self.step_up(who, &credentials).await?;
         let user = credentials.user;
         let existing = self.stored_passkeys(user.id).await?;
         let (options, state) = self
@@ -114,7 +113,7 @@ impl Auth {
             return Err(AuthError::InvalidFactor(UNKNOWN_CEREMONY));
         }
         let credentials = self.caller(who).await?;
-        step_up(who, &credentials)?;
+        self.step_up(who, &credentials).await?;
         let passkey = self
             .factors
             .relying_party
@@ -138,13 +137,16 @@ impl Auth {
         let notice = self
             .mailer
             .notice(MailKind::FactorAdded, &credentials.user.email);
-        if !self.users.add_passkey(row.clone(), notice).await? {
-            return Err(AuthError::InvalidFactor(
+        let added = self
+            .users
+            .add_passkey(row.clone(), notice, who.session_id)
+            .await?
+            .ok_or(AuthError::InvalidFactor(
                 "this passkey is registered already",
-            ));
-        }
+            ))?;
         self.mailer.queued(MailKind::FactorAdded);
         log::info!("user {user}: passkey {} registered", row.id);
+        self.fence_other_sessions(who, added).await;
         Ok(row.into())
     }
 
@@ -158,7 +160,7 @@ impl Auth {
     pub async fn delete_passkey(&self, who: Identity, id: &str) -> Result<(), AuthError> {
         let id = Uuid::parse_str(id).map_err(|_| AuthError::NotFound)?;
         let credentials = self.caller(who).await?;
-        step_up(who, &credentials)?;
+        self.step_up(who, &credentials).await?;
         let notice = self
             .mailer
             .notice(MailKind::FactorsRemoved, &credentials.user.email);

@@ -36,11 +36,9 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let new = new_password(new)?;
         let current = presented_password(current)?;
-        let Some(credentials) = self.users.credentials_by_id(who.user_id).await? else {
-            return Err(AuthError::InvalidToken { token_sent: true });
-        };
-        let email = Email::parse(&credentials.user.email)
-            .ok_or(AuthError::Internal(InternalError::StoredEmail))?;
+        let credentials = self.caller(who).await?;
+        self.step_up(who, &credentials).await?;
+        let email = Email::stored(&credentials.user.email);
         let checked = self
             .checked(&email, client.ip, async {
                 let matched = match current {

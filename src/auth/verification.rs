@@ -46,9 +46,7 @@ impl Auth {
         if user.email_verified {
             return Err(AuthError::AlreadyVerified);
         }
-        let normalized = Email::parse(&user.email)
-            .map(|e| e.normalized)
-            .unwrap_or_else(|| user.email.to_lowercase());
+        let normalized = Email::stored(&user.email).normalized;
         if let Some(retry_after_secs) = self.throttle.admit_mail(&normalized, client.ip).await? {
             return Err(AuthError::RateLimited { retry_after_secs });
         }

@@ -113,15 +113,16 @@ impl UserStore {
     /// Turns on the pending enrolment whose secret is `sealed` (the one the
     /// code was checked against: a newer enrolment meanwhile wins) and
     /// replaces the user's recovery codes with `code_hashes`, queueing
-    /// `notice`, in one transaction. False when that enrolment is no longer
-    /// pending.
+    /// `notice`, in one transaction, made by session `by`. `None` when that
+    /// enrolment is no longer pending.
     pub async fn confirm_totp(
         &self,
         user: Uuid,
         sealed: &str,
         code_hashes: Vec<String>,
         notice: Rendered,
-    ) -> Result<bool, StoreError> {
+        by: Uuid,
+    ) -> Result<Option<FactorAdded>, StoreError> {
         let (id, sealed) = (user.to_string(), sealed.to_string());
         self.sql()
             .run(move |pool| async move {
@@ -138,7 +139,7 @@ impl UserStore {
                     == 1;
                 if !confirmed {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
                     .bind(id.clone())
@@ -152,8 +153,9 @@ impl UserStore {
                         .await?;
                 }
                 outbox::insert(&mut *tx, &notice).await?;
+                let added = fence_first_factor(&mut tx, &id, by).await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok(Some(added))
             })
             .await
     }
@@ -239,13 +241,20 @@ impl UserStore {
             .await
     }
 
-    /// Stores a new passkey and queues `notice`, in one transaction; false
-    /// when its credential id is registered already (to anyone).
-    pub async fn add_passkey(&self, row: PasskeyRow, notice: Rendered) -> Result<bool, StoreError> {
+    /// Stores a new passkey and queues `notice`, in one transaction, made
+    /// by session `by`; `None` when its credential id is registered already
+    /// (to anyone).
+    pub async fn add_passkey(
+        &self,
+        row: PasskeyRow,
+        notice: Rendered,
+        by: Uuid,
+    ) -> Result<Option<FactorAdded>, StoreError> {
         let added = self
             .sql()
             .raw(move |pool| async move {
                 let mut tx = pool.begin().await?;
+                let user = row.user_id.to_string();
                 sqlx::query(
                     "INSERT INTO passkeys (id, user_id, credential_id, name, credential, \
                      sign_count, backup_eligible, created_at) \
@@ -262,12 +271,14 @@ impl UserStore {
                 .execute(&mut *tx)
                 .await?;
                 outbox::insert(&mut *tx, &notice).await?;
-                tx.commit().await
+                let added = fence_first_factor(&mut tx, &user, by).await?;
+                tx.commit().await?;
+                Ok(added)
             })
             .await?;
         match added {
-            Ok(()) => Ok(true),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Ok(added) => Ok(Some(added)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
             Err(e) => Err(StoreError::Database(e)),
         }
     }
@@ -362,6 +373,57 @@ impl UserStore {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// What adding a factor did to the user's credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorAdded {
+    /// The user's first factor: the credential version moved to this one
+    /// (as a password change moves it), so logins checked before it make no
+    /// session and every session but the one that added it can be ended
+    /// behind that fence.
+    First { version: i64 },
+    /// The user had a factor already: sessions stay.
+    Another,
+}
+
+/// In the transaction that just added a factor of `user`: when it is the
+/// only one the user has, bumps the credential version and records session
+/// `by` as the change's maker (`Credentials::changed_by`, the session kept).
+/// Two first factors added at once may both count as first: both fence, and
+/// each ends the other's session (the safe side).
+async fn fence_first_factor(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: &str,
+    by: Uuid,
+) -> Result<FactorAdded, sqlx::Error> {
+    use sqlx::Row;
+    let factors: i64 = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed = 1) \
+         + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS n",
+    )
+    .bind(user.to_string())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    if factors != 1 {
+        return Ok(FactorAdded::Another);
+    }
+    sqlx::query(
+        "UPDATE users SET credential_version = credential_version + 1, \
+         credential_changed_by = $1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(by.to_string())
+    .bind(unix_now() as i64)
+    .bind(user.to_string())
+    .execute(&mut **tx)
+    .await?;
+    let version: i64 = sqlx::query("SELECT credential_version FROM users WHERE id = $1")
+        .bind(user.to_string())
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("credential_version")?;
+    Ok(FactorAdded::First { version })
 }
 
 fn passkey_from_row(row: &sqlx::any::AnyRow) -> Result<PasskeyRow, StoreError> {

@@ -16,7 +16,21 @@ pub struct Email {
     pub normalized: String,
 }
 
+/// A bare address as `email_address` parses it (RFC 5322 `addr-spec`): no
+/// display name, angle brackets, comments or domain literal, a domain of at
+/// least two labels.
+const ADDRESS: email_address::Options = email_address::Options {
+    minimum_sub_domains: 2,
+    allow_domain_literal: false,
+    allow_display_text: false,
+    allow_long_local_parts: false,
+};
+
 impl Email {
+    /// An address a user gives: trimmed, NFC, at most 254 characters, and a
+    /// bare `local@domain` (a dot-atom local part: no quoted string either),
+    /// else `None`. `x<y@evil.example>` is refused: mail would go to
+    /// `y@evil.example`, which is not the string that was verified.
     pub fn parse(input: &str) -> Option<Self> {
         let display: String = input.trim().nfc().collect();
         if display.is_empty() || display.chars().count() > MAX_EMAIL_CHARS {
@@ -25,19 +39,20 @@ impl Email {
         if display.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return None;
         }
-        let (local, domain) = display.split_once('@')?;
-        if local.is_empty() || domain.contains('@') {
+        let parsed = email_address::EmailAddress::parse_with_options(&display, ADDRESS).ok()?;
+        if parsed.local_part().starts_with('"') || parsed.email() != display {
             return None;
         }
-        let labels_ok = domain.contains('.') && domain.split('.').all(|label| !label.is_empty());
-        if !labels_ok {
-            return None;
+        Some(Self::stored(&display))
+    }
+
+    /// An address as stored (it passed `parse` when it was registered, or
+    /// was under the rules of an older version): never refused.
+    pub fn stored(address: &str) -> Self {
+        Self {
+            display: address.to_string(),
+            normalized: address.to_lowercase(),
         }
-        let normalized = display.to_lowercase();
-        Some(Self {
-            display,
-            normalized,
-        })
     }
 }
 
@@ -108,8 +123,33 @@ mod tests {
             "a@b..c",
             "a\u{7}@b.c",
             &format!("{}@b.c", "a".repeat(260)),
+            // Display names, angle brackets, comments, quoted local parts
+            // and domain literals: a bare address only.
+            "x<y@evil.example>",
+            "x <y@evil.example>",
+            "<y@evil.example>",
+            "y@evil.example>",
+            "\"x<y\"@evil.example",
+            "\"x\"@evil.example",
+            "y(comment)@evil.example",
+            "y@[192.0.2.1]",
+            "y@evil.example,z@evil.example",
+            "y;z@evil.example",
         ] {
             assert_eq!(Email::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_addresses_are_accepted() {
+        for good in [
+            "a@b.c",
+            "first.last+tag@sub.example.com",
+            "o'brien@example.ie",
+            "user_name-1@example.co.uk",
+            "josé@exemple.fr",
+        ] {
+            assert!(Email::parse(good).is_some(), "{good:?}");
         }
     }
 

@@ -11,7 +11,7 @@ pub mod settings;
 pub mod store;
 pub mod token_rows;
 
-pub use factors::{PasskeyRow, TotpEnrolment};
+pub use factors::{FactorAdded, PasskeyRow, TotpEnrolment};
 pub use hasher::{HashError, PasswordHasher};
 pub use input::{Email, Password};
 pub use settings::HashingSettings;

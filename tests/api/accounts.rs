@@ -59,6 +59,47 @@ async fn malformed_emails_are_invalid_requests() {
 }
 
 #[tokio::test]
+async fn an_address_with_a_display_name_or_angle_brackets_is_refused_and_nothing_is_mailed() {
+    let catcher = authd_test_support::smtp::SmtpCatcher::start();
+    let app = app().mail_to(&catcher).spawn().await;
+    let mailbox = unique_email();
+    for email in [
+        format!("x<{mailbox}>"),
+        format!("x <{mailbox}>"),
+        format!("<{mailbox}>"),
+        format!("\"x<y\"@{}", mailbox.split('@').nth(1).unwrap()),
+        format!("x(comment){mailbox}"),
+    ] {
+        let body = assert_error(app.register(&email, PASSWORD).await, 400, "invalid_request").await;
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("bare address"),
+            "{body}"
+        );
+        let res = app
+            .post_json(
+                "/api/password/forgot",
+                &serde_json::json!({ "email": email }),
+            )
+            .await;
+        assert_error(res, 400, "invalid_request").await;
+    }
+    // The bare address registers, and only its own verification mail goes out.
+    assert_eq!(app.register(&mailbox, PASSWORD).await.status(), 201);
+    let mails = catcher
+        .wait_for_mail(
+            &mailbox,
+            "verify-email?token=",
+            1,
+            std::time::Duration::from_secs(15),
+        )
+        .await;
+    assert_eq!(mails.len(), 1);
+}
+
+#[tokio::test]
 async fn passwords_must_be_8_to_1024_characters() {
     let app = spawn_app().await;
     let (status, body) = error_of(app.register(&unique_email(), "1234567").await).await;

@@ -438,7 +438,8 @@ async fn a_right_password_does_not_clear_the_count_of_wrong_codes() {
 async fn turning_totp_off_takes_a_code_or_a_recovery_code_and_mails_a_notice() {
     let catcher = SmtpCatcher::start();
     let app = app().mail_to(&catcher).spawn().await;
-    let (totp, codes, email, tokens) = user_with_totp(&app).await;
+    let (totp, codes, email, _) = user_with_totp(&app).await;
+    let tokens = strong_session(&app, &email, json!({ "code": totp.code(0) })).await;
     let off = |body: Value| {
         with_token(
             &app,
@@ -497,7 +498,10 @@ async fn a_password_reset_does_not_bypass_the_second_factor() {
 #[tokio::test]
 async fn an_mfa_token_from_before_a_password_change_is_refused() {
     let app = spawn_app().await;
-    let (totp, _, email, tokens) = user_with_totp(&app).await;
+    let (totp, codes, email, _) = user_with_totp(&app).await;
+    // A session that may change the password: one of a second step (with
+    // a recovery code: the current TOTP code stays unused).
+    let tokens = strong_session(&app, &email, json!({ "recovery_code": codes[0] })).await;
     let step = first_step(&app, &email).await;
     let res = app
         .change_password(&tokens.access_token, PASSWORD, "another long password")
@@ -616,4 +620,176 @@ async fn a_resource_server_on_authd_guard_can_require_a_second_factor() {
         .await
         .unwrap();
     assert_eq!(whoami(pair.access_token).await.status(), 200);
+}
+
+/// A session that logged in with the user's second factor (`answer`).
+async fn strong_session(app: &TestApp, email: &str, answer: Value) -> Tokens {
+    let step = first_step(app, email).await;
+    let res = second_step(app, &step, answer).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn turning_on_a_first_factor_ends_every_other_session_on_every_instance() {
+    let a = spawn_app().await;
+    let b = app().sharing(&a).spawn().await;
+    clear_of_a_step_boundary().await;
+    // S1 is the thief's (on B), S2 the owner's (on A).
+    let (email, owner) = a.signed_in_user().await;
+    let thief = b.login_tokens(&email).await;
+    assert_eq!(b.guard_status(&thief.access_token).await, 200);
+    let (totp, _) = enrol(&a, &owner.access_token).await;
+    assert_eq!(
+        confirm(&a, &owner.access_token, &totp.code(1))
+            .await
+            .status(),
+        200
+    );
+    // The thief's session is gone everywhere: its refresh, its access
+    // token, and with them the password change that would lock the owner out.
+    assert_error(b.refresh(&thief.refresh_token).await, 400, "invalid_grant").await;
+    assert_eq!(b.guard_status(&thief.access_token).await, 401);
+    assert_eq!(a.guard_status(&thief.access_token).await, 401);
+    let res = b
+        .change_password(&thief.access_token, PASSWORD, "the thief's password")
+        .await;
+    assert_error(res, 401, "invalid_token").await;
+    // The session that turned the factor on stays.
+    let owner = a.refreshed(&owner.refresh_token).await;
+    assert_eq!(b.guard_status(&owner.access_token).await, 200);
+}
+
+#[tokio::test]
+async fn password_logins_racing_a_first_factor_leave_no_session_behind() {
+    // Logins answered mfa_required keep their throttle slots: room for all.
+    let limits = |builder: AppBuilder| {
+        builder
+            .var("AUTHD_LOGIN_MAX_FAILURES", 100)
+            .var("AUTHD_LOGIN_MAX_FAILURES_PER_IP", 100)
+    };
+    let a = limits(app()).spawn().await;
+    let b = limits(app().sharing(&a)).spawn().await;
+    clear_of_a_step_boundary().await;
+    let (email, owner) = a.signed_in_user().await;
+    let (totp, _) = enrol(&a, &owner.access_token).await;
+    // Logins on both instances while the factor is confirmed: each either
+    // lands before the fence (and its session is ended by it), meets the
+    // fence (400), or comes after (403 mfa_required). None keeps a session.
+    let logins = futures::future::join_all((0..12).map(|i| {
+        let (app, email) = (if i % 2 == 0 { &a } else { &b }, email.clone());
+        async move {
+            tokio::time::sleep(Duration::from_millis(5 * i)).await;
+            app.login(&email, PASSWORD).await
+        }
+    }));
+    let code = totp.code(1);
+    let confirmed = confirm(&a, &owner.access_token, &code);
+    let (logins, confirmed) = tokio::join!(logins, confirmed);
+    assert_eq!(confirmed.status(), 200);
+    let mut sessions = Vec::new();
+    for res in logins {
+        match res.status().as_u16() {
+            200 => sessions.push(res.json::<Tokens>().await.unwrap()),
+            400 | 403 => {}
+            other => panic!("login answered {other}"),
+        }
+    }
+    for session in &sessions {
+        assert_error(
+            a.refresh(&session.refresh_token).await,
+            400,
+            "invalid_grant",
+        )
+        .await;
+        assert_eq!(b.guard_status(&session.access_token).await, 401);
+    }
+    a.refreshed(&owner.refresh_token).await;
+}
+
+#[tokio::test]
+async fn a_session_without_the_users_factor_cannot_change_the_password_delete_the_account_or_drop_the_factor(
+) {
+    let app = spawn_app().await;
+    let (totp, codes, email, password_only) = user_with_totp(&app).await;
+    // AUTHD_REQUIRE_MFA is off: the guard lets the session in, the
+    // sensitive changes do not.
+    assert_eq!(app.guard_status(&password_only.access_token).await, 200);
+    let step_up = |res: reqwest::Response| async move {
+        let challenge = res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_error(res, 403, "insufficient_user_authentication").await;
+        assert!(challenge.contains(r#"acr_values="aal2""#), "{challenge}");
+    };
+    step_up(
+        app.change_password(
+            &password_only.access_token,
+            PASSWORD,
+            "the thief's password",
+        )
+        .await,
+    )
+    .await;
+    let delete = |token: String| {
+        app.client
+            .delete(app.url("/api/account"))
+            .bearer_auth(token)
+            .json(&json!({ "password": PASSWORD }))
+            .send()
+    };
+    step_up(delete(password_only.access_token.clone()).await.unwrap()).await;
+    step_up(
+        with_token(
+            &app,
+            reqwest::Method::DELETE,
+            "/api/mfa/totp",
+            &password_only.access_token,
+            Some(json!({ "recovery_code": codes[0] })),
+        )
+        .await,
+    )
+    .await;
+    // Nothing changed: the password, the account and TOTP are all there,
+    // and the recovery code was not spent.
+    let strong = strong_session(&app, &email, json!({ "code": totp.code(0) })).await;
+    let res = with_token(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/mfa/totp",
+        &strong.access_token,
+        Some(json!({ "recovery_code": codes[0] })),
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    // With the factor gone, the password-only session is enough again.
+    let res = app
+        .change_password(
+            &password_only.access_token,
+            PASSWORD,
+            "another long password",
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+}
+
+#[tokio::test]
+async fn a_session_with_the_users_factor_changes_the_password_and_deletes_the_account() {
+    let app = spawn_app().await;
+    let (totp, _, email, _) = user_with_totp(&app).await;
+    let strong = strong_session(&app, &email, json!({ "code": totp.code(0) })).await;
+    let res = app
+        .change_password(&strong.access_token, PASSWORD, "another long password")
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app
+        .client
+        .delete(app.url("/api/account"))
+        .bearer_auth(&strong.access_token)
+        .json(&json!({ "password": "another long password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
 }

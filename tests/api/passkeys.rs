@@ -437,3 +437,38 @@ async fn another_users_ceremony_and_unknown_challenges_are_refused() {
         .await;
     assert!(matches!(res.status().as_u16(), 400), "{}", res.status());
 }
+
+#[tokio::test]
+async fn a_first_passkey_ends_every_other_session_and_a_password_only_one_cannot_take_over() {
+    let a = spawn_app().await;
+    let b = app().sharing(&a).spawn().await;
+    let (email, owner) = a.signed_in_user().await;
+    let thief = b.login_tokens(&email).await;
+    let mut phone = Phone::new();
+    let res = register(&a, &b, &owner.access_token, &mut phone, ORIGIN).await;
+    assert_eq!(res.status(), 201);
+    assert_error(b.refresh(&thief.refresh_token).await, 400, "invalid_grant").await;
+    assert_eq!(a.guard_status(&thief.access_token).await, 401);
+    // The owner's password-only session stays, but cannot change the
+    // password or delete the account until it logs in with the passkey.
+    let owner = a.refreshed(&owner.refresh_token).await;
+    let res = a
+        .change_password(&owner.access_token, PASSWORD, "another long password")
+        .await;
+    assert_error(res, 403, "insufficient_user_authentication").await;
+    let ceremony = login_start(&a, json!({ "email": email })).await;
+    let assertion = phone.get(&ceremony["publicKey"], ORIGIN);
+    let strong: Tokens = login_finish(&b, &ceremony["challenge_id"], assertion)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = a
+        .change_password(&strong.access_token, PASSWORD, "another long password")
+        .await;
+    assert_eq!(res.status(), 204);
+    // A second passkey, from the strong session, ends nothing.
+    let res = register(&a, &a, &strong.access_token, &mut Phone::new(), ORIGIN).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(b.guard_status(&strong.access_token).await, 200);
+}
