@@ -459,7 +459,7 @@ mod tests {
         ];
         assert!(with(&[], &light).is_ok());
         let e = with(&production, &light).unwrap_err();
-        assert_eq!(e.variable, "AUTHD_ARGON2_MEMORY_KIB");
+        assert_eq!(e.variable, "AUTHD_ARGON2_ITERATIONS");
         assert!(e.reason.contains("OWASP"), "{e}");
         // OWASP's alternatives pass.
         assert!(with(

@@ -297,7 +297,7 @@ fn parse_stored(stored: &str) -> Result<Stored, &'static str> {
         None => Version::default(),
     };
     let params = Params::try_from(&phc).map_err(|_| "invalid Argon2 parameters")?;
-    within_bounds(&params)?;
+    within_bounds(&params).map_err(|bound| bound.why)?;
     let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else {
         return Err("no salt or output");
     };
@@ -316,19 +316,37 @@ fn parse_stored(stored: &str) -> Result<Stored, &'static str> {
     })
 }
 
+/// The Argon2 parameter a bound is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parameter {
+    Memory,
+    Iterations,
+    Lanes,
+    /// Memory × iterations.
+    Work,
+}
+
+/// A parameter beyond what authd verifies, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OutOfBounds {
+    pub parameter: Parameter,
+    pub why: &'static str,
+}
+
 /// Whether a verification with `params` stays inside the bounds.
-pub(crate) fn within_bounds(params: &Params) -> Result<(), &'static str> {
+pub(crate) fn within_bounds(params: &Params) -> Result<(), OutOfBounds> {
+    let out = |parameter, why| Err(OutOfBounds { parameter, why });
     if params.m_cost() > MAX_STORED_M_COST {
-        return Err("memory cost above 256 MiB");
+        return out(Parameter::Memory, "memory cost above 256 MiB");
     }
     if params.t_cost() > MAX_STORED_T_COST {
-        return Err("more than 10 iterations");
+        return out(Parameter::Iterations, "more than 10 iterations");
     }
     if params.p_cost() > MAX_STORED_P_COST {
-        return Err("more than 16 lanes");
+        return out(Parameter::Lanes, "more than 16 lanes");
     }
     if u64::from(params.m_cost()) * u64::from(params.t_cost()) > MAX_STORED_WORK {
-        return Err("memory × iterations above 4 × 256 MiB");
+        return out(Parameter::Work, "memory × iterations above 4 × 256 MiB");
     }
     Ok(())
 }

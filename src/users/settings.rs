@@ -2,6 +2,7 @@
 
 use argon2::Params;
 
+use super::hasher::Parameter;
 use crate::common::settings::{positive, ConfigError};
 use crate::settings_section;
 
@@ -44,7 +45,8 @@ impl HashingSettings {
 
     /// Argon2 parameters, checked against what authd accepts in a stored
     /// hash (its own hashes must verify on every instance) and, in
-    /// production, against OWASP's minimums.
+    /// production, against OWASP's minimums. A refusal names the setting at
+    /// fault.
     pub fn params(&self, production: bool) -> Result<Params, ConfigError> {
         let params = Params::new(
             self.memory_kib,
@@ -52,19 +54,24 @@ impl HashingSettings {
             self.parallelism,
             Some(super::hasher::OUTPUT_LEN),
         )
-        .map_err(|e| {
-            ConfigError::new("AUTHD_ARGON2_MEMORY_KIB", format!("argon2 refuses it: {e}"))
-        })?;
-        super::hasher::within_bounds(&params).map_err(|why| {
+        .map_err(|e| ConfigError::new(argon2_variable(&e), format!("argon2 refuses it: {e}")))?;
+        super::hasher::within_bounds(&params).map_err(|bound| {
             ConfigError::new(
-                "AUTHD_ARGON2_MEMORY_KIB",
-                format!("beyond what authd verifies: {why}"),
+                variable(bound.parameter),
+                format!("beyond what authd verifies: {}", bound.why),
             )
         })?;
         let work = u64::from(self.memory_kib) * u64::from(self.iterations);
         if production && (self.memory_kib < OWASP_MIN_MEMORY_KIB || work < OWASP_MIN_WORK) {
+            // Memory below the floor is memory's fault; enough memory with
+            // too little work wants more iterations.
+            let at_fault = if self.memory_kib < OWASP_MIN_MEMORY_KIB {
+                Parameter::Memory
+            } else {
+                Parameter::Iterations
+            };
             return Err(ConfigError::new(
-                "AUTHD_ARGON2_MEMORY_KIB",
+                variable(at_fault),
                 format!(
                     "{} KiB × {} iterations is below OWASP's minimum for Argon2id (e.g. 19456 KiB × 2, 12288 × 3, 7168 × 5)",
                     self.memory_kib, self.iterations
@@ -72,5 +79,64 @@ impl HashingSettings {
             ));
         }
         Ok(params)
+    }
+}
+
+const MEMORY: &str = "AUTHD_ARGON2_MEMORY_KIB";
+const ITERATIONS: &str = "AUTHD_ARGON2_ITERATIONS";
+const PARALLELISM: &str = "AUTHD_ARGON2_PARALLELISM";
+
+fn variable(parameter: Parameter) -> &'static str {
+    match parameter {
+        Parameter::Memory => MEMORY,
+        Parameter::Iterations => ITERATIONS,
+        Parameter::Lanes => PARALLELISM,
+        // Memory × iterations: iterations are what is usually raised.
+        Parameter::Work => ITERATIONS,
+    }
+}
+
+/// The setting behind an error of `Params::new`.
+fn argon2_variable(e: &argon2::Error) -> &'static str {
+    match e {
+        argon2::Error::TimeTooSmall => ITERATIONS,
+        argon2::Error::ThreadsTooFew | argon2::Error::ThreadsTooMany => PARALLELISM,
+        // Memory must also be at least 8 KiB per lane.
+        _ => MEMORY,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::settings::Vars;
+
+    fn refusal(production: bool, memory: &str, iterations: &str, lanes: &str) -> ConfigError {
+        let vars = Vars::new([
+            (MEMORY.to_string(), memory.to_string()),
+            (ITERATIONS.to_string(), iterations.to_string()),
+            (PARALLELISM.to_string(), lanes.to_string()),
+        ]);
+        HashingSettings::read(&vars)
+            .unwrap()
+            .params(production)
+            .unwrap_err()
+    }
+
+    #[test]
+    fn each_refusal_names_the_setting_at_fault() {
+        for (production, memory, iterations, lanes, at_fault, says) in [
+            (false, "300000", "1", "1", MEMORY, "256 MiB"),
+            (false, "19456", "11", "1", ITERATIONS, "10 iterations"),
+            (false, "19456", "2", "17", PARALLELISM, "16 lanes"),
+            (false, "262144", "5", "1", ITERATIONS, "memory × iterations"),
+            (false, "8", "2", "4", MEMORY, "memory cost is too small"),
+            (true, "4096", "9", "1", MEMORY, "OWASP"),
+            (true, "8192", "1", "1", ITERATIONS, "OWASP"),
+        ] {
+            let e = refusal(production, memory, iterations, lanes);
+            assert_eq!(e.variable, at_fault, "{memory} {iterations} {lanes}: {e}");
+            assert!(e.reason.contains(says), "{e}");
+        }
     }
 }
