@@ -14,9 +14,10 @@ use authd_guard::RequireToken;
 use crate::auth::{
     AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers, LiveSessions, SecondFactors,
 };
+use crate::common::sealing::Sealer;
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
-use crate::factors::{Challenges, RelyingParty, Sealer};
+use crate::factors::{Challenges, RelyingParty};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::openapi;
@@ -105,8 +106,18 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         &settings.sessions,
     )
     .with_durability(durability(settings));
-    let (mailer, mail_sender) = Mailer::new(connections.sql.clone(), &settings.mail, public_url)?;
-    let factors = second_factors(settings, &connections).await?;
+    let production = settings.server.environment == Environment::Production;
+    let sealer = Arc::new(Sealer::load(
+        settings.factors.encryption_key_file.as_deref(),
+        production,
+    )?);
+    let (mailer, mail_sender) = Mailer::new(
+        connections.sql.clone(),
+        &settings.mail,
+        public_url,
+        sealer.clone(),
+    )?;
+    let factors = second_factors(settings, &connections, sealer).await?;
     let auth = Auth::new(
         UserStore::new(connections.sql.clone()),
         hasher,
@@ -143,10 +154,10 @@ fn durability(settings: &Settings) -> Option<Durability> {
 async fn second_factors(
     settings: &Settings,
     connections: &Connections,
+    sealer: Arc<Sealer>,
 ) -> Result<SecondFactors, ConfigError> {
     let factors = &settings.factors;
     let production = settings.server.environment == Environment::Production;
-    let sealer = Sealer::load(factors.encryption_key_file.as_deref(), production)?;
     if !sealer.keyed() {
         let users = UserStore::new(connections.sql.clone());
         let enrolled = users

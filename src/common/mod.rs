@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod identity;
+pub mod sealing;
 pub mod secret;
 pub mod settings;
 pub mod telemetry;

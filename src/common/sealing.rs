@@ -1,8 +1,9 @@
-//! TOTP secrets at rest: AES-256-GCM under `AUTHD_ENCRYPTION_KEY_FILE`, with
-//! the user's id as associated data (a sealed secret copied to another
-//! user's row does not open). Stored as `v1:` and base64 of nonce,
+//! Secrets at rest: AES-256-GCM under `AUTHD_ENCRYPTION_KEY_FILE`, with
+//! associated data naming what the secret belongs to (a user's id for a
+//! TOTP secret, the recipient of a mail with a link), so a sealed value
+//! copied elsewhere does not open. Stored as `v1:` and base64 of nonce,
 //! ciphertext and tag. Without a key, development keeps `plain:` and the
-//! base32 secret; production refuses to.
+//! base32 of TOTP secrets (and mail unsealed); production refuses to.
 
 use std::path::Path;
 
@@ -19,11 +20,11 @@ const PLAIN: &str = "plain:";
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
     /// Production without `AUTHD_ENCRYPTION_KEY_FILE`.
-    #[error("AUTHD_ENCRYPTION_KEY_FILE is not set: TOTP secrets cannot be sealed in production")]
+    #[error("AUTHD_ENCRYPTION_KEY_FILE is not set: secrets cannot be sealed in production")]
     NoKey,
     /// A stored value that does not open with this key (another key, or
-    /// another user's row): never which.
-    #[error("a stored TOTP secret does not open with AUTHD_ENCRYPTION_KEY_FILE")]
+    /// another owner's row): never which.
+    #[error("a stored secret does not open with AUTHD_ENCRYPTION_KEY_FILE")]
     Unreadable,
 }
 

@@ -1,19 +1,17 @@
 //! Second factors, apart from SQL rows (`users::factors`) and the rules
 //! (`auth::mfa`, `auth::passkeys`): RFC 6238 codes (`totp`), recovery codes
-//! (`recovery_codes`), secrets sealed at rest (`sealing`), the WebAuthn
+//! (`recovery_codes`), the WebAuthn
 //! relying party (`webauthn`), and the short-lived state of a login's second
 //! step, of WebAuthn ceremonies and of spent TOTP steps, in Redis
 //! (`challenges`), so any instance finishes what another began.
 
 pub mod challenges;
 pub mod recovery_codes;
-pub mod sealing;
 pub mod settings;
 pub mod totp;
 pub mod webauthn;
 
 pub use challenges::Challenges;
-pub use sealing::{SealError, Sealer};
 pub use settings::FactorSettings;
 pub use totp::TotpSecret;
 pub use webauthn::RelyingParty;

@@ -14,7 +14,7 @@ pub fn generate() -> Vec<String> {
         .map(|_| {
             let mut bytes = [0u8; 10];
             rand::fill(&mut bytes);
-            let text = super::sealing::base32(&bytes).to_ascii_lowercase();
+            let text = crate::common::sealing::base32(&bytes).to_ascii_lowercase();
             text.as_bytes()
                 .chunks(4)
                 .map(|c| String::from_utf8_lossy(c).into_owned())

@@ -36,7 +36,7 @@ impl TotpSecret {
 
     /// Base32, as a user types it into an app.
     pub fn base32(&self) -> String {
-        super::sealing::base32(&self.0)
+        crate::common::sealing::base32(&self.0)
     }
 
     fn totp(&self, issuer: &str, account: &str) -> TOTP {

@@ -1,7 +1,9 @@
 //! Mail that is never lost and never blocks a request: rules render a mail
 //! (`templates`) and queue it in the database (`outbox`), in the
 //! transaction of the change that caused it where there is one; each
-//! instance's `sender` delivers what is due.
+//! instance's `sender` delivers what is due. With `AUTHD_ENCRYPTION_KEY_FILE`
+//! the bodies wait sealed (`common::sealing`): a backup of the outbox holds
+//! no working link.
 
 pub mod outbox;
 pub mod sender;
@@ -17,6 +19,7 @@ pub use sender::{Sender, Transport};
 pub use settings::MailSettings;
 pub use templates::{MailKind, Rendered, Templates};
 
+use crate::common::sealing::Sealer;
 use crate::common::settings::ConfigError;
 use crate::connections::{Sql, StoreError};
 
@@ -29,15 +32,18 @@ pub struct Mailer {
     reset_link: String,
     verify_link: String,
     wake: Arc<Notify>,
+    sealer: Arc<Sealer>,
 }
 
 impl Mailer {
     /// The mailer and the sender that delivers what it queues. `public_url`
-    /// is where default links point.
+    /// is where default links point; `sealer` seals bodies at rest when it
+    /// has a key.
     pub fn new(
         sql: Sql,
         settings: &MailSettings,
         public_url: &str,
+        sealer: Arc<Sealer>,
     ) -> Result<(Self, Sender), ConfigError> {
         let outbox = Outbox::new(sql);
         let wake = Arc::new(Notify::new());
@@ -46,6 +52,7 @@ impl Mailer {
             Transport::from_settings(settings)?,
             &settings.from,
             wake.clone(),
+            sealer.clone(),
         )?;
         let mailer = Self {
             outbox,
@@ -59,6 +66,7 @@ impl Mailer {
                 .clone()
                 .unwrap_or_else(|| format!("{public_url}/verify-email?token={{token}}")),
             wake,
+            sealer,
         };
         Ok((mailer, sender))
     }
@@ -87,12 +95,36 @@ impl Mailer {
             .templates
             .render(kind, to, &link.replace("{token}", token));
         mail.expires_at_ms = Some(expires_at * 1000);
-        mail
+        self.sealed(mail)
     }
 
     /// A notice with no link.
     pub fn notice(&self, kind: MailKind, to: &str) -> Rendered {
-        self.templates.render(kind, to, "")
+        self.sealed(self.templates.render(kind, to, ""))
+    }
+
+    /// `mail` with its bodies sealed to its recipient, when there is a key
+    /// (else as it is: development, or production before TOTP needed one).
+    fn sealed(&self, mut mail: Rendered) -> Rendered {
+        if !self.sealer.keyed() {
+            return mail;
+        }
+        let aad = mail.recipient.as_bytes();
+        match (
+            self.sealer.seal(mail.text.as_bytes(), aad),
+            self.sealer.seal(mail.html.as_bytes(), aad),
+        ) {
+            (Ok(text), Ok(html)) => {
+                mail.text = text;
+                mail.html = html;
+                mail.sealed = true;
+            }
+            // Never seen with a key that loaded; the mail must still go.
+            (Err(e), _) | (_, Err(e)) => {
+                log::warn!("a {} mail is queued unsealed: {e}", mail.kind.as_str())
+            }
+        }
+        mail
     }
 
     /// A mail of `kind` was queued in a caller's committed transaction:

@@ -25,6 +25,8 @@ pub struct Queued {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// `text` and `html` are sealed (see `Rendered::sealed`).
+    pub sealed: bool,
     pub attempts: i64,
 }
 
@@ -41,8 +43,8 @@ where
     let now = now_ms();
     sqlx::query(
         "INSERT INTO mail_outbox (id, kind, recipient, subject, text_body, html_body, \
-         created_at, attempts, next_attempt_at, claimed_by, claimed_until, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, NULL, 0, $9)",
+         created_at, attempts, next_attempt_at, claimed_by, claimed_until, expires_at, sealed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, NULL, 0, $9, $10)",
     )
     .bind(Uuid::now_v7().to_string())
     .bind(mail.kind.as_str())
@@ -53,6 +55,7 @@ where
     .bind(now)
     .bind(now)
     .bind(mail.expires_at_ms)
+    .bind(i64::from(mail.sealed))
     .execute(executor)
     .await?;
     Ok(())
@@ -110,7 +113,7 @@ impl Outbox {
                 .execute(&pool)
                 .await?;
                 sqlx::query(
-                    "SELECT id, kind, recipient, subject, text_body, html_body, attempts \
+                    "SELECT id, kind, recipient, subject, text_body, html_body, sealed, attempts \
                      FROM mail_outbox WHERE claimed_by = $1 AND claimed_until = $2",
                 )
                 .bind(holder)
@@ -189,6 +192,10 @@ fn queued_from_row(row: &AnyRow) -> Result<Queued, StoreError> {
         subject: get("subject")?,
         text: get("text_body")?,
         html: get("html_body")?,
+        sealed: row
+            .try_get::<i64, _>("sealed")
+            .map_err(StoreError::Database)?
+            != 0,
         attempts: row.try_get("attempts").map_err(StoreError::Database)?,
     })
 }

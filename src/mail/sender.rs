@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::outbox::{Outbox, Queued};
 use super::settings::MailSettings;
+use crate::common::sealing::Sealer;
 use crate::common::settings::ConfigError;
 use crate::common::telemetry::{self, Mail};
 use crate::common::{error_chain, Secret};
@@ -105,6 +106,8 @@ pub struct Sender {
     /// This instance's name on the rows it claims.
     holder: String,
     wake: Arc<Notify>,
+    /// Opens sealed bodies.
+    sealer: Arc<Sealer>,
 }
 
 impl Sender {
@@ -113,6 +116,7 @@ impl Sender {
         transport: Transport,
         from: &str,
         wake: Arc<Notify>,
+        sealer: Arc<Sealer>,
     ) -> Result<Self, ConfigError> {
         let from = from.parse::<Mailbox>().map_err(|e| {
             ConfigError::new("AUTHD_SMTP_FROM", format!("is not a mail address: {e}"))
@@ -123,6 +127,7 @@ impl Sender {
             from,
             holder: Uuid::new_v4().to_string(),
             wake,
+            sealer,
         })
     }
 
@@ -185,18 +190,19 @@ impl Sender {
     }
 
     async fn deliver(&self, mail: &Queued) -> Result<(), Failure> {
+        // A bare address, never a mailbox with a display name: the mail
+        // goes to exactly the string the account holds.
         let to = mail
             .recipient
-            .parse::<Mailbox>()
+            .parse::<lettre::Address>()
+            .map(|address| Mailbox::new(None, address))
             .map_err(|e| Failure::Permanent(format!("recipient: {e}")))?;
+        let (text, html) = self.bodies(mail)?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(
-                mail.text.clone(),
-                mail.html.clone(),
-            ))
+            .multipart(MultiPart::alternative_plain_html(text.clone(), html))
             .map_err(|e| Failure::Permanent(e.to_string()))?;
         match &self.transport {
             // Every SMTP refusal is retried, a 5xx too: a wrong password or
@@ -211,11 +217,33 @@ impl Sender {
                     "mail (no AUTHD_SMTP_URL: logged, not sent) to {}: {}\n{}",
                     mail.recipient,
                     mail.subject,
-                    mail.text
+                    text
                 );
                 Ok(())
             }
         }
+    }
+}
+
+impl Sender {
+    /// The text and HTML of `mail`, opened if sealed. A body that does not
+    /// open (another key) can never be sent.
+    fn bodies(&self, mail: &Queued) -> Result<(String, String), Failure> {
+        if !mail.sealed {
+            return Ok((mail.text.clone(), mail.html.clone()));
+        }
+        let open = |body: &str| {
+            self.sealer
+                .open(body, mail.recipient.as_bytes())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    Failure::Permanent(
+                        "its body does not open with AUTHD_ENCRYPTION_KEY_FILE".to_string(),
+                    )
+                })
+        };
+        Ok((open(&mail.text)?, open(&mail.html)?))
     }
 }
 

@@ -109,6 +109,9 @@ pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// `text` and `html` are sealed (`common::sealing`, bound to the
+    /// recipient): they open only with `AUTHD_ENCRYPTION_KEY_FILE`.
+    pub sealed: bool,
 }
 
 /// Every kind's template, loaded once at startup.
@@ -165,8 +168,10 @@ impl Templates {
                 }
             });
         let fill = |text: &str, escape: fn(&str) -> String| {
-            text.replace("{email}", &escape(recipient))
-                .replace("{link}", &escape(link))
+            fill(
+                text,
+                &[("{email}", &escape(recipient)), ("{link}", &escape(link))],
+            )
         };
         Rendered {
             kind,
@@ -176,8 +181,33 @@ impl Templates {
             subject: fill(&template.subject, str::to_string).replace(['\r', '\n'], " "),
             text: fill(&template.text, str::to_string),
             html: fill(&template.html, html_escape),
+            sealed: false,
         }
     }
+}
+
+/// `template` with each placeholder replaced by its value, in one pass: a
+/// value is never scanned again, so an address holding `{link}` stays the
+/// address.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match values.iter().find(|(name, _)| rest.starts_with(name)) {
+            Some((name, value)) => {
+                out.push_str(value);
+                rest = &rest[name.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn html_escape(text: &str) -> String {
@@ -204,6 +234,25 @@ mod tests {
         assert!(mail.html.contains("https://x/r?token=T&amp;a=1"));
         assert!(mail.html.contains("a&lt;b&gt;@example.com"));
         assert_eq!(mail.subject, "Reset your password");
+    }
+
+    #[test]
+    fn placeholders_are_filled_in_one_pass_and_values_are_never_scanned_again() {
+        let t = Templates::load(None).unwrap();
+        let mail = t.render(
+            MailKind::Verify,
+            "{link}@example.com",
+            "https://x/v?token=T{email}",
+        );
+        for body in [&mail.text, &mail.html] {
+            assert!(body.contains("{link}@example.com"), "{body}");
+            assert!(body.contains("https://x/v?token=T{email}"), "{body}");
+            assert!(!body.contains("https://x/v?token=T{link}"), "{body}");
+        }
+        assert_eq!(
+            fill("{a}{email}{ {link}}", &[("{email}", "E"), ("{link}", "L")]),
+            "{a}E{ L}"
+        );
     }
 
     #[test]
