@@ -6,6 +6,7 @@
 //! its token, sets the password and queues a notice in one transaction, then
 //! ends every session as a password change does (the credential fence in
 //! `password`), so the account always logs in with exactly one password.
+//! Any password change or reset spends every pending reset link.
 
 use super::mailed_token;
 use super::password::new_password;
@@ -69,7 +70,14 @@ async fn send_reset(
     email: &Email,
     ttl: std::time::Duration,
 ) -> Result<(), crate::connections::StoreError> {
-    let Some(account) = users.credentials_by_email(email).await? else {
+    // A disabled account gets the same answer and no mail: its owner
+    // cannot log in with a new password anyway, and a link would outlive
+    // the operator's decision.
+    let Some(account) = users
+        .credentials_by_email(email)
+        .await?
+        .filter(|account| !account.user.disabled)
+    else {
         return Ok(());
     };
     let token = mailed_token::issue(ttl, |token, until| {

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::input::Email;
-use super::token_rows::{insert_token, TokenKind, Verification};
+use super::token_rows::{insert_token, spend_all_tokens, TokenKind, Verification};
 use crate::common::clock::unix_now;
 use crate::connections::{Sql, StoreError};
 use crate::mail::{outbox, Rendered};
@@ -217,8 +217,10 @@ impl UserStore {
     }
 
     /// Replaces the password hash if the credential is still at `version`
-    /// (compare-and-swap), recording the session that made the change;
-    /// returns the new version, or `None` when another change landed first.
+    /// (compare-and-swap), recording the session that made the change, and
+    /// spends any pending reset token of the user (a link mailed before the
+    /// change must not undo it), in one transaction; returns the new
+    /// version, or `None` when another change landed first.
     pub async fn replace_password(
         &self,
         id: Uuid,
@@ -228,10 +230,11 @@ impl UserStore {
     ) -> Result<Option<i64>, StoreError> {
         let (hash, id) = (password_hash.to_string(), id.to_string());
         let by_session = by_session.to_string();
-        let done = self
+        let replaced = self
             .sql
             .run(move |pool| async move {
-                sqlx::query(
+                let mut tx = pool.begin().await?;
+                let replaced = sqlx::query(
                     "UPDATE users SET password_hash = $1, credential_version = $2, updated_at = $3, \
                      credential_changed_by = $4 WHERE id = $5 AND credential_version = $6",
                 )
@@ -239,13 +242,20 @@ impl UserStore {
                 .bind(version + 1)
                 .bind(unix_now() as i64)
                 .bind(by_session)
-                .bind(id)
+                .bind(id.clone())
                 .bind(version)
-                .execute(&pool)
-                .await
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if replaced {
+                    spend_all_tokens(&mut tx, &id, TokenKind::Reset).await?;
+                }
+                tx.commit().await?;
+                Ok(replaced)
             })
             .await?;
-        Ok((done.rows_affected() == 1).then_some(version + 1))
+        Ok(replaced.then_some(version + 1))
     }
 
     /// Deletes the account and its mailed tokens, and queues `confirmation`,

@@ -63,6 +63,21 @@ pub(super) async fn spend_token(
     Ok(spent.rows_affected() == 1)
 }
 
+/// Deletes every token of `kind` the user holds, in the caller's
+/// transaction (a password change spends pending reset links).
+pub(super) async fn spend_all_tokens(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: &str,
+    kind: TokenKind,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM account_tokens WHERE user_id = $1 AND kind = $2")
+        .bind(user.to_string())
+        .bind(kind.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// A token to mail (its hash is stored) and the mail that carries it,
 /// queued in the same transaction.
 pub struct Verification {

@@ -305,3 +305,122 @@ async fn forgot_answers_before_it_looks_the_address_up() {
     assert_eq!(answers[0].0, 202);
     pg.start_again();
 }
+
+#[tokio::test]
+async fn a_password_change_spends_a_reset_link_mailed_before_it() {
+    let catcher = SmtpCatcher::start();
+    let app = app().mail_to(&catcher).spawn().await;
+    let (email, tokens) = app.signed_in_user().await;
+    forgot(&app, &email).await;
+    let token = reset_token(&catcher, &email, 1).await;
+    let res = app
+        .change_password(&tokens.access_token, PASSWORD, "the owner's new password")
+        .await;
+    assert_eq!(res.status().as_u16(), 204);
+    // Whoever holds the old mail cannot undo the change.
+    assert_error(
+        reset(&app, &token, NEW_PASSWORD).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(
+        app.login(&email, "the owner's new password")
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    // A link asked for after the change works.
+    forgot(&app, &email).await;
+    let token = reset_token(&catcher, &email, 2).await;
+    assert_eq!(
+        reset(&app, &token, NEW_PASSWORD).await.status().as_u16(),
+        204
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_account_gets_the_same_answer_and_no_reset_mail() {
+    let catcher = SmtpCatcher::start();
+    let secret = "the-operators-admin-secret-32-bytes-at-least";
+    let app = app()
+        .mail_to(&catcher)
+        .var("AUTHD_ADMIN_SECRETS", format!("ops:{secret}"))
+        .spawn()
+        .await;
+    let (disabled, tokens) = app.signed_in_user().await;
+    let (enabled, _) = app.signed_in_user().await;
+    let user = claims_of(&tokens.access_token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/admin/users/{user}/disable")))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    let mut answers = Vec::new();
+    for email in [&disabled, &enabled] {
+        let res = forgot(&app, email).await;
+        answers.push((res.status().as_u16(), res.text().await.unwrap()));
+    }
+    assert_eq!(answers[0], answers[1]);
+    // The enabled account's mail went out after the disabled one's would
+    // have been queued; give the sender a moment more, then look.
+    catcher
+        .wait_for_mail(&enabled, RESET_LINK, 1, MAIL_WAIT)
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(catcher.mail(&disabled, RESET_LINK).is_empty());
+}
+
+#[tokio::test]
+async fn with_an_encryption_key_queued_mail_holds_no_working_link_until_it_is_sent() {
+    let catcher = SmtpCatcher::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("encryption.key");
+    std::fs::write(&key, [9u8; 32]).unwrap();
+    let app = app()
+        .mail_to(&catcher)
+        .var("AUTHD_ENCRYPTION_KEY_FILE", key.display())
+        .spawn()
+        .await;
+    let (email, _) = app.signed_in_user().await;
+    catcher
+        .wait_for_mail(&email, "verify-email?token=", 1, MAIL_WAIT)
+        .await;
+    catcher.stop();
+    assert_eq!(forgot(&app, &email).await.status().as_u16(), 202);
+    // While SMTP is down the mail waits in the database: what a backup or a
+    // replica would hold.
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let rows: Vec<(String, String, i64)> = loop {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT text_body, html_body, sealed FROM mail_outbox")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        if !rows.is_empty() {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for (text, html, sealed) in &rows {
+        assert_eq!(*sealed, 1);
+        for body in [text, html] {
+            assert!(body.starts_with("v1:"), "{body}");
+            assert!(!body.contains("token="), "{body}");
+        }
+    }
+    catcher.start_again();
+    let token = reset_token(&catcher, &email, 1).await;
+    assert_eq!(
+        reset(&app, &token, NEW_PASSWORD).await.status().as_u16(),
+        204
+    );
+}
