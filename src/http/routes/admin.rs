@@ -31,6 +31,7 @@ fn admin(req: &HttpRequest, state: &AppState) -> Result<String, ApiError> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
