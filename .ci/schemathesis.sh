@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# API conformance: runs schemathesis against a live authd (the debug build
-# `cargo test` left in $CARGO_TARGET_DIR) with the document it serves at
-# /openapi.json. Checks: no 5xx, every status and content type documented,
-# every body matching its schema. Two passes, so the operations that end
+# API conformance: validates the document authd serves at /openapi.json
+# with openapi-spec-validator (PyPI), then runs schemathesis against a live
+# authd (the debug build `cargo test` left in $CARGO_TARGET_DIR) with it.
+# Checks: no 5xx, every status and content type documented, every body
+# matching its schema. Two passes, so the operations that end
 # the session behind the Bearer token (logout, logout-all, password change,
 # session deletion, revocation) run after the others have been exercised
 # with a live token.
@@ -10,9 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${CARGO_TARGET_DIR:-/var/tmp/authd-target}/debug/authd"
 venv=/var/tmp/authd-venv
-if ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
+if ! "$venv/bin/schemathesis" --version >/dev/null 2>&1 ||
+  ! "$venv/bin/openapi-spec-validator" --help >/dev/null 2>&1; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'schemathesis==4.32.5'
+  "$venv/bin/pip" install -q 'schemathesis==4.32.5' 'openapi-spec-validator==0.9.0'
 fi
 source bench/world.sh
 start_redis
@@ -21,6 +23,9 @@ run_authd "$bin" "$port" AUTHD_REDIS_URL="redis://127.0.0.1:$rport" \
   AUTHD_DATABASE_URL="sqlite://$work/authd.db" \
   AUTHD_INTROSPECTION_SECRETS=schemathesis-introspection-secret-0123456789
 base=http://127.0.0.1:$port
+echo "-- openapi-spec-validator: the document itself against the OpenAPI 3.1 schema"
+curl -fsS "$base/openapi.json" >"$work/openapi.json"
+"$venv/bin/openapi-spec-validator" "$work/openapi.json"
 token() { # email: registers and logs in, prints an access token
   curl -fs -X POST "$base/api/register" -H 'content-type: application/json' \
     -d "{\"email\":\"$1\",\"password\":\"conformance password 1\"}" >/dev/null

@@ -144,3 +144,39 @@ async fn the_document_covers_every_route_with_its_schemas() {
         );
     }
 }
+
+/// What openapi-spec-validator (run by `.ci/schemathesis.sh`) checks first,
+/// here too: operation ids are unique, and every path parameter is a
+/// placeholder of its path (a query parameter declared in the path is not).
+#[tokio::test]
+async fn operation_ids_are_unique_and_path_parameters_name_placeholders() {
+    let app = spawn_app().await;
+    let doc: Value = app.get_json("/openapi.json").await;
+    let mut ids = std::collections::BTreeMap::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            if let Some(id) = operation["operationId"].as_str() {
+                let earlier = ids.insert(id.to_string(), format!("{method} {path}"));
+                assert!(earlier.is_none(), "{id}: {earlier:?} and {method} {path}");
+            }
+            let in_path: Vec<&str> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            for name in &in_path {
+                assert!(
+                    path.contains(&format!("{{{name}}}")),
+                    "{method} {path}: path parameter {name} is not in the path"
+                );
+            }
+            assert_eq!(
+                path.matches('{').count(),
+                in_path.len(),
+                "{method} {path}: {in_path:?}"
+            );
+        }
+    }
+}

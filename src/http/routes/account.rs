@@ -124,7 +124,7 @@ struct AccountDeletion {
 
 /// Deletes the caller's account: every session ends on every instance, a
 /// confirmation is mailed, and the address can register again.
-#[utoipa::path(delete, path = "/api/account", tag = "account", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/account", operation_id = "delete_account", tag = "account", security(("bearer" = [])),
     request_body(content = AccountDeletion, content_type = "application/json"),
     responses(
         (status = 204, description = "Deleted"),

@@ -88,7 +88,7 @@ struct AdminUserDetail {
 }
 
 /// Lists users by id, a page at a time.
-#[utoipa::path(get, path = "/api/admin/users", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/api/admin/users", operation_id = "admin_list_users", tag = "admin", security(("admin" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "A page of users", body = UserList),
@@ -118,7 +118,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Htt
 }
 
 /// One user, with their live sessions.
-#[utoipa::path(get, path = "/api/admin/users/{id}", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/api/admin/users/{id}", operation_id = "admin_user", tag = "admin", security(("admin" = [])),
     params(("id" = String, Path, description = "The user id")),
     responses(
         (status = 200, description = "The user", body = AdminUserDetail),
@@ -156,7 +156,7 @@ pub async fn show(
 macro_rules! admin_action {
     ($(#[$doc:meta])* $name:ident, $method:ident, $path:literal, $call:ident) => {
         $(#[$doc])*
-        #[utoipa::path($method, path = $path, tag = "admin", security(("admin" = [])),
+        #[utoipa::path($method, path = $path, operation_id = concat!("admin_", stringify!($name)), tag = "admin", security(("admin" = [])),
             params(("id" = String, Path, description = "The user id")),
             responses(
                 (status = 204, description = "Done (idempotent)"),

@@ -101,7 +101,7 @@ struct TotpRemoval {
 
 /// Turns TOTP off (and drops its recovery codes), proven by a code or a
 /// recovery code; a notice is mailed.
-#[utoipa::path(delete, path = "/api/mfa/totp", tag = "second factors", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/mfa/totp", operation_id = "disable_totp", tag = "second factors", security(("bearer" = [])),
     request_body(content = TotpRemoval, content_type = "application/json"),
     responses(
         (status = 204, description = "TOTP is off"),

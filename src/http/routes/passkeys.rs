@@ -113,7 +113,7 @@ pub async fn register_finish(
 }
 
 /// The caller's passkeys, oldest first.
-#[utoipa::path(get, path = "/api/passkeys", tag = "passkeys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/passkeys", operation_id = "list_passkeys", tag = "passkeys", security(("bearer" = [])),
     responses(
         (status = 200, description = "The passkeys", body = Vec<Passkey>),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
@@ -136,7 +136,7 @@ pub async fn list(
 }
 
 /// Deletes one of the caller's passkeys.
-#[utoipa::path(delete, path = "/api/passkeys/{id}", tag = "passkeys", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/passkeys/{id}", operation_id = "delete_passkey", tag = "passkeys", security(("bearer" = [])),
     params(("id" = String, Path, description = "The passkey's id")),
     responses(
         (status = 204, description = "Deleted"),

@@ -31,7 +31,7 @@ struct SessionView {
 }
 
 /// The caller's live sessions.
-#[utoipa::path(get, path = "/api/sessions", tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/sessions", operation_id = "list_sessions", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "The sessions", body = SessionList),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
