@@ -1,7 +1,8 @@
 //! Passkeys (WebAuthn): registration by a signed-in user, the list, and a
 //! login with a passkey alone (discoverable, or after an email). Each
 //! ceremony's state waits in Redis for 5 minutes, single use, so any
-//! instance finishes a ceremony another began. Every assertion advances the
+//! instance finishes a ceremony another began; a user starts at most 10
+//! registrations a minute and has at most 3 pending. Every assertion advances the
 //! passkey's signature counter in SQL by compare-and-swap: a counter that
 //! goes backwards (a cloned authenticator, a replay) is refused everywhere.
 
@@ -77,6 +78,13 @@ impl Auth {
         let name = device_name(name)?.unwrap_or_else(|| "Passkey".to_string());
         let credentials = self.caller(who).await?;
         self.step_up(who, &credentials).await?;
+        if let Some(retry_after_secs) = self
+            .throttle
+            .admit_passkey_registration(credentials.user.id)
+            .await?
+        {
+            return Err(AuthError::RateLimited { retry_after_secs });
+        }
         let user = credentials.user;
         let existing = self.stored_passkeys(user.id).await?;
         let (options, state) = self
@@ -84,12 +92,16 @@ impl Auth {
             .relying_party
             .start_registration(user.id, &user.email, existing)
             .map_err(|e| AuthError::Internal(InternalError::Webauthn(e.to_string())))?;
+        let state = serde_json::to_string(&Ceremony::Register {
+            user: user.id,
+            name,
+            state,
+        })
+        .map_err(|e| AuthError::Internal(InternalError::Serialise(e)))?;
         let id = self
-            .put_ceremony(&Ceremony::Register {
-                user: user.id,
-                name,
-                state,
-            })
+            .factors
+            .challenges
+            .put_registration(user.id, &state)
             .await?;
         Ok((id, options))
     }
@@ -103,12 +115,17 @@ impl Auth {
     ) -> Result<PasskeyInfo, AuthError> {
         let credential: RegisterPublicKeyCredential = serde_json::from_value(credential)
             .map_err(|_| AuthError::InvalidRequest("credential is not a WebAuthn attestation"))?;
-        let Some(Ceremony::Register { user, name, state }) =
-            self.take_ceremony(challenge_id).await?
-        else {
+        // Another user's ceremony is as good as none: it is not under this
+        // user's key.
+        let taken = self
+            .factors
+            .challenges
+            .take_registration(who.user_id, challenge_id)
+            .await?
+            .and_then(|state| serde_json::from_str(&state).ok());
+        let Some(Ceremony::Register { user, name, state }) = taken else {
             return Err(AuthError::InvalidFactor(UNKNOWN_CEREMONY));
         };
-        // Another user's ceremony is as good as none.
         if user != who.user_id {
             return Err(AuthError::InvalidFactor(UNKNOWN_CEREMONY));
         }

@@ -6,8 +6,14 @@
 //!   it; 5 minutes. Each answer takes an attempt first (at most
 //!   [`MAX_MFA_ATTEMPTS`], then the key is gone), and a right answer closes
 //!   it: of two concurrent right answers one wins.
-//! - `<p>{webauthn:<challenge_id>}`: a hash, `s` a WebAuthn ceremony's state
-//!   (JSON), `t` the nonce of the call that took it; 5 minutes, single use.
+//! - `<p>{webauthn:<challenge_id>}`: a hash, `s` a passkey login's ceremony
+//!   state (JSON), `t` the nonce of the call that took it; 5 minutes, single
+//!   use.
+//! - `<p>{u:<user>}:registration:<challenge_id>`: the same for a passkey
+//!   registration, under the user's hash tag, with
+//!   `<p>{u:<user>}:registrations` listing the user's pending ones, newest
+//!   first: a new one past [`MAX_PENDING_REGISTRATIONS`] replaces the oldest,
+//!   so one user's token cannot fill Redis with ceremonies.
 //! - `<p>{u:<user>}:totp`: `<step>:<nonce>` of the user's last accepted TOTP
 //!   code; a code of that step or an older one is refused on every instance.
 //!
@@ -27,6 +33,8 @@ use crate::connections::{Call, Durability, KeySchema, Redis, StoreError};
 
 /// How long a login's second step and a WebAuthn ceremony may take.
 pub const CHALLENGE_TTL: Duration = Duration::from_secs(300);
+/// Passkey registrations a user may have pending at once.
+pub const MAX_PENDING_REGISTRATIONS: u32 = 3;
 /// Answers one `mfa_token` takes (each wrong one also counts toward the
 /// login throttle).
 pub const MAX_MFA_ATTEMPTS: u32 = 5;
@@ -49,6 +57,7 @@ struct Scripts {
     attempt: Script,
     close: Script,
     take: Script,
+    open_registration: Script,
 }
 
 /// A reply that changed nothing (`0` or nil) needs no replica.
@@ -68,6 +77,7 @@ impl Challenges {
                 attempt: Script::new(ATTEMPT),
                 close: Script::new(CLOSE),
                 take: Script::new(TAKE),
+                open_registration: Script::new(OPEN_REGISTRATION),
             }),
         }
     }
@@ -161,6 +171,46 @@ impl Challenges {
     }
 }
 
+impl Challenges {
+    /// Keeps a passkey registration's state for `user`; returns its
+    /// `challenge_id`. The user's oldest pending registration goes when
+    /// this is one more than [`MAX_PENDING_REGISTRATIONS`].
+    pub async fn put_registration(&self, user: Uuid, state: &str) -> Result<String, StoreError> {
+        let id = random_token();
+        let _: i64 = self
+            .run(
+                Call::new(&self.scripts.open_registration)
+                    .key(self.keys.registrations(user))
+                    .key(self.keys.registration(user, &id))
+                    .arg(state)
+                    .arg(CHALLENGE_TTL.as_millis() as u64)
+                    .arg(&id)
+                    .arg(MAX_PENDING_REGISTRATIONS)
+                    .arg(self.keys.registration_prefix(user)),
+            )
+            .await?;
+        Ok(id)
+    }
+
+    /// Takes a passkey registration's state: once, on any instance, and
+    /// only for the user who started it.
+    pub async fn take_registration(
+        &self,
+        user: Uuid,
+        challenge_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        if !is_token(challenge_id) {
+            return Ok(None);
+        }
+        self.run(
+            Call::new(&self.scripts.take)
+                .key(self.keys.registration(user, challenge_id))
+                .arg(nonce()),
+        )
+        .await
+    }
+}
+
 /// What tells a call's own change from another's.
 fn nonce() -> String {
     random_token()
@@ -236,6 +286,26 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
 redis.call('HSET', KEYS[1], 'c', ARGV[1])
+return 1
+";
+
+const OPEN_REGISTRATION: &str = r"
+-- KEYS[1] the user's pending registrations (list, newest first)
+-- KEYS[2] this registration's ceremony (same hash tag)
+-- ARGV[1] its state; ARGV[2] TTL ms; ARGV[3] its challenge id; ARGV[4] the
+-- most pending at once; ARGV[5] what the user's ceremony keys start with.
+-- Past the limit the oldest ceremonies go. A retried call finds its own.
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 1
+end
+redis.call('LPUSH', KEYS[1], ARGV[3])
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], ARGV[4], -1)) do
+  redis.call('DEL', ARGV[5] .. id)
+end
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[2], 's', ARGV[1], 'a', 0)
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 ";
 
@@ -323,6 +393,51 @@ mod tests {
         assert_eq!(call(&mut conn, CLOSE, "n", &["x"]).await, Value::Int(1));
         assert_eq!(call(&mut conn, CLOSE, "n", &["y"]).await, Value::Int(0));
         assert_eq!(call(&mut conn, ATTEMPT, "n", &["5"]).await, Value::Nil);
+    }
+
+    #[tokio::test]
+    async fn a_users_pending_registrations_are_capped_and_the_oldest_goes() {
+        let redis = TestRedis::start();
+        let mut conn = redis_connection(&redis.url()).await;
+        let open = Script::new(OPEN_REGISTRATION);
+        for id in ["a", "b", "c", "d", "d"] {
+            let _: i64 = open
+                .key("{u}:registrations")
+                .key(format!("{{u}}:registration:{id}"))
+                .arg(format!("state {id}"))
+                .arg(60_000)
+                .arg(id)
+                .arg(3)
+                .arg("{u}:registration:")
+                .invoke_async(&mut conn)
+                .await
+                .unwrap();
+        }
+        let mut alive = Vec::new();
+        for id in ["a", "b", "c", "d"] {
+            let n: i64 = redis::cmd("EXISTS")
+                .arg(format!("{{u}}:registration:{id}"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            alive.push(n);
+        }
+        // The retried "d" took no slot: b, c and d stay.
+        assert_eq!(alive, [0, 1, 1, 1]);
+        let pending: Vec<String> = redis::cmd("LRANGE")
+            .arg("{u}:registrations")
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(pending, ["d", "c", "b"]);
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg("{u}:registrations")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(ttl > 0);
     }
 
     #[tokio::test]

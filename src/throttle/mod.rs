@@ -23,6 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use deadpool_redis::redis::{self, Script};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 mod settings;
 
@@ -45,6 +46,9 @@ pub struct Throttle {
 
 /// Passkey logins started count per client for a minute.
 const CEREMONY_WINDOW_MS: u64 = 60_000;
+/// Passkey registrations one user may start a minute (each keeps a
+/// ceremony of about 1 KB in Redis for 5 minutes).
+pub const REGISTRATIONS_PER_MINUTE: u32 = 10;
 
 /// Registrations count per client for an hour after the latest one.
 const REGISTER_WINDOW_MS: u64 = 3_600_000;
@@ -110,6 +114,16 @@ impl Throttle {
         let key = self.keys.client_ceremonies(&ip_bucket(ip));
         let slot = self
             .take_slot(&key, self.max_failures_per_ip, CEREMONY_WINDOW_MS)
+            .await?;
+        Ok(slot.err().map(|wait_ms| wait_ms.max(1).div_ceil(1000)))
+    }
+
+    /// Takes a slot for one passkey registration `user` starts:
+    /// [`REGISTRATIONS_PER_MINUTE`], or the seconds to wait.
+    pub async fn admit_passkey_registration(&self, user: Uuid) -> Result<Option<u64>, StoreError> {
+        let key = self.keys.registration_starts(user);
+        let slot = self
+            .take_slot(&key, REGISTRATIONS_PER_MINUTE, CEREMONY_WINDOW_MS)
             .await?;
         Ok(slot.err().map(|wait_ms| wait_ms.max(1).div_ceil(1000)))
     }

@@ -472,3 +472,47 @@ async fn a_first_passkey_ends_every_other_session_and_a_password_only_one_cannot
     assert_eq!(res.status(), 201);
     assert_eq!(b.guard_status(&strong.access_token).await, 200);
 }
+
+#[tokio::test]
+async fn registrations_started_are_throttled_per_user_and_at_most_three_wait() {
+    let app = spawn_app().await;
+    let (_, tokens) = app.signed_in_user().await;
+    let (_, other) = app.signed_in_user().await;
+    let app = &app;
+    let start = |token: String| async move {
+        bearer_post(app, "/api/passkeys/register/start", &token, json!({})).await
+    };
+    let mut ceremonies = Vec::new();
+    for _ in 0..10 {
+        let res = start(tokens.access_token.clone()).await;
+        assert_eq!(res.status(), 200);
+        ceremonies.push(res.json::<Value>().await.unwrap());
+    }
+    let res = start(tokens.access_token.clone()).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, 429, "rate_limited").await;
+    // Another user is not held back by this one.
+    assert_eq!(start(other.access_token.clone()).await.status(), 200);
+    // Only the three newest ceremonies wait in Redis.
+    let waiting = app
+        .redis_dump()
+        .await
+        .into_iter()
+        .filter(|(key, _, _)| key.contains(":registration:"))
+        .count();
+    assert_eq!(waiting, 3 + 1, "three of this user's, one of the other's");
+    let mut phone = Phone::new();
+    let finish = |ceremony: &Value, phone: &mut Phone| {
+        let credential = phone.create(&ceremony["publicKey"], ORIGIN);
+        bearer_post(
+            app,
+            "/api/passkeys/register/finish",
+            &tokens.access_token,
+            json!({ "challenge_id": ceremony["challenge_id"], "credential": credential }),
+        )
+    };
+    let res = finish(&ceremonies[6], &mut phone).await;
+    assert_error(res, 400, "invalid_grant").await;
+    let res = finish(&ceremonies[9], &mut phone).await;
+    assert_eq!(res.status(), 201);
+}

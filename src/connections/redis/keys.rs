@@ -15,6 +15,13 @@
 //! | `<p>{mail:<SHA-256 of the email>}` | reset mails asked for one address |
 //! | `<p>{ip:<client>}:mail` | reset mails asked from one client |
 //! | `<p>{dpop:<key thumbprint>}:<jti hash>` | a DPoP proof seen, while it could be accepted |
+//! | `<p>{u:<user>}:totp` | the step of the user's last accepted TOTP code |
+//! | `<p>{mfa:<SHA-256 of the mfa_token>}` | a login's second step |
+//! | `<p>{webauthn:<challenge id>}` | a passkey login's ceremony |
+//! | `<p>{u:<user>}:registration:<challenge id>` | a passkey registration's ceremony |
+//! | `<p>{u:<user>}:registrations` | the user's pending registrations, newest first (list, at most 3) |
+//! | `<p>{u:<user>}:registration_starts` | passkey registrations the user started (per minute) |
+//! | `<p>{ip:<client>}:webauthn` | passkey logins one client started |
 //!
 //! `docs/sessions.md` tells what each holds and how long.
 
@@ -99,6 +106,27 @@ impl KeySchema {
         format!("{}{{webauthn:{challenge_id}}}", self.prefix)
     }
 
+    /// A passkey registration's ceremony, under its user's hash tag (so the
+    /// user's pending ones are counted and replaced in one script).
+    pub fn registration(&self, user: Uuid, challenge_id: &str) -> String {
+        format!("{}:registration:{challenge_id}", self.user_tag(user))
+    }
+
+    /// What every registration ceremony key of the user starts with.
+    pub fn registration_prefix(&self, user: Uuid) -> String {
+        format!("{}:registration:", self.user_tag(user))
+    }
+
+    /// The user's pending registration ceremonies, newest first.
+    pub fn registrations(&self, user: Uuid) -> String {
+        format!("{}:registrations", self.user_tag(user))
+    }
+
+    /// Passkey registrations the user started.
+    pub fn registration_starts(&self, user: Uuid) -> String {
+        format!("{}:registration_starts", self.user_tag(user))
+    }
+
     /// Passkey logins a client started.
     pub fn client_ceremonies(&self, client: &str) -> String {
         format!("{}{{ip:{client}}}:webauthn", self.prefix)
@@ -130,6 +158,9 @@ mod tests {
             keys.index(user),
             keys.credential(user),
             keys.tombstone(user, session),
+            keys.registration(user, "c"),
+            keys.registrations(user),
+            keys.registration_starts(user),
         ] {
             assert!(key.starts_with(tag), "{key}");
         }
