@@ -963,3 +963,59 @@ async fn an_operator_at_a_shell_lists_and_disables_a_user() {
     let out = authd(&["admin", "frobnicate", id], &vars);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A development public URL on an IP address (a test load balancer, a
+/// phone on the LAN): authd starts with passkeys off, and says which
+/// settings turn them on; a relying party that is set and invalid refuses.
+#[tokio::test]
+async fn a_public_url_on_an_ip_address_starts_with_passkeys_off_and_a_warning() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let port = free_port().to_string();
+    let bind = format!("127.0.0.1:{port}");
+    let public = format!("http://127.0.0.1:{port}");
+    let service = Service::start(
+        authd_bin!(),
+        dir.path(),
+        &[
+            ("AUTHD_DATABASE_URL", &db),
+            ("AUTHD_REDIS_URL", &url),
+            ("AUTHD_BIND", &bind),
+            ("AUTHD_PUBLIC_URL", &public),
+        ],
+    );
+    let log = service.startup_log.clone();
+    assert!(
+        log.iter().any(|l| l.contains("WARN")
+            && l.contains("passkeys are off")
+            && l.contains("AUTHD_WEBAUTHN_RP_ID")
+            && l.contains("AUTHD_WEBAUTHN_ORIGINS")),
+        "{log:?}"
+    );
+    let res = reqwest::Client::new()
+        .post(service.url("/api/login/passkey/start"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    let out = authd(
+        &[],
+        &[
+            ("AUTHD_DATABASE_URL", &db),
+            ("AUTHD_REDIS_URL", &url),
+            ("AUTHD_PUBLIC_URL", &public),
+            ("AUTHD_WEBAUTHN_RP_ID", "127.0.0.1"),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.lines()
+            .any(|l| l.contains("cannot start") && l.contains("AUTHD_WEBAUTHN_")),
+        "{err}"
+    );
+}

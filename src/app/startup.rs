@@ -17,7 +17,7 @@ use crate::auth::{
 use crate::common::sealing::Sealer;
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
-use crate::factors::{Challenges, RelyingParty};
+use crate::factors::{Challenges, RelyingParty, StandIns};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::openapi;
@@ -117,7 +117,8 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         public_url,
         sealer.clone(),
     )?;
-    let factors = second_factors(settings, &connections, sealer).await?;
+    let stand_ins = StandIns::new(access_tokens.keys().stand_in_key);
+    let factors = second_factors(settings, &connections, sealer, stand_ins).await?;
     let auth = Auth::new(
         UserStore::new(connections.sql.clone()),
         hasher,
@@ -155,6 +156,7 @@ async fn second_factors(
     settings: &Settings,
     connections: &Connections,
     sealer: Arc<Sealer>,
+    stand_ins: StandIns,
 ) -> Result<SecondFactors, ConfigError> {
     let factors = &settings.factors;
     let production = settings.server.environment == Environment::Production;
@@ -183,6 +185,7 @@ async fn second_factors(
             durability(settings),
         ),
         issuer: factors.webauthn_rp_name.clone(),
+        stand_ins,
     })
 }
 

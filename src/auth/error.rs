@@ -34,6 +34,10 @@ pub enum AuthError {
     UseDpopNonce(String),
     #[error("not found")]
     NotFound,
+    /// A feature this server has off: 404 `not_found`, the text saying
+    /// which settings turn it on.
+    #[error("{0}")]
+    Off(&'static str),
     #[error("email taken")]
     EmailTaken,
     /// The right password, but `AUTHD_REQUIRE_VERIFIED_EMAIL` and the

@@ -80,18 +80,23 @@ impl Auth {
         if credentials.factors.totp {
             factors.push("totp");
         }
-        let (public_key, webauthn) = if credentials.factors.webauthn {
-            let passkeys = self.stored_passkeys(user).await?;
-            let (options, state) = self
-                .factors
-                .relying_party
-                .start_authentication(&passkeys)
-                .map_err(|e| AuthError::Internal(InternalError::Webauthn(e.to_string())))?;
-            factors.push("webauthn");
-            (Some(request_options(&options)?), Some(state))
-        } else {
-            (None, None)
+        // With passkeys off (a development setting changed since they were
+        // registered) only the other factors are offered.
+        let relying_party = self.factors.relying_party.as_ref();
+        let (public_key, webauthn) = match relying_party {
+            Some(relying_party) if credentials.factors.webauthn => {
+                let passkeys = self.stored_passkeys(user).await?;
+                let (options, state) = relying_party
+                    .start_authentication(&passkeys)
+                    .map_err(|e| AuthError::Internal(InternalError::Webauthn(e.to_string())))?;
+                factors.push("webauthn");
+                (Some(request_options(&options)?), Some(state))
+            }
+            _ => (None, None),
         };
+        if factors.is_empty() {
+            return Err(AuthError::Off(super::passkeys::PASSKEYS_OFF));
+        }
         let pending = PendingLogin {
             user,
             version: credentials.version,
@@ -194,8 +199,7 @@ impl Auth {
                         AuthError::InvalidRequest("credential is not a WebAuthn assertion")
                     })?;
                 let result = match self
-                    .factors
-                    .relying_party
+                    .relying_party()?
                     .finish_authentication(&assertion, state)
                 {
                     Ok(result) => result,

@@ -36,7 +36,7 @@ pub use sessions::DeviceSession;
 pub use settings::{AccessTokenCheck, AuthSettings};
 
 use crate::common::sealing::Sealer;
-use crate::factors::{Challenges, RelyingParty};
+use crate::factors::{Challenges, RelyingParty, StandIns};
 use crate::jwt::AccessTokens;
 use crate::mail::Mailer;
 use crate::sessions::{ProofLog, SessionStore};
@@ -62,7 +62,11 @@ pub struct Auth {
 pub struct SecondFactors {
     /// Shared with the mailer (mail with a link is sealed too).
     pub sealer: Arc<Sealer>,
-    pub relying_party: RelyingParty,
+    /// `None`: passkeys are off (the relying party could not be derived
+    /// from `AUTHD_PUBLIC_URL`, and was not set).
+    pub relying_party: Option<RelyingParty>,
+    /// What a passkey login lists for an address without passkeys.
+    pub stand_ins: StandIns,
     pub challenges: Challenges,
     /// The issuer in `otpauth://` URIs (`AUTHD_WEBAUTHN_RP_NAME`).
     pub issuer: String,

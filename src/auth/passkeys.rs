@@ -14,7 +14,6 @@ use uuid::Uuid;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse,
 };
 
 use super::login::device_name;
@@ -22,6 +21,7 @@ use super::{parse_email, Auth, AuthError, Client, InternalError, TokenPair};
 use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
 use crate::factors::webauthn::{backup_eligible, AuthenticationResult};
+use crate::factors::RelyingParty;
 use crate::mail::MailKind;
 use crate::users::PasskeyRow;
 
@@ -41,6 +41,10 @@ enum Ceremony {
     Discover {
         state: DiscoverableAuthentication,
     },
+    /// A login started with an address without passkeys: it lists
+    /// stand-ins, and nothing finishes it (the answer is the one a refused
+    /// passkey gets, not that of an unknown challenge).
+    StandIn,
 }
 
 /// A passkey as its owner sees it.
@@ -65,6 +69,8 @@ impl From<PasskeyRow> for PasskeyInfo {
     }
 }
 
+/// Why passkey routes answer 404, and what turns them on.
+pub(super) const PASSKEYS_OFF: &str = "passkeys are off on this server: AUTHD_PUBLIC_URL's host is not a domain a passkey can be bound to; set AUTHD_WEBAUTHN_RP_ID and AUTHD_WEBAUTHN_ORIGINS";
 const UNKNOWN_CEREMONY: &str = "the challenge_id is unknown, expired or used: start again";
 const REFUSED: &str = "the passkey was refused";
 
@@ -88,8 +94,7 @@ impl Auth {
         let user = credentials.user;
         let existing = self.stored_passkeys(user.id).await?;
         let (options, state) = self
-            .factors
-            .relying_party
+            .relying_party()?
             .start_registration(user.id, &user.email, existing)
             .map_err(|e| AuthError::Internal(InternalError::Webauthn(e.to_string())))?;
         let state = serde_json::to_string(&Ceremony::Register {
@@ -132,8 +137,7 @@ impl Auth {
         let credentials = self.caller(who).await?;
         self.step_up(who, &credentials).await?;
         let passkey = self
-            .factors
-            .relying_party
+            .relying_party()?
             .finish_registration(&credential, &state)
             .map_err(|e| {
                 log::info!("user {user}: passkey registration refused: {e}");
@@ -189,46 +193,67 @@ impl Auth {
         Ok(())
     }
 
-    /// `POST /api/login/passkey/start`: with an email, an assertion for
-    /// that user's passkeys; without (or for an address with none), a
-    /// discoverable one, where the authenticator says whose passkey it is.
+    /// `POST /api/login/passkey/start`: the `challenge_id` and the
+    /// `publicKey` options. Without an email, a discoverable login: the
+    /// authenticator says whose passkey it is. With one, the same shape for
+    /// every address: that user's passkeys, or stand-ins (the same ones
+    /// every time for an address) when it has none or no account, after
+    /// the same queries; so the answer tells nobody which addresses have
+    /// passkeys.
     pub async fn passkey_login_start(
         &self,
         email: Option<&str>,
         client: &Client,
-    ) -> Result<(String, RequestChallengeResponse), AuthError> {
+    ) -> Result<(String, serde_json::Value), AuthError> {
+        let email = email.map(parse_email).transpose()?;
+        let relying_party = self.relying_party()?;
         if let Some(retry_after_secs) = self.throttle.admit_ceremony(client.ip).await? {
             return Err(AuthError::RateLimited { retry_after_secs });
         }
-        let user = match email {
+        let webauthn = |e: webauthn_rs::prelude::WebauthnError| {
+            AuthError::Internal(InternalError::Webauthn(e.to_string()))
+        };
+        let (options, ceremony) = match email {
+            None => {
+                let (options, state) = relying_party.start_discoverable().map_err(webauthn)?;
+                let options = serde_json::to_value(&options.public_key)
+                    .map_err(|e| AuthError::Internal(InternalError::Serialise(e)))?;
+                (options, Ceremony::Discover { state })
+            }
             Some(email) => {
-                let email = parse_email(email)?;
-                self.users
+                let user = self
+                    .users
                     .credentials_by_email(&email)
                     .await?
                     .filter(|c| c.factors.webauthn)
-                    .map(|c| c.user.id)
-            }
-            None => None,
-        };
-        let relying_party = &self.factors.relying_party;
-        let (options, ceremony) = match user {
-            Some(user) => {
-                let passkeys = self.stored_passkeys(user).await?;
-                let (options, state) = relying_party
-                    .start_authentication(&passkeys)
-                    .map_err(|e| AuthError::Internal(InternalError::Webauthn(e.to_string())))?;
-                (options, Ceremony::Login { user, state })
-            }
-            None => {
-                let (options, state) = relying_party
-                    .start_discoverable()
-                    .map_err(|e| AuthError::Internal(InternalError::Webauthn(e.to_string())))?;
-                (options, Ceremony::Discover { state })
+                    .map(|c| c.user.id);
+                // The passkeys query runs for every address.
+                let passkeys = self.stored_passkeys(user.unwrap_or_default()).await?;
+                match user {
+                    Some(user) if !passkeys.is_empty() => {
+                        let (options, state) =
+                            relying_party.named_login(&passkeys).map_err(webauthn)?;
+                        (options, Ceremony::Login { user, state })
+                    }
+                    _ => {
+                        let stand_ins = self.factors.stand_ins.for_address(&email.normalized);
+                        let options = relying_party.stand_in_login(&stand_ins).map_err(webauthn)?;
+                        (options, Ceremony::StandIn)
+                    }
+                }
             }
         };
         let id = self.put_ceremony(&ceremony).await?;
         Ok((id, options))
+    }
+
+    /// The WebAuthn relying party, or 404 when passkeys are off (the
+    /// settings could not be derived from `AUTHD_PUBLIC_URL`).
+    pub(super) fn relying_party(&self) -> Result<&RelyingParty, AuthError> {
+        self.factors
+            .relying_party
+            .as_ref()
+            .ok_or(AuthError::Off(PASSKEYS_OFF))
     }
 
     /// `POST /api/login/passkey/finish`: a session, with `amr` `hwk` or
@@ -248,7 +273,7 @@ impl Auth {
             .proof(presented, None, self.dpop.required)
             .await?
             .map(|p| p.thumbprint);
-        let relying_party = &self.factors.relying_party;
+        let relying_party = self.relying_party()?;
         let (user, result) = match self.take_ceremony(challenge_id).await? {
             Some(Ceremony::Login { user, state }) => (
                 user,
@@ -266,6 +291,7 @@ impl Auth {
                     relying_party.finish_discoverable(&credential, state, &passkeys),
                 )
             }
+            Some(Ceremony::StandIn) => return Err(AuthError::InvalidFactor(REFUSED)),
             _ => return Err(AuthError::InvalidFactor(UNKNOWN_CEREMONY)),
         };
         let result = result.map_err(|e| {

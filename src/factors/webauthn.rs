@@ -2,6 +2,7 @@
 //! finished here; their state travels through Redis (`Challenges`) as JSON,
 //! so any instance finishes what another started.
 
+use serde_json::{json, Value};
 use url::Url;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
@@ -27,11 +28,43 @@ impl std::fmt::Debug for RelyingParty {
 
 impl RelyingParty {
     /// From `AUTHD_WEBAUTHN_*`, with `AUTHD_PUBLIC_URL` for what is unset.
-    pub fn new(settings: &FactorSettings, public_url: Option<&str>) -> Result<Self, ConfigError> {
+    /// `None` (passkeys off, with a warning that names the settings) when
+    /// neither is set and the public URL cannot serve passkeys: its host is
+    /// an IP address (normal in development and behind a test load
+    /// balancer), which is no relying party id. A value that is set and
+    /// invalid refuses to start.
+    pub fn new(
+        settings: &FactorSettings,
+        public_url: Option<&str>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let derived = settings.webauthn_rp_id.is_none() && settings.webauthn_origins.is_empty();
+        match Self::build(settings, public_url) {
+            Ok(relying_party) => Ok(Some(relying_party)),
+            Err(e) if derived => {
+                log::warn!(
+                    "passkeys are off: the WebAuthn relying party derived from AUTHD_PUBLIC_URL cannot serve them ({}: {}); set AUTHD_WEBAUTHN_RP_ID (a domain, such as localhost) and AUTHD_WEBAUTHN_ORIGINS (such as http://localhost:8080) to turn them on",
+                    e.variable, e.reason
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn build(settings: &FactorSettings, public_url: Option<&str>) -> Result<Self, ConfigError> {
         let public = public_url.and_then(|url| Url::parse(url).ok());
         let rp_id = match (&settings.webauthn_rp_id, &public) {
             (Some(id), _) => id.clone(),
-            (None, Some(url)) => url.host_str().unwrap_or("localhost").to_string(),
+            (None, Some(url)) => match url.host() {
+                Some(url::Host::Domain(domain)) => domain.to_string(),
+                Some(ip) => {
+                    return Err(ConfigError::new(
+                        "AUTHD_PUBLIC_URL",
+                        format!("its host {ip} is an IP address, not a domain"),
+                    ))
+                }
+                None => "localhost".to_string(),
+            },
             (None, None) => "localhost".to_string(),
         };
         let origins: Vec<String> = if settings.webauthn_origins.is_empty() {
@@ -105,6 +138,49 @@ impl RelyingParty {
         passkeys: &[Passkey],
     ) -> Result<(RequestChallengeResponse, PasskeyAuthentication), WebauthnError> {
         self.webauthn.start_passkey_authentication(passkeys)
+    }
+
+    /// A login started with an address that has `passkeys`: the
+    /// `publicKey` to answer with (in the shape `stand_in_options` gives
+    /// every other address) and the state to finish it.
+    pub fn named_login(
+        &self,
+        passkeys: &[Passkey],
+    ) -> Result<(Value, PasskeyAuthentication), WebauthnError> {
+        let (options, state) = self.webauthn.start_passkey_authentication(passkeys)?;
+        let mut public_key =
+            serde_json::to_value(&options.public_key).map_err(|_| WebauthnError::Configuration)?;
+        // Transports are a hint only, and stand-ins have none to give.
+        if let Some(allowed) = public_key["allowCredentials"].as_array_mut() {
+            for credential in allowed {
+                if let Some(credential) = credential.as_object_mut() {
+                    credential.remove("transports");
+                }
+            }
+        }
+        Ok((public_key, state))
+    }
+
+    /// A login started with an address without passkeys (or without an
+    /// account): a fresh challenge listing `stand_ins`, in the shape of
+    /// `named_login`'s. Nothing can finish it.
+    pub fn stand_in_login(&self, stand_ins: &[String]) -> Result<Value, WebauthnError> {
+        let (options, _) = self.webauthn.start_discoverable_authentication()?;
+        let mut public_key =
+            serde_json::to_value(&options.public_key).map_err(|_| WebauthnError::Configuration)?;
+        let Some(members) = public_key.as_object_mut() else {
+            return Err(WebauthnError::Configuration);
+        };
+        // What a discoverable login asks for and a named one does not.
+        members.remove("extensions");
+        members.insert(
+            "allowCredentials".to_string(),
+            stand_ins
+                .iter()
+                .map(|id| json!({ "type": "public-key", "id": id }))
+                .collect(),
+        );
+        Ok(public_key)
     }
 
     pub fn finish_authentication(

@@ -35,6 +35,9 @@ pub enum ApiError {
     UseDpopNonce(String),
     #[error("not found")]
     NotFound,
+    /// A feature turned off: `not_found`, saying what turns it on.
+    #[error("{0}")]
+    Off(&'static str),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("email taken")]
@@ -82,6 +85,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidDpopProof(e) => Self::InvalidDpopProof(e),
             AuthError::UseDpopNonce(nonce) => Self::UseDpopNonce(nonce),
             AuthError::NotFound => Self::NotFound,
+            AuthError::Off(text) => Self::Off(text),
             AuthError::EmailTaken => Self::EmailTaken,
             AuthError::EmailNotVerified => Self::EmailNotVerified,
             AuthError::AlreadyVerified => Self::AlreadyVerified,
@@ -155,7 +159,7 @@ impl ApiError {
             Self::InvalidToken { .. } => "invalid_token",
             Self::InvalidDpopProof(_) => "invalid_dpop_proof",
             Self::UseDpopNonce(_) => "use_dpop_nonce",
-            Self::NotFound => "not_found",
+            Self::NotFound | Self::Off(_) => "not_found",
             Self::MethodNotAllowed => "invalid_request",
             Self::EmailTaken => "email_taken",
             Self::EmailNotVerified => "email_not_verified",
@@ -183,6 +187,7 @@ impl ApiError {
                 "the DPoP proof must carry the server nonce given in the DPoP-Nonce header"
             }
             Self::NotFound => "no such resource",
+            Self::Off(text) => text,
             Self::MethodNotAllowed => "this route does not take that method",
             Self::EmailTaken => "an account with this email already exists",
             Self::EmailNotVerified => {
@@ -218,7 +223,7 @@ impl ResponseError for ApiError {
             Self::MfaRequired(_) | Self::InsufficientAuthentication => StatusCode::FORBIDDEN,
             Self::AlreadyEnrolled => StatusCode::CONFLICT,
             Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::Off(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::EmailNotVerified => StatusCode::FORBIDDEN,

@@ -43,6 +43,10 @@ pub struct KeySet {
     /// every instance with that key makes and accepts the same nonces. Never
     /// leaves the process (not in `Debug`).
     pub nonce_key: [u8; 32],
+    /// The HMAC key of passkey stand-ins (the credential ids a passkey login
+    /// started with an address without passkeys lists): derived the same
+    /// way, so every instance lists the same ones for an address.
+    pub stand_in_key: [u8; 32],
 }
 
 /// A key for another purpose, derived from the signing key's text.
@@ -74,7 +78,7 @@ impl KeySet {
         source: &SigningKeySource,
         verify_key_files: &[PathBuf],
     ) -> Result<Self, ConfigError> {
-        let (signing_key, signing_jwk, ephemeral, nonce_key) = match source {
+        let (signing_key, signing_jwk, ephemeral, key_text) = match source {
             SigningKeySource::PemFile(path) => {
                 let pem = read_pem(path, "AUTHD_JWT_PRIVATE_KEY_FILE")?;
                 let (key, jwk) = private_key_from_pem(alg, &pem)
@@ -85,11 +89,11 @@ impl KeySet {
                             "holds a public key; signing needs the PKCS#8 private key",
                         )
                     })?;
-                (key, jwk, false, derive("dpop nonce", &pem))
+                (key, jwk, false, pem)
             }
             SigningKeySource::Secret(secret) => {
                 let (key, jwk) = hmac_key(alg, secret)?;
-                (key, jwk, false, derive("dpop nonce", secret.expose()))
+                (key, jwk, false, secret.expose().to_string())
             }
             SigningKeySource::Ephemeral => {
                 let pem = generate_private_key_pem(alg)
@@ -100,10 +104,13 @@ impl KeySet {
                         .map_err(|e| key_error("AUTHD_JWT_PRIVATE_KEY_FILE", e))?
                         .ok_or_else(|| key_error("AUTHD_JWT_PRIVATE_KEY_FILE", "keygen failed"))?,
                 };
-                (key, jwk, true, derive("dpop nonce", &pem))
+                (key, jwk, true, pem)
             }
         };
 
+        let nonce_key = derive("dpop nonce", &key_text);
+        let stand_in_key = derive("passkey stand-ins", &key_text);
+        drop(key_text);
         let mut verifying_jwks = vec![signing_jwk];
         for path in verify_key_files {
             let pem = read_pem(path, "AUTHD_JWT_VERIFY_KEY_FILES")?;
@@ -148,6 +155,7 @@ impl KeySet {
             jwks_json,
             ephemeral,
             nonce_key,
+            stand_in_key,
         })
     }
 }

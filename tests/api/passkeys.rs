@@ -516,3 +516,128 @@ async fn registrations_started_are_throttled_per_user_and_at_most_three_wait() {
     let res = finish(&ceremonies[9], &mut phone).await;
     assert_eq!(res.status(), 201);
 }
+
+/// The members of a passkey login's `publicKey`, and of each credential it
+/// lists: what a client sees besides the values.
+fn shape(options: &Value) -> (Vec<String>, Vec<Vec<String>>) {
+    let keys = |v: &Value| {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let listed = options["allowCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(keys)
+        .collect();
+    (keys(options), listed)
+}
+
+#[tokio::test]
+async fn a_passkey_login_started_with_an_email_answers_alike_for_every_address() {
+    let a = spawn_app().await;
+    let b = app().sharing(&a).spawn().await;
+    let mut phone = Phone::new();
+    let (with_passkey, _, _, _) = user_with_passkey(&a, &mut phone).await;
+    let (without, _) = a.signed_in_user().await;
+    let unknown = unique_email();
+    let mut answers = Vec::new();
+    for email in [&with_passkey, &without, &unknown] {
+        let first = login_start(&a, json!({ "email": email })).await;
+        let again = login_start(&b, json!({ "email": email })).await;
+        let (members, listed) = shape(&first["publicKey"]);
+        assert_eq!(
+            shape(&again["publicKey"]),
+            (members.clone(), listed.clone())
+        );
+        assert!(!listed.is_empty(), "{email}: {first}");
+        assert!(listed.iter().all(|l| l == &["id", "type"]), "{first}");
+        // The same credentials every time, on every instance.
+        assert_eq!(
+            first["publicKey"]["allowCredentials"],
+            again["publicKey"]["allowCredentials"]
+        );
+        assert_ne!(
+            first["publicKey"]["challenge"],
+            again["publicKey"]["challenge"]
+        );
+        answers.push(first);
+    }
+    assert_eq!(
+        shape(&answers[0]["publicKey"]).0,
+        shape(&answers[1]["publicKey"]).0
+    );
+    assert_eq!(
+        shape(&answers[0]["publicKey"]).0,
+        shape(&answers[2]["publicKey"]).0
+    );
+    assert_ne!(
+        answers[1]["publicKey"]["allowCredentials"],
+        answers[2]["publicKey"]["allowCredentials"]
+    );
+    // Finishing a stand-in ceremony is refused as a wrong passkey is, not
+    // as an unknown challenge.
+    let real = login_start(&a, json!({ "email": with_passkey })).await;
+    let assertion = phone.get(&real["publicKey"], ORIGIN);
+    let refused = assert_error(
+        login_finish(&b, &answers[1]["challenge_id"], assertion.clone()).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    let (_, other_tokens) = a.signed_in_user().await;
+    let other = register(
+        &a,
+        &a,
+        &other_tokens.access_token,
+        &mut Phone::new(),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(other.status(), 201);
+    let other_email = a.get_with("/api/me", &other_tokens.access_token).await;
+    let other_email = other_email.json::<Value>().await.unwrap()["email"].clone();
+    let theirs = login_start(&a, json!({ "email": other_email })).await;
+    let wrong = assert_error(
+        login_finish(&a, &theirs["challenge_id"], assertion).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(refused["error_description"], wrong["error_description"]);
+}
+
+#[tokio::test]
+async fn with_a_public_url_on_an_ip_address_passkeys_are_off_and_say_what_turns_them_on() {
+    let app = app()
+        .var("AUTHD_PUBLIC_URL", "http://127.0.0.1:18080")
+        .spawn()
+        .await;
+    let (_, tokens) = app.signed_in_user().await;
+    for res in [
+        app.post_json("/api/login/passkey/start", &json!({})).await,
+        bearer_post(
+            &app,
+            "/api/passkeys/register/start",
+            &tokens.access_token,
+            json!({}),
+        )
+        .await,
+    ] {
+        let body = assert_error(res, 404, "not_found").await;
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.contains("AUTHD_WEBAUTHN_RP_ID"),
+            "{description}"
+        );
+        assert!(
+            description.contains("AUTHD_WEBAUTHN_ORIGINS"),
+            "{description}"
+        );
+    }
+    // Everything else works.
+    assert_eq!(app.refresh(&tokens.refresh_token).await.status(), 200);
+    let listed = app.get_with("/api/passkeys", &tokens.access_token).await;
+    assert_eq!(listed.status(), 200);
+}

@@ -180,9 +180,7 @@ pub async fn passkey_login_start(
     let input = body::optional::<PasskeyLoginStart>(&req, &body, false)?;
     let email = input.as_ref().and_then(|(i, _)| i.email.as_deref());
     let client = client(&req, &state.trusted_proxies);
-    let (challenge_id, options) = state.auth.passkey_login_start(email, &client).await?;
-    let public_key =
-        serde_json::to_value(&options.public_key).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let (challenge_id, public_key) = state.auth.passkey_login_start(email, &client).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(Ceremony {
