@@ -1,27 +1,20 @@
 //! DPoP (RFC 9449) at authd's own endpoints: a request's proof checked as
 //! the guard crate checks it (`authd_guard::dpop`), its `jti` used once
 //! across every instance (`sessions::ProofLog`), and, with
-//! `AUTHD_DPOP_NONCE`, a server nonce in it. Nonces are stateless: an HMAC
-//! of a 60-second window under a key derived from the signing key, so any
-//! instance with that key accepts another's; the current and the previous
-//! window are accepted.
+//! `AUTHD_DPOP_NONCE`, a server nonce in it, here and at the guard
+//! (`authd_guard::dpop::Nonces`, under a key derived from the signing key,
+//! so any instance with that key accepts another's).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use authd_guard::dpop::{self, Expected, Proof, ProofError, ProofRules};
+use authd_guard::dpop::{self, Expected, Nonces, Proof, ProofError, ProofRules};
 use authd_guard::{DpopPolicy, Identity, Presented, Scheme};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 use super::{Auth, AuthError};
 use crate::common::clock::unix_now;
 use crate::sessions::ProofLog;
 
-/// How long one nonce window lasts.
-const NONCE_WINDOW_SECS: u64 = 60;
 /// How far ahead of authd's clock a proof's `iat` may be.
 pub const FUTURE_SKEW: Duration = Duration::from_secs(5);
 
@@ -32,48 +25,10 @@ pub struct Dpop {
     pub public_base: Option<String>,
     /// `AUTHD_DPOP_REQUIRED`: login and refresh need a proof.
     pub required: bool,
-    /// `AUTHD_DPOP_NONCE`: proofs must carry a nonce authd made.
-    pub nonces: Option<Nonces>,
+    /// `AUTHD_DPOP_NONCE`: proofs must carry a nonce authd made (here
+    /// and at the guard).
+    pub nonces: Option<Arc<Nonces>>,
     pub log: ProofLog,
-}
-
-/// Stateless server nonces.
-pub struct Nonces {
-    key: [u8; 32],
-}
-
-impl Nonces {
-    pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
-    }
-
-    fn for_window(&self, window: u64) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(&window.to_be_bytes());
-        let tag = mac.finalize().into_bytes();
-        let mut nonce = [0u8; 24];
-        nonce[..8].copy_from_slice(&window.to_be_bytes());
-        nonce[8..].copy_from_slice(&tag[..16]);
-        B64.encode(nonce)
-    }
-
-    /// The nonce to hand out at `now` (unix seconds).
-    pub fn current(&self, now: u64) -> String {
-        self.for_window(now / NONCE_WINDOW_SECS)
-    }
-
-    /// Whether `nonce` is this window's or the previous one's.
-    pub fn accepts(&self, nonce: &str, now: u64) -> bool {
-        let window = now / NONCE_WINDOW_SECS;
-        [window, window.saturating_sub(1)]
-            .iter()
-            .any(|w| constant_time_eq(self.for_window(*w).as_bytes(), nonce.as_bytes()))
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Auth {
@@ -94,6 +49,7 @@ impl Auth {
             rules: self.dpop.rules,
             public_base: self.dpop.public_base.clone(),
             replay: Arc::new(self.dpop.log.clone()),
+            nonces: self.dpop.nonces.clone(),
         }
     }
 
@@ -176,21 +132,4 @@ pub(super) fn wrong_key(proof: Option<&Proof>) -> AuthError {
         None => ProofError::Missing,
         Some(_) => ProofError::WrongKey,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_nonce_lives_for_its_window_and_the_next_and_is_keyed() {
-        let nonces = Nonces::new([7; 32]);
-        let now = 1_800_000_000;
-        let nonce = nonces.current(now);
-        assert!(nonces.accepts(&nonce, now));
-        assert!(nonces.accepts(&nonce, now + NONCE_WINDOW_SECS));
-        assert!(!nonces.accepts(&nonce, now + 2 * NONCE_WINDOW_SECS));
-        assert!(!Nonces::new([8; 32]).accepts(&nonce, now));
-        assert!(!nonces.accepts("", now));
-    }
 }

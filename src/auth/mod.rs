@@ -115,9 +115,11 @@ impl Auth {
             },
             public_base: public_url,
             required: settings.dpop_required,
-            nonces: settings
-                .dpop_nonce
-                .then(|| dpop::Nonces::new(access_tokens.keys().nonce_key)),
+            nonces: settings.dpop_nonce.then(|| {
+                Arc::new(authd_guard::dpop::Nonces::new(
+                    access_tokens.keys().nonce_key,
+                ))
+            }),
             log: proofs,
         };
         Self {

@@ -723,3 +723,111 @@ async fn the_rfc_9864_name_ed25519_is_taken_like_eddsa() {
         device.thumbprint()
     );
 }
+
+/// A bound login with nonces on: the login's first answer gives the nonce.
+async fn bound_login_with_nonces(app: &TestApp, key: &DeviceKey) -> Tokens {
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    let login = json!({"email": email, "password": PASSWORD});
+    let res = post_proved(
+        app,
+        "/api/login",
+        &login,
+        Some(&key.proof(app, "POST", "/api/login", None)),
+    )
+    .await;
+    let nonce = res.headers()["dpop-nonce"].to_str().unwrap().to_string();
+    let proof = key.proof_with(ProofFor {
+        nonce: Some(&nonce),
+        ..ProofFor::to("POST", app.url("/api/login"))
+    });
+    let res = post_proved(app, "/api/login", &login, Some(&proof)).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// The nonce a 401 `use_dpop_nonce` hands out, asserting RFC 9449 §9's
+/// answer: the challenge, the header, the JSON error.
+async fn nonce_asked_for(res: reqwest::Response) -> String {
+    let nonce = res
+        .headers()
+        .get("dpop-nonce")
+        .expect("a DPoP-Nonce header")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="use_dpop_nonce""#),
+        "{challenge}"
+    );
+    assert_error(res, 401, "use_dpop_nonce").await;
+    nonce
+}
+
+#[tokio::test]
+async fn with_nonces_the_guard_refuses_a_proof_without_one_and_hands_out_the_nonce() {
+    let app = app().var("AUTHD_DPOP_NONCE", "true").spawn().await;
+    let device = DeviceKey::ed25519();
+    let tokens = bound_login_with_nonces(&app, &device).await;
+    let at = tokens.access_token.as_str();
+    let proof = |nonce: Option<&str>, iat_offset: i64| {
+        device.proof_with(ProofFor {
+            access_token: Some(at),
+            nonce,
+            iat_offset,
+            ..ProofFor::to("GET", app.url("/api/secure"))
+        })
+    };
+    // Without a nonce, and one made ahead of time (what a nonce defeats).
+    let nonce = nonce_asked_for(guarded(&app, "DPoP", at, Some(&proof(None, 0))).await).await;
+    nonce_asked_for(guarded(&app, "DPoP", at, Some(&proof(None, 4))).await).await;
+    nonce_asked_for(guarded(&app, "DPoP", at, Some(&proof(Some("made-up"), 0))).await).await;
+    // With the nonce handed out, it passes, and the answer carries the
+    // nonce of the moment.
+    let res = guarded(&app, "DPoP", at, Some(&proof(Some(&nonce), 0))).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("dpop-nonce"));
+}
+
+#[tokio::test]
+async fn a_resource_server_with_a_nonce_secret_asks_for_its_nonce() {
+    use crate::resource_server::{redis_of, resource_server};
+    let app = spawn_app().await;
+    let mut config = authd_guard::GuardConfig::for_authd(&app.address, redis_of(&app));
+    config.dpop_nonce_secret = Some(authd_guard::NonceSecret(
+        "the-resource-servers-nonce-secret-32b".into(),
+    ));
+    let server = resource_server(config).await;
+    let device = DeviceKey::ed25519();
+    let (_, tokens) = bound_login(&app, &device).await;
+    let at = tokens.access_token.as_str();
+    let url = format!("{server}/api/whoami");
+    let call = |nonce: Option<&str>| {
+        let proof = device.proof_with(ProofFor {
+            access_token: Some(at),
+            nonce,
+            ..ProofFor::to("GET", url.clone())
+        });
+        reqwest::Client::new()
+            .get(&url)
+            .header("Authorization", format!("DPoP {at}"))
+            .header("DPoP", proof)
+            .send()
+    };
+    let nonce = nonce_asked_for(call(None).await.unwrap()).await;
+    assert_eq!(call(Some(&nonce)).await.unwrap().status(), 200);
+    // Unbound tokens need no proof, so no nonce.
+    let (_, plain) = app.signed_in_user().await;
+    let res = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&plain.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}

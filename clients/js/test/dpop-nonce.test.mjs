@@ -36,7 +36,7 @@ test("the first request is asked for a nonce, the client retries once with it, a
   assert.deepEqual(
     requestsTo("/api/secure").map((r) => r.status),
     [200],
-    "the guard takes the proof (it does not ask for nonces)",
+    "the guard takes the proof: it carries the latest nonce",
   );
 
   // Logout too: one request with the latest nonce.

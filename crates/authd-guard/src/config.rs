@@ -20,6 +20,11 @@
 //! | `AUTHD_GUARD_PUBLIC_URL` | | the URL clients reach this server at (behind a proxy): a DPoP proof's `htu` must be it plus the path; unset: the request's `Host` |
 //! | `AUTHD_GUARD_REQUIRE_MFA` | `false` | `true`: tokens whose `amr` lacks a second factor or a passkey get 403 `insufficient_user_authentication` (RFC 9470) |
 //! | `AUTHD_GUARD_DPOP_MAX_AGE` | `300` | seconds a DPoP proof is accepted after its `iat` (and 5 s ahead); each proof once: in authd's Redis with `redis`, else in this process |
+//! | `AUTHD_GUARD_DPOP_NONCE_SECRET` | | a secret of at least 32 bytes that every instance of this server shares: DPoP proofs must then carry a nonce made from it (RFC 9449 §9); one without is answered 401 `use_dpop_nonce` with a `DPoP-Nonce` |
+//!
+//! Without `AUTHD_GUARD_PUBLIC_URL` a DPoP proof's `htu` is checked against
+//! the request's `Host`, which the client chooses: a proof made for another
+//! origin passes. `build` warns about it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,7 +32,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
-use crate::dpop::{DpopPolicy, MemoryReplay, ProofReplay};
+use crate::dpop::{DpopPolicy, MemoryReplay, Nonces, ProofReplay};
 use crate::guard::Guard;
 use crate::introspection::Introspection;
 use crate::jwks::Jwks;
@@ -78,7 +83,22 @@ pub struct GuardConfig {
     pub dpop_max_age: Duration,
     /// Refuse tokens without a second factor (RFC 9470).
     pub require_mfa: bool,
+    /// DPoP proofs must carry a nonce from this secret (RFC 9449 §9).
+    pub dpop_nonce_secret: Option<NonceSecret>,
 }
+
+/// `AUTHD_GUARD_DPOP_NONCE_SECRET`: never printed.
+#[derive(Clone)]
+pub struct NonceSecret(pub String);
+
+impl fmt::Debug for NonceSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NonceSecret(..)")
+    }
+}
+
+/// The shortest `AUTHD_GUARD_DPOP_NONCE_SECRET` taken.
+const MIN_NONCE_SECRET_BYTES: usize = 32;
 
 #[derive(Debug)]
 pub struct ConfigError(pub String);
@@ -109,7 +129,21 @@ impl GuardConfig {
             public_url: None,
             dpop_max_age: Duration::from_secs(300),
             require_mfa: false,
+            dpop_nonce_secret: None,
         }
+    }
+
+    /// What an operator should hear at startup: a DPoP-bound token can
+    /// reach any guard, and without a public URL its proofs' `htu` is
+    /// checked against the client-chosen `Host`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.public_url.is_none() {
+            warnings.push(
+                "AUTHD_GUARD_PUBLIC_URL is unset: a DPoP proof's htu is checked against the request's Host header, which the client chooses, so a proof made for another origin is accepted; set it to the URL clients reach this server at".to_string(),
+            );
+        }
+        warnings
     }
 
     /// From the variables in the module docs.
@@ -177,6 +211,14 @@ impl GuardConfig {
                 )))
             }
         };
+        config.dpop_nonce_secret = match var("AUTHD_GUARD_DPOP_NONCE_SECRET") {
+            Some(secret) if secret.len() < MIN_NONCE_SECRET_BYTES => {
+                return Err(ConfigError(format!(
+                    "AUTHD_GUARD_DPOP_NONCE_SECRET: needs at least {MIN_NONCE_SECRET_BYTES} bytes (openssl rand -base64 32)"
+                )))
+            }
+            secret => secret.map(NonceSecret),
+        };
         Ok(config)
     }
 
@@ -184,6 +226,9 @@ impl GuardConfig {
     /// token fetches again); connects the revocation check. Call inside a
     /// Tokio runtime (actix's `main` is one).
     pub async fn build(self) -> Result<Arc<Guard>, ConfigError> {
+        for warning in self.warnings() {
+            log::warn!("{warning}");
+        }
         let jwks = Jwks::new(&self.jwks_url, &self.algorithms);
         if let Err(e) = jwks.fetch().await {
             log::warn!("{e}; the first token will fetch the keys again");
@@ -225,6 +270,9 @@ impl GuardConfig {
             },
             public_base: self.public_url,
             replay,
+            nonces: self
+                .dpop_nonce_secret
+                .map(|secret| Arc::new(Nonces::from_secret(secret.0.as_bytes()))),
         };
         Ok(Arc::new(
             Guard::new(Arc::new(verifier), check)
@@ -289,6 +337,42 @@ mod tests {
             ("AUTHD_GUARD_REVOCATION", "introspection")
         ])
         .contains("AUTHD_GUARD_INTROSPECTION_SECRET"));
+    }
+
+    #[test]
+    fn a_guard_without_a_public_url_is_warned_about_and_nonces_need_a_long_secret() {
+        let base = [
+            ("AUTHD_URL", "http://a"),
+            ("AUTHD_GUARD_REVOCATION", "signature"),
+        ];
+        let config = GuardConfig::from_vars(vars(&base)).unwrap();
+        let warnings = config.warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("AUTHD_GUARD_PUBLIC_URL"),
+            "{warnings:?}"
+        );
+        assert!(warnings[0].contains("Host"), "{warnings:?}");
+        let mut with_url = base.to_vec();
+        with_url.push(("AUTHD_GUARD_PUBLIC_URL", "https://api.example.com"));
+        assert!(GuardConfig::from_vars(vars(&with_url))
+            .unwrap()
+            .warnings()
+            .is_empty());
+        let mut short = base.to_vec();
+        short.push(("AUTHD_GUARD_DPOP_NONCE_SECRET", "too short"));
+        assert!(GuardConfig::from_vars(vars(&short))
+            .unwrap_err()
+            .0
+            .contains("AUTHD_GUARD_DPOP_NONCE_SECRET"));
+        let mut long = base.to_vec();
+        long.push((
+            "AUTHD_GUARD_DPOP_NONCE_SECRET",
+            "a-nonce-secret-of-at-least-32-bytes!!",
+        ));
+        let config = GuardConfig::from_vars(vars(&long)).unwrap();
+        assert!(config.dpop_nonce_secret.is_some());
+        assert!(!format!("{config:?}").contains("a-nonce-secret"));
     }
 
     #[test]

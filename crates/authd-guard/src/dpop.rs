@@ -4,7 +4,9 @@
 //! `dpop+jwt`, an asymmetric `alg` matching a public `jwk` in the header,
 //! the signature, `htm`, `htu` (normalised), `iat` in its window, `jti`
 //! present, and `ath` when an access token comes with it. What needs state
-//! is the caller's: `jti` single use ([`replay_key`]) and server nonces.
+//! is the caller's: `jti` single use ([`replay_key`]). Server nonces
+//! ([`Nonces`], RFC 9449 §8 and §9) are stateless: an HMAC of a 60-second
+//! window, so every instance with the key makes and accepts the same ones.
 //! Does no I/O.
 
 use std::convert::Infallible;
@@ -286,6 +288,76 @@ pub fn normalise_uri(uri: &str) -> Option<String> {
     Some(url.into())
 }
 
+/// The time nonces are made and checked at (unix seconds).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// How long one nonce window lasts.
+pub const NONCE_WINDOW_SECS: u64 = 60;
+
+/// Stateless server nonces: the current window's, or the previous one's,
+/// is accepted (a nonce lives 60 to 120 seconds).
+pub struct Nonces {
+    key: [u8; 32],
+}
+
+/// The key never shows.
+impl fmt::Debug for Nonces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Nonces")
+    }
+}
+
+impl Nonces {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    /// Nonces keyed from a secret shared by every instance of a resource
+    /// server (`AUTHD_GUARD_DPOP_NONCE_SECRET`).
+    pub fn from_secret(secret: &[u8]) -> Self {
+        Self::new(
+            Sha256::new()
+                .chain_update(b"authd-guard dpop nonce v1\0")
+                .chain_update(secret)
+                .finalize()
+                .into(),
+        )
+    }
+
+    fn for_window(&self, window: u64) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(&window.to_be_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut nonce = [0u8; 24];
+        nonce[..8].copy_from_slice(&window.to_be_bytes());
+        nonce[8..].copy_from_slice(&tag[..16]);
+        B64.encode(nonce)
+    }
+
+    /// The nonce to hand out at `now` (unix seconds).
+    pub fn current(&self, now: u64) -> String {
+        self.for_window(now / NONCE_WINDOW_SECS)
+    }
+
+    /// Whether `nonce` is this window's or the previous one's.
+    pub fn accepts(&self, nonce: &str, now: u64) -> bool {
+        let window = now / NONCE_WINDOW_SECS;
+        [window, window.saturating_sub(1)]
+            .iter()
+            .any(|w| constant_time_eq(self.for_window(*w).as_bytes(), nonce.as_bytes()))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Where a proof's `jti` is remembered for single use.
 pub trait ProofReplay: Send + Sync {
     /// Records `proof`'s `jti` for `window`; false when it was recorded
@@ -340,6 +412,9 @@ pub struct DpopPolicy {
     /// request's `Host` and the listener's scheme.
     pub public_base: Option<String>,
     pub replay: Arc<dyn ProofReplay>,
+    /// Proofs must carry one of these server nonces (RFC 9449 §9): a proof
+    /// without is answered 401 `use_dpop_nonce` with a `DPoP-Nonce`.
+    pub nonces: Option<Arc<Nonces>>,
 }
 
 impl Default for DpopPolicy {
@@ -351,6 +426,7 @@ impl Default for DpopPolicy {
             },
             public_base: None,
             replay: Arc::new(MemoryReplay::new(100_000)),
+            nonces: None,
         }
     }
 }
@@ -381,6 +457,21 @@ mod tests {
             thumbprint.to_base64(),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
         );
+    }
+
+    #[test]
+    fn a_nonce_lives_for_its_window_and_the_next_and_is_keyed() {
+        let nonces = Nonces::new([7; 32]);
+        let now = 1_800_000_000;
+        let nonce = nonces.current(now);
+        assert!(nonces.accepts(&nonce, now));
+        assert!(nonces.accepts(&nonce, now + NONCE_WINDOW_SECS));
+        assert!(!nonces.accepts(&nonce, now + 2 * NONCE_WINDOW_SECS));
+        assert!(!Nonces::new([8; 32]).accepts(&nonce, now));
+        assert!(!nonces.accepts("", now));
+        let shared = Nonces::from_secret(b"a secret every instance shares");
+        assert!(Nonces::from_secret(b"a secret every instance shares")
+            .accepts(&shared.current(now), now));
     }
 
     #[test]

@@ -36,6 +36,19 @@ pub fn dpop_challenge() -> String {
     )
 }
 
+/// The `error_description` of a 401 `use_dpop_nonce`.
+pub const USE_DPOP_NONCE_DESCRIPTION: &str =
+    "the DPoP proof must carry the server nonce given in the DPoP-Nonce header";
+
+/// The `WWW-Authenticate` challenge of a proof without the server's nonce
+/// (RFC 9449 §9).
+pub fn nonce_challenge() -> String {
+    format!(
+        r#"DPoP algs="{}", error="use_dpop_nonce", error_description="{USE_DPOP_NONCE_DESCRIPTION}""#,
+        SIGNING_ALGORITHMS.join(" ")
+    )
+}
+
 /// A session check that could not be made: Redis or introspection down,
 /// slow, or answering nonsense. The cause is logged, never sent.
 pub struct Unavailable(Box<dyn std::error::Error + Send + Sync>);
@@ -73,6 +86,9 @@ pub enum Refusal {
     Unavailable(Unavailable),
     /// A DPoP-bound token without a valid proof by its key (RFC 9449 §7.1).
     InvalidDpopProof(ProofError),
+    /// A valid proof without a current server nonce: retry with this one
+    /// (RFC 9449 §9, `use_dpop_nonce`).
+    UseDpopNonce(String),
     /// A valid token whose login used no second factor, where one is
     /// required (RFC 9470 §3).
     InsufficientUserAuthentication,
@@ -92,6 +108,7 @@ impl fmt::Display for Refusal {
             Self::InvalidToken { .. } => f.write_str("invalid token"),
             Self::Unavailable(cause) => write!(f, "session check unavailable: {cause}"),
             Self::InvalidDpopProof(e) => write!(f, "invalid DPoP proof: {}", e.description()),
+            Self::UseDpopNonce(_) => f.write_str("a DPoP nonce is required"),
             Self::InsufficientUserAuthentication => f.write_str("a second factor is required"),
         }
     }
@@ -106,7 +123,9 @@ struct Body {
 impl ResponseError for Refusal {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidToken { .. } | Self::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
+            Self::InvalidToken { .. } | Self::InvalidDpopProof(_) | Self::UseDpopNonce(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::InsufficientUserAuthentication => StatusCode::FORBIDDEN,
         }
@@ -128,6 +147,14 @@ impl ResponseError for Refusal {
                 Body {
                     error: "invalid_dpop_proof",
                     error_description: e.description(),
+                }
+            }
+            Self::UseDpopNonce(nonce) => {
+                res.insert_header((header::WWW_AUTHENTICATE, nonce_challenge()));
+                res.insert_header(("DPoP-Nonce", nonce.as_str()));
+                Body {
+                    error: "use_dpop_nonce",
+                    error_description: USE_DPOP_NONCE_DESCRIPTION,
                 }
             }
             Self::InsufficientUserAuthentication => {

@@ -3,11 +3,10 @@
 //! session, if the guard checks sessions, still lives.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header::HeaderMap;
 
-use crate::dpop::{self, DpopPolicy, Expected, ProofError};
+use crate::dpop::{self, unix_now, DpopPolicy, Expected, ProofError};
 use crate::error::Refusal;
 use crate::identity::Identity;
 use crate::presented::{access_token, Presented, Scheme};
@@ -64,8 +63,8 @@ impl<C: SessionCheck> Guard<C> {
 
     /// Who presented this request's token, or why not. A token bound to a
     /// key (`cnf.jkt`) needs the `DPoP` scheme and a proof by that key for
-    /// this method and URI, with `ath`, used once; an unbound token needs
-    /// the `Bearer` scheme.
+    /// this method and URI, with `ath` (and, with nonces, a current server
+    /// nonce), used once; an unbound token needs the `Bearer` scheme.
     pub async fn authenticate_request(
         &self,
         presented: &Presented<'_>,
@@ -77,11 +76,23 @@ impl<C: SessionCheck> Guard<C> {
         let proof = match (identity.key, presented.scheme) {
             (None, Scheme::Bearer) => None,
             (Some(key), Scheme::Dpop) => {
+                let now = unix_now();
                 let proof = self
-                    .proof(presented, token)
+                    .proof(presented, token, now)
                     .map_err(Refusal::InvalidDpopProof)?;
                 if proof.thumbprint != key {
                     return Err(Refusal::InvalidDpopProof(ProofError::WrongKey));
+                }
+                // RFC 9449 §9: a proof without this server's nonce is
+                // answered with one to retry with (its jti is not spent).
+                if let Some(nonces) = &self.dpop.nonces {
+                    if !proof
+                        .nonce
+                        .as_deref()
+                        .is_some_and(|n| nonces.accepts(n, now))
+                    {
+                        return Err(Refusal::UseDpopNonce(nonces.current(now)));
+                    }
                 }
                 Some(proof)
             }
@@ -110,7 +121,12 @@ impl<C: SessionCheck> Guard<C> {
     }
 
     /// The request's proof, checked against it and the token (`ath`).
-    fn proof(&self, presented: &Presented<'_>, token: &str) -> Result<dpop::Proof, ProofError> {
+    fn proof(
+        &self,
+        presented: &Presented<'_>,
+        token: &str,
+        now: u64,
+    ) -> Result<dpop::Proof, ProofError> {
         let proof = presented.proof.ok_or(ProofError::Missing)??;
         let uri = presented.uri().ok_or(ProofError::Uri)?;
         let expected = Expected {
@@ -118,7 +134,7 @@ impl<C: SessionCheck> Guard<C> {
             uri: &uri,
             access_token: Some(token),
         };
-        dpop::check(proof, &expected, &self.dpop.rules, unix_now())
+        dpop::check(proof, &expected, &self.dpop.rules, now)
     }
 
     /// The token's identity, signature and claims checked. An unknown `kid`
@@ -135,12 +151,6 @@ impl<C: SessionCheck> Guard<C> {
             Refusal::InvalidToken { token_sent: true }
         })
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// `Authorization: Bearer <token>`, scheme case-insensitive. Any other

@@ -38,11 +38,12 @@ mod revocation;
 mod verifier;
 
 pub use amr::Amr;
-pub use config::{ConfigError, GuardConfig, RevocationConfig};
-pub use dpop::{DpopPolicy, MemoryReplay, ProofReplay, Thumbprint};
+pub use config::{ConfigError, GuardConfig, NonceSecret, RevocationConfig};
+pub use dpop::{DpopPolicy, MemoryReplay, Nonces, ProofReplay, Thumbprint};
 pub use error::{
-    challenge, dpop_challenge, Refusal, Unavailable, INSUFFICIENT_AUTHENTICATION_DESCRIPTION,
-    INVALID_TOKEN_DESCRIPTION, STEP_UP_CHALLENGE, UNAVAILABLE_DESCRIPTION,
+    challenge, dpop_challenge, nonce_challenge, Refusal, Unavailable,
+    INSUFFICIENT_AUTHENTICATION_DESCRIPTION, INVALID_TOKEN_DESCRIPTION, STEP_UP_CHALLENGE,
+    UNAVAILABLE_DESCRIPTION, USE_DPOP_NONCE_DESCRIPTION,
 };
 pub use guard::{bearer_token, Guard};
 pub use identity::Identity;

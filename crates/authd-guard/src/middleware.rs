@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
@@ -81,10 +82,17 @@ where
             match outcome {
                 Ok(identity) => {
                     req.extensions_mut().insert(identity);
-                    service
-                        .call(req)
-                        .await
-                        .map(ServiceResponse::map_into_left_body)
+                    let mut res = service.call(req).await?;
+                    // The nonce of the moment, so a client keeps a fresh one
+                    // without a 401 per window (RFC 9449 §9).
+                    if let (Some(_), Some(nonces)) = (identity.key, &guard.dpop().nonces) {
+                        let nonce = nonces.current(crate::dpop::unix_now());
+                        if let Ok(value) = HeaderValue::from_str(&nonce) {
+                            res.headers_mut()
+                                .insert(HeaderName::from_static("dpop-nonce"), value);
+                        }
+                    }
+                    Ok(res.map_into_left_body())
                 }
                 Err(refusal) => Ok(req
                     .into_response(refusal.error_response())
