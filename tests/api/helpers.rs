@@ -51,6 +51,17 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Va
     body
 }
 
+/// Asserts RFC 9470's step-up answer: 403 `insufficient_user_authentication`
+/// with a challenge asking for `acr` `aal2`.
+pub async fn assert_step_up_required(res: reqwest::Response) {
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_error(res, 403, "insufficient_user_authentication").await;
+    assert!(challenge.contains(r#"acr_values="aal2""#), "{challenge}");
+}
+
 /// Registers one new email `attempts` times at once, alternating its case,
 /// spread over `apps`; asserts exactly one account came of it.
 pub async fn assert_registration_race_makes_one_account(apps: &[&TestApp], attempts: usize) {

@@ -715,14 +715,7 @@ async fn a_session_without_the_users_factor_cannot_change_the_password_delete_th
     // AUTHD_REQUIRE_MFA is off: the guard lets the session in, the
     // sensitive changes do not.
     assert_eq!(app.guard_status(&password_only.access_token).await, 200);
-    let step_up = |res: reqwest::Response| async move {
-        let challenge = res.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert_error(res, 403, "insufficient_user_authentication").await;
-        assert!(challenge.contains(r#"acr_values="aal2""#), "{challenge}");
-    };
+    let step_up = assert_step_up_required;
     step_up(
         app.change_password(
             &password_only.access_token,

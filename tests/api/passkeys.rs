@@ -363,12 +363,7 @@ async fn a_password_only_session_cannot_add_a_factor_to_a_user_who_has_one() {
         json!({}),
     )
     .await;
-    let challenge = res.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert_error(res, 403, "insufficient_user_authentication").await;
-    assert!(challenge.contains(r#"acr_values="aal2""#), "{challenge}");
+    assert_step_up_required(res).await;
     let res = bearer_post(
         &app,
         "/api/mfa/totp",

@@ -67,6 +67,7 @@ struct LoginRequest {
         (status = 403, description = "The password is right and the user has a second factor (`mfa_required`): finish at `/api/login/mfa`; or `email_not_verified`", body = crate::http::error::MfaRequiredBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 404, description = "Passkeys are off on this server and a passkey is the user's only second factor (`not_found`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
@@ -134,6 +135,7 @@ fn second_factor(
         (status = 400, description = "`invalid_request`; `invalid_grant` for a wrong or used code, recovery code or assertion, or an unknown, expired or used `mfa_token` (5 minutes, single use, closed after 5 wrong answers); `invalid_dpop_proof`, `use_dpop_nonce`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 404, description = "A passkey assertion while passkeys are off on this server (`not_found`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`): wrong codes count as wrong passwords", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
@@ -167,6 +169,7 @@ struct PasskeyLoginStart {
     responses(
         (status = 200, description = "A challenge", body = crate::http::responses::Ceremony),
         (status = 400, description = "Invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 404, description = "Passkeys are off on this server (`not_found`, naming the settings that turn them on)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Too many passkey logins started from this client (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
@@ -210,6 +213,7 @@ struct PasskeyLoginFinish {
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "`invalid_request`; `invalid_grant` for an unknown, expired or used `challenge_id` or a refused assertion (wrong origin, unknown passkey, a signature counter that went backwards); `invalid_dpop_proof`, `use_dpop_nonce`", body = crate::http::error::ErrorBody),
         (status = 403, description = "`email_not_verified` (with `AUTHD_REQUIRE_VERIFIED_EMAIL`)", body = crate::http::error::ErrorBody),
+        (status = 404, description = "Passkeys are off on this server (`not_found`, naming the settings that turn them on)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable

@@ -109,6 +109,7 @@ struct TotpRemoval {
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The user has a second factor and the token's login used none of theirs (`insufficient_user_authentication`, RFC 9470 step-up)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]

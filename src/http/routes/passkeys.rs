@@ -30,6 +30,8 @@ struct RegistrationStart {
         (status = 400, description = "Invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
+        (status = 404, description = "Passkeys are off on this server (`not_found`, naming the settings that turn them on)", body = crate::http::error::ErrorBody),
+        (status = 429, description = "Ten registrations started this minute (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
@@ -92,6 +94,7 @@ impl From<PasskeyInfo> for Passkey {
         (status = 400, description = "`invalid_request`; `invalid_grant` for an unknown, expired or used `challenge_id`, a refused attestation (e.g. a wrong origin) or a passkey registered already", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
+        (status = 404, description = "Passkeys are off on this server (`not_found`, naming the settings that turn them on)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
