@@ -117,7 +117,13 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         public_url,
         sealer.clone(),
     )?;
-    let stand_ins = StandIns::new(access_tokens.keys().stand_in_key);
+    // Stand-ins must not change when the signing key rotates (the real
+    // credentials would not): from the encryption key when there is one.
+    let stand_ins = StandIns::new(
+        sealer
+            .derive("passkey stand-ins")
+            .unwrap_or(access_tokens.keys().stand_in_key),
+    );
     let factors = second_factors(settings, &connections, sealer, stand_ins).await?;
     let auth = Auth::new(
         UserStore::new(connections.sql.clone()),

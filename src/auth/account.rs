@@ -56,7 +56,9 @@ impl Auth {
     /// account; then the row goes with its tokens, in the transaction that
     /// queues the confirmation. A failure in between leaves an account
     /// with no sessions, never sessions without an account; a retry after
-    /// a lost answer finds no account (401).
+    /// a lost answer finds no account (401). The row goes only if its
+    /// credential is still the one checked (a password change or a first
+    /// factor meanwhile keeps it: 401, every session ended).
     pub async fn delete_account(
         &self,
         who: Identity,
@@ -79,9 +81,17 @@ impl Auth {
         let confirmation = self
             .mailer
             .notice(MailKind::AccountDeleted, &credentials.user.email);
-        if self.users.delete(who.user_id, confirmation).await? {
-            self.mailer.queued(MailKind::AccountDeleted);
+        if !self
+            .users
+            .delete(who.user_id, Some(credentials.version), confirmation)
+            .await?
+        {
+            // Gone already (a retry after a lost answer), or a password
+            // change or a first factor landed since the checks above: the
+            // sessions are ended either way, and the account stays.
+            return Err(AuthError::InvalidToken { token_sent: true });
         }
+        self.mailer.queued(MailKind::AccountDeleted);
         Ok(())
     }
 

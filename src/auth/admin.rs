@@ -126,7 +126,7 @@ impl Auth {
         if let Some(user) = self.users.find(id).await? {
             self.sessions.end_user(id).await?;
             let confirmation = self.mailer.notice(MailKind::AccountDeleted, &user.email);
-            if self.users.delete(id, confirmation).await? {
+            if self.users.delete(id, None, confirmation).await? {
                 self.mailer.queued(MailKind::AccountDeleted);
             }
         }

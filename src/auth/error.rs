@@ -84,6 +84,8 @@ pub enum InternalError {
     Signing(#[source] jsonwebtoken::errors::Error),
     #[error("a background task died")]
     Task(#[source] tokio::task::JoinError),
+    #[error("a background task died before it answered")]
+    TaskGone,
     #[error("a TOTP secret could not be sealed or opened")]
     Sealing(#[source] crate::common::sealing::SealError),
     #[error("second-factor state could not be (de)serialised")]

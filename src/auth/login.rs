@@ -4,7 +4,7 @@
 use authd_guard::{Amr, Presented, Thumbprint};
 
 use super::password::presented_password;
-use super::{parse_email, Auth, AuthError, Client, TokenPair};
+use super::{lookup_email, Auth, AuthError, Client, TokenPair};
 use crate::common::telemetry::{self, Login};
 use crate::connections::StoreError;
 use crate::sessions::{Created, SessionMeta};
@@ -25,7 +25,7 @@ impl Auth {
     ) -> Result<TokenPair, AuthError> {
         // Every return counts, `?` included: the body runs as one block.
         let outcome = async {
-            let email = parse_email(email)?;
+            let email = lookup_email(email)?;
             let password = presented_password(password)?;
             let device = device_name(device)?;
             // Before the password is hashed: a bad proof costs no Argon2.

@@ -11,11 +11,14 @@
 
 use authd_guard::{Amr, Presented};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+
 use uuid::Uuid;
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential, RequestChallengeResponse};
 
 use super::{Auth, AuthError, Client, InternalError, TokenPair};
 use crate::common::identity::Identity;
+use crate::connections::StoreError;
 use crate::factors::{recovery_codes, TotpSecret};
 use crate::mail::MailKind;
 use crate::users::{Credentials, Email, FactorAdded, SecondFactors, TotpEnrolment};
@@ -278,16 +281,18 @@ impl Auth {
         let notice = self
             .mailer
             .notice(MailKind::FactorAdded, &credentials.user.email);
-        let added = self
-            .users
-            .confirm_totp(user, &enrolment.secret, hashes, notice, who.session_id)
-            .await?
-            .ok_or(AuthError::InvalidFactor(
-                "the enrolment was replaced by a newer one: confirm that one",
-            ))?;
+        let (users, sealed) = (self.users.clone(), enrolment.secret.clone());
+        self.add_factor(who, async move {
+            users
+                .confirm_totp(user, &sealed, hashes, notice, who.session_id)
+                .await
+        })
+        .await?
+        .ok_or(AuthError::InvalidFactor(
+            "the enrolment was replaced by a newer one: confirm that one",
+        ))?;
         self.mailer.queued(MailKind::FactorAdded);
         log::info!("user {user}: TOTP turned on");
-        self.fence_other_sessions(who, added).await;
         Ok(codes)
     }
 
@@ -399,36 +404,91 @@ impl Auth {
         who: Identity,
         credentials: &Credentials,
     ) -> Result<(), AuthError> {
-        self.settle(credentials).await?;
+        // A change finished here ended every session but the one that
+        // made it: the caller's too, unless it is that one.
+        if self.settle(credentials).await? && credentials.changed_by != Some(who.session_id) {
+            return Err(AuthError::InvalidToken { token_sent: true });
+        }
         if !proves_a_factor_of(who.amr, credentials.factors) {
             return Err(AuthError::InsufficientAuthentication);
         }
         Ok(())
     }
 
-    /// After a factor was added: the user's first one ends every other
-    /// session of the user, on every instance, behind the credential fence
-    /// its transaction raised (as a password change does). The factor is on
-    /// whatever happens here: should Redis fail, the answer (recovery codes,
-    /// the new passkey) still goes out, and the next login or step-up of the
-    /// user finishes the step (`settle`).
-    pub(super) async fn fence_other_sessions(&self, who: Identity, added: FactorAdded) {
-        let FactorAdded::First { version } = added else {
-            return;
-        };
-        let user = who.user_id;
-        match self
-            .revoke_for_credential(user, Some(who.session_id), version)
+    /// Adds a factor (`commit`: its SQL transaction) and, when it is the
+    /// user's first, ends every other session of the user on every
+    /// instance behind the credential fence that transaction raised, as a
+    /// password change does. Both run in a task of their own, so a client
+    /// hanging up cannot stop them between the two. The factor is on once
+    /// `commit` lands: the answer (recovery codes, the new passkey) must
+    /// then go out, so a Redis that fails the first attempt does not make
+    /// it a 503 (the codes would be lost); the task keeps trying with
+    /// backoff, and the next login or step-up of the user finishes the step
+    /// too (`settle`). While Redis is down no session refreshes anyway.
+    pub(super) async fn add_factor(
+        &self,
+        who: Identity,
+        commit: impl Future<Output = Result<Option<FactorAdded>, StoreError>> + Send + 'static,
+    ) -> Result<Option<FactorAdded>, AuthError> {
+        let sessions = self.sessions.clone();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let added = match commit.await {
+                Ok(Some(FactorAdded::First { version })) => version,
+                other => {
+                    let _ = answer.send(other);
+                    return;
+                }
+            };
+            let user = who.user_id;
+            let mut answer = Some(answer);
+            let mut delay = FENCE_FIRST_RETRY;
+            let give_up = std::time::Instant::now() + FENCE_RETRIES_FOR;
+            loop {
+                match sessions
+                    .revoke_all(user, Some(who.session_id), Some(added))
+                    .await
+                {
+                    Ok(_) => {
+                        log::info!(
+                            "user {user}: first second factor on; every other session ended"
+                        );
+                        break;
+                    }
+                    Err(e) if std::time::Instant::now() < give_up => {
+                        log::warn!(
+                            "user {user}: first second factor on, but ending the other sessions failed ({}); retrying in {delay:?}",
+                            crate::common::error_chain(&e)
+                        );
+                    }
+                    Err(e) => {
+                        log::error!(
+                            "user {user}: ending the other sessions after a first second factor kept failing ({}); the next login or sensitive change of the user finishes it",
+                            crate::common::error_chain(&e)
+                        );
+                        break;
+                    }
+                }
+                if let Some(answer) = answer.take() {
+                    let _ = answer.send(Ok(Some(FactorAdded::First { version: added })));
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(FENCE_MAX_RETRY);
+            }
+            if let Some(answer) = answer.take() {
+                let _ = answer.send(Ok(Some(FactorAdded::First { version: added })));
+            }
+        });
+        Ok(answered
             .await
-        {
-            Ok(()) => log::info!("user {user}: first second factor on; every other session ended"),
-            Err(e) => log::warn!(
-                "user {user}: first second factor on, but ending the other sessions failed ({}); the next login or sensitive change finishes it",
-                crate::common::error_chain(&e)
-            ),
-        }
+            .map_err(|_| AuthError::Internal(InternalError::TaskGone))??)
     }
 }
+
+/// How the fence of a first factor is retried when Redis fails it.
+const FENCE_FIRST_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+const FENCE_MAX_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+const FENCE_RETRIES_FOR: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Whether a login with `amr` used one of `factors` (any login does when
 /// there are none): a TOTP or recovery code for TOTP, a passkey for passkeys.

@@ -146,6 +146,15 @@ impl Auth {
     }
 }
 
+/// An address to find an account by (`Email::lookup`: accounts registered
+/// under older rules still log in).
+fn lookup_email(input: &str) -> Result<Email, AuthError> {
+    Email::lookup(input).ok_or(AuthError::InvalidRequest(
+        "email is not a valid address (local@domain, at most 254 characters)",
+    ))
+}
+
+/// An address to register (`Email::parse`).
 fn parse_email(input: &str) -> Result<Email, AuthError> {
     Email::parse(input).ok_or(AuthError::InvalidRequest(
         "email must be a bare address (local@domain, at most 254 characters): no display name, angle brackets, comments or quotes",

@@ -17,7 +17,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::login::device_name;
-use super::{parse_email, Auth, AuthError, Client, InternalError, TokenPair};
+use super::{lookup_email, Auth, AuthError, Client, InternalError, TokenPair};
 use crate::common::clock::unix_now;
 use crate::common::identity::Identity;
 use crate::factors::webauthn::{backup_eligible, AuthenticationResult};
@@ -158,16 +158,16 @@ impl Auth {
         let notice = self
             .mailer
             .notice(MailKind::FactorAdded, &credentials.user.email);
-        let added = self
-            .users
-            .add_passkey(row.clone(), notice, who.session_id)
-            .await?
-            .ok_or(AuthError::InvalidFactor(
-                "this passkey is registered already",
-            ))?;
+        let (users, stored) = (self.users.clone(), row.clone());
+        self.add_factor(who, async move {
+            users.add_passkey(stored, notice, who.session_id).await
+        })
+        .await?
+        .ok_or(AuthError::InvalidFactor(
+            "this passkey is registered already",
+        ))?;
         self.mailer.queued(MailKind::FactorAdded);
         log::info!("user {user}: passkey {} registered", row.id);
-        self.fence_other_sessions(who, added).await;
         Ok(row.into())
     }
 
@@ -205,7 +205,7 @@ impl Auth {
         email: Option<&str>,
         client: &Client,
     ) -> Result<(String, serde_json::Value), AuthError> {
-        let email = email.map(parse_email).transpose()?;
+        let email = email.map(lookup_email).transpose()?;
         let relying_party = self.relying_party()?;
         if let Some(retry_after_secs) = self.throttle.admit_ceremony(client.ip).await? {
             return Err(AuthError::RateLimited { retry_after_secs });

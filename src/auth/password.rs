@@ -96,14 +96,16 @@ impl Auth {
     /// SQL's version, so the sessions the change should have ended still
     /// live. Ends them all but the one that made the change.
     /// (A login learns this from `create.lua`; a password change asks.)
-    pub(super) async fn settle(&self, credentials: &Credentials) -> Result<(), AuthError> {
+    /// Whether it had to.
+    pub(super) async fn settle(&self, credentials: &Credentials) -> Result<bool, AuthError> {
         // Version 1 is an account whose password never changed.
         if credentials.version > 1
             && self.sessions.credential_marker(credentials.user.id).await? < credentials.version
         {
             self.finish_change(credentials).await?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Runs the Redis step of the change that produced `credentials`.

@@ -10,7 +10,7 @@
 
 use super::mailed_token;
 use super::password::new_password;
-use super::{parse_email, Auth, AuthError, Client};
+use super::{lookup_email, Auth, AuthError, Client};
 use crate::common::error_chain;
 use crate::mail::{MailKind, Mailer};
 use crate::users::{Email, TokenKind, UserStore};
@@ -20,7 +20,7 @@ impl Auth {
     /// an account; answers the same either way. Throttled per address and
     /// per client IP.
     pub async fn forgot_password(&self, email: &str, client: &Client) -> Result<(), AuthError> {
-        let email = parse_email(email)?;
+        let email = lookup_email(email)?;
         if let Some(retry_after_secs) = self
             .throttle
             .admit_mail(&email.normalized, client.ip)
@@ -83,9 +83,11 @@ async fn send_reset(
     let token = mailed_token::issue(ttl, |token, until| {
         mailer.reset(&account.user.email, token, until)
     });
-    users
-        .issue_token(account.user.id, TokenKind::Reset, token)
-        .await?;
-    mailer.queued(MailKind::Reset);
+    if users
+        .issue_reset(account.user.id, account.version, token)
+        .await?
+    {
+        mailer.queued(MailKind::Reset);
+    }
     Ok(())
 }

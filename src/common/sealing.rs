@@ -10,6 +10,7 @@ use std::path::Path;
 use aws_lc_rs::aead::{Aad, Nonce, RandomizedNonceKey, AES_256_GCM, NONCE_LEN};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use sha2::{Digest, Sha256};
 
 use crate::common::settings::{read_file, ConfigError};
 
@@ -30,6 +31,8 @@ pub enum SealError {
 
 pub struct Sealer {
     key: Option<RandomizedNonceKey>,
+    /// A secret derived from the key for other purposes (`derive`).
+    root: Option<[u8; 32]>,
     /// Development without a key: `plain:` values.
     plain_allowed: bool,
 }
@@ -54,18 +57,39 @@ impl Sealer {
                         "must hold 32 random bytes, raw or base64 (openssl rand -base64 32)",
                     )
                 })?;
-                RandomizedNonceKey::new(&AES_256_GCM, &key)
-                    .map_err(|_| ConfigError::new(VARIABLE, "not an AES-256 key"))
+                let sealing = RandomizedNonceKey::new(&AES_256_GCM, &key)
+                    .map_err(|_| ConfigError::new(VARIABLE, "not an AES-256 key"))?;
+                let root: [u8; 32] = Sha256::new()
+                    .chain_update(b"authd encryption-key derived v1\0")
+                    .chain_update(key)
+                    .finalize()
+                    .into();
+                Ok::<_, ConfigError>((sealing, root))
             })
             .transpose()?;
+        let (key, root) = key.unzip();
         Ok(Self {
             key,
+            root,
             plain_allowed: !production,
         })
     }
 
     pub fn keyed(&self) -> bool {
         self.key.is_some()
+    }
+
+    /// A 32-byte secret for `purpose`, derived from the key (one-way: it
+    /// tells nothing of the key), or none without one. Lives as long as the
+    /// key, which is rotated far less often than a signing key.
+    pub fn derive(&self, purpose: &str) -> Option<[u8; 32]> {
+        self.root.map(|root| {
+            Sha256::new()
+                .chain_update(root)
+                .chain_update(purpose.as_bytes())
+                .finalize()
+                .into()
+        })
     }
 
     pub fn seal(&self, secret: &[u8], user: &[u8]) -> Result<String, SealError> {
@@ -197,6 +221,15 @@ mod tests {
         let stored = development.seal(b"hello", b"u").unwrap();
         assert_eq!(stored, "plain:NBSWY3DP");
         assert_eq!(development.open(&stored, b"u").unwrap(), b"hello");
+    }
+
+    #[test]
+    fn derived_secrets_need_a_key_and_differ_by_purpose() {
+        let sealer = keyed();
+        let a = sealer.derive("a").unwrap();
+        assert_eq!(Some(a), keyed().derive("a"));
+        assert_ne!(Some(a), sealer.derive("b"));
+        assert_eq!(Sealer::load(None, false).unwrap().derive("a"), None);
     }
 
     #[test]

@@ -31,6 +31,44 @@ impl UserStore {
             .await
     }
 
+    /// Stores a reset token as `issue_token` does, only while the user's
+    /// credential is still at `version` and the account is enabled: a
+    /// password change, reset or disabling that lands while the mail is
+    /// being made spends it (or this finds it changed and stores nothing).
+    /// Taking the user's row first orders this against those changes on
+    /// Postgres as SQLite's single writer does. Whether it was stored.
+    pub async fn issue_reset(
+        &self,
+        user: Uuid,
+        version: i64,
+        token: Verification,
+    ) -> Result<bool, StoreError> {
+        let user = user.to_string();
+        self.sql()
+            .run(move |pool| async move {
+                let mut tx = pool.begin().await?;
+                let current = sqlx::query(
+                    "UPDATE users SET updated_at = updated_at \
+                     WHERE id = $1 AND credential_version = $2 AND disabled = 0",
+                )
+                .bind(user.clone())
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !current {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                insert_token(&mut tx, &user, TokenKind::Reset, &token).await?;
+                outbox::insert(&mut *tx, &token.mail).await?;
+                tx.commit().await?;
+                Ok(true)
+            })
+            .await
+    }
+
     /// Spends a live verification token and marks its user's address
     /// verified, in one transaction; the user, or `None` for an unknown,
     /// spent, replaced or expired token.

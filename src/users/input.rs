@@ -43,6 +43,39 @@ impl Email {
         if parsed.local_part().starts_with('"') || parsed.email() != display {
             return None;
         }
+        // A domain is a host name: letters (any script: IDN), digits and
+        // hyphens in each label (`email_address` lets other atext through).
+        let host_name = parsed
+            .domain()
+            .split('.')
+            .all(|label| label.chars().all(|c| c.is_alphanumeric() || c == '-'));
+        // And what the mailer will take.
+        if !host_name || display.parse::<lettre::Address>().is_err() {
+            return None;
+        }
+        Some(Self::stored(&display))
+    }
+
+    /// An address given to find an account by (login, a reset, a passkey
+    /// login): the rules registration used before addresses had to be bare
+    /// (one `@`, a dot in the domain, no spaces or control characters, at
+    /// most 254 characters), so an account registered then still logs in.
+    /// Every address `parse` accepts is found the same way.
+    pub fn lookup(input: &str) -> Option<Self> {
+        let display: String = input.trim().nfc().collect();
+        if display.is_empty() || display.chars().count() > MAX_EMAIL_CHARS {
+            return None;
+        }
+        if display.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
+        let (local, domain) = display.split_once('@')?;
+        if local.is_empty() || domain.contains('@') {
+            return None;
+        }
+        if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+            return None;
+        }
         Some(Self::stored(&display))
     }
 
@@ -135,9 +168,27 @@ mod tests {
             "y@[192.0.2.1]",
             "y@evil.example,z@evil.example",
             "y;z@evil.example",
+            // A domain the mailer would refuse.
+            "a@x#y.example",
         ] {
             assert_eq!(Email::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_account_registered_under_the_older_rules_is_still_found() {
+        for older in [
+            "x<y@evil.example>",
+            &format!("{}@example.com", "a".repeat(70)),
+        ] {
+            assert_eq!(Email::parse(older), None, "{older}");
+            assert!(Email::lookup(older).is_some(), "{older}");
+        }
+        for bad in ["", "plain", "a@b", "a b@c.d", "a@b..c"] {
+            assert_eq!(Email::lookup(bad), None, "{bad:?}");
+        }
+        let e = Email::lookup("  Alice@Example.COM ").unwrap();
+        assert_eq!(e, Email::parse("Alice@Example.COM").unwrap());
     }
 
     #[test]

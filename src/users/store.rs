@@ -259,8 +259,16 @@ impl UserStore {
     }
 
     /// Deletes the account and its mailed tokens, and queues `confirmation`,
-    /// in one transaction; false when there was no such account.
-    pub async fn delete(&self, id: Uuid, confirmation: Rendered) -> Result<bool, StoreError> {
+    /// in one transaction; false when there was no such account, or (with
+    /// `version`) its credential has moved on since it was checked: a
+    /// password change or a first factor landed meanwhile, and nothing is
+    /// deleted.
+    pub async fn delete(
+        &self,
+        id: Uuid,
+        version: Option<i64>,
+        confirmation: Rendered,
+    ) -> Result<bool, StoreError> {
         let id = id.to_string();
         self.sql
             .run(move |pool| async move {
@@ -276,16 +284,21 @@ impl UserStore {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if deleted == 1 {
-                    outbox::insert(&mut *tx, &confirmation).await?;
+                let deleted = sqlx::query(
+                    "DELETE FROM users WHERE id = $1 AND ($2 IS NULL OR credential_version = $2)",
+                )
+                .bind(id)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if deleted != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
                 }
+                outbox::insert(&mut *tx, &confirmation).await?;
                 tx.commit().await?;
-                Ok(deleted == 1)
+                Ok(true)
             })
             .await
     }
@@ -328,8 +341,9 @@ impl UserStore {
 
     /// Disables (or enables) the account. Disabling bumps the credential
     /// version, so logins in flight make no session and every session can
-    /// be ended behind that fence (as a password change does); returns the
-    /// version, or `None` for no such account.
+    /// be ended behind that fence (as a password change does), and spends
+    /// pending reset links; returns the version, or `None` for no such
+    /// account.
     pub async fn set_disabled(&self, id: Uuid, disabled: bool) -> Result<Option<i64>, StoreError> {
         let id = id.to_string();
         self.sql
@@ -347,6 +361,10 @@ impl UserStore {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                if changed == 1 && disabled {
+                    // A link mailed before must not outlive the decision.
+                    spend_all_tokens(&mut tx, &id, TokenKind::Reset).await?;
+                }
                 let version = if changed == 1 {
                     use sqlx::Row;
                     let row = sqlx::query("SELECT credential_version FROM users WHERE id = $1")

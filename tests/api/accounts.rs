@@ -84,7 +84,10 @@ async fn an_address_with_a_display_name_or_angle_brackets_is_refused_and_nothing
                 &serde_json::json!({ "email": email }),
             )
             .await;
-        assert_error(res, 400, "invalid_request").await;
+        // Looked up (an account registered under older rules still could
+        // be), it finds none (202), or does not look like an address at all
+        // (400): either way nothing is mailed.
+        assert!(matches!(res.status().as_u16(), 202 | 400), "{email}");
     }
     // The bare address registers, and only its own verification mail goes out.
     assert_eq!(app.register(&mailbox, PASSWORD).await.status(), 201);
@@ -97,6 +100,8 @@ async fn an_address_with_a_display_name_or_angle_brackets_is_refused_and_nothing
         )
         .await;
     assert_eq!(mails.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(catcher.mail(&mailbox, "reset-password?token=").is_empty());
 }
 
 #[tokio::test]

@@ -379,6 +379,39 @@ async fn a_disabled_account_gets_the_same_answer_and_no_reset_mail() {
 }
 
 #[tokio::test]
+async fn a_reset_link_mailed_before_the_account_was_disabled_resets_nothing() {
+    let catcher = SmtpCatcher::start();
+    let secret = "the-operators-admin-secret-32-bytes-at-least";
+    let app = app()
+        .mail_to(&catcher)
+        .var("AUTHD_ADMIN_SECRETS", format!("ops:{secret}"))
+        .spawn()
+        .await;
+    let (email, tokens) = app.signed_in_user().await;
+    forgot(&app, &email).await;
+    let token = reset_token(&catcher, &email, 1).await;
+    let user = claims_of(&tokens.access_token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin = |action: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/admin/users/{user}/{action}")))
+            .bearer_auth(secret)
+            .send()
+    };
+    assert_eq!(admin("disable").await.unwrap().status().as_u16(), 204);
+    assert_eq!(admin("enable").await.unwrap().status().as_u16(), 204);
+    assert_error(
+        reset(&app, &token, NEW_PASSWORD).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(app.login(&email, PASSWORD).await.status().as_u16(), 200);
+}
+
+#[tokio::test]
 async fn with_an_encryption_key_queued_mail_holds_no_working_link_until_it_is_sent() {
     let catcher = SmtpCatcher::start();
     let dir = tempfile::tempdir().unwrap();
