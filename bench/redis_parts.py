@@ -16,9 +16,9 @@ from run to run whatever else the machine does, where times on a shared
 machine drift by tens of percent.
 
 Operations, with every Redis command each one sends:
-- login: the two throttle slots (the account's and the client's: EVALSHA
+- login: the two throttle slots (the account's and the client's: FCALL
   attempt.lua), the session (FCALL create), the account's failures cleared
-  (DEL) and the client's slot given back (EVALSHA give_back.lua); 3,200
+  (DEL) and the client's slot given back (FCALL give_back.lua); 3,200
   users logging in three times each (an empty index, then one and two
   sessions in it);
 - refresh: one rotation (FCALL rotate); 32 sessions, 300 rounds;
@@ -67,15 +67,14 @@ functions = {
                        .replace("redis.call('PEXPIREAT', KEYS[1], at)", "").replace(zadd_block, ""),
     "hmget_only": "local s = redis.call('HMGET', KEYS[1], 'f', 'c', 'p', 'n', 'u', 'e', 'v', 'k', 'm')\nreturn { 'rotated', 1, 2, 0, '' }",
     "time_only": "local now = now_ms()\nreturn { 'rotated', 1, 2, 0, '' }",
+    # The throttle's functions (authd loads them as a library of their own,
+    # src/throttle/mod.rs; the same code).
+    "attempt": source("src/throttle/scripts/attempt.lua"),
+    "give_back": source("src/throttle/scripts/give_back.lua"),
 }
 lib = "#!lua name=bis\n" + common + "".join(
     f"redis.register_function('bis_{name}', function(KEYS, ARGV)\n{body}\nend)\n" for name, body in functions.items())
 subprocess.run(["redis-cli", "-p", str(port), "-x", "function", "load", "replace"], input=lib.encode(), capture_output=True, check=True)
-attempt = subprocess.run(["redis-cli", "-p", str(port), "script", "load", source("src/throttle/scripts/attempt.lua")],
-                         capture_output=True, text=True, check=True).stdout.strip()
-give_back = subprocess.run(["redis-cli", "-p", str(port), "script", "load", source("src/throttle/scripts/give_back.lua")],
-                           capture_output=True, text=True, check=True).stdout.strip()
-
 s = socket.create_connection(("127.0.0.1", port))
 f = s.makefile("rb")
 
@@ -169,8 +168,8 @@ def logins():
             for i in range(first, first + 32):
                 user, sid = "c%031d" % i, "c%d%030d" % (round, i)
                 account, client = f"p:{{login:{user}}}", f"p:{{ip:10.0.0.{i % 32}}}:login"
-                batch += [("EVALSHA", attempt, 1, account, 10, 900000), ("EVALSHA", attempt, 1, client, 100, 900000),
-                          create_args(user, sid), ("DEL", account), ("EVALSHA", give_back, 1, client, "one")]
+                batch += [("FCALL", "bis_attempt", 1, account, 10, 900000), ("FCALL", "bis_attempt", 1, client, 100, 900000),
+                          create_args(user, sid), ("DEL", account), ("FCALL", "bis_give_back", 1, client, "one")]
                 logged_in.append((user, sid))
             replies = pipeline(batch)
             assert all(r[0] == b"created" for r in replies[2::5]), replies

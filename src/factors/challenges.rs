@@ -24,12 +24,14 @@
 
 use std::time::Duration;
 
-use deadpool_redis::redis::{self, Script, Value};
+use std::sync::Arc;
+
+use deadpool_redis::redis::{self, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::common::random_token;
-use crate::connections::{Call, Durability, KeySchema, Redis, StoreError};
+use crate::connections::{Call, Durability, Function, KeySchema, Library, Redis, StoreError};
 
 /// How long a login's second step and a WebAuthn ceremony may take.
 pub const CHALLENGE_TTL: Duration = Duration::from_secs(300);
@@ -48,16 +50,35 @@ pub struct Challenges {
     redis: Redis,
     keys: KeySchema,
     durability: Option<Durability>,
-    scripts: std::sync::Arc<Scripts>,
+    spend_step: Function,
+    open: Function,
+    attempt: Function,
+    close: Function,
+    take: Function,
+    open_registration: Function,
 }
 
-struct Scripts {
-    spend_step: Script,
-    open: Script,
-    attempt: Script,
-    close: Script,
-    take: Script,
-    open_registration: Script,
+/// The scripts of second-factor state: one Redis Functions library, its
+/// functions in `scripts/` (each file's head lists its KEYS and ARGV).
+fn library() -> Arc<Library> {
+    Library::new(
+        "authd_challenges",
+        "",
+        &[
+            (
+                "spend_totp_step",
+                include_str!("scripts/spend_totp_step.lua"),
+            ),
+            ("open", include_str!("scripts/open.lua")),
+            ("attempt", include_str!("scripts/attempt.lua")),
+            ("close", include_str!("scripts/close.lua")),
+            ("take", include_str!("scripts/take.lua")),
+            (
+                "open_registration",
+                include_str!("scripts/open_registration.lua"),
+            ),
+        ],
+    )
 }
 
 /// A reply that changed nothing (`0` or nil) needs no replica.
@@ -67,18 +88,17 @@ fn nothing_changed(reply: &Value) -> bool {
 
 impl Challenges {
     pub fn new(redis: Redis, prefix: &str, durability: Option<Durability>) -> Self {
+        let library = library();
         Self {
             redis,
             keys: KeySchema::new(prefix),
             durability,
-            scripts: std::sync::Arc::new(Scripts {
-                spend_step: Script::new(SPEND_STEP),
-                open: Script::new(OPEN),
-                attempt: Script::new(ATTEMPT),
-                close: Script::new(CLOSE),
-                take: Script::new(TAKE),
-                open_registration: Script::new(OPEN_REGISTRATION),
-            }),
+            spend_step: library.function("spend_totp_step"),
+            open: library.function("open"),
+            attempt: library.function("attempt"),
+            close: library.function("close"),
+            take: library.function("take"),
+            open_registration: library.function("open_registration"),
         }
     }
 
@@ -92,7 +112,7 @@ impl Challenges {
     pub async fn spend_totp_step(&self, user: Uuid, step: u64) -> Result<bool, StoreError> {
         let spent: i64 = self
             .run(
-                Call::new(&self.scripts.spend_step)
+                Call::new(&self.spend_step)
                     .key(self.keys.totp_step(user))
                     .arg(step)
                     .arg(nonce())
@@ -107,7 +127,7 @@ impl Challenges {
         let token = random_token();
         let _: i64 = self
             .run(
-                Call::new(&self.scripts.open)
+                Call::new(&self.open)
                     .key(self.keys.mfa_challenge(&digest(&token)))
                     .arg(state)
                     .arg(CHALLENGE_TTL.as_millis() as u64),
@@ -123,7 +143,7 @@ impl Challenges {
             return Ok(None);
         }
         // Counting is the point: a retried call counts twice, at worst.
-        Call::new(&self.scripts.attempt)
+        Call::new(&self.attempt)
             .key(self.keys.mfa_challenge(&digest(token)))
             .arg(MAX_MFA_ATTEMPTS)
             .run_plain(&self.redis)
@@ -135,7 +155,7 @@ impl Challenges {
     pub async fn close_mfa(&self, token: &str) -> Result<bool, StoreError> {
         let closed: i64 = self
             .run(
-                Call::new(&self.scripts.close)
+                Call::new(&self.close)
                     .key(self.keys.mfa_challenge(&digest(token)))
                     .arg(nonce()),
             )
@@ -148,7 +168,7 @@ impl Challenges {
         let id = random_token();
         let _: i64 = self
             .run(
-                Call::new(&self.scripts.open)
+                Call::new(&self.open)
                     .key(self.keys.ceremony(&id))
                     .arg(state)
                     .arg(CHALLENGE_TTL.as_millis() as u64),
@@ -163,7 +183,7 @@ impl Challenges {
             return Ok(None);
         }
         self.run(
-            Call::new(&self.scripts.take)
+            Call::new(&self.take)
                 .key(self.keys.ceremony(challenge_id))
                 .arg(nonce()),
         )
@@ -179,7 +199,7 @@ impl Challenges {
         let id = random_token();
         let _: i64 = self
             .run(
-                Call::new(&self.scripts.open_registration)
+                Call::new(&self.open_registration)
                     .key(self.keys.registrations(user))
                     .key(self.keys.registration(user, &id))
                     .arg(state)
@@ -203,7 +223,7 @@ impl Challenges {
             return Ok(None);
         }
         self.run(
-            Call::new(&self.scripts.take)
+            Call::new(&self.take)
                 .key(self.keys.registration(user, challenge_id))
                 .arg(nonce()),
         )
@@ -232,100 +252,6 @@ fn digest(token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-const SPEND_STEP: &str = r"
--- KEYS[1] '<step>:<nonce>' of the user's last accepted TOTP code
--- ARGV[1] this code's step; ARGV[2] this call's nonce; ARGV[3] TTL ms
--- 1: accepted and recorded (or this very call, retried); 0: this step or a
--- later one was accepted before.
-local last = redis.call('GET', KEYS[1])
-if last then
-  local step, nonce = string.match(last, '^(%d+):(.*)$')
-  if nonce == ARGV[2] then
-    return 1
-  end
-  if tonumber(ARGV[1]) <= tonumber(step) then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
-return 1
-";
-
-const OPEN: &str = r"
--- KEYS[1] a second step or a ceremony; ARGV[1] its state; ARGV[2] TTL ms.
-redis.call('HSET', KEYS[1], 's', ARGV[1], 'a', 0)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-";
-
-const ATTEMPT: &str = r"
--- KEYS[1] a second step; ARGV[1] the most answers it takes. The state while
--- it is open and under the limit (this attempt counted), else nil.
-local s = redis.call('HMGET', KEYS[1], 's', 'c')
-if not s[1] or s[2] then
-  return nil
-end
-if redis.call('HINCRBY', KEYS[1], 'a', 1) > tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1])
-  return nil
-end
-return s[1]
-";
-
-const CLOSE: &str = r"
--- KEYS[1] a second step; ARGV[1] this call's nonce. 1: closed by this call
--- (now or before its retry), 0: gone, or closed by another.
-local c = redis.call('HGET', KEYS[1], 'c')
-if c then
-  if c == ARGV[1] then
-    return 1
-  end
-  return 0
-end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'c', ARGV[1])
-return 1
-";
-
-const OPEN_REGISTRATION: &str = r"
--- KEYS[1] the user's pending registrations (list, newest first)
--- KEYS[2] this registration's ceremony (same hash tag)
--- ARGV[1] its state; ARGV[2] TTL ms; ARGV[3] its challenge id; ARGV[4] the
--- most pending at once; ARGV[5] what the user's ceremony keys start with.
--- Past the limit the oldest ceremonies go. A retried call finds its own.
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return 1
-end
-redis.call('LPUSH', KEYS[1], ARGV[3])
-for _, id in ipairs(redis.call('LRANGE', KEYS[1], ARGV[4], -1)) do
-  redis.call('DEL', ARGV[5] .. id)
-end
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[4]) - 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('HSET', KEYS[2], 's', ARGV[1], 'a', 0)
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return 1
-";
-
-const TAKE: &str = r"
--- KEYS[1] a ceremony; ARGV[1] this call's nonce. Its state, once: nil when
--- it is gone or another call took it.
-local s = redis.call('HMGET', KEYS[1], 's', 't')
-if not s[1] then
-  return nil
-end
-if s[2] then
-  if s[2] == ARGV[1] then
-    return s[1]
-  end
-  return nil
-end
-redis.call('HSET', KEYS[1], 't', ARGV[1])
-return s[1]
-";
-
 #[cfg(test)]
 mod tests {
     //! The scripts against a private Redis, each call made twice where a
@@ -334,18 +260,33 @@ mod tests {
     use super::*;
     use authd_test_support::servers::{redis_connection, TestRedis};
 
+    /// `FCALL`s the library's `function` with `keys` and `args`, loading
+    /// the library first.
+    async fn fcall(
+        conn: &mut redis::aio::MultiplexedConnection,
+        function: &str,
+        keys: &[&str],
+        args: &[&str],
+    ) -> Value {
+        let library = library();
+        library.load(conn).await.unwrap();
+        redis::cmd("FCALL")
+            .arg(library.function(function).name())
+            .arg(keys.len())
+            .arg(keys)
+            .arg(args)
+            .query_async(conn)
+            .await
+            .unwrap()
+    }
+
     async fn call(
         conn: &mut redis::aio::MultiplexedConnection,
-        script: &str,
+        function: &str,
         key: &str,
         args: &[&str],
     ) -> Value {
-        let script = Script::new(script);
-        let mut invocation = script.key(key);
-        for arg in args {
-            invocation.arg(*arg);
-        }
-        invocation.invoke_async(conn).await.unwrap()
+        fcall(conn, function, &[key], args).await
     }
 
     #[tokio::test]
@@ -362,7 +303,7 @@ mod tests {
             spend("101", "d"), // a newer one: accepted
             spend("100", "a"), // the first call's retry, too late: refused
         ] {
-            outcomes.push(call(&mut conn, SPEND_STEP, "t", &[step, nonce, "600000"]).await);
+            outcomes.push(call(&mut conn, "spend_totp_step", "t", &[step, nonce, "600000"]).await);
         }
         let ints: Vec<i64> = outcomes
             .into_iter()
@@ -378,40 +319,37 @@ mod tests {
     async fn a_second_step_closes_once_and_its_attempts_are_bounded() {
         let redis = TestRedis::start();
         let mut conn = redis_connection(&redis.url()).await;
-        call(&mut conn, OPEN, "m", &["state", "60000"]).await;
+        call(&mut conn, "open", "m", &["state", "60000"]).await;
         for _ in 0..2 {
-            let got = call(&mut conn, ATTEMPT, "m", &["2"]).await;
+            let got = call(&mut conn, "attempt", "m", &["2"]).await;
             assert_eq!(got, Value::BulkString(b"state".to_vec()));
         }
         // A third answer is over the limit: the step is gone.
-        assert_eq!(call(&mut conn, ATTEMPT, "m", &["2"]).await, Value::Nil);
-        assert_eq!(call(&mut conn, CLOSE, "m", &["x"]).await, Value::Int(0));
+        assert_eq!(call(&mut conn, "attempt", "m", &["2"]).await, Value::Nil);
+        assert_eq!(call(&mut conn, "close", "m", &["x"]).await, Value::Int(0));
 
-        call(&mut conn, OPEN, "n", &["state", "60000"]).await;
-        assert_eq!(call(&mut conn, CLOSE, "n", &["x"]).await, Value::Int(1));
+        call(&mut conn, "open", "n", &["state", "60000"]).await;
+        assert_eq!(call(&mut conn, "close", "n", &["x"]).await, Value::Int(1));
         // Its own retry still wins; anyone else loses; no attempt after.
-        assert_eq!(call(&mut conn, CLOSE, "n", &["x"]).await, Value::Int(1));
-        assert_eq!(call(&mut conn, CLOSE, "n", &["y"]).await, Value::Int(0));
-        assert_eq!(call(&mut conn, ATTEMPT, "n", &["5"]).await, Value::Nil);
+        assert_eq!(call(&mut conn, "close", "n", &["x"]).await, Value::Int(1));
+        assert_eq!(call(&mut conn, "close", "n", &["y"]).await, Value::Int(0));
+        assert_eq!(call(&mut conn, "attempt", "n", &["5"]).await, Value::Nil);
     }
 
     #[tokio::test]
     async fn a_users_pending_registrations_are_capped_and_the_oldest_goes() {
         let redis = TestRedis::start();
         let mut conn = redis_connection(&redis.url()).await;
-        let open = Script::new(OPEN_REGISTRATION);
         for id in ["a", "b", "c", "d", "d"] {
-            let _: i64 = open
-                .key("{u}:registrations")
-                .key(format!("{{u}}:registration:{id}"))
-                .arg(format!("state {id}"))
-                .arg(60_000)
-                .arg(id)
-                .arg(3)
-                .arg("{u}:registration:")
-                .invoke_async(&mut conn)
-                .await
-                .unwrap();
+            let ceremony = format!("{{u}}:registration:{id}");
+            let state = format!("state {id}");
+            fcall(
+                &mut conn,
+                "open_registration",
+                &["{u}:registrations", &ceremony],
+                &[&state, "60000", id, "3", "{u}:registration:"],
+            )
+            .await;
         }
         let mut alive = Vec::new();
         for id in ["a", "b", "c", "d"] {
@@ -444,11 +382,11 @@ mod tests {
     async fn a_ceremony_is_taken_once_and_a_retried_take_gets_it_again() {
         let redis = TestRedis::start();
         let mut conn = redis_connection(&redis.url()).await;
-        call(&mut conn, OPEN, "w", &["ceremony", "60000"]).await;
+        call(&mut conn, "open", "w", &["ceremony", "60000"]).await;
         let state = Value::BulkString(b"ceremony".to_vec());
-        assert_eq!(call(&mut conn, TAKE, "w", &["x"]).await, state);
-        assert_eq!(call(&mut conn, TAKE, "w", &["x"]).await, state);
-        assert_eq!(call(&mut conn, TAKE, "w", &["y"]).await, Value::Nil);
-        assert_eq!(call(&mut conn, TAKE, "gone", &["x"]).await, Value::Nil);
+        assert_eq!(call(&mut conn, "take", "w", &["x"]).await, state);
+        assert_eq!(call(&mut conn, "take", "w", &["x"]).await, state);
+        assert_eq!(call(&mut conn, "take", "w", &["y"]).await, Value::Nil);
+        assert_eq!(call(&mut conn, "take", "gone", &["x"]).await, Value::Nil);
     }
 }

@@ -21,7 +21,7 @@ use std::net::IpAddr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use deadpool_redis::redis::{self, Script};
+use deadpool_redis::redis;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ mod settings;
 
 pub use settings::ThrottleSettings;
 
-use crate::connections::{Call, KeySchema, Redis, StoreError};
+use crate::connections::{Call, Function, KeySchema, Library, Redis, StoreError};
 
 pub struct Throttle {
     redis: Redis,
@@ -40,8 +40,8 @@ pub struct Throttle {
     register_max_per_ip: u32,
     mail_max_per_address: u32,
     mail_max_per_ip: u32,
-    attempt: Script,
-    give_back: Script,
+    attempt: Function,
+    give_back: Function,
 }
 
 /// Passkey logins started count per client for a minute.
@@ -71,6 +71,15 @@ pub enum Admission {
 
 impl Throttle {
     pub fn new(redis: Redis, prefix: &str, limits: &ThrottleSettings) -> Self {
+        // One Redis Functions library, its functions in `scripts/`.
+        let library = Library::new(
+            "authd_throttle",
+            "",
+            &[
+                ("attempt", include_str!("scripts/attempt.lua")),
+                ("give_back", include_str!("scripts/give_back.lua")),
+            ],
+        );
         Self {
             redis,
             keys: KeySchema::new(prefix),
@@ -80,8 +89,8 @@ impl Throttle {
             register_max_per_ip: limits.register_max_per_ip,
             mail_max_per_address: limits.mail_max_per_address,
             mail_max_per_ip: limits.mail_max_per_ip,
-            attempt: Script::new(include_str!("scripts/attempt.lua")),
-            give_back: Script::new(include_str!("scripts/give_back.lua")),
+            attempt: library.function("attempt"),
+            give_back: library.function("give_back"),
         }
     }
 

@@ -1,16 +1,17 @@
-//! The one way authd calls Redis code (sessions and throttling alike): a
-//! script by `EVALSHA`, or a function of a library by `FCALL`, loading it on
-//! a node that does not know it yet (`NOSCRIPT`, `Function not found`: a
-//! new node, a restart without persistence). A library's name holds a digest
-//! of its code, so instances of two authd versions never call each other's
-//! functions; `FUNCTION LOAD` goes to every master of a cluster and is
-//! replicated like a write, so replicas that take over have it. A call keeps its keys and arguments, so that it can run either
-//! as a plain `EVALSHA`, or, when changes must reach replicas before authd
-//! answers (`AUTHD_REDIS_MIN_REPLICAS`), in one pipeline on the master that
-//! holds its keys:
+//! The one way authd calls Redis code (sessions, throttling and second
+//! factors alike): a function of a Redis Functions library by `FCALL`,
+//! loading the library on a node that does not know it yet (`Function not
+//! found`: a new node, a restart without persistence). A library's name
+//! holds a digest of its code, so instances of two authd versions never
+//! call each other's functions; `FUNCTION LOAD` goes to every master of a
+//! cluster and is replicated like a write, so replicas that take over have
+//! it. A call keeps its keys and arguments, so that it can run either as a
+//! plain `FCALL`, or, when changes must reach replicas before authd answers
+//! (`AUTHD_REDIS_MIN_REPLICAS`), in one pipeline on the master that holds
+//! its keys:
 //!
 //! ```text
-//! EVALSHA <script> …;  SET <prefix>{u:<user>}:ack 1 PX 1000;  WAIT <n> <ms>
+//! FCALL <function> …;  SET <prefix>{u:<user>}:ack 1 PX 1000;  WAIT <n> <ms>
 //! ```
 //!
 //! Replication is one ordered stream per master, so the small write that
@@ -22,9 +23,7 @@
 
 use std::sync::Arc;
 
-use deadpool_redis::redis::{
-    self, Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, ToRedisArgs, Value,
-};
+use deadpool_redis::redis::{self, Cmd, FromRedisValue, RedisResult, ToRedisArgs, Value};
 use sha2::{Digest, Sha256};
 
 use super::keys::ack_key;
@@ -56,6 +55,13 @@ pub struct Function {
     name: String,
 }
 
+impl Function {
+    /// The name `FCALL` takes: `<library>_<function>`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Library {
     /// `prelude` (helpers, `local` only) and `functions`: a name and a
     /// body that reads `KEYS` and `ARGV` as a script does. Named
@@ -85,7 +91,9 @@ impl Library {
         &self.name
     }
 
-    async fn load<C: redis::aio::ConnectionLike>(&self, conn: &mut C) -> RedisResult<()> {
+    /// Loads the library on the node `conn` reaches (`Call` does so on a
+    /// node that lacks it).
+    pub async fn load<C: redis::aio::ConnectionLike>(&self, conn: &mut C) -> RedisResult<()> {
         redis::cmd("FUNCTION")
             .arg("LOAD")
             .arg("REPLACE")
@@ -96,40 +104,16 @@ impl Library {
     }
 }
 
-/// What a call runs.
-#[derive(Clone, Copy)]
-enum Program<'a> {
-    Script(&'a Script),
-    Function(&'a Function),
-}
-
-impl Program<'_> {
-    async fn load<C: redis::aio::ConnectionLike>(self, conn: &mut C) -> RedisResult<()> {
-        match self {
-            Self::Script(script) => script.load_async(conn).await.map(drop),
-            Self::Function(function) => function.library.load(conn).await,
-        }
-    }
-}
-
 pub struct Call<'a> {
-    program: Program<'a>,
+    function: &'a Function,
     keys: Vec<Vec<u8>>,
     args: Vec<Vec<u8>>,
 }
 
 impl<'a> Call<'a> {
-    pub fn new(script: &'a Script) -> Self {
-        Self::of(Program::Script(script))
-    }
-
-    pub fn function(function: &'a Function) -> Self {
-        Self::of(Program::Function(function))
-    }
-
-    fn of(program: Program<'a>) -> Self {
+    pub fn new(function: &'a Function) -> Self {
         Self {
-            program,
+            function,
             keys: Vec::new(),
             args: Vec::new(),
         }
@@ -146,18 +130,8 @@ impl<'a> Call<'a> {
     }
 
     fn command(&self) -> Cmd {
-        let mut cmd = match self.program {
-            Program::Script(script) => {
-                let mut cmd = redis::cmd("EVALSHA");
-                cmd.arg(script.get_hash());
-                cmd
-            }
-            Program::Function(function) => {
-                let mut cmd = redis::cmd("FCALL");
-                cmd.arg(&function.name);
-                cmd
-            }
-        };
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(&self.function.name);
         cmd.arg(self.keys.len());
         for key in &self.keys {
             cmd.arg(key.as_slice());
@@ -168,7 +142,7 @@ impl<'a> Call<'a> {
         cmd
     }
 
-    /// Runs the call as a plain `EVALSHA`, for state no replica must
+    /// Runs the call as a plain `FCALL`, for state no replica must
     /// acknowledge (counters that only slow an attacker down).
     pub async fn run_plain<T: FromRedisValue>(&self, redis: &Redis) -> Result<T, StoreError> {
         self.run(redis, None, |_| true).await
@@ -190,10 +164,10 @@ impl<'a> Call<'a> {
             let reply = redis
                 .run(|mut conn| async move {
                     let first = cmd.query_async::<Value>(&mut conn).await;
-                    if !unknown_script(first.as_ref().map(std::slice::from_ref)) {
+                    if !unknown_function(first.as_ref().map(std::slice::from_ref)) {
                         return first;
                     }
-                    self.program.load(&mut conn).await?;
+                    self.function.library.load(&mut conn).await?;
                     cmd.query_async(&mut conn).await
                 })
                 .await?;
@@ -216,10 +190,10 @@ impl<'a> Call<'a> {
         let replies: Vec<Value> = redis
             .run(|mut conn| async move {
                 let first = pipeline_at(&mut conn, pipe, key).await;
-                if !unknown_script(first.as_deref()) {
+                if !unknown_function(first.as_deref()) {
                     return first;
                 }
-                self.program.load(&mut conn).await?;
+                self.function.library.load(&mut conn).await?;
                 pipeline_at(&mut conn, pipe, key).await
             })
             .await?;
@@ -242,18 +216,15 @@ impl<'a> Call<'a> {
     }
 }
 
-/// Whether the script or function was not loaded on the node that ran the
-/// call: an error, or (in a cluster pipeline) the first reply.
-fn unknown_script(outcome: Result<&[Value], &redis::RedisError>) -> bool {
-    let no_script = Some(ServerErrorKind::NoScript);
+/// Whether the function's library was not loaded on the node that ran the
+/// call: an error, or (in a cluster pipeline) the first reply. Redis has no
+/// error code of its own for it: `ERR Function not found`.
+fn unknown_function(outcome: Result<&[Value], &redis::RedisError>) -> bool {
     match outcome {
         // A pipeline's error keeps its replies' details only in its text.
-        Err(e) => {
-            e.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
-                || (e.code() == Some("ERR") && e.to_string().contains(FUNCTION_NOT_FOUND))
-        }
+        Err(e) => e.code() == Some("ERR") && e.to_string().contains(FUNCTION_NOT_FOUND),
         Ok(replies) => matches!(replies.first(), Some(Value::ServerError(e))
-            if e.kind() == no_script || no_function(Some(e.code()), e.details())),
+            if no_function(Some(e.code()), e.details())),
     }
 }
 
