@@ -156,8 +156,8 @@ fn key_arg(key: Option<Thumbprint>) -> Vec<u8> {
 
 pub struct SessionStore {
     redis: Redis,
-    /// Liveness answers the guard may take from memory (see
-    /// `connections::redis::liveness`); every change here `sync`s it.
+    /// Liveness answers the guard may take from memory (the guard crate's
+    /// `liveness`); every change here `sync`s it.
     liveness: Liveness,
     keys: KeySchema,
     max_age_ms: u64,
@@ -219,7 +219,7 @@ impl SessionStore {
         amr: Amr,
     ) -> Result<Created, StoreError> {
         let token = RefreshToken::generate(user);
-        let mut call = Call::function(&self.create);
+        let mut call = Call::new(&self.create);
         call.key(self.keys.session(user, token.session_id))
             .key(self.keys.index(user))
             .key(self.keys.credential(user))
@@ -275,7 +275,7 @@ impl SessionStore {
         let (user, session) = (presented.user_id, presented.session_id);
         let nonce = new_nonce();
         let successor = presented.successor(&nonce);
-        let mut call = Call::function(&self.rotate);
+        let mut call = Call::new(&self.rotate);
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .key(self.keys.tombstone(user, session))
@@ -361,7 +361,7 @@ impl SessionStore {
         reason: Ended,
     ) -> Result<i64, StoreError> {
         let family = family_of.map(RefreshToken::family_hash);
-        let mut call = Call::function(&self.revoke);
+        let mut call = Call::new(&self.revoke);
         call.key(self.keys.session(user, session))
             .key(self.keys.index(user))
             .arg(session.as_simple().to_string())
@@ -413,7 +413,7 @@ impl SessionStore {
         fence: Option<(i64, u64)>,
         reason: Ended,
     ) -> Result<u64, StoreError> {
-        let mut call = Call::function(&self.revoke_all);
+        let mut call = Call::new(&self.revoke_all);
         call.key(self.keys.index(user))
             .key(self.keys.credential(user))
             .arg(self.keys.session_prefix(user))
@@ -444,7 +444,7 @@ impl SessionStore {
     /// The user's live sessions (at most `AUTHD_MAX_SESSIONS_PER_USER`), in
     /// no particular order.
     pub async fn list(&self, user: Uuid) -> Result<Vec<SessionInfo>, StoreError> {
-        let mut call = Call::function(&self.list);
+        let mut call = Call::new(&self.list);
         call.key(self.keys.index(user))
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);
@@ -476,7 +476,7 @@ impl SessionStore {
         &self,
         token: &RefreshToken,
     ) -> Result<Option<CurrentRefresh>, StoreError> {
-        let mut call = Call::function(&self.inspect);
+        let mut call = Call::new(&self.inspect);
         call.key(self.keys.session(token.user_id, token.session_id))
             .arg(&token.family_hash()[..])
             .arg(&token.secret_hash()[..]);
@@ -494,7 +494,7 @@ impl SessionStore {
     /// Marks the user's live sessions verified (their next access tokens
     /// say `email_verified: true`); returns how many.
     pub async fn mark_verified(&self, user: Uuid) -> Result<u64, StoreError> {
-        let mut call = Call::function(&self.mark_verified);
+        let mut call = Call::new(&self.mark_verified);
         call.key(self.keys.index(user))
             .arg(self.keys.session_prefix(user))
             .arg(self.max_per_user);

@@ -1,29 +1,10 @@
-//! Every Redis key authd writes, in one place. Each starts with
+//! authd's Redis key names, in one place. Each starts with
 //! `AUTHD_REDIS_PREFIX` and holds a hash tag, so that every script touches
-//! one Redis Cluster slot:
-//!
-//! | key | what |
-//! |---|---|
-//! | `<p>{u:<user>}:s:<session>` | a session (hash) |
-//! | `<p>{u:<user>}:sessions` | the user's sessions by last use (sorted set) |
-//! | `<p>{u:<user>}:credential` | the user's credential version (password fence) |
-//! | `<p>{u:<user>}:reused:<session>` | a session ended by reuse, for a while |
-//! | `<p>{u:<user>}:ack` | the small write `WAIT` measures (`script`) |
-//! | `<p>{login:<SHA-256 of the email>}` | failed logins of one account |
-//! | `<p>{ip:<client>}:login` | failed logins from one client |
-//! | `<p>{ip:<client>}:register` | registrations from one client |
-//! | `<p>{mail:<SHA-256 of the email>}` | reset mails asked for one address |
-//! | `<p>{ip:<client>}:mail` | reset mails asked from one client |
-//! | `<p>{dpop:<key thumbprint>}:<jti hash>` | a DPoP proof seen, while it could be accepted |
-//! | `<p>{u:<user>}:totp` | the step of the user's last accepted TOTP code |
-//! | `<p>{mfa:<SHA-256 of the mfa_token>}` | a login's second step |
-//! | `<p>{webauthn:<challenge id>}` | a passkey login's ceremony |
-//! | `<p>{u:<user>}:registration:<challenge id>` | a passkey registration's ceremony |
-//! | `<p>{u:<user>}:registrations` | the user's pending registrations, newest first (list, at most 3) |
-//! | `<p>{u:<user>}:registration_starts` | passkey registrations the user started (per minute) |
-//! | `<p>{ip:<client>}:webauthn` | passkey logins one client started |
-//!
-//! `docs/sessions.md` tells what each holds and how long.
+//! one Redis Cluster slot. Two kinds are the guard crate's, which resource
+//! servers run without authd's code: a session's key (`session`, which
+//! calls `authd_guard::session_key`) and a DPoP proof's (`replay_key`).
+//! `docs/sessions.md` lists every kind, what it holds and for how long;
+//! `tests/docs.rs` checks that list against the names built here.
 
 use uuid::Uuid;
 

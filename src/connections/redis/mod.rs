@@ -9,11 +9,12 @@
 //!
 //! By concern: `pool` (the pool and its manager), `worker` (each HTTP
 //! worker's own connection to one Redis, so a request's Redis I/O needs no
-//! hop to another thread), `script` (the one way a script is called),
-//! `keys` (every key name), `liveness` (session liveness from memory, kept
-//! current by Redis). Tests, startup, background tasks and a Redis Cluster
-//! use the pool, whose connections do their I/O on the store runtime
-//! `Connections` owns.
+//! hop to another thread), `script` (the one way Redis code is called: a
+//! function of a Functions library), `keys` (authd's key names). Session
+//! liveness from memory, kept current by Redis, is the guard crate's
+//! `liveness`. Tests, startup, background tasks and a Redis Cluster use the
+//! pool, whose connections do their I/O on the store runtime `Connections`
+//! owns.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,4 +1,5 @@
--- Helpers prepended to every session script (`sessions::store::script`).
+-- Helpers of the session library, defined once when it loads (see
+-- `sessions::store`'s `library`).
 
 -- Integer text for a number. Lua numbers are doubles, and some Redis
 -- versions (7.2.0 to 7.2.4) pass round ones to commands in exponent form,

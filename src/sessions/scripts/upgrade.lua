@@ -2,11 +2,12 @@
 -- 2026-11-29, commit d72a4d4). DELETE THIS FILE after 2027-03-01: by then
 -- every session of the old layout has ended (90 days, the default
 -- AUTHD_SESSION_MAX_AGE, after the last build that wrote one; an operator
--- with a longer AUTHD_SESSION_MAX_AGE waits as much longer). Prepended,
--- after common.lua, only to the scripts that read a session written before
--- (rotate, revoke, inspect, list; `sessions::store::script`); deleting it
--- means deleting the `old_layout` flag there and the calls of `upgrade`,
--- `read_session` and `same_hash` (which becomes `==`).
+-- with a longer AUTHD_SESSION_MAX_AGE waits as much longer). Part of the
+-- session library's shared helpers, after common.lua (`sessions::store`'s
+-- `library`); the functions that may read a session written before call it
+-- (rotate, revoke, inspect, list). Deleting it means deleting it from the
+-- library there and the calls of `upgrade`, `read_session` and `same_hash`
+-- (which becomes `==`).
 --
 -- Sessions written before the current layout used long field names and 43-byte
 -- base64url text for 32-byte hashes. `upgrade` rewrites such a hash in
