@@ -94,7 +94,7 @@ async fn a_disabled_user_is_refused_everywhere_until_enabled() {
         .await;
     let (email, on_a) = a.signed_in_user().await;
     let on_b = b.login_tokens(&email).await;
-    let user = access_claims(&on_a.access_token)["sub"]
+    let user = claims_of(&on_a.access_token)["sub"]
         .as_str()
         .unwrap()
         .to_string();
@@ -142,7 +142,7 @@ async fn a_disabled_user_is_refused_everywhere_until_enabled() {
 async fn an_operator_ends_sessions_vouches_for_an_address_and_deletes() {
     let app = admin_app().await;
     let (email, tokens) = app.signed_in_user().await;
-    let user = access_claims(&tokens.access_token)["sub"]
+    let user = claims_of(&tokens.access_token)["sub"]
         .as_str()
         .unwrap()
         .to_string();

@@ -154,8 +154,12 @@ async fn a_wrong_method_is_a_json_error() {
             .send()
             .await
             .unwrap();
-        let (status, _) = error_of(res).await;
-        assert!(status == 405 || status == 404, "{method} {path}: {status}");
+        let allow = res
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = assert_error(res, 405, "invalid_request").await;
+        assert_eq!(allow.as_deref(), Some("POST"), "{method} {path}: {body}");
     }
 }
 

@@ -156,19 +156,9 @@ pub async fn refresh_refused(issued: &[(&TestApp, &Tokens)]) {
     }
 }
 
-/// The claims of an access token, read without checking it.
-pub fn access_claims(access_token: &str) -> Value {
-    use base64::Engine;
-    let payload = access_token.split('.').nth(1).expect("a JWT");
-    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    serde_json::from_slice(&json).expect("JSON claims")
-}
-
 /// The user id in an access token, as Redis keys spell it (no dashes).
 pub fn user_key_of(access_token: &str) -> String {
-    access_claims(access_token)["sub"]
+    claims_of(access_token)["sub"]
         .as_str()
         .expect("sub")
         .replace('-', "")

@@ -77,7 +77,7 @@ async fn refused_after_logout(app: &TestApp, server: &str, tokens: &Tokens) -> D
     let body = res.text().await.unwrap();
     assert_eq!(status, 200, "{body}");
     let who: Value = serde_json::from_str(&body).unwrap();
-    let claims = access_claims(&tokens.access_token);
+    let claims = claims_of(&tokens.access_token);
     assert_eq!(who["user_id"], claims["sub"]);
     assert_eq!(who["session_id"], claims["sid"]);
 
@@ -238,8 +238,8 @@ async fn a_new_signing_key_is_picked_up_without_a_restart() {
     *upstream.lock().unwrap() = after.address.clone();
     let new_tokens = after.login_tokens(&email).await;
     assert_ne!(
-        access_claims(&new_tokens.access_token)["sid"],
-        access_claims(&old_tokens.access_token)["sid"]
+        claims_of(&new_tokens.access_token)["sid"],
+        claims_of(&old_tokens.access_token)["sid"]
     );
     assert_eq!(
         call(&server, Some(&new_tokens.access_token)).await.status(),

@@ -53,7 +53,7 @@ async fn the_mailed_link_verifies_the_address_once_and_every_token_then_says_so(
         .spawn()
         .await;
     let (email, before) = a.signed_in_user().await;
-    assert_eq!(access_claims(&before.access_token)["email_verified"], false);
+    assert_eq!(claims_of(&before.access_token)["email_verified"], false);
     assert!(!verified_per_me(&a, &before.access_token).await);
 
     let token = link_token(&catcher, &email, 1).await;
@@ -64,12 +64,9 @@ async fn the_mailed_link_verifies_the_address_once_and_every_token_then_says_so(
     // The session that existed before learns it at its next refresh, on
     // any instance; a new login carries it from the start.
     let refreshed = b.refreshed(&before.refresh_token).await;
-    assert_eq!(
-        access_claims(&refreshed.access_token)["email_verified"],
-        true
-    );
+    assert_eq!(claims_of(&refreshed.access_token)["email_verified"], true);
     let fresh = a.login_tokens(&email).await;
-    assert_eq!(access_claims(&fresh.access_token)["email_verified"], true);
+    assert_eq!(claims_of(&fresh.access_token)["email_verified"], true);
 
     for token in [&fresh.access_token, &fresh.refresh_token] {
         let introspected: Value = a
@@ -108,7 +105,7 @@ async fn a_login_can_be_made_to_wait_for_a_verified_address() {
     let token = link_token(&catcher, &email, 1).await;
     assert_eq!(verify(&app, &token).await.status().as_u16(), 204);
     let tokens = app.login_tokens(&email).await;
-    assert_eq!(access_claims(&tokens.access_token)["email_verified"], true);
+    assert_eq!(claims_of(&tokens.access_token)["email_verified"], true);
 }
 
 #[tokio::test]
