@@ -4,29 +4,24 @@
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use actix_web::dev::{HttpServiceFactory, Server};
+use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, ErrorHandlers};
-use actix_web::{web, App, HttpServer, Route};
+use actix_web::{web, App, HttpServer};
 
 use crate::app::config::{ConfigError, Environment, Settings};
 use authd_guard::RequireToken;
 
-use crate::auth::{
-    AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers, LiveSessions, SecondFactors,
-};
+use crate::auth::{AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers, SecondFactors};
 use crate::common::sealing::Sealer;
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
 use crate::factors::{Challenges, RelyingParty, StandIns};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
-use crate::http::openapi;
-use crate::http::routes::{
-    account, admin, health, jwks, login, metrics, mfa, oauth, passkeys, recovery, sessions,
-    verification,
-};
+use crate::http::mount::Guards;
+use crate::http::routes;
 use crate::http::state::AppState;
-use crate::http::{observe, request_id, ApiError};
+use crate::http::{observe, request_id};
 use crate::jwt::{AccessTokens, KeySet};
 use crate::mail::{Mailer, Sender};
 use crate::sessions::{ProofLog, SessionStore};
@@ -237,7 +232,7 @@ impl Application {
             auth,
             connections,
             trusted_proxies: settings.server.trusted_proxies.clone(),
-            metadata: oauth::metadata_json(
+            metadata: routes::oauth::metadata_json(
                 settings.metadata_issuer(),
                 &public_url,
                 introspection.is_some(),
@@ -254,8 +249,10 @@ impl Application {
         };
         let metrics_here = metrics.is_none();
         let shared = state.clone();
-        let require = RequireToken::new(Arc::new(state.auth.guard()));
-        let enrol = RequireToken::new(Arc::new(state.auth.enrolment_guard()));
+        let guards = Guards {
+            require: RequireToken::new(Arc::new(state.auth.guard())),
+            enrol: RequireToken::new(Arc::new(state.auth.enrolment_guard())),
+        };
         let server = HttpServer::new(move || {
             // Runs once on each worker thread.
             crate::connections::serve_from_this_thread();
@@ -266,7 +263,7 @@ impl Application {
                 // After the response, inside the request id's scope.
                 .wrap(from_fn(observe::record))
                 .wrap(from_fn(request_id::assign))
-                .configure(|cfg| routes(cfg, metrics_here, &require, &enrol))
+                .configure(|cfg| routes::configure(cfg, &guards, metrics_here))
         })
         .listen(listener)
         .map_err(|e| ConfigError::new("AUTHD_BIND", e.to_string()))?
@@ -318,130 +315,6 @@ impl Application {
     }
 }
 
-/// The route table. Guarded resources each wrap the Bearer guard, so an
-/// unknown path is a 404 whether or not a token came with it.
-/// `enrol`: the guard of the routes that enrol a second factor (a password
-/// login passes it even with `AUTHD_REQUIRE_MFA`).
-fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool, require: &Require, enrol: &Require) {
-    if with_metrics {
-        cfg.service(open("/metrics", web::get().to(metrics::metrics)));
-    }
-    cfg.service(
-        web::scope("/api")
-            .service(open("/register", web::post().to(account::register)))
-            .service(open("/login", web::post().to(login::login)))
-            .service(open("/login/mfa", web::post().to(login::login_mfa)))
-            .service(open(
-                "/login/passkey/start",
-                web::post().to(login::passkey_login_start),
-            ))
-            .service(open(
-                "/login/passkey/finish",
-                web::post().to(login::passkey_login_finish),
-            ))
-            .service(
-                web::resource("/mfa/totp")
-                    .wrap(enrol.clone())
-                    .route(web::post().to(mfa::enrol))
-                    .route(web::delete().to(mfa::disable)),
-            )
-            .service(guarded(
-                enrol,
-                "/mfa/totp/confirm",
-                web::post().to(mfa::confirm),
-            ))
-            .service(guarded(
-                enrol,
-                "/passkeys/register/start",
-                web::post().to(passkeys::register_start),
-            ))
-            .service(guarded(
-                enrol,
-                "/passkeys/register/finish",
-                web::post().to(passkeys::register_finish),
-            ))
-            .service(guarded(enrol, "/passkeys", web::get().to(passkeys::list)))
-            .service(guarded(
-                require,
-                "/passkeys/{id}",
-                web::delete().to(passkeys::delete),
-            ))
-            .service(open("/token", web::post().to(login::refresh)))
-            .service(open("/logout", web::post().to(login::logout)))
-            .service(open("/revoke", web::post().to(oauth::revoke)))
-            .service(open("/password/forgot", web::post().to(recovery::forgot)))
-            .service(open("/password/reset", web::post().to(recovery::reset)))
-            .service(open("/email/verify", web::post().to(verification::verify)))
-            .service(guarded(
-                require,
-                "/email/verify/resend",
-                web::post().to(verification::resend),
-            ))
-            .service(open("/introspect", web::post().to(oauth::introspect)))
-            .service(guarded(
-                require,
-                "/logout-all",
-                web::post().to(login::logout_all),
-            ))
-            .service(guarded(require, "/me", web::get().to(account::me)))
-            .service(guarded(
-                require,
-                "/account",
-                web::delete().to(account::delete),
-            ))
-            .service(guarded(require, "/sessions", web::get().to(sessions::list)))
-            .service(guarded(
-                require,
-                "/sessions/{id}",
-                web::delete().to(sessions::end),
-            ))
-            .service(guarded(
-                require,
-                "/password",
-                web::post().to(account::change_password),
-            ))
-            .service(guarded(require, "/secure", web::get().to(account::secure)))
-            // Admin routes check their own secret: not the user guard.
-            .service(open("/admin/users", web::get().to(admin::list)))
-            .service(
-                web::resource("/admin/users/{id}")
-                    .route(web::get().to(admin::show))
-                    .route(web::delete().to(admin::delete)),
-            )
-            .service(open(
-                "/admin/users/{id}/disable",
-                web::post().to(admin::disable),
-            ))
-            .service(open(
-                "/admin/users/{id}/enable",
-                web::post().to(admin::enable),
-            ))
-            .service(open(
-                "/admin/users/{id}/logout-all",
-                web::post().to(admin::logout_all),
-            ))
-            .service(open(
-                "/admin/users/{id}/verify-email",
-                web::post().to(admin::verify_email),
-            ))
-            .service(open(
-                "/admin/users/{id}/factors",
-                web::delete().to(admin::remove_factors),
-            )),
-    )
-    .service(open("/.well-known/jwks.json", web::get().to(jwks::jwks)))
-    .service(open(
-        "/.well-known/oauth-authorization-server",
-        web::get().to(oauth::metadata),
-    ))
-    .service(open("/openapi.json", web::get().to(openapi::openapi)))
-    .service(open("/healthz", web::get().to(health::healthz)))
-    .service(open("/readyz", web::get().to(health::readyz)))
-    .default_service(web::to(|| async {
-        Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
-    }));
-}
-
 /// `/metrics` alone, on its own address: only whoever reaches that address
 /// (a Prometheus on a private network) sees the counters.
 fn metrics_server(bind: SocketAddr) -> Result<(Server, u16), ConfigError> {
@@ -457,10 +330,8 @@ fn metrics_server(bind: SocketAddr) -> Result<(Server, u16), ConfigError> {
         .port();
     let server = HttpServer::new(|| {
         App::new()
-            .service(open("/metrics", web::get().to(metrics::metrics)))
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
-            }))
+            .configure(routes::metrics::configure)
+            .default_service(web::to(routes::not_found))
     })
     .workers(1)
     .disable_signals()
@@ -469,17 +340,4 @@ fn metrics_server(bind: SocketAddr) -> Result<(Server, u16), ConfigError> {
     .run();
     log::info!("metrics on http://{bind}/metrics");
     Ok((server, port))
-}
-
-/// A resource anyone may call; other methods get a 405.
-fn open(path: &str, route: Route) -> impl HttpServiceFactory {
-    web::resource(path).route(route)
-}
-
-/// The Bearer guard: the guard crate's middleware over authd's own guard.
-type Require = RequireToken<Option<LiveSessions>>;
-
-/// A resource behind the Bearer guard.
-fn guarded(require: &Require, path: &str, route: Route) -> impl HttpServiceFactory {
-    web::resource(path).wrap(require.clone()).route(route)
 }

@@ -6,6 +6,7 @@ pub mod body;
 pub mod client;
 pub mod client_ip;
 pub mod error;
+pub mod mount;
 pub mod observe;
 pub mod openapi;
 pub mod request_id;

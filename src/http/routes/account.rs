@@ -10,6 +10,7 @@ use crate::common::clock::rfc3339;
 use crate::common::identity::Identity;
 use crate::http::body;
 use crate::http::client::client;
+use crate::http::mount::{guarded, open, Guards};
 use crate::http::state::AppState;
 use crate::http::ApiResult;
 use crate::users::User;
@@ -186,4 +187,18 @@ pub async fn secure(identity: web::ReqData<Identity>) -> HttpResponse {
         message: "I am secured...",
         user_id: identity.user_id.to_string(),
     })
+}
+
+/// Mounts the account's resources.
+pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards) {
+    let require = &guards.require;
+    cfg.service(open("/api/register", web::post().to(register)))
+        .service(guarded(require, "/api/me", web::get().to(me)))
+        .service(guarded(require, "/api/account", web::delete().to(delete)))
+        .service(guarded(
+            require,
+            "/api/password",
+            web::post().to(change_password),
+        ))
+        .service(guarded(require, "/api/secure", web::get().to(secure)));
 }

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AdminUser;
 use crate::common::clock::rfc3339;
+use crate::http::mount::open;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 use crate::users::User;
@@ -201,3 +202,31 @@ admin_action!(
     /// passkeys), for a user who lost them all; a notice is mailed.
     remove_factors, delete, "/api/admin/users/{id}/factors", admin_remove_factors
 );
+
+/// Mounts the admin API (each route checks the admin secret itself: not
+/// the user guard).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(open("/api/admin/users", web::get().to(list)))
+        .service(
+            web::resource("/api/admin/users/{id}")
+                .route(web::get().to(show))
+                .route(web::delete().to(delete)),
+        )
+        .service(open(
+            "/api/admin/users/{id}/disable",
+            web::post().to(disable),
+        ))
+        .service(open("/api/admin/users/{id}/enable", web::post().to(enable)))
+        .service(open(
+            "/api/admin/users/{id}/logout-all",
+            web::post().to(logout_all),
+        ))
+        .service(open(
+            "/api/admin/users/{id}/verify-email",
+            web::post().to(verify_email),
+        ))
+        .service(open(
+            "/api/admin/users/{id}/factors",
+            web::delete().to(remove_factors),
+        ));
+}

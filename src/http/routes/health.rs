@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 
+use crate::http::mount::open;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 
@@ -31,4 +32,10 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         .await
         .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))
+}
+
+/// Mounts liveness and readiness.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(open("/healthz", web::get().to(healthz)))
+        .service(open("/readyz", web::get().to(readyz)));
 }

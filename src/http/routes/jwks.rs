@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
+use crate::http::mount::open;
 use crate::http::state::AppState;
 
 /// The public keys that verify access tokens (RFC 7517); empty for HS256.
@@ -14,4 +15,9 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(state.auth.access_tokens().keys().jwks_json.clone())
+}
+
+/// Mounts the key set.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(open("/.well-known/jwks.json", web::get().to(jwks)));
 }

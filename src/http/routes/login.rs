@@ -10,6 +10,7 @@ use crate::auth::{SecondFactor, TokenPair};
 use crate::common::identity::Identity;
 use crate::http::body::{self, Encoding};
 use crate::http::client::client;
+use crate::http::mount::{guarded, open, Guards};
 use crate::http::responses::Ceremony;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
@@ -335,4 +336,25 @@ fn no_content() -> HttpResponse {
     HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
+}
+
+/// Mounts login, refresh and logout.
+pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards) {
+    cfg.service(open("/api/login", web::post().to(login)))
+        .service(open("/api/login/mfa", web::post().to(login_mfa)))
+        .service(open(
+            "/api/login/passkey/start",
+            web::post().to(passkey_login_start),
+        ))
+        .service(open(
+            "/api/login/passkey/finish",
+            web::post().to(passkey_login_finish),
+        ))
+        .service(open("/api/token", web::post().to(refresh)))
+        .service(open("/api/logout", web::post().to(logout)))
+        .service(guarded(
+            &guards.require,
+            "/api/logout-all",
+            web::post().to(logout_all),
+        ));
 }

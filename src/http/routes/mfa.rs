@@ -11,6 +11,7 @@ use crate::auth::SecondFactor;
 use crate::common::identity::Identity;
 use crate::http::body;
 use crate::http::client::client;
+use crate::http::mount::{guarded, Guards};
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 
@@ -134,4 +135,19 @@ pub async fn disable(
     Ok(HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+/// Mounts TOTP's resources, behind the enrolment guard.
+pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards) {
+    cfg.service(
+        web::resource("/api/mfa/totp")
+            .wrap(guards.enrol.clone())
+            .route(web::post().to(enrol))
+            .route(web::delete().to(disable)),
+    )
+    .service(guarded(
+        &guards.enrol,
+        "/api/mfa/totp/confirm",
+        web::post().to(confirm),
+    ));
 }

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{AuthError, Introspection};
 use crate::http::body;
+use crate::http::mount::open;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 use authd_guard::dpop::SIGNING_ALGORITHMS;
@@ -217,4 +218,14 @@ pub fn metadata_json(
         doc["introspection_endpoint"] = format!("{public_url}/api/introspect").into();
     }
     doc.to_string()
+}
+
+/// Mounts revocation, introspection and the metadata.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(open("/api/revoke", web::post().to(revoke)))
+        .service(open("/api/introspect", web::post().to(introspect)))
+        .service(open(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(metadata),
+        ));
 }

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::PasskeyInfo;
 use crate::common::identity::Identity;
 use crate::http::body;
+use crate::http::mount::{guarded, Guards};
 use crate::http::responses::Ceremony;
 use crate::http::state::AppState;
 use crate::http::ApiResult;
@@ -157,4 +158,25 @@ pub async fn delete(
     Ok(HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+/// Mounts the passkeys of a signed-in user (their logins are `login`'s).
+pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards) {
+    let enrol = &guards.enrol;
+    cfg.service(guarded(
+        enrol,
+        "/api/passkeys/register/start",
+        web::post().to(register_start),
+    ))
+    .service(guarded(
+        enrol,
+        "/api/passkeys/register/finish",
+        web::post().to(register_finish),
+    ))
+    .service(guarded(enrol, "/api/passkeys", web::get().to(list)))
+    .service(guarded(
+        &guards.require,
+        "/api/passkeys/{id}",
+        web::delete().to(delete),
+    ));
 }

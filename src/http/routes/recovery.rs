@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::http::body;
 use crate::http::client::client;
+use crate::http::mount::open;
 use crate::http::state::AppState;
 use crate::http::ApiResult;
 
@@ -72,4 +73,10 @@ pub async fn reset(
         .reset_password(&input.token, &input.new_password)
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mounts a forgotten password's two steps.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(open("/api/password/forgot", web::post().to(forgot)))
+        .service(open("/api/password/reset", web::post().to(reset)));
 }

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::common::clock::rfc3339;
 use crate::common::identity::Identity;
+use crate::http::mount::{guarded, Guards};
 use crate::http::state::AppState;
 use crate::http::ApiResult;
 
@@ -79,4 +80,18 @@ pub async fn end(
 ) -> ApiResult<HttpResponse> {
     state.auth.end_session(*identity, &path).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mounts the caller's device sessions.
+pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards) {
+    cfg.service(guarded(
+        &guards.require,
+        "/api/sessions",
+        web::get().to(list),
+    ))
+    .service(guarded(
+        &guards.require,
+        "/api/sessions/{id}",
+        web::delete().to(end),
+    ));
 }

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::common::identity::Identity;
 use crate::http::body;
 use crate::http::client::client;
+use crate::http::mount::{guarded, open, Guards};
 use crate::http::state::AppState;
 use crate::http::ApiResult;
 
@@ -56,4 +57,14 @@ pub async fn resend(
     let client = client(&req, &state.trusted_proxies);
     state.auth.resend_verification(*identity, &client).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({})))
+}
+
+/// Mounts email verification.
+pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards) {
+    cfg.service(open("/api/email/verify", web::post().to(verify)))
+        .service(guarded(
+            &guards.require,
+            "/api/email/verify/resend",
+            web::post().to(resend),
+        ));
 }
