@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// Every route authd serves (the route table in `startup.rs`).
+/// Every route authd serves (the route table: `http::routes::configure`).
 const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/register"),
     ("post", "/api/login"),
