@@ -3,7 +3,7 @@
 //! revocation seen within a second (Redis tracking, or introspection);
 //! a new signing key picked up from the JWKS without a restart; tokens for
 //! another audience refused; a store that does not answer is a 503, never a
-//! guess; and the example in `examples/` run as a process.
+//! guess; and the guard crate's example (`crates/authd-guard/examples/`) run as a process.
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,7 +4,7 @@
 //!
 //!     AUTHD_URL=http://127.0.0.1:8080 AUTHD_GUARD_REVOCATION=redis \
 //!     AUTHD_GUARD_REDIS_URL=redis://127.0.0.1:6379 \
-//!     cargo run --example resource_server
+//!     cargo run -p authd-guard --example resource_server
 //!
 //! Settings: `AUTHD_URL`, `AUTHD_GUARD_*` (see docs/clients.md) and `BIND`
 //! (default `127.0.0.1:8081`). Prints `listening on http://<address>`.
