@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub use futures_util::future::BoxFuture;
 
-use crate::error::Unavailable;
+use crate::unavailable::Unavailable;
 
 /// §4.2: the `typ` of a proof.
 pub const PROOF_TYPE: &str = "dpop+jwt";

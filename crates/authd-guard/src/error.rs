@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::dpop::{ProofError, SIGNING_ALGORITHMS};
+use crate::unavailable::Unavailable;
 
 /// The `error_description` of a 401 `invalid_token` (authd's own errors use
 /// it too: one text for both).
@@ -47,35 +48,6 @@ pub fn nonce_challenge() -> String {
         r#"DPoP algs="{}", error="use_dpop_nonce", error_description="{USE_DPOP_NONCE_DESCRIPTION}""#,
         SIGNING_ALGORITHMS.join(" ")
     )
-}
-
-/// A session check that could not be made: Redis or introspection down,
-/// slow, or answering nonsense. The cause is logged, never sent.
-pub struct Unavailable(Box<dyn std::error::Error + Send + Sync>);
-
-impl Unavailable {
-    pub fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self(cause.into())
-    }
-}
-
-impl fmt::Debug for Unavailable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Unavailable({})", self.0)
-    }
-}
-
-impl fmt::Display for Unavailable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The whole chain, for the operator's log.
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
-    }
 }
 
 #[derive(Debug)]

@@ -10,7 +10,8 @@ use crate::dpop::{self, unix_now, DpopPolicy, Expected, ProofError};
 use crate::error::Refusal;
 use crate::identity::Identity;
 use crate::presented::{access_token, Presented, Scheme};
-use crate::revocation::{Revocation, SessionCheck};
+use crate::revocation::Revocation;
+use crate::session_check::SessionCheck;
 use crate::verifier::{Rejected, Verifier};
 
 pub struct Guard<C = Revocation> {

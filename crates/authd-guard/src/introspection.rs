@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::cache;
-use crate::error::Unavailable;
 use crate::identity::Identity;
-use crate::revocation::SessionCheck;
+use crate::session_check::SessionCheck;
+use crate::unavailable::Unavailable;
 
 pub struct Introspection {
     client: reqwest::Client,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::{JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use crate::keys::VerifyingKey;
+use crate::verifying_key::VerifyingKey;
 
 type KeyMap = HashMap<String, Arc<VerifyingKey>>;
 

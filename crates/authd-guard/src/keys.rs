@@ -8,11 +8,7 @@ use std::sync::Arc;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::jwks::Jwks;
-
-pub struct VerifyingKey {
-    pub algorithm: Algorithm,
-    pub key: DecodingKey,
-}
+use crate::verifying_key::VerifyingKey;
 
 pub enum Keys {
     Fixed(HashMap<String, Arc<VerifyingKey>>),

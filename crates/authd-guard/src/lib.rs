@@ -35,25 +35,31 @@ mod middleware;
 mod presented;
 mod redis_sessions;
 mod revocation;
+mod session_check;
+mod unavailable;
 mod verifier;
+mod verifying_key;
 
 pub use amr::Amr;
 pub use config::{ConfigError, GuardConfig, NonceSecret, RevocationConfig};
 pub use dpop::{DpopPolicy, MemoryReplay, Nonces, ProofReplay, Thumbprint};
 pub use error::{
-    challenge, dpop_challenge, nonce_challenge, Refusal, Unavailable,
-    INSUFFICIENT_AUTHENTICATION_DESCRIPTION, INVALID_TOKEN_DESCRIPTION, STEP_UP_CHALLENGE,
-    UNAVAILABLE_DESCRIPTION, USE_DPOP_NONCE_DESCRIPTION,
+    challenge, dpop_challenge, nonce_challenge, Refusal, INSUFFICIENT_AUTHENTICATION_DESCRIPTION,
+    INVALID_TOKEN_DESCRIPTION, STEP_UP_CHALLENGE, UNAVAILABLE_DESCRIPTION,
+    USE_DPOP_NONCE_DESCRIPTION,
 };
 pub use guard::{bearer_token, Guard};
 pub use identity::Identity;
 pub use introspection::Introspection;
 pub use jwks::{Jwks, JwksError};
-pub use keys::{Keys, VerifyingKey};
+pub use keys::Keys;
 pub use middleware::RequireToken;
 pub use presented::{access_token, Presented, Scheme};
 pub use redis_sessions::{first_use, session_key, RedisSessions};
-pub use revocation::{Revocation, SessionCheck};
+pub use revocation::Revocation;
+pub use session_check::SessionCheck;
+pub use unavailable::Unavailable;
 pub use verifier::{Claims, Rejected, Rules, Verifier, ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_BYTES};
+pub use verifying_key::VerifyingKey;
 
 pub use jsonwebtoken::{Algorithm, DecodingKey};

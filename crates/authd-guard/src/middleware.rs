@@ -14,7 +14,8 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::guard::Guard;
 use crate::presented::Presented;
-use crate::revocation::{Revocation, SessionCheck};
+use crate::revocation::Revocation;
+use crate::session_check::SessionCheck;
 
 pub struct RequireToken<C = Revocation> {
     guard: Arc<Guard<C>>,

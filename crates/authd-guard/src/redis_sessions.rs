@@ -19,10 +19,10 @@ use redis::{Client, RedisError};
 use uuid::Uuid;
 
 use crate::dpop::{replay_key, BoxFuture, Proof, ProofReplay};
-use crate::error::Unavailable;
 use crate::identity::Identity;
 use crate::liveness::{client_for, Liveness};
-use crate::revocation::SessionCheck;
+use crate::session_check::SessionCheck;
+use crate::unavailable::Unavailable;
 
 /// The key authd keeps while a session lives: `<prefix>{u:<user>}:s:<session>`
 /// (the hash tag keeps every key of a user in one Redis Cluster slot).

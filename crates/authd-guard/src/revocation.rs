@@ -1,33 +1,14 @@
-//! Whether a verified token's session still lives: what makes a logout,
-//! a password change or a lost-device revocation reach the resource server
-//! before the access token expires.
+//! How a resource server checks that a verified token's session still
+//! lives, chosen by configuration: not at all, in authd's Redis, or by
+//! introspection.
 
-use std::future::Future;
 use std::sync::Arc;
 
-use crate::error::Unavailable;
 use crate::identity::Identity;
 use crate::introspection::Introspection;
 use crate::redis_sessions::RedisSessions;
-
-pub trait SessionCheck {
-    /// `token`: the access token itself, verified already.
-    fn is_live(
-        &self,
-        identity: Identity,
-        token: &str,
-    ) -> impl Future<Output = Result<bool, Unavailable>>;
-}
-
-/// No check: signature and claims only; a token stands until it expires.
-impl<C: SessionCheck> SessionCheck for Option<C> {
-    async fn is_live(&self, identity: Identity, token: &str) -> Result<bool, Unavailable> {
-        match self {
-            Some(check) => check.is_live(identity, token).await,
-            None => Ok(true),
-        }
-    }
-}
+use crate::session_check::SessionCheck;
+use crate::unavailable::Unavailable;
 
 /// The check a resource server chooses by configuration.
 pub enum Revocation {
