@@ -218,3 +218,21 @@ fn the_guard_crates_modules_import_each_other_without_a_cycle() {
         }
     }
 }
+
+/// The rules know no HTTP framework: `auth` takes plain values (what a
+/// request presented, the client) and is tested without a server.
+#[test]
+fn the_rules_use_no_http_framework_type() {
+    let auth = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/auth");
+    let mut files = Vec::new();
+    rust_files(&auth, &mut files);
+    assert!(files.len() > 5);
+    for file in files {
+        let code = code_of(&std::fs::read_to_string(&file).unwrap());
+        assert!(
+            !code.contains("actix") && !code.contains("HttpRequest"),
+            "{} uses an HTTP framework type",
+            file.display()
+        );
+    }
+}

@@ -54,7 +54,7 @@ pub use introspection::Introspection;
 pub use jwks::{Jwks, JwksError};
 pub use keys::Keys;
 pub use middleware::RequireToken;
-pub use presented::{access_token, Presented, Scheme};
+pub use presented::{access_token, Presented, Scheme, Target};
 pub use redis_sessions::{first_use, session_key, RedisSessions};
 pub use revocation::Revocation;
 pub use session_check::SessionCheck;

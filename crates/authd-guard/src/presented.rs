@@ -13,16 +13,31 @@ pub enum Scheme {
     Dpop,
 }
 
+/// What a request presents, as plain values borrowed from it: nothing here
+/// is an HTTP framework's type, so the rules that take it (authd's `auth`)
+/// know no HTTP.
 pub struct Presented<'a> {
     pub token: Option<&'a str>,
     pub scheme: Scheme,
     /// The `DPoP` header: none, one, or an error (several, or not text).
     pub proof: Option<Result<&'a str, ProofError>>,
     pub method: &'a str,
-    /// The request, for its URI: built only when a proof is checked, so a
-    /// Bearer request parses no URL.
-    request: Option<&'a HttpRequest>,
-    public_base: Option<&'a str>,
+    /// Where the request went, for the URI a proof names: kept as parts, so
+    /// a Bearer request builds no URL.
+    pub target: Option<Target<'a>>,
+}
+
+/// The parts of a request's URI that `htu` is compared with.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub path: &'a str,
+    /// The `Host` header, else the URI's authority.
+    pub host: Option<&'a str>,
+    /// The listener takes TLS (`https`).
+    pub secure: bool,
+    /// The URL clients reach the service at, if configured: it replaces
+    /// the scheme and host.
+    pub public_base: Option<&'a str>,
 }
 
 impl<'a> Presented<'a> {
@@ -33,8 +48,7 @@ impl<'a> Presented<'a> {
             scheme: Scheme::Bearer,
             proof: None,
             method: "GET",
-            request: None,
-            public_base: None,
+            target: None,
         }
     }
 
@@ -48,14 +62,42 @@ impl<'a> Presented<'a> {
             scheme,
             proof: proof_header(req.headers()),
             method: req.method().as_str(),
-            request: Some(req),
-            public_base,
+            target: Some(Target::of(req, public_base)),
         }
     }
 
     /// The request's URI as `htu` is compared (see `dpop::normalise_uri`).
     pub fn uri(&self) -> Option<String> {
-        request_uri(self.request?, self.public_base)
+        self.target?.uri()
+    }
+}
+
+impl<'a> Target<'a> {
+    pub fn of(req: &'a HttpRequest, public_base: Option<&'a str>) -> Self {
+        let host = match req.headers().get(HOST) {
+            Some(host) => host.to_str().ok(),
+            None => req.uri().authority().map(|a| a.as_str()),
+        };
+        Self {
+            path: req.path(),
+            host,
+            secure: req.app_config().secure(),
+            public_base,
+        }
+    }
+
+    /// `public_base` plus the path, or, without one, the listener's scheme,
+    /// the host and the path; normalised as `htu` is compared.
+    pub fn uri(&self) -> Option<String> {
+        let path = self.path;
+        let full = match self.public_base {
+            Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+            None => {
+                let scheme = if self.secure { "https" } else { "http" };
+                format!("{scheme}://{}{path}", self.host?)
+            }
+        };
+        normalise_uri(&full)
     }
 }
 
@@ -85,28 +127,6 @@ pub fn proof_header(headers: &HeaderMap) -> Option<Result<&str, ProofError>> {
     Some(first.to_str().map_err(|_| ProofError::Malformed))
 }
 
-/// The request's URI for `htu`: `public_base` plus the path, or, without
-/// one, the listener's scheme, the `Host` header and the path.
-pub fn request_uri(req: &HttpRequest, public_base: Option<&str>) -> Option<String> {
-    let path = req.path();
-    let full = match public_base {
-        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-        None => {
-            let host = match req.headers().get(HOST) {
-                Some(host) => host.to_str().ok()?.to_string(),
-                None => req.uri().authority()?.to_string(),
-            };
-            let scheme = if req.app_config().secure() {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{host}{path}")
-        }
-    };
-    normalise_uri(&full)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,11 +153,13 @@ mod tests {
             .insert_header((HOST, "Auth.Example:80"))
             .to_http_request();
         assert_eq!(
-            request_uri(&req, None).as_deref(),
+            Target::of(&req, None).uri().as_deref(),
             Some("http://auth.example/api/token")
         );
         assert_eq!(
-            request_uri(&req, Some("https://id.example.com/auth/")).as_deref(),
+            Target::of(&req, Some("https://id.example.com/auth/"))
+                .uri()
+                .as_deref(),
             Some("https://id.example.com/auth/api/token")
         );
     }
