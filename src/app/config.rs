@@ -98,6 +98,36 @@ pub struct Settings {
     pub hashing: HashingSettings,
     pub mail: MailSettings,
     pub factors: FactorSettings,
+    /// `AUTHD_*` variables that are set and that no setting declares (a
+    /// typo is otherwise silently ignored): warned about at startup.
+    pub undeclared: Vec<String>,
+}
+
+/// `AUTHD_*` names that are not authd's settings and are expected around
+/// it: a resource server's guard (`AUTHD_URL`, `AUTHD_GUARD_*`), and the
+/// test suite's and CI's own.
+fn belongs_elsewhere(name: &str) -> bool {
+    name.starts_with("AUTHD_GUARD_")
+        || name.starts_with("AUTHD_TEST_")
+        || matches!(name, "AUTHD_URL" | "AUTHD_BIN" | "AUTHD_UPDATE_DOCS")
+}
+
+/// How many single-character edits turn `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 impl Settings {
@@ -129,6 +159,13 @@ impl Settings {
         vars: I,
     ) -> Result<Self, ConfigError> {
         let vars = Vars::new(vars);
+        let mut undeclared: Vec<String> = vars
+            .names()
+            .filter(|name| !belongs_elsewhere(name))
+            .filter(|name| Self::variables().all(|v| v.name != *name))
+            .map(str::to_string)
+            .collect();
+        undeclared.sort();
         let settings = Self {
             server: ServerSettings::read(&vars)?,
             redis: RedisSettings::read(&vars)?,
@@ -140,6 +177,7 @@ impl Settings {
             hashing: HashingSettings::read(&vars)?,
             mail: MailSettings::read(&vars)?,
             factors: FactorSettings::read(&vars)?,
+            undeclared,
         };
         // What no single variable decides, checked now rather than when the
         // keys load: a production start fails before it binds anything.
@@ -187,6 +225,18 @@ impl Settings {
     /// settings are valid, but a client or an attacker would notice.
     pub fn startup_warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        for name in &self.undeclared {
+            let closest = Self::variables()
+                .map(|v| (edit_distance(name, v.name), v.name))
+                .min();
+            let hint = match closest {
+                Some((distance, known)) if distance <= 3 => format!(": did you mean {known}?"),
+                _ => " (`authd --help` lists every setting)".to_string(),
+            };
+            warnings.push(format!(
+                "{name} is set, but authd has no setting of that name and ignores it{hint}"
+            ));
+        }
         let (issuer, tokens) = (self.metadata_issuer(), self.jwt.issuer.as_str());
         if issuer != tokens {
             warnings.push(format!(
@@ -613,6 +663,40 @@ mod tests {
         // Development does not insist.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(Settings::from_vars(vars(&[("AUTHD_JWT_PRIVATE_KEY_FILE", file)])).is_ok());
+    }
+
+    #[test]
+    fn an_authd_variable_no_setting_declares_is_warned_about_with_the_closest_name() {
+        let s = Settings::from_vars(vars(&[
+            ("AUTHD_REFRESH_TOKN_TTL", "60"),
+            ("AUTHD_SOMETHING_ELSE", "1"),
+            // A resource server's, the tests' and CI's own: not authd's to judge.
+            ("AUTHD_GUARD_REVOCATION", "redis"),
+            ("AUTHD_TEST_DATABASE_URL", "postgres://x"),
+            ("AUTHD_URL", "http://a"),
+            ("AUTHD_REFRESH_TOKEN_TTL", "120"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.undeclared,
+            ["AUTHD_REFRESH_TOKN_TTL", "AUTHD_SOMETHING_ELSE"]
+        );
+        let warnings = s.startup_warnings();
+        assert!(
+            warnings.iter().any(|w| w.contains("AUTHD_REFRESH_TOKN_TTL")
+                && w.contains("did you mean AUTHD_REFRESH_TOKEN_TTL?")),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("AUTHD_SOMETHING_ELSE") && w.contains("--help")),
+            "{warnings:?}"
+        );
+        assert!(Settings::from_vars(vars(&[]))
+            .unwrap()
+            .undeclared
+            .is_empty());
     }
 
     #[test]

@@ -85,6 +85,11 @@ impl Vars {
         self.0.get(name).map(String::as_str)
     }
 
+    /// The names that are set.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
     /// The variable's value (or its default) through its parser, as the
     /// field's type wants it: a value, or an `Option` for one that may be
     /// unset.
