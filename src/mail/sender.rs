@@ -7,17 +7,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::outbox::{Outbox, Queued};
-use super::settings::MailSettings;
+use super::settings::{MailSettings, SmtpTls};
 use crate::common::sealing::Sealer;
 use crate::common::settings::ConfigError;
 use crate::common::telemetry::{self, Mail};
-use crate::common::{error_chain, Secret};
+use crate::common::error_chain;
 
 /// How long a claim holds a mail: longer than a whole batch can take
 /// (`BATCH` × `SMTP_TIMEOUT`), so a mail is sent twice only when its sender
@@ -40,63 +42,47 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// The SMTP transport `AUTHD_SMTP_URL` names, or the log (the settings
-    /// refuse that in production).
+    /// The SMTP transport `AUTHD_SMTP_URL` names, built from its parsed
+    /// parts, or the log (the settings refuse that in production).
     pub fn from_settings(settings: &MailSettings) -> Result<Self, ConfigError> {
-        let Some(url) = &settings.smtp_url else {
+        let Some(server) = &settings.smtp_url else {
             return Ok(Self::Log);
         };
-        let bad = |reason: String| ConfigError::new("AUTHD_SMTP_URL", reason);
-        let (lettre_url, tls) = lettre_url(url);
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url)
-            .map_err(|e| bad(format!("cannot be used: {e}")))?
+        let ca_error = |e: String| ConfigError::new("AUTHD_SMTP_CA_FILE", e);
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
+            .port(server.port)
             .timeout(Some(SMTP_TIMEOUT));
-        if let Some(ca) = settings.ca()? {
-            let host = url::Url::parse(&lettre_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .ok_or_else(|| bad("has no host".into()))?;
-            let cert = Certificate::from_pem(&ca).map_err(|e| {
-                ConfigError::new("AUTHD_SMTP_CA_FILE", format!("not a PEM certificate: {e}"))
-            })?;
-            let params = TlsParameters::builder(host)
-                .add_root_certificate(cert)
+        if server.tls != SmtpTls::None {
+            let mut params = TlsParameters::builder(server.host.clone());
+            if let Some(ca) = settings.ca()? {
+                let cert = Certificate::from_pem(&ca)
+                    .map_err(|e| ca_error(format!("not a PEM certificate: {e}")))?;
+                params = params.add_root_certificate(cert);
+            }
+            let params = params
                 .build_rustls()
-                .map_err(|e| ConfigError::new("AUTHD_SMTP_CA_FILE", e.to_string()))?;
-            builder = match tls {
-                TlsMode::Implicit => builder.tls(Tls::Wrapper(params)),
-                TlsMode::StartTls => builder.tls(Tls::Required(params)),
-                TlsMode::None => {
-                    return Err(ConfigError::new(
-                        "AUTHD_SMTP_CA_FILE",
-                        "is for TLS, but AUTHD_SMTP_URL is plain smtp://: use smtps:// or ?tls=starttls",
-                    ))
-                }
-            };
+                .map_err(|e| ConfigError::new("AUTHD_SMTP_URL", e.to_string()))?;
+            builder = builder.tls(match server.tls {
+                SmtpTls::Implicit => Tls::Wrapper(params),
+                _ => Tls::Required(params),
+            });
+        } else if settings.ca_file.is_some() {
+            return Err(ca_error(
+                "is for TLS, but AUTHD_SMTP_URL is plain smtp://: use smtps:// or ?tls=starttls"
+                    .to_string(),
+            ));
+        }
+        if let Some((user, password)) = &server.credentials {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
+        }
+        if let Some(name) = &server.hello_name {
+            builder = builder.hello_name(ClientId::Domain(name.clone()));
         }
         Ok(Self::Smtp(Box::new(builder.build())))
     }
-}
-
-enum TlsMode {
-    None,
-    StartTls,
-    Implicit,
-}
-
-/// The contract's `?tls=starttls` is lettre's `?tls=required`.
-fn lettre_url(url: &Secret) -> (String, TlsMode) {
-    let text = url.expose();
-    if text.to_ascii_lowercase().starts_with("smtps://") {
-        return (text.to_string(), TlsMode::Implicit);
-    }
-    if text.contains("tls=starttls") {
-        return (
-            text.replace("tls=starttls", "tls=required"),
-            TlsMode::StartTls,
-        );
-    }
-    (text.to_string(), TlsMode::None)
 }
 
 pub struct Sender {
