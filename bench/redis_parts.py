@@ -54,7 +54,7 @@ for _ in range(600 if callgrind else 100):
 def source(path):
     return open(path).read()
 
-# The library's constants, as authd writes them (src/sessions/store.rs).
+# The library's constants, as authd writes them (src/sessions/library.rs).
 common = "local IDLE_MS, GRACE_MS = 2592000000, 10000\n" + source("src/sessions/scripts/common.lua") + source("src/sessions/scripts/upgrade.lua")
 rotate = source("src/sessions/scripts/rotate.lua")
 zadd_block = rotate[rotate.index("  if redis.call('ZADD'"):]

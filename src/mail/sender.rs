@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use super::outbox::{Outbox, Queued};
 use super::settings::{MailSettings, SmtpTls};
+use crate::common::error_chain;
 use crate::common::sealing::Sealer;
 use crate::common::settings::ConfigError;
 use crate::common::telemetry::{self, Mail};
-use crate::common::error_chain;
 
 /// How long a claim holds a mail: longer than a whole batch can take
 /// (`BATCH` × `SMTP_TIMEOUT`), so a mail is sent twice only when its sender

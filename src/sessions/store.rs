@@ -3,156 +3,25 @@
 
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use authd_guard::{Amr, Thumbprint};
 use deadpool_redis::redis;
 use uuid::Uuid;
 
+use super::library::library;
+use super::outcomes::{
+    Created, CurrentRefresh, IssuedRefresh, RevokeByToken, RotateOutcome, SessionInfo, SessionMeta,
+};
 use super::refresh_token::{new_nonce, RefreshToken};
+use super::replies::{amr_arg, key_arg, millis, stored_amr, text, unix_secs};
 use super::settings::SessionSettings;
 use crate::common::telemetry::{self, Ended};
-use crate::connections::{
-    Call, Durability, Function, KeySchema, Library, Liveness, Redis, StoreError,
-};
-
-const COMMON: &str = include_str!("scripts/common.lua");
-/// Reading sessions of the layout before compact fields; see the file's
-/// head for when it is deleted.
-const UPGRADE: &str = include_str!("scripts/upgrade.lua");
-
-/// The session scripts as one Redis Functions library: the shared helpers
-/// and the old-layout reader are defined once when it loads, and each
-/// script's body is a function (`FCALL`). The lifetimes every rotation
-/// uses are constants of the library (each argument costs a rotation
-/// about 1% of its Redis time), so instances with other settings load
-/// a library of their own name.
-fn library(idle_ms: u64, grace_ms: u64) -> Arc<Library> {
-    let settings = format!(
-        "-- AUTHD_REFRESH_TOKEN_TTL and AUTHD_REFRESH_REUSE_GRACE, in ms.\n\
-         local IDLE_MS, GRACE_MS = {idle_ms}, {grace_ms}\n"
-    );
-    Library::new(
-        "authd_sessions",
-        &format!("{settings}{COMMON}{UPGRADE}"),
-        &[
-            ("create", include_str!("scripts/create.lua")),
-            ("rotate", include_str!("scripts/rotate.lua")),
-            ("revoke", include_str!("scripts/revoke.lua")),
-            ("revoke_all", include_str!("scripts/revoke_all.lua")),
-            ("list", include_str!("scripts/list.lua")),
-            ("inspect", include_str!("scripts/inspect.lua")),
-            ("mark_verified", include_str!("scripts/mark_verified.lua")),
-        ],
-    )
-}
+use crate::connections::{Call, Durability, Function, KeySchema, Liveness, Redis, StoreError};
 
 /// The credential version of a deleted account: above any real one (each
 /// password change adds 1), and still exact as a Lua number (2^53 - 1).
 const DELETED_CREDENTIAL: i64 = 9_007_199_254_740_991;
 /// How long the marker of a deleted account fences off in-flight logins.
 const DELETION_FENCE_MS: u64 = 300_000;
-
-/// A refresh token the client may use, how long it stays valid, and when
-/// its session ends whatever happens (unix seconds).
-pub struct IssuedRefresh {
-    pub token: RefreshToken,
-    pub expires_in: Duration,
-    pub session_end: u64,
-    /// Whether the user's email address is verified, as the session knows.
-    pub email_verified: bool,
-    /// How the session's login authenticated (RFC 8176).
-    pub amr: Amr,
-}
-
-/// What a session records about the device that opened it.
-#[derive(Debug, Clone, Default)]
-pub struct SessionMeta {
-    pub device: Option<String>,
-    pub user_agent: Option<String>,
-    pub ip: Option<std::net::IpAddr>,
-}
-
-/// A live session as `GET /api/sessions` shows it. Times in unix ms.
-#[derive(Debug, Clone)]
-pub struct SessionInfo {
-    pub id: Uuid,
-    pub created_ms: i64,
-    pub last_used_ms: i64,
-    pub expires_ms: i64,
-    pub device: Option<String>,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    /// Bound to a DPoP key: only requests proving that key refresh it.
-    pub dpop_bound: bool,
-}
-
-/// What a logout or revocation by refresh token did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevokeByToken {
-    /// Whether a session ended (false: it had ended already, or the token
-    /// is not of its family).
-    Done(bool),
-    /// The session is bound to a DPoP key the request did not prove:
-    /// nothing ended.
-    WrongKey,
-}
-
-/// What a login's `create` made of it.
-pub enum Created {
-    Session(IssuedRefresh),
-    /// A password change newer than the one the login verified has landed:
-    /// no session.
-    Stale,
-    /// Redis has not yet seen the password change the login verified (its
-    /// Redis step did not run): finish it, then create again.
-    Lagging,
-}
-
-/// A refresh token that is the current one of its live session.
-#[derive(Debug, Clone, Copy)]
-pub struct CurrentRefresh {
-    /// Until the session (and so the token) expires.
-    pub expires_in: Duration,
-    /// When the token was issued (its rotation, or the login): unix ms.
-    pub issued_at_ms: i64,
-    pub email_verified: bool,
-}
-
-pub enum RotateOutcome {
-    /// A successor was issued.
-    Rotated(IssuedRefresh),
-    /// The token had just been replaced: the same successor, again.
-    Grace(IssuedRefresh),
-    /// The token had been replaced before: the session is now revoked.
-    Reused,
-    /// Unknown, expired, revoked or forged.
-    Invalid,
-    /// The session is bound to a DPoP key this request did not prove:
-    /// nothing changed.
-    WrongKey,
-}
-
-/// A session's methods as stored ('' or none: a password alone, the only
-/// login before second factors).
-fn stored_amr(value: &redis::Value) -> Amr {
-    match value {
-        redis::Value::BulkString(b) if !b.is_empty() => {
-            Amr::from_names(String::from_utf8_lossy(b).split(','))
-        }
-        _ => Amr::PASSWORD,
-    }
-}
-
-/// Methods as a script argument.
-fn amr_arg(amr: Amr) -> String {
-    amr.names().collect::<Vec<_>>().join(",")
-}
-
-/// A thumbprint as a script argument ('' for none).
-fn key_arg(key: Option<Thumbprint>) -> Vec<u8> {
-    key.map(|k| k.0.to_vec()).unwrap_or_default()
-}
 
 pub struct SessionStore {
     redis: Redis,
@@ -541,33 +410,5 @@ impl SessionStore {
     /// `AUTHD_REDIS_MIN_REPLICAS` replicas before it counts (see `call`).
     async fn change<T: redis::FromRedisValue>(&self, call: &Call<'_>) -> Result<T, StoreError> {
         call.run(&self.redis, self.durability, |_| false).await
-    }
-}
-
-fn text(v: &redis::Value) -> Option<&str> {
-    match v {
-        redis::Value::BulkString(bytes) => std::str::from_utf8(bytes).ok(),
-        redis::Value::SimpleString(s) => Some(s),
-        _ => None,
-    }
-}
-
-/// A unix time in ms from a script, as whole unix seconds (rounded down).
-fn unix_secs(v: &redis::Value) -> Result<u64, StoreError> {
-    match v {
-        redis::Value::Int(ms) if *ms >= 0 => Ok(*ms as u64 / 1000),
-        other => Err(StoreError::RedisReply(format!(
-            "expected a unix time in ms, got {other:?}"
-        ))),
-    }
-}
-
-fn millis(v: &redis::Value) -> Result<Duration, StoreError> {
-    match v {
-        redis::Value::Int(ms) if *ms > 0 => Ok(Duration::from_millis(*ms as u64)),
-        redis::Value::Int(_) => Ok(Duration::ZERO),
-        other => Err(StoreError::RedisReply(format!(
-            "expected milliseconds, got {other:?}"
-        ))),
     }
 }

@@ -1,5 +1,5 @@
 -- Helpers of the session library, defined once when it loads (see
--- `sessions::store`'s `library`).
+-- `sessions::library`).
 
 -- Integer text for a number. Lua numbers are doubles, and some Redis
 -- versions (7.2.0 to 7.2.4) pass round ones to commands in exponent form,

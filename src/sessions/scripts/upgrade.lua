@@ -3,8 +3,8 @@
 -- every session of the old layout has ended (90 days, the default
 -- AUTHD_SESSION_MAX_AGE, after the last build that wrote one; an operator
 -- with a longer AUTHD_SESSION_MAX_AGE waits as much longer). Part of the
--- session library's shared helpers, after common.lua (`sessions::store`'s
--- `library`); the functions that may read a session written before call it
+-- session library's shared helpers, after common.lua (`sessions::library`);
+-- the functions that may read a session written before call it
 -- (rotate, revoke, inspect, list). Deleting it means deleting it from the
 -- library there and the calls of `upgrade`, `read_session` and `same_hash`
 -- (which becomes `==`).
