@@ -1,4 +1,4 @@
-//! What authd's test crates (`tests/api`, `tests/cli.rs`, `tests/rules.rs`,
+//! What authd's test crates (`tests/api`, `tests/cli`, `tests/rules.rs`,
 //! `tests/memory.rs`) share. A dev-dependency of authd that depends on
 //! authd's library: integration tests link that same library, so the types
 //! here are theirs.
