@@ -1,7 +1,7 @@
 //! The rules of `auth::Auth`, called directly: no HTTP server, no request
 //! parsing, the real stores (a private Redis, a fresh database).
 
-use authd::auth::{Auth, AuthError, Client, TokenPair};
+use authd::auth::{Auth, AuthError, Client, LoginOutcome, TokenPair};
 use authd::common::identity::Identity;
 use authd::connections::Connections;
 use authd_guard::{Presented, Refusal};
@@ -49,10 +49,15 @@ impl Rules {
     }
 
     async fn login(&self, email: &str) -> TokenPair {
-        self.auth
+        match self
+            .auth
             .login(email, PASSWORD, None, &client(), &Presented::bearer(None))
             .await
-            .unwrap()
+        {
+            Ok(LoginOutcome::Session(pair)) => pair,
+            Ok(LoginOutcome::SecondStep(_)) => panic!("a second step for a user with no factor"),
+            Err(e) => panic!("{e}"),
+        }
     }
 }
 

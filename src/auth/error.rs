@@ -49,10 +49,6 @@ pub enum AuthError {
     AlreadyVerified,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
-    /// The password was right and a second factor must follow: the
-    /// second step to answer (403 `mfa_required`).
-    #[error("a second factor is required")]
-    MfaRequired(Box<super::mfa::MfaRequired>),
     /// A second factor, `mfa_token` or ceremony that is wrong, used or
     /// expired (`invalid_grant`; the text says which).
     #[error("{0}")]

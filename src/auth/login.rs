@@ -1,8 +1,10 @@
 //! Login: a throttled password check (`password`), then a session unless a
-//! newer password landed meanwhile, then the token pair.
+//! newer password landed meanwhile, then the token pair; or, for a user
+//! with a second factor, the second step to answer.
 
 use authd_guard::{Amr, Presented, Thumbprint};
 
+use super::mfa::MfaRequired;
 use super::password::presented_password;
 use super::{lookup_email, Auth, AuthError, Client, TokenPair};
 use crate::common::telemetry::{self, Login};
@@ -12,9 +14,19 @@ use crate::users::{Credentials, Password};
 
 pub const MAX_DEVICE_CHARS: usize = 100;
 
+/// What a right password leads to.
+pub enum LoginOutcome {
+    /// A session, and its tokens.
+    Session(TokenPair),
+    /// The user has a second factor: the second step to answer
+    /// (`/api/login/mfa`).
+    SecondStep(MfaRequired),
+}
+
 impl Auth {
-    /// `POST /api/login`: a session for the account if the password matches.
-    /// With a DPoP proof, the session is bound to its key.
+    /// `POST /api/login`: a session for the account if the password matches
+    /// (or its second step, for a user with a second factor). With a DPoP
+    /// proof, the session is bound to its key.
     pub async fn login(
         &self,
         email: &str,
@@ -22,7 +34,7 @@ impl Auth {
         device: Option<&str>,
         client: &Client,
         presented: &Presented<'_>,
-    ) -> Result<TokenPair, AuthError> {
+    ) -> Result<LoginOutcome, AuthError> {
         // Every return counts, `?` included: the body runs as one block.
         let outcome = async {
             let email = lookup_email(email)?;
@@ -73,14 +85,16 @@ impl Auth {
             }
             if credentials.factors.any() {
                 let challenge = self.second_step(&credentials, device).await?;
-                return Err(AuthError::MfaRequired(Box::new(challenge)));
+                return Ok(LoginOutcome::SecondStep(challenge));
             }
             self.open_session(&credentials, device, client, key, Amr::PASSWORD)
                 .await
+                .map(LoginOutcome::Session)
         }
         .await;
         telemetry::login(match &outcome {
-            Ok(_) => Login::Success,
+            Ok(LoginOutcome::Session(_)) => Login::Success,
+            Ok(LoginOutcome::SecondStep(_)) => Login::SecondStep,
             Err(
                 AuthError::InvalidCredentials
                 | AuthError::InvalidRequest(_)
@@ -88,7 +102,6 @@ impl Auth {
                 | AuthError::InvalidDpopProof(_)
                 | AuthError::UseDpopNonce(_),
             ) => Login::Invalid,
-            Err(AuthError::MfaRequired(_)) => Login::SecondStep,
             Err(AuthError::RateLimited { .. }) => Login::Throttled,
             Err(_) => Login::Unavailable,
         });

@@ -29,6 +29,7 @@ pub use admin::{AdminUser, UserPage};
 pub use callers::{AdminCallers, IntrospectionCallers};
 pub use error::{AuthError, InternalError};
 pub use guard::{AuthdGuard, LiveSessions};
+pub use login::LoginOutcome;
 pub use mfa::{MfaRequired, SecondFactor, TotpEnrolmentStarted};
 pub use oauth::Introspection;
 pub use passkeys::PasskeyInfo;

@@ -90,7 +90,6 @@ impl From<AuthError> for ApiError {
             AuthError::EmailNotVerified => Self::EmailNotVerified,
             AuthError::AlreadyVerified => Self::AlreadyVerified,
             AuthError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
-            AuthError::MfaRequired(challenge) => Self::MfaRequired(challenge),
             AuthError::InvalidFactor(text) => Self::InvalidFactor(text),
             AuthError::AlreadyEnrolled => Self::AlreadyEnrolled,
             AuthError::InsufficientAuthentication => Self::InsufficientAuthentication,

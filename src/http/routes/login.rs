@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{SecondFactor, TokenPair};
+use crate::auth::{LoginOutcome, SecondFactor, TokenPair};
 use crate::common::identity::Identity;
 use crate::http::body::{self, Encoding};
 use crate::http::client::client;
@@ -80,7 +80,7 @@ pub async fn login(
     let (input, _) = body::required::<LoginRequest>(&req, &body, false)?;
     let client = client(&req, &state.trusted_proxies);
     let presented = Presented::from_request(&req, state.auth.dpop_public_base());
-    let pair = state
+    let outcome = state
         .auth
         .login(
             &input.email,
@@ -90,7 +90,11 @@ pub async fn login(
             &presented,
         )
         .await?;
-    Ok(token_response(pair, &state))
+    match outcome {
+        LoginOutcome::Session(pair) => Ok(token_response(pair, &state)),
+        // The contract's 403: a right password, a second step to come.
+        LoginOutcome::SecondStep(challenge) => Err(ApiError::MfaRequired(Box::new(challenge))),
+    }
 }
 
 /// The second step of a login: the `mfa_token` and one answer.
