@@ -1,11 +1,11 @@
 //! The account itself: registration, who-am-I, logout everywhere,
 //! deletion. (A password change is in `password`.)
 
-use super::mailed_token;
 use super::password::{new_password, presented_password};
 use super::{parse_email, Auth, AuthError, Client};
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
+use crate::users::mailed_tokens;
 use crate::users::{CreateUserError, Email, User};
 
 impl Auth {
@@ -27,7 +27,7 @@ impl Auth {
             return Err(AuthError::EmailTaken);
         }
         let hash = self.hasher.hash(password).await?;
-        let verification = mailed_token::issue(self.settings.verify_token_ttl, |token, until| {
+        let verification = mailed_tokens::issue(self.settings.verify_token_ttl, |token, until| {
             self.mailer.verify(&email.display, token, until)
         });
         let user = self

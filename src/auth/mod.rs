@@ -11,7 +11,6 @@ mod dpop;
 mod error;
 mod guard;
 mod login;
-mod mailed_token;
 mod mfa;
 mod oauth;
 mod passkeys;

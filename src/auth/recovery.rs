@@ -8,11 +8,11 @@
 //! `password`), so the account always logs in with exactly one password.
 //! Any password change or reset spends every pending reset link.
 
-use super::mailed_token;
 use super::password::new_password;
 use super::{lookup_email, Auth, AuthError, Client};
 use crate::common::error_chain;
 use crate::mail::{MailKind, Mailer};
+use crate::users::mailed_tokens;
 use crate::users::{Email, TokenKind, UserStore};
 
 impl Auth {
@@ -43,7 +43,7 @@ impl Auth {
     /// expired token is `InvalidCredentials` (`invalid_grant`).
     pub async fn reset_password(&self, token: &str, new: &str) -> Result<(), AuthError> {
         let new = new_password(new)?;
-        let hash = mailed_token::presented_hash(token).ok_or(AuthError::InvalidCredentials)?;
+        let hash = mailed_tokens::presented_hash(token).ok_or(AuthError::InvalidCredentials)?;
         let Some((user, email)) = self
             .users
             .token_owner(TokenKind::Reset, hash.clone())
@@ -80,7 +80,7 @@ async fn send_reset(
     else {
         return Ok(());
     };
-    let token = mailed_token::issue(ttl, |token, until| {
+    let token = mailed_tokens::issue(ttl, |token, until| {
         mailer.reset(&account.user.email, token, until)
     });
     if users

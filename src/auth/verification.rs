@@ -2,18 +2,18 @@
 //! token, used once, marks the address verified in SQL and on the user's
 //! live sessions, so their next access tokens carry `email_verified: true`.
 
-use super::mailed_token;
 use super::{Auth, AuthError, Client};
 use crate::common::error_chain;
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
+use crate::users::mailed_tokens;
 use crate::users::{Email, TokenKind};
 
 impl Auth {
     /// `POST /api/email/verify`: an unknown, spent, replaced or expired
     /// token is `InvalidCredentials` (`invalid_grant`).
     pub async fn verify_email(&self, token: &str) -> Result<(), AuthError> {
-        let hash = mailed_token::presented_hash(token).ok_or(AuthError::InvalidCredentials)?;
+        let hash = mailed_tokens::presented_hash(token).ok_or(AuthError::InvalidCredentials)?;
         let user = self
             .users
             .consume_verify(hash)
@@ -50,7 +50,7 @@ impl Auth {
         if let Some(retry_after_secs) = self.throttle.admit_mail(&normalized, client.ip).await? {
             return Err(AuthError::RateLimited { retry_after_secs });
         }
-        let verification = mailed_token::issue(self.settings.verify_token_ttl, |token, until| {
+        let verification = mailed_tokens::issue(self.settings.verify_token_ttl, |token, until| {
             self.mailer.verify(&user.email, token, until)
         });
         self.users

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::input::Email;
-use super::token_rows::{insert_token, spend_all_tokens, TokenKind, Verification};
+use super::mailed_tokens::{insert_token, spend_all_tokens, MailedToken, TokenKind};
 use crate::common::clock::unix_now;
 use crate::connections::{Sql, StoreError};
 use crate::mail::{outbox, Rendered};
@@ -90,7 +90,7 @@ impl UserStore {
         &self,
         email: &Email,
         password_hash: &str,
-        verification: Verification,
+        verification: MailedToken,
     ) -> Result<User, CreateUserError> {
         let user = User {
             id: Uuid::new_v4(),

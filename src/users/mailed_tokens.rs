@@ -1,15 +1,130 @@
-//! Single-use tokens sent by mail, kept only as their SHA-256, one per user
-//! and kind (`account_tokens`): a newer token replaces the older, and using
-//! one deletes it, in the same transaction as the change it allows and the
-//! mail that reports it.
+//! The single-use tokens authd mails (password reset, email
+//! verification), whole: 256 random bits in base64url for the link, only
+//! their SHA-256 kept in SQL (`account_tokens`), one per user and kind (a
+//! newer token replaces the older), spent by deleting the row in the same
+//! transaction as the change it allows and the mail that reports it.
 
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::store::UserStore;
-use super::token_rows::{insert_token, spend_token, TokenKind, Verification};
 use crate::common::clock::unix_now;
+use crate::common::random_token;
 use crate::connections::StoreError;
 use crate::mail::{outbox, Rendered};
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Reset,
+    Verify,
+}
+
+impl TokenKind {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+            Self::Verify => "verify",
+        }
+    }
+}
+
+/// Stores a token's hash as the user's one token of `kind`, replacing an
+/// older one, in the caller's transaction.
+pub(super) async fn insert_token(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: &str,
+    kind: TokenKind,
+    token: &MailedToken,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO account_tokens (user_id, kind, token_hash, expires_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind) \
+         DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at",
+    )
+    .bind(user.to_string())
+    .bind(kind.as_str())
+    .bind(token.token_hash.clone())
+    .bind(token.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the user's live token of `kind` if its hash is `token_hash`, in
+/// the caller's transaction: whether it was there (of two concurrent uses,
+/// one finds it).
+pub(super) async fn spend_token(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: &str,
+    kind: TokenKind,
+    token_hash: String,
+) -> Result<bool, sqlx::Error> {
+    let spent = sqlx::query(
+        "DELETE FROM account_tokens WHERE user_id = $1 AND kind = $2 \
+         AND token_hash = $3 AND expires_at > $4",
+    )
+    .bind(user.to_string())
+    .bind(kind.as_str())
+    .bind(token_hash)
+    .bind(unix_now() as i64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(spent.rows_affected() == 1)
+}
+
+/// Deletes every token of `kind` the user holds, in the caller's
+/// transaction (a password change spends pending reset links).
+pub(super) async fn spend_all_tokens(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: &str,
+    kind: TokenKind,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM account_tokens WHERE user_id = $1 AND kind = $2")
+        .bind(user.to_string())
+        .bind(kind.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A token to mail (its hash is stored) and the mail that carries it,
+/// queued in the same transaction.
+pub struct MailedToken {
+    pub token_hash: String,
+    pub expires_at: i64,
+    pub mail: Rendered,
+}
+
+/// Longer presented tokens are not even hashed.
+const MAX_TOKEN_CHARS: usize = 128;
+
+/// A fresh token that works for `ttl`, and the mail that carries it
+/// (`mail(token, expires_at)`), ready to be stored (its hash) and queued.
+pub fn issue(ttl: Duration, mail: impl FnOnce(&str, i64) -> Rendered) -> MailedToken {
+    let token = random_token();
+    let expires_at = unix_now() as i64 + ttl.as_secs() as i64;
+    MailedToken {
+        token_hash: token_hash(&token),
+        expires_at,
+        mail: mail(&token, expires_at),
+    }
+}
+
+/// The hash to look a presented token up by; `None` for what cannot be one.
+pub fn presented_hash(token: &str) -> Option<String> {
+    (!token.is_empty() && token.len() <= MAX_TOKEN_CHARS).then(|| token_hash(token))
+}
+
+/// What the database keeps of a token: its SHA-256, hex.
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 impl UserStore {
     /// Stores `token_hash` as the user's one token of `kind` (replacing an
@@ -18,7 +133,7 @@ impl UserStore {
         &self,
         user: Uuid,
         kind: TokenKind,
-        token: Verification,
+        token: MailedToken,
     ) -> Result<(), StoreError> {
         let user = user.to_string();
         self.sql()
@@ -41,7 +156,7 @@ impl UserStore {
         &self,
         user: Uuid,
         version: i64,
-        token: Verification,
+        token: MailedToken,
     ) -> Result<bool, StoreError> {
         let user = user.to_string();
         self.sql()
