@@ -11,7 +11,7 @@ use actix_web::{web, App, HttpServer};
 use crate::app::config::{ConfigError, Environment, Settings};
 use authd_guard::RequireToken;
 
-use crate::auth::{AccessTokenCheck, AdminCallers, Auth, IntrospectionCallers, SecondFactors};
+use crate::auth::{AccessTokenCheck, AdminCallers, Auth, FactorServices, IntrospectionCallers};
 use crate::common::sealing::Sealer;
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
@@ -158,7 +158,7 @@ async fn second_factors(
     connections: &Connections,
     sealer: Arc<Sealer>,
     stand_ins: StandIns,
-) -> Result<SecondFactors, ConfigError> {
+) -> Result<FactorServices, ConfigError> {
     let factors = &settings.factors;
     let production = settings.server.environment == Environment::Production;
     if !sealer.keyed() {
@@ -177,7 +177,7 @@ async fn second_factors(
             log::warn!("AUTHD_ENCRYPTION_KEY_FILE is unset: TOTP secrets are stored unsealed (development only)");
         }
     }
-    Ok(SecondFactors {
+    Ok(FactorServices {
         sealer,
         relying_party: RelyingParty::new(factors, settings.server.public_url.as_deref())?,
         challenges: Challenges::new(

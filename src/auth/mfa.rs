@@ -21,7 +21,7 @@ use crate::common::identity::Identity;
 use crate::connections::StoreError;
 use crate::factors::{recovery_codes, TotpSecret};
 use crate::mail::MailKind;
-use crate::users::{Credentials, Email, FactorAdded, SecondFactors, TotpEnrolment};
+use crate::users::{Credentials, Email, EnabledFactors, FactorAdded, TotpEnrolment};
 
 /// What a client answers the second step with.
 pub enum SecondFactor {
@@ -492,7 +492,7 @@ const FENCE_RETRIES_FOR: std::time::Duration = std::time::Duration::from_secs(60
 
 /// Whether a login with `amr` used one of `factors` (any login does when
 /// there are none): a TOTP or recovery code for TOTP, a passkey for passkeys.
-pub(super) fn proves_a_factor_of(amr: Amr, factors: SecondFactors) -> bool {
+pub(super) fn proves_a_factor_of(amr: Amr, factors: EnabledFactors) -> bool {
     let passkey = amr.contains(Amr::HARDWARE_KEY) || amr.contains(Amr::SOFTWARE_KEY);
     !factors.any()
         || (factors.totp && amr.contains(Amr::ONE_TIME_CODE))

@@ -30,7 +30,7 @@ pub use error::{AuthError, InternalError};
 pub use guard::{AuthdGuard, LiveSessions};
 pub use login::LoginOutcome;
 pub use mfa::{MfaRequired, SecondFactor, TotpEnrolmentStarted};
-pub use oauth::Introspection;
+pub use oauth::TokenState;
 pub use passkeys::PasskeyInfo;
 pub use sessions::DeviceSession;
 pub use settings::{AccessTokenCheck, AuthSettings};
@@ -54,12 +54,12 @@ pub struct Auth {
     mailer: Mailer,
     settings: AuthSettings,
     dpop: dpop::Dpop,
-    factors: SecondFactors,
+    factors: FactorServices,
 }
 
 /// What second factors run on: sealed TOTP secrets, the WebAuthn relying
 /// party, and the second step's and ceremonies' state in Redis.
-pub struct SecondFactors {
+pub struct FactorServices {
     /// Shared with the mailer (mail with a link is sealed too).
     pub sealer: Arc<Sealer>,
     /// `None`: passkeys are off (the relying party could not be derived
@@ -106,7 +106,7 @@ impl Auth {
         settings: &AuthSettings,
         proofs: ProofLog,
         public_url: Option<String>,
-        factors: SecondFactors,
+        factors: FactorServices,
     ) -> Self {
         let dpop = dpop::Dpop {
             rules: authd_guard::dpop::ProofRules {

@@ -12,7 +12,7 @@ use crate::sessions::RefreshToken;
 
 /// What introspection says of a token.
 #[derive(Debug)]
-pub enum Introspection {
+pub enum TokenState {
     /// Not a token authd would accept now (RFC 7662 §2.2 says no more).
     Inactive,
     /// A valid access token of a live session.
@@ -60,13 +60,13 @@ impl Auth {
     /// and its session lives (whatever `AUTHD_ACCESS_TOKEN_CHECK` says); a
     /// refresh token when it is its live session's current token. Reads
     /// only: never rotates, never counts as reuse.
-    pub async fn introspect(&self, token: &str) -> Result<Introspection, AuthError> {
+    pub async fn introspect(&self, token: &str) -> Result<TokenState, AuthError> {
         if let Some(refresh) = RefreshToken::parse(token) {
             let Some(current) = self.sessions.inspect(&refresh).await? else {
-                return Ok(Introspection::Inactive);
+                return Ok(TokenState::Inactive);
             };
             let rules = self.access_tokens.rules();
-            return Ok(Introspection::Refresh {
+            return Ok(TokenState::Refresh {
                 identity: Identity {
                     user_id: refresh.user_id,
                     session_id: refresh.session_id,
@@ -84,12 +84,12 @@ impl Auth {
         // reported with an `exp` in the past would contradict `active`.
         let claims = match self.access_tokens.inspect(token) {
             Ok(claims) if claims.expires_at > unix_now() => claims,
-            _ => return Ok(Introspection::Inactive),
+            _ => return Ok(TokenState::Inactive),
         };
         let who = claims.identity;
         if !self.sessions.is_live(who.user_id, who.session_id).await? {
-            return Ok(Introspection::Inactive);
+            return Ok(TokenState::Inactive);
         }
-        Ok(Introspection::Access(claims))
+        Ok(TokenState::Access(claims))
     }
 }

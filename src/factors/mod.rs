@@ -1,4 +1,4 @@
-//! Second factors, apart from SQL rows (`users::factors`) and the rules
+//! Second factors, apart from SQL rows (`users::factor_rows`) and the rules
 //! (`auth::mfa`, `auth::passkeys`): RFC 6238 codes (`totp`), recovery codes
 //! (`recovery_codes`), what a passkey login lists for an address without
 //! passkeys (`stand_ins`), the WebAuthn

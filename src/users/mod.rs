@@ -1,18 +1,18 @@
 //! User accounts: validation of what a client sends (`input`), password
 //! hashing off the async workers (`hasher`), the SQL store (`store`), the
 //! single-use tokens sent by mail (`mailed_tokens`), and the rows of second
-//! factors (`factors`).
+//! factors (`factor_rows`).
 
-pub mod factors;
+pub mod factor_rows;
 pub mod hasher;
 pub mod input;
 pub mod mailed_tokens;
 pub mod settings;
 pub mod store;
 
-pub use factors::{FactorAdded, PasskeyRow, TotpEnrolment};
+pub use factor_rows::{FactorAdded, PasskeyRow, TotpEnrolment};
 pub use hasher::{HashError, PasswordHasher};
 pub use input::{Email, Password};
 pub use mailed_tokens::{MailedToken, TokenKind};
 pub use settings::HashingSettings;
-pub use store::{CreateUserError, Credentials, SecondFactors, User, UserStore};
+pub use store::{CreateUserError, Credentials, EnabledFactors, User, UserStore};

@@ -28,19 +28,19 @@ pub struct Credentials {
     pub password_hash: String,
     pub version: i64,
     pub changed_by: Option<Uuid>,
-    pub factors: SecondFactors,
+    pub factors: EnabledFactors,
 }
 
 /// The second factors a user has on: a password login then asks for one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SecondFactors {
+pub struct EnabledFactors {
     /// A confirmed TOTP authenticator.
     pub totp: bool,
     /// At least one passkey.
     pub webauthn: bool,
 }
 
-impl SecondFactors {
+impl EnabledFactors {
     pub fn any(self) -> bool {
         self.totp || self.webauthn
     }
@@ -181,7 +181,7 @@ impl UserStore {
                 version: get(&row, "credential_version")?,
                 changed_by: get::<Option<String>>(&row, "credential_changed_by")?
                     .and_then(|id| Uuid::parse_str(&id).ok()),
-                factors: SecondFactors {
+                factors: EnabledFactors {
                     totp: get::<i64>(&row, "totp_on")? > 0,
                     webauthn: get::<i64>(&row, "passkey_count")? > 0,
                 },

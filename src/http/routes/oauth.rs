@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{AuthError, Introspection};
+use crate::auth::{AuthError, TokenState};
 use crate::http::body;
 use crate::http::mount::open;
 use crate::http::state::AppState;
@@ -132,8 +132,8 @@ pub async fn introspect(
     }
     let token = token_of(&req, &body)?;
     let answer = match state.auth.introspect(&token).await? {
-        Introspection::Inactive => IntrospectionResponse::default(),
-        Introspection::Access(claims) => IntrospectionResponse {
+        TokenState::Inactive => IntrospectionResponse::default(),
+        TokenState::Access(claims) => IntrospectionResponse {
             active: true,
             token_type: Some("access_token"),
             sub: Some(claims.identity.user_id.to_string()),
@@ -151,7 +151,7 @@ pub async fn introspect(
             amr: Some(claims.identity.amr.names().collect()),
             acr: Some(claims.identity.amr.acr()),
         },
-        Introspection::Refresh {
+        TokenState::Refresh {
             identity,
             issuer,
             audience,
