@@ -323,7 +323,7 @@ fn schema_key_parts() -> (BTreeSet<String>, BTreeSet<String>) {
     let mut tags = BTreeSet::new();
     let mut suffixes = BTreeSet::new();
     for file in [
-        "src/connections/redis/keys.rs",
+        "src/connections/redis/key_schema.rs",
         "crates/authd-guard/src/redis_sessions.rs",
         "crates/authd-guard/src/dpop.rs",
     ] {
@@ -431,7 +431,10 @@ fn every_redis_key_kind_in_the_docs_is_one_the_schema_builds_and_the_reverse() {
 fn the_checks_catch_a_planted_false_path() {
     let repository = repository();
     let defined = defined_names();
-    assert!(path_exists("src/connections/redis/keys.rs", &repository));
+    assert!(path_exists(
+        "src/connections/redis/key_schema.rs",
+        &repository
+    ));
     assert!(!path_exists(
         "src/connections/redis/liveness.rs",
         &repository

@@ -12,7 +12,7 @@ mod sql;
 pub use authd_guard::liveness::Liveness;
 pub use error::StoreError;
 pub use plaintext::store_transport_warnings;
-pub use redis::keys::KeySchema;
+pub use redis::key_schema::KeySchema;
 pub use redis::script::{Call, Durability, Function, Library};
 pub use redis::{client_for, pipeline_at, serve_from_this_thread, Connection, Redis};
 pub use settings::{DatabaseSettings, RedisSettings};

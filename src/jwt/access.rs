@@ -9,7 +9,7 @@ use jsonwebtoken::{encode, Header};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::keys::KeySet;
+use super::key_set::KeySet;
 use super::settings::JwtSettings;
 use crate::common::clock::unix_now;
 use crate::common::identity::Identity;

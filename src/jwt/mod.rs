@@ -2,9 +2,9 @@
 //! themselves (RFC 7517 JWKS, RFC 7638 key ids).
 
 pub mod access;
-pub mod keys;
+pub mod key_set;
 pub mod settings;
 
 pub use access::{AccessClaims, AccessTokens, IssuedAccessToken};
-pub use keys::{generate_private_key_pem, KeySet};
+pub use key_set::{generate_private_key_pem, KeySet};
 pub use settings::{JwtAlgorithm, JwtSettings, SigningKeySource, KNOWN_DEFAULT_SECRETS};

@@ -10,7 +10,7 @@
 //! By concern: `pool` (the pool and its manager), `worker` (each HTTP
 //! worker's own connection to one Redis, so a request's Redis I/O needs no
 //! hop to another thread), `script` (the one way Redis code is called: a
-//! function of a Functions library), `keys` (authd's key names). Session
+//! function of a Functions library), `key_schema` (authd's key names). Session
 //! liveness from memory, kept current by Redis, is the guard crate's
 //! `liveness`. Tests, startup, background tasks and a Redis Cluster use the
 //! pool, whose connections do their I/O on the store runtime `Connections`
@@ -31,7 +31,7 @@ use crate::common::telemetry;
 use crate::common::Secret;
 use crate::connections::StoreError;
 
-pub mod keys;
+pub mod key_schema;
 mod pool;
 pub mod script;
 mod worker;

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use deadpool_redis::redis::{self, Cmd, FromRedisValue, RedisResult, ToRedisArgs, Value};
 use sha2::{Digest, Sha256};
 
-use super::keys::ack_key;
+use super::key_schema::ack_key;
 use super::{pipeline_at, Redis};
 use crate::connections::StoreError;
 
