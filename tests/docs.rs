@@ -324,7 +324,7 @@ fn schema_key_parts() -> (BTreeSet<String>, BTreeSet<String>) {
     let mut suffixes = BTreeSet::new();
     for file in [
         "src/connections/redis/key_schema.rs",
-        "crates/authd-guard/src/redis_sessions.rs",
+        "crates/authd-guard/src/authd_redis.rs",
         "crates/authd-guard/src/dpop.rs",
     ] {
         let text = std::fs::read_to_string(Path::new(ROOT).join(file)).unwrap();

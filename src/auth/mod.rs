@@ -7,6 +7,7 @@
 mod account;
 mod admin;
 mod callers;
+mod devices;
 mod dpop;
 mod error;
 mod guard;
@@ -17,7 +18,6 @@ mod passkeys;
 mod password;
 mod recovery;
 mod refresh;
-mod sessions;
 mod settings;
 mod verification;
 
@@ -26,13 +26,13 @@ use std::sync::Arc;
 
 pub use admin::{AdminUser, UserPage};
 pub use callers::{AdminCallers, IntrospectionCallers};
+pub use devices::DeviceSession;
 pub use error::{AuthError, InternalError};
 pub use guard::{AuthdGuard, LiveSessions};
 pub use login::LoginOutcome;
 pub use mfa::{MfaRequired, SecondFactor, TotpEnrolmentStarted};
 pub use oauth::TokenState;
 pub use passkeys::PasskeyInfo;
-pub use sessions::DeviceSession;
 pub use settings::{AccessTokenCheck, AuthSettings};
 
 use crate::common::sealing::Sealer;

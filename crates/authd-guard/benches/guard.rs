@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use authd_guard::{Algorithm, DecodingKey, Guard, Keys, RedisSessions, Rules, Verifier};
+use authd_guard::{Algorithm, AuthdRedis, DecodingKey, Guard, Keys, Rules, Verifier};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ const SECRET: &[u8] = b"a benchmark secret of at least thirty-two bytes";
 const PREFIX: &str = "bench:";
 
 struct World {
-    guard: Guard<RedisSessions>,
+    guard: Guard<AuthdRedis>,
     token: String,
     redis: Redis,
     runtime: tokio::runtime::Runtime,
@@ -80,7 +80,7 @@ fn world() -> &'static World {
                 .query_async::<()>(&mut conn)
                 .await
                 .expect("SET");
-            RedisSessions::connect(&[&url], PREFIX, None, Duration::from_secs(1), 100_000)
+            AuthdRedis::connect(&[&url], PREFIX, None, Duration::from_secs(1), 100_000)
                 .expect("tracking")
         });
         let verifier = Verifier::new(
@@ -138,7 +138,7 @@ fn world() -> &'static World {
 }
 
 /// Whether a check completes without waiting on I/O.
-async fn from_memory(guard: &Guard<RedisSessions>, token: &str) -> bool {
+async fn from_memory(guard: &Guard<AuthdRedis>, token: &str) -> bool {
     let _ = guard.authenticate(Some(token)).await;
     let check = guard.authenticate(Some(token));
     let started = Instant::now();

@@ -32,12 +32,12 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
+use crate::authd_redis::AuthdRedis;
 use crate::dpop::{DpopPolicy, MemoryReplay, Nonces, ProofReplay};
 use crate::guard::Guard;
 use crate::introspection::Introspection;
 use crate::jwks::Jwks;
 use crate::keys::Keys;
-use crate::redis_sessions::RedisSessions;
 use crate::revocation::Revocation;
 use crate::verifier::{Rules, Verifier};
 
@@ -243,7 +243,7 @@ impl GuardConfig {
                 ca_pem,
             } => {
                 let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
-                let sessions = RedisSessions::connect(
+                let sessions = AuthdRedis::connect(
                     &nodes,
                     &prefix,
                     ca_pem.as_deref(),

@@ -8,7 +8,7 @@
 //!   when a token names an unknown `kid`: key rotation needs no restart.
 //! - [`SessionCheck`]: whether the token's session still lives. [`Revocation`]
 //!   chooses by configuration: signature only, authd's Redis read the way
-//!   authd's own guard reads it ([`RedisSessions`], client-side tracking
+//!   authd's own guard reads it ([`AuthdRedis`], client-side tracking
 //!   in [`liveness`]), or RFC 7662 introspection with a short cache
 //!   ([`Introspection`]).
 //! - [`dpop`]: RFC 9449 proofs for tokens bound to a client's key
@@ -20,6 +20,7 @@
 //! authd's own guard is this crate, with its own keys and session store.
 
 mod amr;
+mod authd_redis;
 pub mod cache;
 mod config;
 pub mod dpop;
@@ -33,7 +34,6 @@ mod keys;
 pub mod liveness;
 mod middleware;
 mod presented;
-mod redis_sessions;
 mod revocation;
 mod session_check;
 mod unavailable;
@@ -41,6 +41,7 @@ mod verifier;
 mod verifying_key;
 
 pub use amr::Amr;
+pub use authd_redis::{first_use, session_key, AuthdRedis};
 pub use config::{ConfigError, GuardConfig, NonceSecret, RevocationConfig};
 pub use dpop::{DpopPolicy, MemoryReplay, Nonces, ProofReplay, Thumbprint};
 pub use error::{
@@ -55,7 +56,6 @@ pub use jwks::{Jwks, JwksError};
 pub use keys::Keys;
 pub use middleware::RequireToken;
 pub use presented::{access_token, Presented, Scheme, Target};
-pub use redis_sessions::{first_use, session_key, RedisSessions};
 pub use revocation::Revocation;
 pub use session_check::SessionCheck;
 pub use unavailable::Unavailable;

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::authd_redis::AuthdRedis;
 use crate::identity::Identity;
 use crate::introspection::Introspection;
-use crate::redis_sessions::RedisSessions;
 use crate::session_check::SessionCheck;
 use crate::unavailable::Unavailable;
 
@@ -18,7 +18,7 @@ pub enum Revocation {
     /// authd's Redis, read as authd's own guard reads it: from memory while
     /// Redis tracks the session for this process (milliseconds after a
     /// revocation), else one `EXISTS`.
-    Redis(Arc<RedisSessions>),
+    Redis(Arc<AuthdRedis>),
     /// authd's `POST /api/introspect`, each answer kept for a short while.
     Introspection(Introspection),
 }

@@ -1,4 +1,5 @@
-//! Session liveness from authd's Redis, for a resource server: the key
+//! authd's Redis as a resource server uses it (`AuthdRedis`): session
+//! liveness, and the DPoP proofs seen. Liveness reads the key
 //! authd keeps for each live session, answered from memory while Redis
 //! tracks it for this process ([`Liveness`]), else one `EXISTS` on a
 //! connection of this check's own, within the time budget.
@@ -34,7 +35,7 @@ pub fn session_key(prefix: &str, user: Uuid, session: Uuid) -> String {
     )
 }
 
-pub struct RedisSessions {
+pub struct AuthdRedis {
     prefix: String,
     liveness: Liveness,
     reads: Reads,
@@ -46,7 +47,7 @@ enum Reads {
     Cluster(ClusterClient, Mutex<Option<ClusterConnection>>),
 }
 
-impl RedisSessions {
+impl AuthdRedis {
     /// `nodes`: authd's `AUTHD_REDIS_URL` (one URL, or a cluster's seeds);
     /// `prefix`: its `AUTHD_REDIS_PREFIX`; `ca`: a PEM CA for `rediss://`;
     /// `budget`: how long a read may take before the guard answers 503;
@@ -118,7 +119,7 @@ impl RedisSessions {
     }
 }
 
-impl ProofReplay for RedisSessions {
+impl ProofReplay for AuthdRedis {
     fn first_use<'a>(
         &'a self,
         proof: &'a Proof,
@@ -169,7 +170,7 @@ fn keep<T>(held: &Mutex<Option<T>>, conn: T, answered: bool) {
     *held.lock().unwrap_or_else(|p| p.into_inner()) = answered.then_some(conn);
 }
 
-impl SessionCheck for RedisSessions {
+impl SessionCheck for AuthdRedis {
     async fn is_live(&self, identity: Identity, _token: &str) -> Result<bool, Unavailable> {
         let key = session_key(&self.prefix, identity.user_id, identity.session_id);
         self.liveness.exists(&key, self.exists(&key)).await
