@@ -77,7 +77,7 @@ impl Auth {
             Ok(matched.then_some(()))
         })
         .await?;
-        self.sessions.end_user(who.user_id).await?;
+        self.sessions.end_for_deletion(who.user_id).await?;
         let confirmation = self
             .mailer
             .notice(MailKind::AccountDeleted, &credentials.user.email);
@@ -97,7 +97,7 @@ impl Auth {
 
     /// Ends every session of the caller.
     pub async fn logout_all(&self, who: Identity) -> Result<(), AuthError> {
-        self.sessions.revoke_all(who.user_id, None, None).await?;
+        self.sessions.end_all(who.user_id, None, None).await?;
         Ok(())
     }
 }

@@ -71,7 +71,7 @@ impl Auth {
             .set_disabled(id, true)
             .await?
             .ok_or(AuthError::NotFound)?;
-        self.revoke_for_credential(id, None, version).await?;
+        self.end_sessions_behind(id, None, version).await?;
         done(label, "disable", id);
         Ok(())
     }
@@ -89,7 +89,7 @@ impl Auth {
     pub async fn admin_logout_all(&self, label: &str, id: &str) -> Result<(), AuthError> {
         let id = parse_id(id)?;
         self.users.find(id).await?.ok_or(AuthError::NotFound)?;
-        self.sessions.revoke_all(id, None, None).await?;
+        self.sessions.end_all(id, None, None).await?;
         done(label, "logout_all", id);
         Ok(())
     }
@@ -124,7 +124,7 @@ impl Auth {
     pub async fn admin_delete(&self, label: &str, id: &str) -> Result<(), AuthError> {
         let id = parse_id(id)?;
         if let Some(user) = self.users.find(id).await? {
-            self.sessions.end_user(id).await?;
+            self.sessions.end_for_deletion(id).await?;
             let confirmation = self.mailer.notice(MailKind::AccountDeleted, &user.email);
             if self.users.delete(id, None, confirmation).await? {
                 self.mailer.queued(MailKind::AccountDeleted);

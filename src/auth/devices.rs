@@ -34,7 +34,7 @@ impl Auth {
         let session = Uuid::parse_str(id).map_err(|_| AuthError::NotFound)?;
         if self
             .sessions
-            .revoke(who.user_id, session, Ended::Deleted)
+            .end(who.user_id, session, Ended::Deleted)
             .await?
         {
             Ok(())

@@ -406,7 +406,9 @@ impl Auth {
     ) -> Result<(), AuthError> {
         // A change finished here ended every session but the one that
         // made it: the caller's too, unless it is that one.
-        if self.settle(credentials).await? && credentials.changed_by != Some(who.session_id) {
+        if self.finish_pending_change(credentials).await?
+            && credentials.changed_by != Some(who.session_id)
+        {
             return Err(AuthError::InvalidToken { token_sent: true });
         }
         if !proves_a_factor_of(who.amr, credentials.factors) {
@@ -424,7 +426,7 @@ impl Auth {
     /// then go out, so a Redis that fails the first attempt does not make
     /// it a 503 (the codes would be lost); the task keeps trying with
     /// backoff, and the next login or step-up of the user finishes the step
-    /// too (`settle`). While Redis is down no session refreshes anyway.
+    /// too (`finish_pending_change`). While Redis is down no session refreshes anyway.
     pub(super) async fn add_factor(
         &self,
         who: Identity,
@@ -446,7 +448,7 @@ impl Auth {
             let give_up = std::time::Instant::now() + FENCE_RETRIES_FOR;
             loop {
                 match sessions
-                    .revoke_all(user, Some(who.session_id), Some(added))
+                    .end_all(user, Some(who.session_id), Some(added))
                     .await
                 {
                     Ok(_) => {

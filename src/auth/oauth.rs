@@ -38,7 +38,7 @@ impl Auth {
     /// by that key (an access token's proof with its `ath`).
     pub async fn revoke(&self, token: &str, request: &Presented<'_>) -> Result<(), AuthError> {
         if let Some(refresh) = RefreshToken::parse(token) {
-            self.revoke_by_token(&refresh, request, Ended::Revoked)
+            self.end_by_refresh_token(&refresh, request, Ended::Revoked)
                 .await?;
         } else if self.settings.revoke_access_tokens {
             if let Ok(who) = self.access_tokens.verify(token) {
@@ -49,7 +49,7 @@ impl Auth {
                 };
                 self.check_binding(who, scheme, token, request).await?;
                 self.sessions
-                    .revoke(who.user_id, who.session_id, Ended::Revoked)
+                    .end(who.user_id, who.session_id, Ended::Revoked)
                     .await?;
             }
         }

@@ -26,7 +26,7 @@ impl Auth {
     /// they verified, so if the Redis step fails (503) the account still
     /// works with the new password; the next login, or the client's retry
     /// (which finds its current password stale: `invalid_grant`, the change
-    /// did land), sees Redis behind SQL and finishes the step (`settle`).
+    /// did land), sees Redis behind SQL and finishes the step (`finish_pending_change`).
     pub async fn change_password(
         &self,
         who: Identity,
@@ -49,7 +49,7 @@ impl Auth {
             })
             .await;
         if let Err(AuthError::InvalidCredentials) = checked {
-            self.settle(&credentials).await?;
+            self.finish_pending_change(&credentials).await?;
         }
         checked?;
         let hash = self.hasher.hash(new).await?;
@@ -59,7 +59,7 @@ impl Auth {
             .await?
             // Another change from the same version won.
             .ok_or(AuthError::InvalidCredentials)?;
-        self.revoke_for_credential(who.user_id, Some(who.session_id), version)
+        self.end_sessions_behind(who.user_id, Some(who.session_id), version)
             .await
     }
 
@@ -97,7 +97,10 @@ impl Auth {
     /// live. Ends them all but the one that made the change.
     /// (A login learns this from `create.lua`; a password change asks.)
     /// Whether it had to.
-    pub(super) async fn settle(&self, credentials: &Credentials) -> Result<bool, AuthError> {
+    pub(super) async fn finish_pending_change(
+        &self,
+        credentials: &Credentials,
+    ) -> Result<bool, AuthError> {
         // Version 1 is an account whose password never changed.
         if credentials.version > 1
             && self.sessions.credential_marker(credentials.user.id).await? < credentials.version
@@ -112,21 +115,21 @@ impl Auth {
     pub(super) async fn finish_change(&self, credentials: &Credentials) -> Result<(), AuthError> {
         let user = credentials.user.id;
         log::warn!("user {user}: finishing a password change whose session revocation did not run");
-        self.revoke_for_credential(user, credentials.changed_by, credentials.version)
+        self.end_sessions_behind(user, credentials.changed_by, credentials.version)
             .await
     }
 
     /// Raises the credential marker to `version` and ends the user's
     /// sessions but `keep`, in a task that runs to its end even if the
     /// request is dropped.
-    pub(super) async fn revoke_for_credential(
+    pub(super) async fn end_sessions_behind(
         &self,
         user: uuid::Uuid,
         keep: Option<uuid::Uuid>,
         version: i64,
     ) -> Result<(), AuthError> {
         let sessions = self.sessions.clone();
-        tokio::spawn(async move { sessions.revoke_all(user, keep, Some(version)).await })
+        tokio::spawn(async move { sessions.end_all(user, keep, Some(version)).await })
             .await
             .map_err(|e| AuthError::Internal(InternalError::Task(e)))??;
         Ok(())

@@ -60,7 +60,7 @@ impl Auth {
             // Spent by a concurrent reset, or replaced, meanwhile.
             .ok_or(AuthError::InvalidCredentials)?;
         self.mailer.queued(MailKind::PasswordChanged);
-        self.revoke_for_credential(user, None, version).await
+        self.end_sessions_behind(user, None, version).await
     }
 }
 

@@ -6,7 +6,7 @@ use super::dpop::wrong_key;
 use super::{Auth, AuthError, InternalError, TokenPair};
 use crate::common::identity::Identity;
 use crate::common::telemetry::{self, Ended, Refresh};
-use crate::sessions::{IssuedRefresh, RefreshToken, RevokeByToken, RotateOutcome};
+use crate::sessions::{EndByToken, IssuedRefresh, RefreshToken, RotateOutcome};
 
 impl Auth {
     /// `POST /api/token`: rotates the presented refresh token. A session
@@ -71,7 +71,8 @@ impl Auth {
     ) -> Result<(), AuthError> {
         match refresh_token.map(RefreshToken::parse) {
             Some(Some(token)) => {
-                self.revoke_by_token(&token, request, Ended::Logout).await?;
+                self.end_by_refresh_token(&token, request, Ended::Logout)
+                    .await?;
             }
             Some(None) if request.token.is_none() => {
                 return Err(AuthError::InvalidRequest(
@@ -87,7 +88,7 @@ impl Auth {
                         .await?;
                 }
                 self.sessions
-                    .revoke(who.user_id, who.session_id, Ended::Logout)
+                    .end(who.user_id, who.session_id, Ended::Logout)
                     .await?;
             }
         }
@@ -96,7 +97,7 @@ impl Auth {
 
     /// Ends the session of a refresh token (its family), if the request
     /// proves the DPoP key the session is bound to.
-    pub(super) async fn revoke_by_token(
+    pub(super) async fn end_by_refresh_token(
         &self,
         token: &RefreshToken,
         request: &Presented<'_>,
@@ -104,9 +105,9 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let proof = self.proof(request, None, false).await?;
         let key = proof.as_ref().map(|p| p.thumbprint);
-        match self.sessions.revoke_by_token(token, key, reason).await? {
-            RevokeByToken::Done(_) => Ok(()),
-            RevokeByToken::WrongKey => Err(wrong_key(proof.as_ref())),
+        match self.sessions.end_by_token(token, key, reason).await? {
+            EndByToken::Done(_) => Ok(()),
+            EndByToken::WrongKey => Err(wrong_key(proof.as_ref())),
         }
     }
 

@@ -13,7 +13,7 @@ pub mod settings;
 pub mod store;
 
 pub use outcomes::{
-    Created, CurrentRefresh, IssuedRefresh, RevokeByToken, RotateOutcome, SessionInfo, SessionMeta,
+    Created, CurrentRefresh, EndByToken, IssuedRefresh, RotateOutcome, SessionInfo, SessionMeta,
 };
 pub use proofs::ProofLog;
 pub use refresh_token::RefreshToken;

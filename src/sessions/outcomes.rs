@@ -45,7 +45,7 @@ pub struct SessionInfo {
 
 /// What a logout or revocation by refresh token did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevokeByToken {
+pub enum EndByToken {
     /// Whether a session ended (false: it had ended already, or the token
     /// is not of its family).
     Done(bool),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::library::library;
 use super::outcomes::{
-    Created, CurrentRefresh, IssuedRefresh, RevokeByToken, RotateOutcome, SessionInfo, SessionMeta,
+    Created, CurrentRefresh, EndByToken, IssuedRefresh, RotateOutcome, SessionInfo, SessionMeta,
 };
 use super::refresh_token::{new_nonce, RefreshToken};
 use super::replies::{amr_arg, key_arg, millis, stored_amr, text, unix_secs};
@@ -193,35 +193,30 @@ impl SessionStore {
     }
 
     /// Ends one session, for `reason`; returns whether a session ended.
-    pub async fn revoke(
-        &self,
-        user: Uuid,
-        session: Uuid,
-        reason: Ended,
-    ) -> Result<bool, StoreError> {
-        let ended = self.run_revoke(user, session, None, None, reason).await?;
+    pub async fn end(&self, user: Uuid, session: Uuid, reason: Ended) -> Result<bool, StoreError> {
+        let ended = self.end_one(user, session, None, None, reason).await?;
         Ok(ended > 0)
     }
 
     /// Ends the session of `token` if the token belongs to it (logout or
     /// revocation by refresh token) and, when the session is bound to a
     /// DPoP key, the request proved that `key`.
-    pub async fn revoke_by_token(
+    pub async fn end_by_token(
         &self,
         token: &RefreshToken,
         key: Option<Thumbprint>,
         reason: Ended,
-    ) -> Result<RevokeByToken, StoreError> {
+    ) -> Result<EndByToken, StoreError> {
         let ended = self
-            .run_revoke(token.user_id, token.session_id, Some(token), key, reason)
+            .end_one(token.user_id, token.session_id, Some(token), key, reason)
             .await?;
         Ok(match ended {
-            -1 => RevokeByToken::WrongKey,
-            n => RevokeByToken::Done(n > 0),
+            -1 => EndByToken::WrongKey,
+            n => EndByToken::Done(n > 0),
         })
     }
 
-    async fn run_revoke(
+    async fn end_one(
         &self,
         user: Uuid,
         session: Uuid,
@@ -249,7 +244,7 @@ impl SessionStore {
     /// fences off logins still being checked against an older password.
     /// Each call of the script ends at most `AUTHD_MAX_SESSIONS_PER_USER`
     /// sessions; it is repeated while some remain.
-    pub async fn revoke_all(
+    pub async fn end_all(
         &self,
         user: Uuid,
         keep: Option<Uuid>,
@@ -263,19 +258,20 @@ impl SessionStore {
         // The marker must never be behind a live session: it lives as long
         // as the longest one can.
         let fence = new_credential.map(|version| (version, self.max_age_ms));
-        self.end_all(user, keep, fence, reason).await
+        self.end_many(user, keep, fence, reason).await
     }
 
     /// Ends every session of a user whose account is being deleted, and
     /// fences off logins still in flight for it: the credential marker goes
     /// above any real version, for `DELETION_FENCE_MS` (far longer than a
     /// login can take; the account is gone by then, so no login can start).
-    pub async fn end_user(&self, user: Uuid) -> Result<u64, StoreError> {
+    pub async fn end_for_deletion(&self, user: Uuid) -> Result<u64, StoreError> {
         let fence = Some((DELETED_CREDENTIAL, DELETION_FENCE_MS));
-        self.end_all(user, None, fence, Ended::AccountDeleted).await
+        self.end_many(user, None, fence, Ended::AccountDeleted)
+            .await
     }
 
-    async fn end_all(
+    async fn end_many(
         &self,
         user: Uuid,
         keep: Option<Uuid>,
