@@ -17,3 +17,7 @@ pub mod mail;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
+
+/// How every section of settings is declared (the `authd-settings` crate,
+/// shared with `authd-guard`).
+pub use authd_settings::settings_section;

@@ -6,8 +6,12 @@
 
 use std::net::SocketAddr;
 
+use authd_guard::GuardCacheSettings;
+
 use crate::auth::AuthSettings;
-use crate::common::settings::{address, environment, list, Variable, Vars};
+use crate::common::settings::{
+    address, env_example_lines, environment, list, markdown_table, Variable, Vars,
+};
 pub use crate::common::settings::{ConfigError, Environment};
 use crate::connections::{DatabaseSettings, RedisSettings};
 use crate::factors::FactorSettings;
@@ -98,6 +102,9 @@ pub struct Settings {
     pub hashing: HashingSettings,
     pub mail: MailSettings,
     pub factors: FactorSettings,
+    /// `AUTHD_GUARD_CACHE_ENTRIES`, declared by the guard crate (resource
+    /// servers read the same one).
+    pub guard_cache: GuardCacheSettings,
     /// `AUTHD_*` variables that are set and that no setting declares (a
     /// typo is otherwise silently ignored): warned about at startup.
     pub undeclared: Vec<String>,
@@ -107,7 +114,7 @@ pub struct Settings {
 /// it: a resource server's guard (`AUTHD_URL`, `AUTHD_GUARD_*`), and the
 /// test suite's and CI's own.
 fn belongs_elsewhere(name: &str) -> bool {
-    name.starts_with("AUTHD_GUARD_")
+    (name.starts_with("AUTHD_GUARD_") && name != "AUTHD_GUARD_CACHE_ENTRIES")
         || name.starts_with("AUTHD_TEST_")
         || matches!(name, "AUTHD_URL" | "AUTHD_BIN" | "AUTHD_UPDATE_DOCS")
 }
@@ -138,6 +145,7 @@ impl Settings {
             RedisSettings::VARIABLES,
             DatabaseSettings::VARIABLES,
             JwtSettings::VARIABLES,
+            GuardCacheSettings::VARIABLES,
             SessionSettings::VARIABLES,
             AuthSettings::VARIABLES,
             ThrottleSettings::VARIABLES,
@@ -177,6 +185,7 @@ impl Settings {
             hashing: HashingSettings::read(&vars)?,
             mail: MailSettings::read(&vars)?,
             factors: FactorSettings::read(&vars)?,
+            guard_cache: GuardCacheSettings::read(&vars)?,
             undeclared,
         };
         // What no single variable decides, checked now rather than when the
@@ -283,56 +292,14 @@ impl Settings {
              # or set them in the environment. Values shown are the defaults; empty\n\
              # means unset. Generated from the declarations in src/ (see README).\n",
         );
-        let mut section = "";
-        for var in Self::variables() {
-            if var.section != section {
-                section = var.section;
-                text.push_str(&format!("\n# --- {section} ---\n"));
-            }
-            for line in wrap(&var.text(), 78) {
-                text.push_str(&format!("# {line}\n"));
-            }
-            text.push_str(&format!("{}={}\n", var.name, var.default.unwrap_or("")));
-        }
+        text.push_str(&env_example_lines(Self::variables()));
         text
     }
 
     /// The README's settings table.
     pub fn markdown_table() -> String {
-        let mut text = String::from("| variable | default | meaning |\n|---|---|---|\n");
-        for var in Self::variables() {
-            let default = match var.default {
-                Some("") | None => String::new(),
-                Some(value) => format!("`{value}`"),
-            };
-            text.push_str(&format!(
-                "| `{}` | {default} | {} |\n",
-                var.name,
-                var.text().replace('|', "\\|")
-            ));
-        }
-        text
+        markdown_table(Self::variables())
     }
-}
-
-/// Words of `text` in lines of at most `width` characters (a longer word
-/// stands alone).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.len() + 1 + word.len() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 #[cfg(test)]

@@ -62,7 +62,8 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
             jwt.algorithm.as_str()
         );
     }
-    let access_tokens = AccessTokens::new(keys, jwt);
+    let cache_entries = settings.guard_cache.cache_entries;
+    let access_tokens = AccessTokens::new(keys, jwt, cache_entries);
 
     let redis = &settings.redis;
     let database = &settings.database;
@@ -73,7 +74,7 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
     }
     // Session liveness is tracked only where the guard asks for it.
     let tracked = match settings.auth.access_token_check {
-        AccessTokenCheck::Session => jwt.guard_cache_entries,
+        AccessTokenCheck::Session => cache_entries,
         AccessTokenCheck::Signature => 0,
     };
     let connections = Connections::open(database, redis, redis.ca()?, tracked)

@@ -67,13 +67,14 @@ pub struct AccessTokens {
 }
 
 impl AccessTokens {
-    pub fn new(keys: KeySet, settings: &JwtSettings) -> Self {
+    /// `cache_entries`: `AUTHD_GUARD_CACHE_ENTRIES`, the verified-token
+    /// cache of authd's own guard.
+    pub fn new(keys: KeySet, settings: &JwtSettings, cache_entries: usize) -> Self {
         let JwtSettings {
             issuer,
             audience,
             access_token_ttl: ttl,
             leeway,
-            guard_cache_entries: cache_entries,
             ..
         } = settings.clone();
         let mut header = Header::new(keys.algorithm);

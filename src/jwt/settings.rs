@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::common::settings::{
-    count, path, paths, positive_seconds, seconds, secret, text, ConfigError, Environment,
+    path, paths, positive_seconds, seconds, secret, text, ConfigError, Environment,
     MIN_SECRET_BYTES,
 };
 use crate::common::Secret;
@@ -74,12 +74,6 @@ settings_section! {
         pub leeway: Duration = "AUTHD_JWT_LEEWAY" ["30"] => seconds;
         /// Access-token lifetime, seconds.
         pub access_token_ttl: Duration = "AUTHD_ACCESS_TOKEN_TTL" ["900"] => positive_seconds;
-        /// Access tokens the guard remembers as verified, each until it expires,
-        /// so a token its client reuses is not verified cryptographically again
-        /// (keyed by the token's SHA-256: a changed byte is another token); and,
-        /// in `session` mode, sessions whose liveness it remembers while Redis
-        /// tracks them for it (`docs/sessions.md`). 0 turns both off.
-        pub guard_cache_entries: usize = "AUTHD_GUARD_CACHE_ENTRIES" ["100000"] => count;
     }
 }
 

@@ -799,9 +799,9 @@ async fn a_resource_server_with_a_nonce_secret_asks_for_its_nonce() {
     use crate::resource_server::{redis_of, resource_server};
     let app = spawn_app().await;
     let mut config = authd_guard::GuardConfig::for_authd(&app.address, redis_of(&app));
-    config.dpop_nonce_secret = Some(authd_guard::NonceSecret(
-        "the-resource-servers-nonce-secret-32b".into(),
-    ));
+    config.dpop_nonce_secret = Some(authd_guard::NonceSecret(authd_guard::Secret::new(
+        "the-resource-servers-nonce-secret-32b",
+    )));
     let server = resource_server(config).await;
     let device = DeviceKey::ed25519();
     let (_, tokens) = bound_login(&app, &device).await;

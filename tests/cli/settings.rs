@@ -117,8 +117,9 @@ fn settings_are_read_from_a_dot_env_file() {
     assert!(stderr(&out).contains("AUTHD_REFRESH_TOKEN_TTL"));
 }
 
-/// `.env.example` and the README's table are rendered from the settings'
-/// declarations; `AUTHD_UPDATE_DOCS=1` rewrites them.
+/// `.env.example`, the README's table and docs/clients.md's table of the
+/// guard's settings are rendered from the declarations; `AUTHD_UPDATE_DOCS=1`
+/// rewrites them.
 #[test]
 fn settings_docs_are_rendered_from_the_declarations() {
     use authd::app::config::Settings;
@@ -154,6 +155,32 @@ fn settings_docs_are_rendered_from_the_declarations() {
             &readme[table_start..table_end],
             table,
             "the README's settings table differs from the declarations: run `AUTHD_UPDATE_DOCS=1 cargo test --test cli settings_docs`"
+        );
+    }
+
+    // The guard crate's settings, in docs/clients.md.
+    let clients_path = format!("{root}/docs/clients.md");
+    let clients = std::fs::read_to_string(&clients_path).unwrap();
+    let open = clients
+        .find("<!-- guard settings: generated")
+        .expect("docs/clients.md's guard settings have their start marker");
+    let table_start = open + clients[open..].find(start).unwrap() + start.len();
+    let table_end = clients
+        .find("<!-- guard settings:end -->")
+        .expect("and their end marker");
+    let table = authd_guard::GuardConfig::markdown_table();
+    if update && clients[table_start..table_end] != table {
+        let updated = format!(
+            "{}{table}{}",
+            &clients[..table_start],
+            &clients[table_end..]
+        );
+        std::fs::write(&clients_path, updated).unwrap();
+    } else {
+        assert_eq!(
+            &clients[table_start..table_end],
+            table,
+            "docs/clients.md's guard settings differ from the declarations: run `AUTHD_UPDATE_DOCS=1 cargo test --test cli settings_docs`"
         );
     }
 }

@@ -1,34 +1,23 @@
 //! A resource server's guard from configuration: where authd is, what its
-//! tokens must say, and how revocation reaches this server.
-//!
-//! `GuardConfig::from_env()` reads:
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `AUTHD_URL` | (required) | authd's base URL; the JWKS is `<url>/.well-known/jwks.json`, introspection `<url>/api/introspect` |
-//! | `AUTHD_GUARD_ISSUER` | `authd` | the `iss` tokens must carry (authd's `AUTHD_ISSUER`) |
-//! | `AUTHD_GUARD_AUDIENCE` | `authd` | the `aud` tokens must carry (authd's `AUTHD_AUDIENCE`) |
-//! | `AUTHD_GUARD_REVOCATION` | (required) | `redis`, `introspection` or `signature` (no check: a revoked token stands until it expires) |
-//! | `AUTHD_GUARD_REDIS_URL` | | for `redis`: authd's Redis (comma-separated seeds for a cluster) |
-//! | `AUTHD_GUARD_REDIS_PREFIX` | `authd:` | for `redis`: authd's `AUTHD_REDIS_PREFIX` |
-//! | `AUTHD_GUARD_REDIS_CA_FILE` | | for `rediss://`: a PEM CA |
-//! | `AUTHD_GUARD_INTROSPECTION_SECRET` | | for `introspection`: one of authd's `AUTHD_INTROSPECTION_SECRETS` |
-//! | `AUTHD_GUARD_INTROSPECTION_TTL_MS` | `500` | for `introspection`: how long an answer is reused |
-//! | `AUTHD_GUARD_TIMEOUT_MS` | `1000` | budget of one Redis read or introspection call, then 503 |
-//! | `AUTHD_GUARD_CACHE_ENTRIES` | `100000` | verified tokens and session answers kept in memory |
-//! | `AUTHD_GUARD_LEEWAY` | `30` | seconds of clock difference allowed for `exp` and `nbf` |
-//! | `AUTHD_GUARD_PUBLIC_URL` | | the URL clients reach this server at (behind a proxy): a DPoP proof's `htu` must be it plus the path; unset: the request's `Host` |
-//! | `AUTHD_GUARD_REQUIRE_MFA` | `false` | `true`: tokens whose `amr` lacks a second factor or a passkey get 403 `insufficient_user_authentication` (RFC 9470) |
-//! | `AUTHD_GUARD_DPOP_MAX_AGE` | `300` | seconds a DPoP proof is accepted after its `iat` (and 5 s ahead); each proof once: in authd's Redis with `redis`, else in this process |
-//! | `AUTHD_GUARD_DPOP_NONCE_SECRET` | | a secret of at least 32 bytes that every instance of this server shares: DPoP proofs must then carry a nonce made from it (RFC 9449 §9); one without is answered 401 `use_dpop_nonce` with a `DPoP-Nonce` |
+//! tokens must say, and how revocation reaches this server. The settings
+//! are declared once (`settings_section!`, the same mechanism as authd's):
+//! `GuardSettings` and `GuardCacheSettings` (whose
+//! `AUTHD_GUARD_CACHE_ENTRIES` authd's own guard reads too). docs/clients.md
+//! lists them, rendered from these declarations (`GuardConfig::markdown_table`).
 //!
 //! Without `AUTHD_GUARD_PUBLIC_URL` a DPoP proof's `htu` is checked against
 //! the request's `Host`, which the client chooses: a proof made for another
 //! origin passes. `build` warns about it.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use authd_settings::{
+    count, flag, list, markdown_table, path, positive_millis, positive_seconds, read_file, seconds,
+    secret, settings_section, text, ConfigError, Secret, Variable, Vars, MIN_SECRET_BYTES,
+};
 
 use jsonwebtoken::Algorithm;
 
@@ -40,6 +29,107 @@ use crate::jwks::Jwks;
 use crate::keys::Keys;
 use crate::revocation::Revocation;
 use crate::verifier::{Rules, Verifier};
+
+/// How a resource server checks revocation (`AUTHD_GUARD_REVOCATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationMode {
+    Redis,
+    Introspection,
+    Signature,
+}
+
+fn revocation_mode(value: &str) -> Result<RevocationMode, String> {
+    match value.trim() {
+        "redis" => Ok(RevocationMode::Redis),
+        "introspection" => Ok(RevocationMode::Introspection),
+        "signature" => Ok(RevocationMode::Signature),
+        other => Err(format!(
+            "`{other}` is not `redis`, `introspection` or `signature`"
+        )),
+    }
+}
+
+fn urls(value: &str) -> Result<Vec<String>, String> {
+    let urls: Vec<String> = list(value).map(str::to_string).collect();
+    if urls.is_empty() {
+        return Err("names no URL".into());
+    }
+    Ok(urls)
+}
+
+/// Milliseconds, 0 allowed.
+fn millis(value: &str) -> Result<Duration, String> {
+    count::<u64>(value).map(Duration::from_millis)
+}
+
+/// A secret shared by every instance of this server, at least 32 bytes.
+fn nonce_secret(value: &str) -> Result<NonceSecret, String> {
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "needs at least {MIN_SECRET_BYTES} bytes (openssl rand -base64 32)"
+        ));
+    }
+    Ok(NonceSecret(Secret::new(value)))
+}
+
+settings_section! {
+    /// A resource server's guard (`GuardConfig::from_env`).
+    pub struct GuardSettings in "authd-guard" {
+        /// authd's base URL: the JWKS is `<url>/.well-known/jwks.json`,
+        /// introspection `<url>/api/introspect`. Required.
+        pub authd_url: Option<String> = "AUTHD_URL" [] => text;
+        /// The `iss` tokens must carry (authd's `AUTHD_ISSUER`).
+        pub issuer: String = "AUTHD_GUARD_ISSUER" ["authd"] => text;
+        /// The `aud` tokens must carry (authd's `AUTHD_AUDIENCE`).
+        pub audience: String = "AUTHD_GUARD_AUDIENCE" ["authd"] => text;
+        /// `redis`, `introspection` or `signature` (no check: a revoked token
+        /// stands until it expires). Required.
+        pub revocation: Option<RevocationMode> = "AUTHD_GUARD_REVOCATION" [] => revocation_mode;
+        /// For `redis`: authd's Redis (comma-separated seeds for a Redis Cluster).
+        pub redis_urls: Option<Vec<String>> = "AUTHD_GUARD_REDIS_URL" [] => urls;
+        /// For `redis`: authd's `AUTHD_REDIS_PREFIX`.
+        pub redis_prefix: String = "AUTHD_GUARD_REDIS_PREFIX" ["authd:"] => text;
+        /// For `redis` over `rediss://`: a PEM CA.
+        pub redis_ca_file: Option<PathBuf> = "AUTHD_GUARD_REDIS_CA_FILE" [] => path;
+        /// For `introspection`: one of authd's `AUTHD_INTROSPECTION_SECRETS`.
+        pub introspection_secret: Option<Secret> = "AUTHD_GUARD_INTROSPECTION_SECRET" [] => secret;
+        /// For `introspection`: how long one answer is reused, ms.
+        pub introspection_ttl: Duration = "AUTHD_GUARD_INTROSPECTION_TTL_MS" ["500"] => millis;
+        /// Budget of one Redis read or introspection call, ms; then 503.
+        pub timeout: Duration = "AUTHD_GUARD_TIMEOUT_MS" ["1000"] => positive_millis;
+        /// Seconds of clock difference allowed for `exp` and `nbf`.
+        pub leeway: Duration = "AUTHD_GUARD_LEEWAY" ["30"] => seconds;
+        /// The URL clients reach this server at (behind a proxy): a DPoP proof's
+        /// `htu` must be it plus the request's path. Unset: the listener's scheme
+        /// and the request's `Host`, which the client chooses (a startup warning
+        /// says so).
+        pub public_url: Option<String> = "AUTHD_GUARD_PUBLIC_URL" [] => text;
+        /// `true`: tokens whose `amr` lacks a second factor or a passkey get 403
+        /// `insufficient_user_authentication` (RFC 9470); in code,
+        /// `Guard::with_required_mfa` on the guard of one scope.
+        pub require_mfa: bool = "AUTHD_GUARD_REQUIRE_MFA" ["false"] => flag;
+        /// Seconds a DPoP proof is accepted after its `iat` (and up to 5 s ahead);
+        /// each proof once: in authd's Redis with `redis`, else in this process.
+        pub dpop_max_age: Duration = "AUTHD_GUARD_DPOP_MAX_AGE" ["300"] => positive_seconds;
+        /// At least 32 bytes, the same on every instance of this server: DPoP
+        /// proofs must carry a nonce made from it (RFC 9449 §9); a proof without
+        /// a current one is 401 `use_dpop_nonce` with a `DPoP-Nonce` to retry with.
+        pub dpop_nonce_secret: Option<NonceSecret> = "AUTHD_GUARD_DPOP_NONCE_SECRET" [] => nonce_secret;
+    }
+}
+
+settings_section! {
+    /// The verified-token cache of a guard: a resource server's, and
+    /// authd's own (which reads this same declaration).
+    pub struct GuardCacheSettings in "access tokens at the guard" {
+        /// Access tokens the guard remembers as verified, each until it expires,
+        /// so a token its client reuses is not verified cryptographically again
+        /// (keyed by the token's SHA-256: a changed byte is another token); and,
+        /// with session checks in Redis, sessions whose liveness it remembers while
+        /// Redis tracks them for it. 0 turns both off.
+        pub cache_entries: usize = "AUTHD_GUARD_CACHE_ENTRIES" ["100000"] => count;
+    }
+}
 
 /// How revocation reaches the resource server.
 #[derive(Clone)]
@@ -89,7 +179,7 @@ pub struct GuardConfig {
 
 /// `AUTHD_GUARD_DPOP_NONCE_SECRET`: never printed.
 #[derive(Clone)]
-pub struct NonceSecret(pub String);
+pub struct NonceSecret(pub Secret);
 
 impl fmt::Debug for NonceSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,40 +187,56 @@ impl fmt::Debug for NonceSecret {
     }
 }
 
-/// The shortest `AUTHD_GUARD_DPOP_NONCE_SECRET` taken.
-const MIN_NONCE_SECRET_BYTES: usize = 32;
-
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl GuardConfig {
     /// authd at `authd_url` with its default issuer and audience (`authd`),
     /// checking revocation as `revocation` says.
     pub fn for_authd(authd_url: &str, revocation: RevocationConfig) -> Self {
+        let defaults = Vars::new(std::iter::empty());
+        let (settings, cache) = match (
+            GuardSettings::read(&defaults),
+            GuardCacheSettings::read(&defaults),
+        ) {
+            (Ok(settings), Ok(cache)) => (settings, cache),
+            _ => unreachable!("every guard setting with a default parses it"),
+        };
+        Self::from_settings(authd_url, revocation, settings, cache)
+    }
+
+    /// The configuration `settings` describe, for authd at `authd_url`.
+    fn from_settings(
+        authd_url: &str,
+        revocation: RevocationConfig,
+        settings: GuardSettings,
+        cache: GuardCacheSettings,
+    ) -> Self {
         Self {
             jwks_url: format!("{}/.well-known/jwks.json", authd_url.trim_end_matches('/')),
             algorithms: vec![Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256],
             rules: Rules {
-                issuer: "authd".into(),
-                audience: "authd".into(),
-                leeway: Duration::from_secs(30),
-                cache_entries: 100_000,
+                issuer: settings.issuer,
+                audience: settings.audience,
+                leeway: settings.leeway,
+                cache_entries: cache.cache_entries,
             },
             revocation,
-            timeout: Duration::from_secs(1),
-            public_url: None,
-            dpop_max_age: Duration::from_secs(300),
-            require_mfa: false,
-            dpop_nonce_secret: None,
+            timeout: settings.timeout,
+            public_url: settings.public_url,
+            dpop_max_age: settings.dpop_max_age,
+            require_mfa: settings.require_mfa,
+            dpop_nonce_secret: settings.dpop_nonce_secret,
         }
+    }
+
+    /// Every variable the guard reads, in the order of docs/clients.md.
+    pub fn variables() -> impl Iterator<Item = &'static Variable> {
+        GuardSettings::VARIABLES
+            .iter()
+            .chain(GuardCacheSettings::VARIABLES)
+    }
+
+    /// docs/clients.md's table of the guard's settings.
+    pub fn markdown_table() -> String {
+        markdown_table(Self::variables())
     }
 
     /// What an operator should hear at startup: a DPoP-bound token can
@@ -146,80 +252,52 @@ impl GuardConfig {
         warnings
     }
 
-    /// From the variables in the module docs.
+    /// From the process environment (`GuardSettings`, `GuardCacheSettings`).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::from_vars(std::env::vars())
     }
 
-    /// As `from_env`, reading variables through `var`.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required =
-            |name: &str| var(name).ok_or_else(|| ConfigError(format!("{name} is required")));
-        let number = |name: &str, default: u64| -> Result<u64, ConfigError> {
-            var(name).map_or(Ok(default), |v| {
-                v.parse()
-                    .map_err(|_| ConfigError(format!("{name}: `{v}` is not a whole number")))
-            })
-        };
-        let authd_url = required("AUTHD_URL")?;
+    /// As `from_env`, from any list of variables.
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(
+        vars: I,
+    ) -> Result<Self, ConfigError> {
+        let vars = Vars::new(vars);
+        let settings = GuardSettings::read(&vars)?;
+        let cache = GuardCacheSettings::read(&vars)?;
+        let required = |name: &str| ConfigError::new(name, "is required but not set");
+        let authd_url = settings
+            .authd_url
+            .clone()
+            .ok_or_else(|| required("AUTHD_URL"))?;
         let base = authd_url.trim_end_matches('/');
-        let revocation = match required("AUTHD_GUARD_REVOCATION")?.as_str() {
-            "signature" => RevocationConfig::SignatureOnly,
-            "redis" => RevocationConfig::Redis {
-                urls: required("AUTHD_GUARD_REDIS_URL")?
-                    .split(',')
-                    .map(|u| u.trim().to_string())
-                    .filter(|u| !u.is_empty())
-                    .collect(),
-                prefix: var("AUTHD_GUARD_REDIS_PREFIX").unwrap_or_else(|| "authd:".into()),
-                ca_pem: match var("AUTHD_GUARD_REDIS_CA_FILE") {
-                    Some(path) => Some(std::fs::read(&path).map_err(|e| {
-                        ConfigError(format!("AUTHD_GUARD_REDIS_CA_FILE: {path}: {e}"))
-                    })?),
-                    None => None,
-                },
+        let revocation = match settings
+            .revocation
+            .ok_or_else(|| required("AUTHD_GUARD_REVOCATION"))?
+        {
+            RevocationMode::Signature => RevocationConfig::SignatureOnly,
+            RevocationMode::Redis => RevocationConfig::Redis {
+                urls: settings
+                    .redis_urls
+                    .clone()
+                    .ok_or_else(|| required("AUTHD_GUARD_REDIS_URL"))?,
+                prefix: settings.redis_prefix.clone(),
+                ca_pem: read_file(
+                    "AUTHD_GUARD_REDIS_CA_FILE",
+                    settings.redis_ca_file.as_deref(),
+                )?,
             },
-            "introspection" => RevocationConfig::Introspection {
+            RevocationMode::Introspection => RevocationConfig::Introspection {
                 url: format!("{base}/api/introspect"),
-                secret: required("AUTHD_GUARD_INTROSPECTION_SECRET")?,
-                ttl: Duration::from_millis(number("AUTHD_GUARD_INTROSPECTION_TTL_MS", 500)?),
+                secret: settings
+                    .introspection_secret
+                    .clone()
+                    .ok_or_else(|| required("AUTHD_GUARD_INTROSPECTION_SECRET"))?
+                    .expose()
+                    .to_string(),
+                ttl: settings.introspection_ttl,
             },
-            other => {
-                return Err(ConfigError(format!(
-                "AUTHD_GUARD_REVOCATION: `{other}` is not `redis`, `introspection` or `signature`"
-            )))
-            }
         };
-        let mut config = Self::for_authd(base, revocation);
-        if let Some(issuer) = var("AUTHD_GUARD_ISSUER") {
-            config.rules.issuer = issuer;
-        }
-        if let Some(audience) = var("AUTHD_GUARD_AUDIENCE") {
-            config.rules.audience = audience;
-        }
-        config.rules.leeway = Duration::from_secs(number("AUTHD_GUARD_LEEWAY", 30)?);
-        config.rules.cache_entries = number("AUTHD_GUARD_CACHE_ENTRIES", 100_000)? as usize;
-        config.timeout = Duration::from_millis(number("AUTHD_GUARD_TIMEOUT_MS", 1000)?.max(1));
-        config.public_url = var("AUTHD_GUARD_PUBLIC_URL");
-        config.dpop_max_age = Duration::from_secs(number("AUTHD_GUARD_DPOP_MAX_AGE", 300)?.max(1));
-        config.require_mfa = match var("AUTHD_GUARD_REQUIRE_MFA").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "AUTHD_GUARD_REQUIRE_MFA: `{other}` is neither `true` nor `false`"
-                )))
-            }
-        };
-        config.dpop_nonce_secret = match var("AUTHD_GUARD_DPOP_NONCE_SECRET") {
-            Some(secret) if secret.len() < MIN_NONCE_SECRET_BYTES => {
-                return Err(ConfigError(format!(
-                    "AUTHD_GUARD_DPOP_NONCE_SECRET: needs at least {MIN_NONCE_SECRET_BYTES} bytes (openssl rand -base64 32)"
-                )))
-            }
-            secret => secret.map(NonceSecret),
-        };
-        Ok(config)
+        Ok(Self::from_settings(base, revocation, settings, cache))
     }
 
     /// The guard. Fetches the JWKS once (a failure is logged: the first
@@ -250,7 +328,7 @@ impl GuardConfig {
                     self.timeout,
                     self.rules.cache_entries,
                 )
-                .map_err(|e| ConfigError(format!("AUTHD_GUARD_REDIS_URL: {e}")))?;
+                .map_err(|e| ConfigError::new("AUTHD_GUARD_REDIS_URL", e.to_string()))?;
                 let sessions = Arc::new(sessions);
                 replay = sessions.clone();
                 Revocation::Redis(sessions)
@@ -258,7 +336,12 @@ impl GuardConfig {
             RevocationConfig::Introspection { url, secret, ttl } => {
                 let introspection =
                     Introspection::new(url, secret, ttl, self.timeout, self.rules.cache_entries)
-                        .map_err(|e| ConfigError(format!("introspection client: {e}")))?;
+                        .map_err(|e| {
+                            ConfigError::new(
+                                "AUTHD_GUARD_INTROSPECTION_SECRET",
+                                format!("the introspection client: {e}"),
+                            )
+                        })?;
                 Revocation::Introspection(introspection)
             }
         };
@@ -272,7 +355,7 @@ impl GuardConfig {
             replay,
             nonces: self
                 .dpop_nonce_secret
-                .map(|secret| Arc::new(Nonces::from_secret(secret.0.as_bytes()))),
+                .map(|secret| Arc::new(Nonces::from_secret(secret.0.expose().as_bytes()))),
         };
         Ok(Arc::new(
             Guard::new(Arc::new(verifier), check)
@@ -286,17 +369,11 @@ impl GuardConfig {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
+            .collect()
     }
 
     #[test]
@@ -325,7 +402,8 @@ mod tests {
 
     #[test]
     fn the_revocation_mode_must_be_chosen_and_its_settings_given() {
-        let err = |pairs: &[(&str, &str)]| GuardConfig::from_vars(vars(pairs)).unwrap_err().0;
+        let err =
+            |pairs: &[(&str, &str)]| GuardConfig::from_vars(vars(pairs)).unwrap_err().to_string();
         assert!(err(&[("AUTHD_URL", "http://a")]).contains("AUTHD_GUARD_REVOCATION"));
         assert!(err(&[
             ("AUTHD_URL", "http://a"),
@@ -363,7 +441,7 @@ mod tests {
         short.push(("AUTHD_GUARD_DPOP_NONCE_SECRET", "too short"));
         assert!(GuardConfig::from_vars(vars(&short))
             .unwrap_err()
-            .0
+            .to_string()
             .contains("AUTHD_GUARD_DPOP_NONCE_SECRET"));
         let mut long = base.to_vec();
         long.push((
@@ -373,6 +451,18 @@ mod tests {
         let config = GuardConfig::from_vars(vars(&long)).unwrap();
         assert!(config.dpop_nonce_secret.is_some());
         assert!(!format!("{config:?}").contains("a-nonce-secret"));
+    }
+
+    #[test]
+    fn the_defaults_are_the_declarations_and_docs_are_rendered_from_them() {
+        let config = GuardConfig::for_authd("http://a", RevocationConfig::SignatureOnly);
+        assert_eq!(config.rules.cache_entries, 100_000);
+        assert_eq!(config.timeout, Duration::from_secs(1));
+        assert_eq!(config.dpop_max_age, Duration::from_secs(300));
+        let table = GuardConfig::markdown_table();
+        for var in GuardConfig::variables() {
+            assert!(table.contains(&format!("| `{}` |", var.name)), "{table}");
+        }
     }
 
     #[test]

@@ -42,7 +42,10 @@ mod verifying_key;
 
 pub use amr::Amr;
 pub use authd_redis::{first_use, session_key, AuthdRedis};
-pub use config::{ConfigError, GuardConfig, NonceSecret, RevocationConfig};
+pub use authd_settings::{ConfigError, Secret};
+pub use config::{
+    GuardCacheSettings, GuardConfig, GuardSettings, NonceSecret, RevocationConfig, RevocationMode,
+};
 pub use dpop::{DpopPolicy, MemoryReplay, Nonces, ProofReplay, Thumbprint};
 pub use error::{
     challenge, dpop_challenge, nonce_challenge, Refusal, INSUFFICIENT_AUTHENTICATION_DESCRIPTION,
