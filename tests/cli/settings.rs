@@ -123,64 +123,47 @@ fn settings_are_read_from_a_dot_env_file() {
 #[test]
 fn settings_docs_are_rendered_from_the_declarations() {
     use authd::app::config::Settings;
-    let update = std::env::var_os("AUTHD_UPDATE_DOCS").is_some();
-    let root = env!("CARGO_MANIFEST_DIR");
+    rendered_part(".env.example", None, &Settings::env_example());
+    rendered_part(
+        "README.md",
+        Some(("<!-- settings: generated", "<!-- settings:end -->")),
+        &Settings::markdown_table(),
+    );
+    rendered_part(
+        "docs/clients.md",
+        Some((
+            "<!-- guard settings: generated",
+            "<!-- guard settings:end -->",
+        )),
+        &authd_guard::GuardConfig::markdown_table(),
+    );
+}
 
-    let example_path = format!("{root}/.env.example");
-    let example = std::fs::read_to_string(&example_path).unwrap_or_default();
-    let rendered = Settings::env_example();
-    if update && example != rendered {
-        std::fs::write(&example_path, &rendered).unwrap();
-    } else {
-        assert_eq!(
-            example, rendered,
-            ".env.example differs from the declarations: run `AUTHD_UPDATE_DOCS=1 cargo test --test cli settings_docs`"
-        );
+/// Checks that `file` (or its part between the line of the `markers`'
+/// start and the end marker) is `rendered`; with `AUTHD_UPDATE_DOCS`,
+/// writes it instead.
+fn rendered_part(file: &str, markers: Option<(&str, &str)>, rendered: &str) {
+    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let (from, to) = match markers {
+        None => (0, text.len()),
+        Some((start, end)) => {
+            let open = text
+                .find(start)
+                .unwrap_or_else(|| panic!("{file} lacks the marker {start}"));
+            let from = open + text[open..].find("-->\n").unwrap() + "-->\n".len();
+            let to = text
+                .find(end)
+                .unwrap_or_else(|| panic!("{file} lacks the marker {end}"));
+            (from, to)
+        }
+    };
+    if text[from..to] == *rendered {
+        return;
     }
-
-    let readme_path = format!("{root}/README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap();
-    let (start, end) = ("-->\n", "<!-- settings:end -->");
-    let open = readme
-        .find("<!-- settings: generated")
-        .expect("the README's settings table has its start marker");
-    let table_start = open + readme[open..].find(start).unwrap() + start.len();
-    let table_end = readme.find(end).expect("and its end marker");
-    let table = Settings::markdown_table();
-    if update && readme[table_start..table_end] != table {
-        let updated = format!("{}{table}{}", &readme[..table_start], &readme[table_end..]);
-        std::fs::write(&readme_path, updated).unwrap();
-    } else {
-        assert_eq!(
-            &readme[table_start..table_end],
-            table,
-            "the README's settings table differs from the declarations: run `AUTHD_UPDATE_DOCS=1 cargo test --test cli settings_docs`"
-        );
-    }
-
-    // The guard crate's settings, in docs/clients.md.
-    let clients_path = format!("{root}/docs/clients.md");
-    let clients = std::fs::read_to_string(&clients_path).unwrap();
-    let open = clients
-        .find("<!-- guard settings: generated")
-        .expect("docs/clients.md's guard settings have their start marker");
-    let table_start = open + clients[open..].find(start).unwrap() + start.len();
-    let table_end = clients
-        .find("<!-- guard settings:end -->")
-        .expect("and their end marker");
-    let table = authd_guard::GuardConfig::markdown_table();
-    if update && clients[table_start..table_end] != table {
-        let updated = format!(
-            "{}{table}{}",
-            &clients[..table_start],
-            &clients[table_end..]
-        );
-        std::fs::write(&clients_path, updated).unwrap();
-    } else {
-        assert_eq!(
-            &clients[table_start..table_end],
-            table,
-            "docs/clients.md's guard settings differ from the declarations: run `AUTHD_UPDATE_DOCS=1 cargo test --test cli settings_docs`"
-        );
-    }
+    assert!(
+        std::env::var_os("AUTHD_UPDATE_DOCS").is_some(),
+        "{file} differs from the declarations: run `AUTHD_UPDATE_DOCS=1 cargo test --test cli settings_docs`"
+    );
+    std::fs::write(&path, format!("{}{rendered}{}", &text[..from], &text[to..])).unwrap();
 }
