@@ -1,13 +1,12 @@
-import { TokenBroadcast, type TokenMessage } from "./broadcast.js";
+import { authedFetch, authedJson, type Authorized } from "./authedFetch.js";
 import { ServerClock } from "./clock.js";
 import { DpopSigner, MemoryKeyStore, indexedDbKeyStore, type DpopKeyStore } from "./dpop.js";
-import { AuthdError, signedOutError } from "./errors.js";
-import { Emitter, type AuthdEvents, type Listener, type SignedOutReason } from "./events.js";
-import { Deadline, requestJson, type FetchLike, type HttpOptions, type JsonRequest } from "./http.js";
+import type { AuthdEvents, Listener } from "./events.js";
+import { requestJson, type FetchLike, type HttpOptions } from "./http.js";
+import { TokenKeeper } from "./keeper.js";
 import { passkeyAssertion, type CredentialsLike, type PasskeyCredentialJson, type PasskeyRequestOptionsJson } from "./passkey.js";
-import { SingleFlight } from "./singleFlight.js";
-import { MemoryStorage, TokenStore, type InflightRefresh, type StoredTokens, type TokenStorage } from "./storage.js";
-import { toStoredTokens, type SessionInfo } from "./tokens.js";
+import type { TokenStorage } from "./storage.js";
+import type { SessionInfo } from "./tokens.js";
 
 export interface AuthdClientOptions {
   /** authd's origin, e.g. `https://auth.example.com`; `""` for the page's own origin. */
@@ -46,66 +45,56 @@ export interface AuthdClientOptions {
 /** The answer of the second step of a login: a TOTP code, a recovery code, or a passkey assertion. */
 export type MfaAnswer = { code: string } | { recoveryCode: string } | { credential: PasskeyCredentialJson };
 
-interface RotateMode {
-  /** Rotate even if the access token looks fresh. */
-  force?: boolean;
-  /** The access token a resource server refused: rotate unless it was replaced already. */
-  failed?: string;
-}
-
-const DEFAULT_GRACE_MS = 10_000;
-
+/**
+ * authd's client: the account calls of an app (register, login with a
+ * password, a second factor or a passkey, sessions, logout), over a token
+ * keeper (`TokenKeeper`: storage, rotation, tabs, the timer) and
+ * `authedFetch` (the access token, DPoP proofs and their retries).
+ */
 export class AuthdClient {
   /** Settles once the stored session has been read. */
   readonly ready: Promise<void>;
 
-  private tokens: StoredTokens | null = null;
-  private readonly store: TokenStore;
   private readonly http: HttpOptions;
   private readonly clock = new ServerClock();
-  private readonly flight = new SingleFlight<StoredTokens>();
-  private readonly events = new Emitter();
-  private readonly broadcast: TokenBroadcast | null;
-  private readonly now: () => number;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private graceMs: number | undefined;
-  private metadata: Promise<void> | null = null;
-  private closed = false;
-  private readonly onVisible = (): void => {
-    if ((globalThis as { document?: Document }).document?.visibilityState === "visible") void this.resume().catch(noop);
-  };
+  private readonly keeper: TokenKeeper;
+  private readonly authorized: Authorized;
 
   constructor(private readonly options: AuthdClientOptions) {
-    this.now = options.now ?? (() => Date.now());
+    const now = options.now ?? (() => Date.now());
     const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const key = options.storageKey ?? "authd";
     const keys = options.dpop === true ? defaultKeyStore(key) : options.dpop || undefined;
     this.http = {
       baseUrl: options.baseUrl.replace(/\/+$/, ""),
       fetch: fetchImpl,
-      now: this.now,
+      now,
       clock: this.clock,
       // Proofs carry the server's time, so a device whose clock is off still gets them accepted.
-      dpop: keys && new DpopSigner(keys, () => this.now() + this.clock.skew),
+      dpop: keys && new DpopSigner(keys, () => now() + this.clock.skew),
     };
-    const storage = options.storage ?? new MemoryStorage();
-    this.store = new TokenStore(storage, key);
-    this.graceMs = options.refreshReuseGraceMs;
-    const share = options.broadcast ?? !(storage instanceof MemoryStorage);
-    this.broadcast = share ? new TokenBroadcast(`authd:${key}`, (m) => this.onMessage(m)) : null;
-    const doc = (globalThis as { document?: Document }).document;
-    if (options.autoRefresh !== false) doc?.addEventListener?.("visibilitychange", this.onVisible);
-    this.ready = this.start();
+    this.keeper = new TokenKeeper(this.http, options.storage, {
+      storageKey: key,
+      timeoutMs: this.timeoutMs,
+      refreshTimeoutMs: options.refreshTimeoutMs,
+      refreshMarginMs: options.refreshMarginMs,
+      refreshReuseGraceMs: options.refreshReuseGraceMs,
+      maxRetryWaitMs: options.maxRetryWaitMs,
+      broadcast: options.broadcast,
+      autoRefresh: options.autoRefresh !== false,
+    });
+    this.authorized = { keeper: this.keeper, http: this.http, timeoutMs: this.timeoutMs };
+    this.ready = this.keeper.ready;
   }
 
   /** Listens to `signedOut` or `tokens`; returns the unsubscribe function. */
   on<E extends keyof AuthdEvents>(event: E, listener: Listener<E>): () => void {
-    return this.events.on(event, listener);
+    return this.keeper.events.on(event, listener);
   }
 
   /** Whether a session is held (as far as this client knows). */
   get signedIn(): boolean {
-    return this.tokens !== null;
+    return this.keeper.held !== null;
   }
 
   /**
@@ -115,7 +104,7 @@ export class AuthdClient {
    * with a proof of that key (`authHeaders()`).
    */
   get session(): { sessionId: string; accessToken: string; accessTokenExpiresAt: number; tokenType: "Bearer" | "DPoP" } | null {
-    const t = this.tokens;
+    const t = this.keeper.held;
     return (
       t && {
         sessionId: t.sessionId,
@@ -165,10 +154,11 @@ export class AuthdClient {
 
   /**
    * A login with a passkey alone: `POST /api/login/passkey/start` (with
-   * `email`, the options offer that user's passkeys; without, the
-   * authenticator picks a discoverable one), the authenticator's assertion
-   * (`navigator.credentials`, or `credentials`), `POST
-   * /api/login/passkey/finish`. Signs in as `login()` does.
+   * `email`, the options list that address's passkeys, or stand-ins for an
+   * address without; without, the authenticator picks a discoverable one),
+   * the authenticator's assertion (`navigator.credentials`, or
+   * `credentials`), `POST /api/login/passkey/finish`. Signs in as `login()`
+   * does.
    */
   async loginWithPasskey(options: { email?: string; device?: string; credentials?: CredentialsLike } = {}): Promise<{ sessionId: string }> {
     const start = await requestJson<{ challenge_id: string; publicKey: PasskeyRequestOptionsJson }>(this.http, {
@@ -188,7 +178,7 @@ export class AuthdClient {
    * `authHeaders()` or `fetch()`.
    */
   async getAccessToken(): Promise<string> {
-    return (await this.current()).accessToken;
+    return (await this.keeper.current()).accessToken;
   }
 
   /**
@@ -198,8 +188,8 @@ export class AuthdClient {
    * than `fetch()` (a WebSocket's first request, a third-party SDK).
    */
   async authHeaders(url: string | URL, method = "GET"): Promise<Record<string, string>> {
-    const t = await this.current();
-    const signer = this.signerFor(t);
+    const t = await this.keeper.current();
+    const signer = this.keeper.signerFor(t);
     const headers: Record<string, string> = { authorization: `${signer ? "DPoP" : "Bearer"} ${t.accessToken}` };
     if (signer) headers["dpop"] = await signer.proof(method, this.resolve(url), t.accessToken);
     return headers;
@@ -208,7 +198,7 @@ export class AuthdClient {
   /** Rotates the refresh token now (joining a rotation already under way). */
   async refresh(): Promise<void> {
     await this.ready;
-    await this.rotate({ force: true });
+    await this.keeper.rotate({ force: true });
   }
 
   /**
@@ -218,24 +208,19 @@ export class AuthdClient {
    * repeats it once with the server's nonce. A relative URL is resolved
    * against `baseUrl`. The body must be repeatable (not a stream).
    */
-  async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
-    const url = this.resolve(input);
-    const tokens = await this.current();
-    const res = await this.send(url, init, tokens);
-    if (!(await isInvalidToken(res))) return res;
-    const fresh = await this.rotate({ failed: tokens.accessToken });
-    return this.send(url, init, fresh);
+  fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    return authedFetch(this.authorized, this.resolve(input), init);
   }
 
   /** `GET /api/sessions`. */
   async sessions(): Promise<SessionInfo[]> {
-    return (await this.authed<{ sessions: SessionInfo[] }>({ method: "GET", path: "/api/sessions" })).sessions;
+    return (await authedJson<{ sessions: SessionInfo[] }>(this.authorized, { method: "GET", path: "/api/sessions" })).sessions;
   }
 
   /** `POST /api/logout`: ends this session; the local one ends even if the server cannot be reached. */
   async logout(): Promise<void> {
     await this.ready;
-    const t = (await this.store.readTokens()) ?? this.tokens;
+    const t = (await this.keeper.stored()) ?? this.keeper.held;
     if (!t) return;
     try {
       await requestJson(this.http, {
@@ -246,15 +231,15 @@ export class AuthdClient {
         timeoutMs: this.timeoutMs,
       });
     } finally {
-      await this.signOut("logout", t.sessionId);
+      await this.keeper.signOut("logout", t.sessionId);
     }
   }
 
   /** `POST /api/logout-all`: ends every session of the user, this one too. */
   async logoutAll(): Promise<void> {
-    const sessionId = this.tokens?.sessionId;
-    await this.authed<unknown>({ method: "POST", path: "/api/logout-all" });
-    if (sessionId) await this.signOut("logout", sessionId);
+    const sessionId = this.keeper.held?.sessionId;
+    await authedJson<unknown>(this.authorized, { method: "POST", path: "/api/logout-all" });
+    if (sessionId) await this.keeper.signOut("logout", sessionId);
   }
 
   /**
@@ -263,29 +248,14 @@ export class AuthdClient {
    * refreshes an access token that expired while suspended. Browsers call it
    * on `visibilitychange` by themselves.
    */
-  async resume(): Promise<void> {
-    await this.ready;
-    const stored = await this.store.readTokens();
-    if (!stored) {
-      if (this.tokens) await this.signOut("elsewhere", this.tokens.sessionId);
-      return;
-    }
-    if (stored.refreshToken !== this.tokens?.refreshToken) this.adopt(stored, false);
-    const inflight = await this.store.readInflight();
-    const lost = inflight?.refreshToken === stored.refreshToken;
-    if (lost || !this.fresh(stored)) await this.rotate({ force: lost }).catch(ignoreTransient);
-    this.schedule();
+  resume(): Promise<void> {
+    return this.keeper.resume();
   }
 
   /** Stops timers and listeners. The stored session stays. */
   close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.broadcast?.close();
-    (globalThis as { document?: Document }).document?.removeEventListener?.("visibilitychange", this.onVisible);
+    this.keeper.close();
   }
-
-  // ---- internals ----
 
   /**
    * A route that answers a new session (`undefined` members of `body` are
@@ -295,10 +265,7 @@ export class AuthdClient {
   private async signIn(path: string, body: Record<string, unknown>): Promise<{ sessionId: string }> {
     await this.ready;
     const res = await requestJson<unknown>(this.http, { method: "POST", path, body, proof: true, timeoutMs: this.timeoutMs });
-    const tokens = toStoredTokens(res, this.clock.skew);
-    await this.store.writeTokens(tokens);
-    await this.store.clearInflight();
-    this.adopt(tokens, true);
+    const tokens = await this.keeper.install(res);
     return { sessionId: tokens.sessionId };
   }
 
@@ -309,300 +276,11 @@ export class AuthdClient {
   private resolve(input: string | URL): string {
     return typeof input === "string" && input.startsWith("/") ? this.http.baseUrl + input : String(input);
   }
-
-  /** The tokens to send now: refreshed first if about to expire. */
-  private async current(): Promise<StoredTokens> {
-    await this.ready;
-    if (!this.tokens) this.adoptStored(await this.store.readTokens());
-    const t = this.tokens;
-    if (!t) throw signedOutError();
-    if (!(await this.holdsKey(t))) return this.keyLost(t);
-    if (!this.flight.running && this.fresh(t)) return t;
-    try {
-      return await this.rotate({});
-    } catch (e) {
-      // A transient failure: the current token, while it lasts, is still good.
-      const cur = this.tokens;
-      if (e instanceof AuthdError && e.transient && cur && this.now() < cur.accessTokenExpiresAt) return cur;
-      throw e;
-    }
-  }
-
-  /** The signer for requests with `t`'s access token: set when it is DPoP-bound. */
-  private signerFor(t: StoredTokens): DpopSigner | undefined {
-    return t.tokenType === "DPoP" ? this.http.dpop : undefined;
-  }
-
-  /** Whether this client can use `t`: a bound session needs the key it is bound to. */
-  private async holdsKey(t: StoredTokens): Promise<boolean> {
-    if (t.tokenType !== "DPoP") return true;
-    const signer = this.http.dpop;
-    return !!signer && (t.jkt === undefined || t.jkt === (await signer.thumbprint()));
-  }
-
-  /**
-   * A session bound to a key this client does not hold (its key store was
-   * cleared, or DPoP turned off): authd refuses every use of it, so it is
-   * over here; nothing is sent (the refresh token stays unspent).
-   */
-  private async keyLost(t: StoredTokens): Promise<never> {
-    await this.signOut("dpop_key", t.sessionId);
-    throw signedOutError("the session is bound to a DPoP key this client does not hold");
-  }
-
-  private async start(): Promise<void> {
-    this.fetchMetadata();
-    const stored = await this.store.readTokens();
-    this.adoptStored(stored);
-    if (!stored) return;
-    const inflight = await this.store.readInflight();
-    if (inflight?.refreshToken === stored.refreshToken) {
-      // An earlier run sent this token and its answer was never stored: spend
-      // it again now, inside the grace window, to get the same successor.
-      void this.rotate({ force: true }).catch(noop);
-    } else if (inflight) {
-      await this.store.clearInflight();
-    }
-  }
-
-  private adoptStored(stored: StoredTokens | null): void {
-    if (stored) this.adopt(stored, false);
-  }
-
-  /** Makes `tokens` current; `announce`: this client stored them, so tell the other tabs. */
-  private adopt(tokens: StoredTokens, announce: boolean): void {
-    const cur = this.tokens;
-    const changed = tokens.refreshToken !== cur?.refreshToken;
-    // Tabs that spent one token together got one successor with several
-    // access tokens, all valid: every tab settles on the greatest.
-    if (!changed && cur && tokens.accessToken <= cur.accessToken) return;
-    this.tokens = tokens;
-    this.schedule();
-    if (announce) this.broadcast?.post({ type: "tokens", sessionId: tokens.sessionId, tokens });
-    if (changed) this.events.emit("tokens", { sessionId: tokens.sessionId });
-  }
-
-  private marginMs(t: StoredTokens): number {
-    return this.options.refreshMarginMs ?? Math.min(60_000, t.accessTokenLifetime / 4);
-  }
-
-  private fresh(t: StoredTokens): boolean {
-    return this.now() < t.accessTokenExpiresAt - this.marginMs(t);
-  }
-
-  private schedule(): void {
-    clearTimeout(this.timer);
-    const t = this.tokens;
-    if (this.closed || !t || this.options.autoRefresh === false) return;
-    this.arm(Math.max(0, t.accessTokenExpiresAt - this.marginMs(t) - this.now()));
-  }
-
-  private arm(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      // A transient failure tries again a little later; the next call or resume sooner.
-      this.rotate({}).catch((e: unknown) => {
-        if (e instanceof AuthdError && e.transient && !this.closed) this.arm(2_000);
-      });
-    }, Math.min(delayMs, 2 ** 31 - 1));
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private fetchMetadata(): void {
-    if (this.graceMs !== undefined || this.metadata) return;
-    this.metadata = requestJson<{ refresh_token_reuse_grace?: unknown }>(this.http, {
-      method: "GET",
-      path: "/.well-known/oauth-authorization-server",
-      timeoutMs: this.timeoutMs,
-    }).then(
-      (res) => {
-        const g = res.body.refresh_token_reuse_grace;
-        if (typeof g === "number" && g >= 0) this.graceMs = g * 1000;
-      },
-      () => {
-        this.metadata = null; // asked again at the next refresh
-      },
-    );
-  }
-
-  private grace(): number {
-    this.fetchMetadata();
-    return this.graceMs ?? DEFAULT_GRACE_MS;
-  }
-
-  /** One rotation at a time, whoever asks (single flight). */
-  private rotate(mode: RotateMode): Promise<StoredTokens> {
-    return this.flight.run(() => this.doRotate(mode));
-  }
-
-  private async doRotate(mode: RotateMode): Promise<StoredTokens> {
-    // Storage is the truth: another tab or process may have rotated already.
-    const stored = await this.store.readTokens();
-    if (!stored) return this.lostElsewhere();
-    if (stored.refreshToken !== this.tokens?.refreshToken) this.adopt(stored, false);
-    if (!(await this.holdsKey(stored))) return this.keyLost(stored);
-    const replaced = mode.failed !== undefined && mode.failed !== stored.accessToken;
-    if (!mode.force && (replaced || (mode.failed === undefined && this.fresh(stored)))) return stored;
-
-    const from = stored.refreshToken;
-    let inflight: InflightRefresh | null = await this.store.readInflight();
-    if (inflight?.refreshToken !== from) {
-      inflight = { refreshToken: from, startedAt: this.now() };
-      await this.store.writeInflight(inflight);
-    }
-    const graceMs = this.grace();
-    const timeoutMs = this.options.refreshTimeoutMs ?? Math.max(500, Math.min(this.timeoutMs, graceMs / 3));
-    // Every attempt, a retry with the same token too, signs a new proof (each is accepted once).
-    const req: JsonRequest = { method: "POST", path: "/api/token", body: { refresh_token: from }, proof: true, timeoutMs };
-    let waited = 0;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await requestJson<unknown>(this.http, req);
-        return await this.commit(from, toStoredTokens(res, this.clock.skew));
-      } catch (e) {
-        if (!(e instanceof AuthdError)) throw e;
-        if (e.code === "invalid_grant") return this.refused(stored, e);
-        if (!e.transient) throw e;
-        let delay: number;
-        if (e.status === 429 || e.status === 503) {
-          // Nothing changed on the server: wait as told, then the same token again.
-          delay = (e.retryAfter ?? 1) * 1000;
-          waited += delay;
-          if (waited > (this.options.maxRetryWaitMs ?? 60_000)) throw e;
-        } else {
-          // No answer: the server may have rotated. The same token gets the
-          // same successor until the grace window (from the first attempt) ends.
-          delay = Math.min(2_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
-          if (this.now() + delay >= inflight.startedAt + graceMs) throw e;
-        }
-        await sleep(delay);
-        const now = await this.store.readTokens();
-        if (!now) return this.lostElsewhere();
-        if (now.refreshToken !== from) return this.settledElsewhere(from, now);
-      }
-    }
-  }
-
-  /** Compare-before-commit: store our rotation only if storage still holds the token it spent. */
-  private async commit(from: string, tokens: StoredTokens): Promise<StoredTokens> {
-    const current = await this.store.readTokens();
-    if (!current) return this.lostElsewhere();
-    if (current.refreshToken !== from) return this.settledElsewhere(from, current);
-    await this.store.writeTokens(tokens);
-    await this.store.clearInflight();
-    this.adopt(tokens, true);
-    return tokens;
-  }
-
-  /** Another tab or process stored newer tokens while we rotated: theirs win. */
-  private async settledElsewhere(from: string, current: StoredTokens): Promise<StoredTokens> {
-    if ((await this.store.readInflight())?.refreshToken === from) await this.store.clearInflight();
-    this.adopt(current, false);
-    return current;
-  }
-
-  /** `invalid_grant`: the session is over, unless storage holds another session by now. */
-  private async refused(spent: StoredTokens, e: AuthdError): Promise<never> {
-    const current = await this.store.readTokens();
-    if (current && current.sessionId !== spent.sessionId) {
-      this.adopt(current, false);
-      throw new AuthdError({ status: 0, code: "signed_out", description: "that session ended; another one is stored", cause: e });
-    }
-    await this.signOut(e.reason === "reused" ? "reused" : "invalid", spent.sessionId);
-    throw new AuthdError({ status: 0, code: "signed_out", description: e.description, reason: e.reason, cause: e });
-  }
-
-  private async lostElsewhere(): Promise<never> {
-    if (this.tokens) await this.signOut("elsewhere", this.tokens.sessionId);
-    throw signedOutError("signed out in another tab or process");
-  }
-
-  /** Clears storage (if it still holds this session) and tells everyone, once. */
-  private async signOut(reason: SignedOutReason, sessionId: string): Promise<void> {
-    const stored = await this.store.readTokens();
-    if (!stored || stored.sessionId === sessionId) await this.store.clear();
-    if (this.tokens?.sessionId !== sessionId) return;
-    this.tokens = null;
-    clearTimeout(this.timer);
-    this.broadcast?.post({ type: "signedOut", sessionId });
-    this.events.emit("signedOut", { reason, sessionId });
-  }
-
-  private onMessage(m: TokenMessage): void {
-    if (m.type === "tokens") {
-      // A rotation reads storage first, so a message overtaken by a newer one is harmless.
-      this.adopt(m.tokens, false);
-    } else if (this.tokens?.sessionId === m.sessionId) {
-      void this.signOut("elsewhere", m.sessionId).catch(noop);
-    }
-  }
-
-  /** A JSON route of authd with the access token; a 401 refreshes once and repeats. */
-  private async authed<T>(req: Pick<JsonRequest, "method" | "path" | "body">): Promise<T> {
-    const tokens = await this.current();
-    const call = (t: StoredTokens): Promise<T> => {
-      const bound = this.signerFor(t) !== undefined;
-      return requestJson<T>(this.http, { ...req, bearer: t.accessToken, bound, proof: bound, timeoutMs: this.timeoutMs }).then((r) => r.body);
-    };
-    try {
-      return await call(tokens);
-    } catch (e) {
-      if (!(e instanceof AuthdError) || e.code !== "invalid_token") throw e;
-      return call(await this.rotate({ failed: tokens.accessToken }));
-    }
-  }
-
-  private async send(url: string, init: RequestInit, t: StoredTokens): Promise<Response> {
-    const signer = this.signerFor(t);
-    for (let retried = false; ; retried = true) {
-      const headers = new Headers(init.headers);
-      headers.set("authorization", `${signer ? "DPoP" : "Bearer"} ${t.accessToken}`);
-      if (signer) headers.set("dpop", await signer.proof(init.method ?? "GET", url, t.accessToken));
-      const deadline = new Deadline(this.timeoutMs, init.signal);
-      const sentAt = this.now();
-      let res: Response;
-      try {
-        res = await this.http.fetch(url, { ...init, headers, signal: deadline.signal });
-        if (url.startsWith(this.http.baseUrl)) this.clock.observe(res.headers.get("date"), sentAt, this.now());
-      } catch (e) {
-        throw deadline.fail(e);
-      } finally {
-        deadline.done();
-      }
-      signer?.observe(url, res.headers);
-      // A resource server that wants a nonce (RFC 9449 §9): once more, with a new proof carrying it.
-      if (!signer || retried || res.status !== 401 || !/use_dpop_nonce/.test(res.headers.get("www-authenticate") ?? "")) return res;
-      await res.body?.cancel().catch(noop);
-    }
-  }
-}
-
-/** Whether a resource server refused the access token (RFC 6750 `invalid_token`). */
-async function isInvalidToken(res: Response): Promise<boolean> {
-  if (res.status !== 401) return false;
-  const challenge = res.headers.get("www-authenticate");
-  if (challenge) return /invalid_token/.test(challenge);
-  try {
-    const body = (await res.clone().json()) as { error?: unknown } | null;
-    return body?.error === "invalid_token";
-  } catch {
-    return false;
-  }
 }
 
 /** IndexedDB where there is one, so the key outlives a reload; else memory. */
 function defaultKeyStore(name: string): DpopKeyStore {
   return (globalThis as { indexedDB?: unknown }).indexedDB ? indexedDbKeyStore(name) : new MemoryKeyStore();
-}
-
-function ignoreTransient(e: unknown): void {
-  if (!(e instanceof AuthdError) || !(e.transient || e.code === "signed_out")) throw e;
-}
-
-function noop(): void {}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A client: see AuthdClientOptions. */
