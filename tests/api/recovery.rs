@@ -340,29 +340,37 @@ async fn a_password_change_spends_a_reset_link_mailed_before_it() {
     );
 }
 
-#[tokio::test]
-async fn a_disabled_account_gets_the_same_answer_and_no_reset_mail() {
-    let catcher = SmtpCatcher::start();
-    let secret = "the-operators-admin-secret-32-bytes-at-least";
-    let app = app()
-        .mail_to(&catcher)
-        .var("AUTHD_ADMIN_SECRETS", format!("ops:{secret}"))
+const ADMIN_SECRET: &str = "the-operators-admin-secret-32-bytes-at-least";
+
+/// An app that mails to `catcher`, with the admin API on.
+async fn app_with_admin(catcher: &SmtpCatcher) -> TestApp {
+    app()
+        .mail_to(catcher)
+        .var("AUTHD_ADMIN_SECRETS", format!("ops:{ADMIN_SECRET}"))
         .spawn()
-        .await;
-    let (disabled, tokens) = app.signed_in_user().await;
-    let (enabled, _) = app.signed_in_user().await;
-    let user = claims_of(&tokens.access_token)["sub"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .await
+}
+
+/// `POST /api/admin/users/{user of access_token}/{action}`: asserts 204.
+async fn admin_action(app: &TestApp, access_token: &str, action: &str) {
+    let user = claims_of(access_token)["sub"].as_str().unwrap().to_string();
     let res = app
         .client
-        .post(app.url(&format!("/api/admin/users/{user}/disable")))
-        .bearer_auth(secret)
+        .post(app.url(&format!("/api/admin/users/{user}/{action}")))
+        .bearer_auth(ADMIN_SECRET)
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status().as_u16(), 204);
+    assert_eq!(res.status().as_u16(), 204, "{action}");
+}
+
+#[tokio::test]
+async fn a_disabled_account_gets_the_same_answer_and_no_reset_mail() {
+    let catcher = SmtpCatcher::start();
+    let app = app_with_admin(&catcher).await;
+    let (disabled, tokens) = app.signed_in_user().await;
+    let (enabled, _) = app.signed_in_user().await;
+    admin_action(&app, &tokens.access_token, "disable").await;
     let mut answers = Vec::new();
     for email in [&disabled, &enabled] {
         let res = forgot(&app, email).await;
@@ -381,27 +389,12 @@ async fn a_disabled_account_gets_the_same_answer_and_no_reset_mail() {
 #[tokio::test]
 async fn a_reset_link_mailed_before_the_account_was_disabled_resets_nothing() {
     let catcher = SmtpCatcher::start();
-    let secret = "the-operators-admin-secret-32-bytes-at-least";
-    let app = app()
-        .mail_to(&catcher)
-        .var("AUTHD_ADMIN_SECRETS", format!("ops:{secret}"))
-        .spawn()
-        .await;
+    let app = app_with_admin(&catcher).await;
     let (email, tokens) = app.signed_in_user().await;
     forgot(&app, &email).await;
     let token = reset_token(&catcher, &email, 1).await;
-    let user = claims_of(&tokens.access_token)["sub"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let admin = |action: &'static str| {
-        app.client
-            .post(app.url(&format!("/api/admin/users/{user}/{action}")))
-            .bearer_auth(secret)
-            .send()
-    };
-    assert_eq!(admin("disable").await.unwrap().status().as_u16(), 204);
-    assert_eq!(admin("enable").await.unwrap().status().as_u16(), 204);
+    admin_action(&app, &tokens.access_token, "disable").await;
+    admin_action(&app, &tokens.access_token, "enable").await;
     assert_error(
         reset(&app, &token, NEW_PASSWORD).await,
         400,
