@@ -2,7 +2,7 @@
 //! Redis, and a Bearer guard. `app::startup::Application` is the entry
 //! point. The folders are the layers, each importing only those below it:
 //! `app` → `http` → `auth` → stores (`sessions`, `users`, `throttle`, `jwt`,
-//! `factors`)
+//! `factors`, `federation`)
 //! → the mail outbox (`mail`) → `connections` → `common`; `docs/architecture.md` tells what each owns,
 //! and `tests/layers.rs` checks the `use` lines.
 
@@ -11,6 +11,7 @@ pub mod auth;
 pub mod common;
 pub mod connections;
 pub mod factors;
+pub mod federation;
 pub mod http;
 pub mod jwt;
 pub mod mail;

@@ -367,7 +367,7 @@ fn schema_key_parts() -> (BTreeSet<String>, BTreeSet<String>) {
 fn collect_parts(pattern: &str, tags: &mut BTreeSet<String>, suffixes: &mut BTreeSet<String>) {
     if let Some((_, after)) = pattern.split_once('{') {
         if let Some((tag, _)) = after.split_once(':') {
-            if tag.chars().all(|c| c.is_ascii_lowercase()) && !tag.is_empty() {
+            if tag.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !tag.is_empty() {
                 tags.insert(tag.to_string());
             }
         }

@@ -15,7 +15,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("rules", &["auth"]),
     (
         "stores",
-        &["sessions", "users", "throttle", "jwt", "factors"],
+        &[
+            "sessions",
+            "users",
+            "throttle",
+            "jwt",
+            "factors",
+            "federation",
+        ],
     ),
     // Below the stores, so a store can queue a mail in its own transaction.
     ("mail outbox", &["mail"]),

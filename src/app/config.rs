@@ -15,6 +15,7 @@ use crate::common::settings::{
 pub use crate::common::settings::{ConfigError, Environment};
 use crate::connections::{DatabaseSettings, RedisSettings};
 use crate::factors::FactorSettings;
+use crate::federation::{FederationSettings, ProviderSettings};
 use crate::http::client_ip::TrustedProxies;
 use crate::jwt::{JwtSettings, SigningKeySource};
 use crate::mail::MailSettings;
@@ -102,6 +103,9 @@ pub struct Settings {
     pub hashing: HashingSettings,
     pub mail: MailSettings,
     pub factors: FactorSettings,
+    pub federation: FederationSettings,
+    /// Each provider `AUTHD_OIDC_PROVIDERS` lists, from its own variables.
+    pub providers: Vec<ProviderSettings>,
     /// `AUTHD_GUARD_CACHE_ENTRIES`, declared by the guard crate (resource
     /// servers read the same one).
     pub guard_cache: GuardCacheSettings,
@@ -152,6 +156,7 @@ impl Settings {
             HashingSettings::VARIABLES,
             MailSettings::VARIABLES,
             FactorSettings::VARIABLES,
+            FederationSettings::VARIABLES,
         ]
         .into_iter()
         .flatten()
@@ -167,15 +172,19 @@ impl Settings {
         vars: I,
     ) -> Result<Self, ConfigError> {
         let vars = Vars::new(vars);
+        let server = ServerSettings::read(&vars)?;
+        let federation = FederationSettings::read(&vars)?;
+        let providers = federation.read_providers(&vars, server.environment)?;
         let mut undeclared: Vec<String> = vars
             .names()
             .filter(|name| !belongs_elsewhere(name))
             .filter(|name| Self::variables().all(|v| v.name != *name))
+            .filter(|name| !federation.declares(name))
             .map(str::to_string)
             .collect();
         undeclared.sort();
         let settings = Self {
-            server: ServerSettings::read(&vars)?,
+            server,
             redis: RedisSettings::read(&vars)?,
             database: DatabaseSettings::read(&vars)?,
             jwt: JwtSettings::read(&vars)?,
@@ -185,6 +194,8 @@ impl Settings {
             hashing: HashingSettings::read(&vars)?,
             mail: MailSettings::read(&vars)?,
             factors: FactorSettings::read(&vars)?,
+            federation,
+            providers,
             guard_cache: GuardCacheSettings::read(&vars)?,
             undeclared,
         };

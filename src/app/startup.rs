@@ -16,6 +16,7 @@ use crate::common::sealing::Sealer;
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
 use crate::factors::{Challenges, RelyingParty, StandIns};
+use crate::federation::{Federation, NonceLog};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::mount::Guards;
@@ -132,6 +133,10 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         ProofLog::new(connections.redis.clone(), &redis.prefix),
         settings.server.public_url.clone(),
         factors,
+        Federation::new(
+            settings.providers.clone(),
+            NonceLog::new(connections.redis.clone(), &redis.prefix),
+        ),
     );
     Ok(Assembled {
         auth,

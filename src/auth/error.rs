@@ -53,6 +53,20 @@ pub enum AuthError {
     /// expired (`invalid_grant`; the text says which).
     #[error("{0}")]
     InvalidFactor(&'static str),
+    /// An ID token that fails a check (`invalid_grant`; the text says which).
+    #[error("{0}")]
+    IdTokenRefused(&'static str),
+    /// A provider's new identity whose verified address is an account's
+    /// that has not verified it (409 `account_exists`).
+    #[error("account exists")]
+    AccountExists,
+    /// A provider's new identity with an address the provider has not
+    /// verified (409 `email_not_verified`).
+    #[error("the provider has not verified the address")]
+    AddressNotVerified,
+    /// The OpenID provider could not be reached when a key was needed.
+    #[error("OpenID provider unavailable")]
+    ProviderUnavailable(#[source] crate::federation::ProviderUnavailable),
     /// Changing the factors of a user who has one needs a token from a
     /// login with a second factor or a passkey (403
     /// `insufficient_user_authentication`, RFC 9470).

@@ -84,7 +84,9 @@ impl Auth {
                 return Err(AuthError::EmailNotVerified);
             }
             if credentials.factors.any() {
-                let challenge = self.second_step(&credentials, device).await?;
+                let challenge = self
+                    .second_step(&credentials, device, Amr::PASSWORD)
+                    .await?;
                 return Ok(LoginOutcome::SecondStep(challenge));
             }
             self.open_session(&credentials, device, client, key, Amr::PASSWORD)

@@ -66,17 +66,23 @@ struct PendingLogin {
     device: Option<String>,
     totp: bool,
     webauthn: Option<PasskeyAuthentication>,
+    /// The first step was an ID token, not a password (absent in steps
+    /// opened before sign-in with providers: a password).
+    #[serde(default)]
+    federated: bool,
 }
 
 const UNKNOWN_STEP: &str = "the mfa_token is unknown, expired or used: log in again";
 const WRONG_ANSWER: &str = "the code, recovery code or passkey is wrong or was used already";
 
 impl Auth {
-    /// Opens the second step of a login whose password was right.
+    /// Opens the second step of a login whose first step (`first`: a
+    /// password, or an ID token) was right.
     pub(super) async fn second_step(
         &self,
         credentials: &Credentials,
         device: Option<String>,
+        first: Amr,
     ) -> Result<MfaRequired, AuthError> {
         let user = credentials.user.id;
         let mut factors = Vec::new();
@@ -106,6 +112,7 @@ impl Auth {
             device,
             totp: credentials.factors.totp,
             webauthn,
+            federated: first.contains(Amr::FEDERATED),
         };
         let state = serde_json::to_string(&pending)
             .map_err(|e| AuthError::Internal(InternalError::Serialise(e)))?;
@@ -174,7 +181,12 @@ impl Auth {
         answer: SecondFactor,
     ) -> Result<Option<Amr>, AuthError> {
         let user = credentials.user.id;
-        let with_password = Amr::PASSWORD.with(Amr::MULTIPLE_FACTORS);
+        let first = if pending.federated {
+            Amr::FEDERATED
+        } else {
+            Amr::PASSWORD
+        };
+        let with_first = first.with(Amr::MULTIPLE_FACTORS);
         match answer {
             SecondFactor::Code(code) => {
                 if !pending.totp {
@@ -187,12 +199,12 @@ impl Auth {
                 Ok(self
                     .totp_code_matches(user, &secret, &code)
                     .await?
-                    .then_some(with_password.with(Amr::ONE_TIME_CODE)))
+                    .then_some(with_first.with(Amr::ONE_TIME_CODE)))
             }
             SecondFactor::RecoveryCode(code) => Ok(self
                 .recovery_code_matches(credentials, &code)
                 .await?
-                .then_some(with_password.with(Amr::ONE_TIME_CODE))),
+                .then_some(with_first.with(Amr::ONE_TIME_CODE))),
             SecondFactor::Credential(assertion) => {
                 let Some(state) = &pending.webauthn else {
                     return Ok(None);
@@ -214,7 +226,7 @@ impl Auth {
                 Ok(self
                     .passkey_used(user, &result)
                     .await?
-                    .map(|key| with_password.with(key)))
+                    .map(|key| with_first.with(key)))
             }
         }
     }

@@ -10,6 +10,7 @@ mod callers;
 mod devices;
 mod dpop;
 mod error;
+mod federated;
 mod guard;
 mod login;
 mod mfa;
@@ -37,6 +38,7 @@ pub use settings::{AccessTokenCheck, AuthSettings};
 
 use crate::common::sealing::Sealer;
 use crate::factors::{Challenges, RelyingParty, StandIns};
+use crate::federation::Federation;
 use crate::jwt::AccessTokens;
 use crate::mail::Mailer;
 use crate::sessions::{ProofLog, SessionStore};
@@ -55,6 +57,8 @@ pub struct Auth {
     settings: AuthSettings,
     dpop: dpop::Dpop,
     factors: FactorServices,
+    /// Sign-in with OpenID providers (none configured: off).
+    federation: Federation,
 }
 
 /// What second factors run on: sealed TOTP secrets, the WebAuthn relying
@@ -107,6 +111,7 @@ impl Auth {
         proofs: ProofLog,
         public_url: Option<String>,
         factors: FactorServices,
+        federation: Federation,
     ) -> Self {
         let dpop = dpop::Dpop {
             rules: authd_guard::dpop::ProofRules {
@@ -125,6 +130,7 @@ impl Auth {
         Self {
             dpop,
             factors,
+            federation,
             users,
             hasher,
             sessions: Arc::new(sessions),

@@ -75,7 +75,11 @@ impl Auth {
         password: Password,
         credentials: Option<&Credentials>,
     ) -> Result<bool, AuthError> {
-        let stored = credentials.map(|c| c.password_hash.clone());
+        // An account made by a provider sign-in has no password (an empty
+        // hash): checked like an unknown address, against the dummy hash.
+        let stored = credentials
+            .map(|c| c.password_hash.clone())
+            .filter(|hash| !hash.is_empty());
         match self.hasher.verify(password, stored).await {
             Ok(matched) => Ok(matched),
             Err(HashError::StoredHash(why)) => {

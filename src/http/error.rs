@@ -59,6 +59,14 @@ pub enum ApiError {
     InvalidFactor(&'static str),
     #[error("already enrolled")]
     AlreadyEnrolled,
+    /// `invalid_grant` saying what was wrong with an ID token.
+    #[error("{0}")]
+    IdTokenRefused(&'static str),
+    #[error("account exists")]
+    AccountExists,
+    /// 409 `email_not_verified`: the provider has not verified the address.
+    #[error("address not verified by the provider")]
+    AddressNotVerified,
     #[error("insufficient user authentication")]
     InsufficientAuthentication,
     #[error("store unavailable")]
@@ -92,6 +100,10 @@ impl From<AuthError> for ApiError {
             AuthError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
             AuthError::InvalidFactor(text) => Self::InvalidFactor(text),
             AuthError::AlreadyEnrolled => Self::AlreadyEnrolled,
+            AuthError::IdTokenRefused(text) => Self::IdTokenRefused(text),
+            AuthError::AccountExists => Self::AccountExists,
+            AuthError::AddressNotVerified => Self::AddressNotVerified,
+            AuthError::ProviderUnavailable(cause) => Self::Unavailable(Box::new(cause)),
             AuthError::InsufficientAuthentication => Self::InsufficientAuthentication,
             AuthError::Store(cause) => Self::Unavailable(Box::new(cause)),
             busy @ AuthError::HashingBusy => Self::Unavailable(Box::new(busy)),
@@ -116,7 +128,7 @@ pub struct ErrorBody<'a> {
     /// `invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`, `not_found`,
     /// `email_taken`, `email_not_verified`,
     /// `already_verified`, `mfa_required`, `already_enrolled`,
-    /// `insufficient_user_authentication`,
+    /// `insufficient_user_authentication`, `account_exists`,
     /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
     /// `temporarily_unavailable` or `server_error`.
     error: &'a str,
@@ -169,6 +181,9 @@ impl ApiError {
             Self::MfaRequired(_) => "mfa_required",
             Self::InvalidFactor(_) => "invalid_grant",
             Self::AlreadyEnrolled => "already_enrolled",
+            Self::IdTokenRefused(_) => "invalid_grant",
+            Self::AccountExists => "account_exists",
+            Self::AddressNotVerified => "email_not_verified",
             Self::InsufficientAuthentication => "insufficient_user_authentication",
             Self::Unavailable(_) => "temporarily_unavailable",
             Self::Internal(_) => "server_error",
@@ -197,10 +212,17 @@ impl ApiError {
             Self::UnsupportedMediaType => "the body must be application/json",
             Self::RateLimited { .. } => "too many attempts; retry later",
             Self::MfaRequired(_) => {
-                "the password is right; finish the login with a second factor at /api/login/mfa"
+                "the password or ID token is right; finish the login with a second factor at /api/login/mfa"
             }
             Self::InvalidFactor(text) => text,
             Self::AlreadyEnrolled => "TOTP is on already: turn it off before enrolling again",
+            Self::IdTokenRefused(text) => text,
+            Self::AccountExists => {
+                "an account holds this address but has not verified it: log in to it and link the provider at /api/identities"
+            }
+            Self::AddressNotVerified => {
+                "the provider has not verified this address: verify it with the provider, or sign in another way"
+            }
             Self::InsufficientAuthentication => {
                 authd_guard::INSUFFICIENT_AUTHENTICATION_DESCRIPTION
             }
@@ -218,9 +240,12 @@ impl ResponseError for ApiError {
             | Self::UnsupportedGrantType
             | Self::InvalidDpopProof(_)
             | Self::UseDpopNonce(_)
-            | Self::InvalidFactor(_) => StatusCode::BAD_REQUEST,
+            | Self::InvalidFactor(_)
+            | Self::IdTokenRefused(_) => StatusCode::BAD_REQUEST,
             Self::MfaRequired(_) | Self::InsufficientAuthentication => StatusCode::FORBIDDEN,
-            Self::AlreadyEnrolled => StatusCode::CONFLICT,
+            Self::AlreadyEnrolled | Self::AccountExists | Self::AddressNotVerified => {
+                StatusCode::CONFLICT
+            }
             Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
             Self::NotFound | Self::Off(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -26,6 +26,7 @@ use super::routes::{
         account::register,
         login::login,
         login::login_mfa,
+        login::login_id_token,
         login::passkey_login_start,
         login::passkey_login_finish,
         login::refresh,

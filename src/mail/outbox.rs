@@ -40,6 +40,11 @@ pub async fn insert<'c, E>(executor: E, mail: &Rendered) -> Result<(), sqlx::Err
 where
     E: Executor<'c, Database = Any>,
 {
+    // An account made by a provider sign-in without an address has no one
+    // to mail: its notices are dropped here, the one place mail is queued.
+    if mail.recipient.is_empty() {
+        return Ok(());
+    }
     let now = now_ms();
     sqlx::query(
         "INSERT INTO mail_outbox (id, kind, recipient, subject, text_body, html_body, \

@@ -76,6 +76,8 @@ macro_rules! credentials_query {
 }
 const BY_EMAIL: &str = credentials_query!("email_normalized = $1");
 const BY_ID: &str = credentials_query!("id = $1");
+const BY_IDENTITY: &str =
+    credentials_query!("id = (SELECT user_id FROM identities WHERE issuer = $1 AND subject = $2)");
 
 impl UserStore {
     pub fn new(sql: Sql) -> Self {
@@ -154,25 +156,39 @@ impl UserStore {
         &self,
         email: &Email,
     ) -> Result<Option<Credentials>, StoreError> {
-        self.credentials_where(BY_EMAIL, email.normalized.clone())
+        self.credentials_where(BY_EMAIL, vec![email.normalized.clone()])
+            .await
+    }
+
+    /// The account an identity at a provider belongs to, with its credential.
+    pub async fn credentials_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Credentials>, StoreError> {
+        self.credentials_where(BY_IDENTITY, vec![issuer.to_string(), subject.to_string()])
             .await
     }
 
     /// The account and its credential, by id.
     pub async fn credentials_by_id(&self, id: Uuid) -> Result<Option<Credentials>, StoreError> {
-        self.credentials_where(BY_ID, id.to_string()).await
+        self.credentials_where(BY_ID, vec![id.to_string()]).await
     }
 
     async fn credentials_where(
         &self,
         sql: &'static str,
-        value: String,
+        values: Vec<String>,
     ) -> Result<Option<Credentials>, StoreError> {
         let row = self
             .sql
-            .run(
-                move |pool| async move { sqlx::query(sql).bind(value).fetch_optional(&pool).await },
-            )
+            .run(move |pool| async move {
+                values
+                    .into_iter()
+                    .fold(sqlx::query(sql), |query, value| query.bind(value))
+                    .fetch_optional(&pool)
+                    .await
+            })
             .await?;
         row.map(|row| {
             Ok(Credentials {
@@ -278,6 +294,7 @@ impl UserStore {
                     "DELETE FROM totp_factors WHERE user_id = $1",
                     "DELETE FROM recovery_codes WHERE user_id = $1",
                     "DELETE FROM passkeys WHERE user_id = $1",
+                    "DELETE FROM identities WHERE user_id = $1",
                 ] {
                     sqlx::query(table)
                         .bind(id.clone())
@@ -423,7 +440,7 @@ where
     row.try_get(column).map_err(StoreError::Database)
 }
 
-fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
+pub(super) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
     let id: String = get(row, "id")?;
     Ok(User {
         id: Uuid::parse_str(&id).map_err(|e| StoreError::DatabaseRow(format!("user id: {e}")))?,

@@ -10,6 +10,7 @@ mod durability;
 mod errors;
 mod failover;
 mod faults;
+mod federation;
 mod health;
 mod helpers;
 mod instances;

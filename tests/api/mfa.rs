@@ -788,3 +788,52 @@ async fn a_session_with_the_users_factor_changes_the_password_and_deletes_the_ac
         .unwrap();
     assert_eq!(res.status(), 204);
 }
+
+#[tokio::test]
+async fn an_id_token_is_a_first_step_like_a_password_for_a_user_with_totp() {
+    use authd_test_support::provider::TestProvider;
+    let provider = TestProvider::start().await;
+    let app = app()
+        .var("AUTHD_OIDC_PROVIDERS", "corp")
+        .var("AUTHD_OIDC_CORP_ISSUER", &provider.issuer)
+        .var("AUTHD_OIDC_CORP_CLIENT_IDS", "authd-app")
+        .spawn()
+        .await;
+    let sub = uuid::Uuid::new_v4().to_string();
+    let sign_in = |nonce: String| {
+        let mut claims = provider.claims("authd-app", &sub, &nonce);
+        claims["email"] = json!(unique_email());
+        claims["email_verified"] = json!(true);
+        let token = provider.sign(&claims);
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/login/id-token",
+                &json!({"provider": "corp", "id_token": token, "nonce": nonce}),
+            )
+            .await
+        }
+    };
+    clear_of_a_step_boundary().await;
+    let res = sign_in(uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(res.status(), 200);
+    let tokens: Tokens = res.json().await.unwrap();
+    let (totp, _) = enrol(&app, &tokens.access_token).await;
+    assert_eq!(
+        confirm(&app, &tokens.access_token, &totp.code(1))
+            .await
+            .status(),
+        200
+    );
+
+    let res = sign_in(uuid::Uuid::new_v4().to_string()).await;
+    let body = assert_error(res, 403, "mfa_required").await;
+    let mfa_token = body["mfa_token"].as_str().unwrap();
+    let res = second_step(&app, mfa_token, json!({"code": totp.code(0)})).await;
+    assert_eq!(res.status(), 200);
+    let strong: Tokens = res.json().await.unwrap();
+    assert_eq!(
+        claims_of(&strong.access_token)["amr"],
+        json!(["fed", "otp", "mfa"])
+    );
+}

@@ -41,6 +41,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/admin/users/{id}/verify-email"),
     ("delete", "/api/admin/users/{id}/factors"),
     ("post", "/api/login/mfa"),
+    ("post", "/api/login/id-token"),
     ("post", "/api/login/passkey/start"),
     ("post", "/api/login/passkey/finish"),
     ("post", "/api/mfa/totp"),
@@ -84,7 +85,9 @@ async fn the_document_covers_every_route_with_its_schemas() {
                 // A login's 403 may be `mfa_required`: the error body with
                 // the second step's fields.
                 let expected = match (*path, status.as_str()) {
-                    ("/api/login", "403") => "#/components/schemas/MfaRequiredBody",
+                    ("/api/login" | "/api/login/id-token", "403") => {
+                        "#/components/schemas/MfaRequiredBody"
+                    }
                     _ => "#/components/schemas/ErrorBody",
                 };
                 assert_eq!(schema, expected, "{method} {path} {status}");

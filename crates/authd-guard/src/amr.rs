@@ -16,8 +16,11 @@ impl Amr {
     pub const SOFTWARE_KEY: Amr = Amr(8);
     /// `mfa`: more than one factor.
     pub const MULTIPLE_FACTORS: Amr = Amr(16);
+    /// `fed`: an OpenID provider vouched for the user (an ID token).
+    pub const FEDERATED: Amr = Amr(32);
 
-    const NAMES: [(Amr, &'static str); 5] = [
+    const NAMES: [(Amr, &'static str); 6] = [
+        (Self::FEDERATED, "fed"),
         (Self::PASSWORD, "pwd"),
         (Self::ONE_TIME_CODE, "otp"),
         (Self::HARDWARE_KEY, "hwk"),

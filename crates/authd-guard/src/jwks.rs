@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{JwkSet, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::verifying_key::VerifyingKey;
@@ -30,6 +30,8 @@ struct Inner {
     allowed: Vec<Algorithm>,
     min_interval: Duration,
     max_age: Duration,
+    /// Keys without an `alg` get their key type's usual one.
+    infer_algorithms: bool,
     held: RwLock<Held>,
     /// Held while a fetch runs: the one fetch everybody waits for.
     fetching: tokio::sync::Mutex<Option<Instant>>,
@@ -89,6 +91,7 @@ impl Jwks {
             allowed: allowed.to_vec(),
             min_interval,
             max_age,
+            infer_algorithms: false,
             held: RwLock::new(Held {
                 keys: Arc::new(HashMap::new()),
                 fetched_at: None,
@@ -96,6 +99,16 @@ impl Jwks {
             fetching: tokio::sync::Mutex::new(None),
             refreshing_in_background: AtomicBool::new(false),
         }))
+    }
+
+    /// Keys published without an `alg` (OpenID providers may leave it out)
+    /// verify with their type's usual algorithm: RSA `RS256`, EC P-256
+    /// `ES256`, Ed25519 `EdDSA`, if allowed. Call before the set is shared.
+    pub fn inferring_algorithms(mut self) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.infer_algorithms = true;
+        }
+        self
     }
 
     pub(crate) fn algorithms(&self) -> &[Algorithm] {
@@ -156,6 +169,16 @@ impl Jwks {
         }
     }
 
+    /// Whether a set was ever fetched.
+    pub fn fetched(&self) -> bool {
+        self.0
+            .held
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .fetched_at
+            .is_some()
+    }
+
     fn refresh_in_background(&self) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
@@ -185,7 +208,7 @@ impl Jwks {
             .json()
             .await
             .map_err(|e| JwksError::Document(e.to_string()))?;
-        let keys = usable_keys(&set, &self.0.allowed);
+        let keys = usable_keys(&set, &self.0.allowed, self.0.infer_algorithms);
         let count = keys.len();
         let mut held = self.0.held.write().unwrap_or_else(|p| p.into_inner());
         held.keys = Arc::new(keys);
@@ -194,7 +217,7 @@ impl Jwks {
     }
 }
 
-fn usable_keys(set: &JwkSet, allowed: &[Algorithm]) -> KeyMap {
+fn usable_keys(set: &JwkSet, allowed: &[Algorithm], infer: bool) -> KeyMap {
     let mut keys = HashMap::new();
     for jwk in &set.keys {
         let Some(kid) = jwk.common.key_id.clone() else {
@@ -203,11 +226,12 @@ fn usable_keys(set: &JwkSet, allowed: &[Algorithm]) -> KeyMap {
         if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
             continue;
         }
-        let Some(algorithm) = jwk
-            .common
-            .key_algorithm
-            .and_then(|a| Algorithm::try_from(a).ok())
-        else {
+        let algorithm = match jwk.common.key_algorithm {
+            Some(named) => Algorithm::try_from(named).ok(),
+            None if infer => usual_algorithm(&jwk.algorithm),
+            None => None,
+        };
+        let Some(algorithm) = algorithm else {
             continue;
         };
         // A JWKS publishes public keys: a shared secret has no place in it.
@@ -226,6 +250,20 @@ fn usable_keys(set: &JwkSet, allowed: &[Algorithm]) -> KeyMap {
         }
     }
     keys
+}
+
+/// The algorithm a key of this type is usually published for.
+fn usual_algorithm(params: &AlgorithmParameters) -> Option<Algorithm> {
+    match params {
+        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+            Some(Algorithm::ES256)
+        }
+        AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+            Some(Algorithm::EdDSA)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +287,7 @@ mod tests {
                 {"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA", "kid": "shared", "alg": "HS256"},
             ]})),
             &[Algorithm::EdDSA, Algorithm::HS256],
+            false,
         );
         assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["good"]);
         assert_eq!(keys["good"].algorithm, Algorithm::EdDSA);
@@ -261,8 +300,20 @@ mod tests {
                 {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "ed", "alg": "EdDSA"},
             ]})),
             &[Algorithm::ES256],
+            false,
         );
         assert!(keys.is_empty());
+    }
+
+    #[test]
+    fn inferring_gives_a_key_without_alg_its_types_usual_one() {
+        let set = set(serde_json::json!({"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "no-alg"},
+        ]}));
+        assert!(usable_keys(&set, &[Algorithm::EdDSA], false).is_empty());
+        let keys = usable_keys(&set, &[Algorithm::EdDSA], true);
+        assert_eq!(keys["no-alg"].algorithm, Algorithm::EdDSA);
+        assert!(usable_keys(&set, &[Algorithm::RS256], true).is_empty());
     }
 
     #[tokio::test]

@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 mod requests;
 
 const LOGINS: &str = "authd_logins_total";
+const ID_TOKEN_LOGINS: &str = "authd_id_token_logins_total";
 const REFRESHES: &str = "authd_refreshes_total";
 const SESSIONS_ENDED: &str = "authd_sessions_ended_total";
 const STORE_ERRORS: &str = "authd_store_errors_total";
@@ -32,6 +33,32 @@ pub enum Login {
     Invalid,
     Throttled,
     Unavailable,
+}
+
+/// What became of a sign-in with a provider's ID token.
+#[derive(Debug, Clone, Copy)]
+pub enum IdTokenLogin {
+    Success,
+    /// The token was right; a second factor must follow.
+    SecondStep,
+    /// The token was refused, or the provider is not configured.
+    Invalid,
+    /// 409: the address is another account's, or not verified.
+    Conflict,
+    /// The provider or a store could not be reached.
+    Unavailable,
+}
+
+impl IdTokenLogin {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::SecondStep => "mfa_required",
+            Self::Invalid => "invalid",
+            Self::Conflict => "conflict",
+            Self::Unavailable => "unavailable",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +164,13 @@ impl Store {
 
 pub fn login(outcome: Login) {
     counter!(LOGINS, "outcome" => outcome.label()).increment(1);
+}
+
+/// `provider`: a configured provider's name, or `unknown` (the label set
+/// stays bounded whatever clients send).
+pub fn id_token_login(provider: &str, outcome: IdTokenLogin) {
+    counter!(ID_TOKEN_LOGINS, "provider" => provider.to_string(), "outcome" => outcome.label())
+        .increment(1);
 }
 
 pub fn refresh(outcome: Refresh) {
@@ -245,6 +279,10 @@ pub fn handle() -> &'static PrometheusHandle {
 
 fn describe() {
     describe_counter!(LOGINS, "Logins, by outcome");
+    describe_counter!(
+        ID_TOKEN_LOGINS,
+        "Sign-ins with a provider's ID token, by provider and outcome"
+    );
     describe_counter!(REFRESHES, "Refresh token presentations, by outcome");
     describe_counter!(SESSIONS_ENDED, "Sessions ended, by reason");
     describe_counter!(STORE_ERRORS, "Failed or timed-out store calls, by store");

@@ -116,6 +116,11 @@ impl KeySchema {
     pub fn client_registrations(&self, client: &str) -> String {
         format!("{}{{ip:{client}}}:register", self.prefix)
     }
+
+    /// An ID token's nonce, by the SHA-256 hex its token carries.
+    pub fn id_token_nonce(&self, digest: &str) -> String {
+        format!("{}{{oidc_nonce:{digest}}}", self.prefix)
+    }
 }
 
 /// The acknowledgement key of a call whose first key is `first`: the same

@@ -97,6 +97,65 @@ pub async fn login(
     }
 }
 
+/// A sign-in with an OpenID provider's ID token (docs/api.md, "Sign in with
+/// Apple, Google and other providers").
+#[derive(Deserialize, ToSchema)]
+struct IdTokenLoginRequest {
+    /// A provider of `AUTHD_OIDC_PROVIDERS` (`apple`, `google`, …).
+    #[schema(min_length = 1)]
+    provider: String,
+    /// The ID token the platform's sign-in sheet gave the app.
+    #[schema(min_length = 1)]
+    id_token: String,
+    /// The nonce the app kept: the ID token's `nonce` claim is its
+    /// SHA-256 (lowercase hex). Each nonce signs in once.
+    #[schema(min_length = 1, max_length = 512)]
+    nonce: String,
+    /// A name for the device (at most 100 characters), shown in the
+    /// session list.
+    #[schema(max_length = 100)]
+    device: Option<String>,
+}
+
+/// Signs in with a provider's ID token: a session, as after a password.
+#[utoipa::path(post, path = "/api/login/id-token", tag = "tokens",
+    params(("DPoP" = Option<String>, Header, description = "An RFC 9449 proof (docs/api.md, DPoP): binds the session to its key")),
+    request_body(content = IdTokenLoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in; the access token's `amr` is `[\"fed\"]`", body = TokenResponse),
+        (status = 400, description = "`invalid_request` (an unknown provider, a missing field); `invalid_grant` for an ID token that fails a check (the description says which) or a nonce used before; `invalid_dpop_proof`, `use_dpop_nonce`", body = crate::http::error::ErrorBody),
+        (status = 403, description = "The token is right and the user has a second factor (`mfa_required`): finish at `/api/login/mfa`; or `email_not_verified`", body = crate::http::error::MfaRequiredBody),
+        (status = 404, description = "Sign-in with providers is off (`not_found`)", body = crate::http::error::ErrorBody),
+        (status = 409, description = "A new identity whose address an account holds unverified (`account_exists`), or whose address the provider has not verified (`email_not_verified`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
+        crate::http::responses::Unavailable
+    ))]
+pub async fn login_id_token(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (input, _) = body::required::<IdTokenLoginRequest>(&req, &body, false)?;
+    let client = client(&req, &state.trusted_proxies);
+    let presented = Presented::from_request(&req, state.auth.dpop_public_base());
+    let outcome = state
+        .auth
+        .login_with_id_token(
+            &input.provider,
+            &input.id_token,
+            &input.nonce,
+            input.device.as_deref(),
+            &client,
+            &presented,
+        )
+        .await?;
+    match outcome {
+        LoginOutcome::Session(pair) => Ok(token_response(pair, &state)),
+        LoginOutcome::SecondStep(challenge) => Err(ApiError::MfaRequired(Box::new(challenge))),
+    }
+}
+
 /// The second step of a login: the `mfa_token` and one answer.
 #[derive(Deserialize, ToSchema)]
 struct MfaLoginRequest {
@@ -346,6 +405,7 @@ fn no_content() -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards) {
     cfg.service(open("/api/login", web::post().to(login)))
         .service(open("/api/login/mfa", web::post().to(login_mfa)))
+        .service(open("/api/login/id-token", web::post().to(login_id_token)))
         .service(open(
             "/api/login/passkey/start",
             web::post().to(passkey_login_start),

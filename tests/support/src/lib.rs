@@ -11,11 +11,14 @@
 //!   [`app::app`]) and its HTTP helpers.
 //! - [`keys`]: signing key files.
 //! - [`service`]: the real `authd` process (see [`authd_bin!`]).
+//! - [`provider`]: an OpenID provider (discovery and JWKS over HTTP) that
+//!   mints ID tokens with its own keys.
 //! - [`smtp`]: a real SMTP server (aiosmtpd) that keeps what it receives.
 //! - [`values`]: the values tests share, such as [`values::PASSWORD`].
 
 pub mod app;
 pub mod keys;
+pub mod provider;
 pub mod servers;
 pub mod service;
 pub mod smtp;

@@ -1,0 +1,105 @@
+//! Sign-in with OpenID providers (Apple, Google, any other): the providers
+//! configured (`settings`), each one's discovery document and keys
+//! (`provider`), the checks an ID token must pass (`id_token`), and the
+//! nonces already used (`nonces`). Who the user then is, and the session,
+//! are `auth`'s to decide.
+
+pub mod id_token;
+pub mod nonces;
+pub mod provider;
+pub mod settings;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub use id_token::{nonce_digest, IdTokenError, Refused, VerifiedIdToken, LEEWAY};
+pub use nonces::NonceLog;
+pub use provider::{Provider, ProviderUnavailable, FETCHES_PER_MINUTE};
+pub use settings::{FederationSettings, ProviderSettings};
+
+use crate::common::clock::unix_now;
+use crate::connections::StoreError;
+
+/// The configured providers, by name, and the nonces they have seen.
+pub struct Federation {
+    providers: HashMap<String, Provider>,
+    nonces: NonceLog,
+}
+
+/// Why an ID token did not sign anybody in.
+#[derive(Debug)]
+pub enum FederationError {
+    /// No provider of that name is configured (400 `invalid_request`).
+    UnknownProvider,
+    /// 400 `invalid_grant`, saying why.
+    Refused(Refused),
+    /// The provider could not be reached (503).
+    Unavailable(ProviderUnavailable),
+    Store(StoreError),
+}
+
+impl Federation {
+    pub fn new(providers: Vec<ProviderSettings>, nonces: NonceLog) -> Self {
+        let client = provider::http_client();
+        Self {
+            providers: providers
+                .into_iter()
+                .map(|settings| {
+                    (
+                        settings.name.clone(),
+                        Provider::new(settings, client.clone()),
+                    )
+                })
+                .collect(),
+            nonces,
+        }
+    }
+
+    /// Whether any provider is configured (else the routes answer 404).
+    pub fn is_on(&self) -> bool {
+        !self.providers.is_empty()
+    }
+
+    /// The provider `name` names, if configured.
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.providers.get(name)
+    }
+
+    /// `id_token` from provider `name`, checked in full, its nonce spent:
+    /// of two uses of one nonce, on any instances, one succeeds.
+    pub async fn verify(
+        &self,
+        name: &str,
+        id_token: &str,
+        nonce: &str,
+    ) -> Result<VerifiedIdToken, FederationError> {
+        let provider = self
+            .provider(name)
+            .ok_or(FederationError::UnknownProvider)?;
+        let verified = provider
+            .verify(id_token, nonce)
+            .await
+            .map_err(|e| match e {
+                IdTokenError::Refused(r) => FederationError::Refused(r),
+                IdTokenError::Unavailable(u) => FederationError::Unavailable(u),
+            })?;
+        // Remembered as long as the token could pass the expiry check.
+        let window = Duration::from_secs(
+            verified
+                .expires_at
+                .saturating_sub(unix_now())
+                .saturating_add(LEEWAY.as_secs()),
+        );
+        if !self
+            .nonces
+            .first_use(&verified.nonce_digest, window)
+            .await
+            .map_err(FederationError::Store)?
+        {
+            return Err(FederationError::Refused(Refused(
+                "this nonce was used already: make a new one for each sign-in",
+            )));
+        }
+        Ok(verified)
+    }
+}
