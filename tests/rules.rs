@@ -1,7 +1,7 @@
 //! The rules of `auth::Auth`, called directly: no HTTP server, no request
 //! parsing, the real stores (a private Redis, a fresh database).
 
-use authd::auth::{Auth, AuthError, Client, LoginOutcome, TokenPair};
+use authd::auth::{Auth, AuthError, Client, FreshProof, LoginOutcome, TokenPair};
 use authd::common::identity::Identity;
 use authd::connections::Connections;
 use authd_guard::{Presented, Refusal};
@@ -137,7 +137,12 @@ async fn a_password_change_ends_other_sessions_and_keeps_the_callers() {
     let guard = r.auth.guard();
     let me = guard.authenticate(Some(&mine.access_token)).await.unwrap();
     r.auth
-        .change_password(me, PASSWORD, "a new passphrase", &client())
+        .change_password(
+            me,
+            FreshProof::Password(PASSWORD),
+            "a new passphrase",
+            &client(),
+        )
         .await
         .unwrap();
     assert!(guard.authenticate(Some(&mine.access_token)).await.is_ok());
@@ -176,10 +181,18 @@ async fn two_changes_from_the_same_password_cannot_both_land() {
     };
     let here = client();
     let (first, second) = tokio::join!(
-        r.auth
-            .change_password(who(a.session_id), PASSWORD, "first passphrase", &here),
-        r.auth
-            .change_password(who(b.session_id), PASSWORD, "second passphrase", &here),
+        r.auth.change_password(
+            who(a.session_id),
+            FreshProof::Password(PASSWORD),
+            "first passphrase",
+            &here
+        ),
+        r.auth.change_password(
+            who(b.session_id),
+            FreshProof::Password(PASSWORD),
+            "second passphrase",
+            &here
+        ),
     );
     let wins = [&first, &second].iter().filter(|r| r.is_ok()).count();
     assert_eq!(wins, 1, "{first:?} {second:?}");

@@ -2,11 +2,11 @@
 //! deletion. (A password change is in `password`.)
 
 use super::password::{new_password, presented_password};
-use super::{parse_email, Auth, AuthError, Client};
+use super::{parse_email, Auth, AuthError, Client, FreshProof};
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
 use crate::users::mailed_tokens;
-use crate::users::{CreateUserError, Email, User};
+use crate::users::{CreateUserError, User};
 
 impl Auth {
     /// `POST /api/register`. Throttled per client IP, counted whether or not
@@ -42,12 +42,21 @@ impl Auth {
         Ok(user)
     }
 
-    /// `GET /api/me`.
-    pub async fn me(&self, who: Identity) -> Result<User, AuthError> {
-        self.users
+    /// `GET /api/me`: the account, and the providers the user can sign in
+    /// with (each once, in the order they were linked).
+    pub async fn me(&self, who: Identity) -> Result<(User, Vec<String>), AuthError> {
+        let user = self
+            .users
             .find(who.user_id)
             .await?
-            .ok_or(AuthError::InvalidToken { token_sent: true })
+            .ok_or(AuthError::InvalidToken { token_sent: true })?;
+        let mut providers: Vec<String> = Vec::new();
+        for identity in self.users.identities_of(who.user_id).await? {
+            if !providers.contains(&identity.provider) {
+                providers.push(identity.provider);
+            }
+        }
+        Ok((user, providers))
     }
 
     /// `DELETE /api/account`: with the current password (checked and
@@ -59,24 +68,20 @@ impl Auth {
     /// a lost answer finds no account (401). The row goes only if its
     /// credential is still the one checked (a password change or a first
     /// factor meanwhile keeps it: 401, every session ended).
+    ///
+    /// `proof`: the password, or a fresh ID token of a linked identity.
     pub async fn delete_account(
         &self,
         who: Identity,
-        password: &str,
+        proof: FreshProof<'_>,
         client: &Client,
     ) -> Result<(), AuthError> {
-        let password = presented_password(password)?;
+        if let FreshProof::Password(password) = &proof {
+            presented_password(password)?;
+        }
         let credentials = self.caller(who).await?;
         self.step_up(who, &credentials).await?;
-        let email = Email::stored(&credentials.user.email);
-        self.checked(&email, client.ip, async {
-            let matched = match password {
-                Some(password) => self.password_matches(password, Some(&credentials)).await?,
-                None => false,
-            };
-            Ok(matched.then_some(()))
-        })
-        .await?;
+        self.fresh_proof(&credentials, proof, client).await?;
         self.sessions.end_for_deletion(who.user_id).await?;
         let confirmation = self
             .mailer

@@ -9,7 +9,7 @@ use super::{Auth, AuthError};
 use crate::common::telemetry;
 use crate::mail::MailKind;
 use crate::sessions::SessionInfo;
-use crate::users::User;
+use crate::users::{IdentityRow, User};
 
 /// Most users one page lists.
 pub const MAX_PAGE: i64 = 200;
@@ -20,10 +20,12 @@ pub struct UserPage {
     pub next_cursor: Option<String>,
 }
 
-/// A user as an operator sees them: the account and its live sessions.
+/// A user as an operator sees them: the account, its live sessions and
+/// its identities at providers.
 pub struct AdminUser {
     pub user: User,
     pub sessions: Vec<SessionInfo>,
+    pub identities: Vec<IdentityRow>,
 }
 
 fn parse_id(id: &str) -> Result<Uuid, AuthError> {
@@ -59,7 +61,12 @@ impl Auth {
         let id = parse_id(id)?;
         let user = self.users.find(id).await?.ok_or(AuthError::NotFound)?;
         let sessions = self.sessions.list(id).await?;
-        Ok(AdminUser { user, sessions })
+        let identities = self.users.identities_of(id).await?;
+        Ok(AdminUser {
+            user,
+            sessions,
+            identities,
+        })
     }
 
     /// Disables the account: no login, and every session ends (behind the
@@ -116,6 +123,24 @@ impl Auth {
             self.mailer.queued(MailKind::FactorsRemoved);
         }
         done(label, "remove_factors", id);
+        Ok(())
+    }
+
+    /// Unlinks one identity of the user, even the last way in (the
+    /// operator decides; a reset mail adds a password to an address). An
+    /// identity already gone is no error; 404 for no such user.
+    pub async fn admin_unlink_identity(
+        &self,
+        label: &str,
+        id: &str,
+        identity: &str,
+    ) -> Result<(), AuthError> {
+        let id = parse_id(id)?;
+        self.users.find(id).await?.ok_or(AuthError::NotFound)?;
+        if let Ok(identity) = Uuid::parse_str(identity) {
+            self.users.unlink_identity(id, identity, false).await?;
+        }
+        done(label, "unlink_identity", id);
         Ok(())
     }
 

@@ -64,6 +64,12 @@ pub enum AuthError {
     /// verified (409 `email_not_verified`).
     #[error("the provider has not verified the address")]
     AddressNotVerified,
+    /// The identity is linked to another user (409 `identity_in_use`).
+    #[error("identity in use")]
+    IdentityInUse,
+    /// Unlinking would leave the user no way in (409 `last_sign_in_method`).
+    #[error("last sign-in method")]
+    LastSignInMethod,
     /// The OpenID provider could not be reached when a key was needed.
     #[error("OpenID provider unavailable")]
     ProviderUnavailable(#[source] crate::federation::ProviderUnavailable),

@@ -9,16 +9,12 @@ use super::login::{device_name, LoginOutcome};
 use super::{Auth, AuthError, Client};
 use crate::common::telemetry::{self, IdTokenLogin};
 use crate::connections::StoreError;
-use crate::federation::{FederationError, VerifiedIdToken};
+use crate::federation::VerifiedIdToken;
 use crate::users::{AccountForIdentity, Credentials, Email, NewIdentity};
 
 /// What the 404 of a route of sign-in with providers says.
 pub const PROVIDERS_OFF: &str =
     "sign-in with OpenID providers is off: set AUTHD_OIDC_PROVIDERS to turn it on";
-const UNKNOWN_PROVIDER: &str = "provider is not one this server signs in with";
-const BAD_NONCE: &str =
-    "nonce must be the nonce the app kept (the ID token carries its SHA-256): 1 to 512 characters";
-const BAD_ID_TOKEN: &str = "id_token must be the provider's ID token (a JWT)";
 
 /// How many times a first sign-in looks again when an identity or address
 /// appeared under it (another sign-in or registration at the same moment).
@@ -41,30 +37,12 @@ impl Auth {
             if !self.federation.is_on() {
                 return Err(AuthError::Off(PROVIDERS_OFF));
             }
-            if self.federation.provider(provider).is_none() {
-                return Err(AuthError::InvalidRequest(UNKNOWN_PROVIDER));
-            }
-            if id_token.is_empty() {
-                return Err(AuthError::InvalidRequest(BAD_ID_TOKEN));
-            }
-            if nonce.is_empty() || nonce.len() > 512 {
-                return Err(AuthError::InvalidRequest(BAD_NONCE));
-            }
             let device = device_name(device)?;
             let key = self
                 .proof(presented, None, self.dpop.required)
                 .await?
                 .map(|p| p.thumbprint);
-            let verified = self
-                .federation
-                .verify(provider, id_token, nonce)
-                .await
-                .map_err(|e| match e {
-                    FederationError::UnknownProvider => AuthError::InvalidRequest(UNKNOWN_PROVIDER),
-                    FederationError::Refused(why) => AuthError::IdTokenRefused(why.0),
-                    FederationError::Unavailable(cause) => AuthError::ProviderUnavailable(cause),
-                    FederationError::Store(e) => AuthError::Store(e),
-                })?;
+            let verified = self.verified_id_token(provider, id_token, nonce).await?;
             let credentials = self.user_of(provider, &verified).await?;
             // A disabled account answers as a refused token would.
             if credentials.user.disabled {

@@ -23,7 +23,7 @@ use crate::common::identity::Identity;
 use crate::factors::webauthn::{backup_eligible, AuthenticationResult};
 use crate::factors::RelyingParty;
 use crate::mail::MailKind;
-use crate::users::PasskeyRow;
+use crate::users::{PasskeyDeleted, PasskeyRow};
 
 /// A ceremony between its start and its finish.
 #[derive(Serialize, Deserialize)]
@@ -185,8 +185,10 @@ impl Auth {
         let notice = self
             .mailer
             .notice(MailKind::FactorsRemoved, &credentials.user.email);
-        if !self.users.delete_passkey(who.user_id, id, notice).await? {
-            return Err(AuthError::NotFound);
+        match self.users.delete_passkey(who.user_id, id, notice).await? {
+            PasskeyDeleted::Deleted => {}
+            PasskeyDeleted::NotFound => return Err(AuthError::NotFound),
+            PasskeyDeleted::LastWayIn => return Err(AuthError::LastSignInMethod),
         }
         self.mailer.queued(MailKind::FactorsRemoved);
         log::info!("user {}: passkey {id} deleted", who.user_id);

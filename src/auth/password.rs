@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 
-use super::{Auth, AuthError, Client, InternalError};
+use super::{Auth, AuthError, Client, FreshProof, InternalError};
 use crate::common::identity::Identity;
 use crate::throttle::Admission;
 use crate::users::input::PasswordProblem;
@@ -27,27 +27,21 @@ impl Auth {
     /// works with the new password; the next login, or the client's retry
     /// (which finds its current password stale: `invalid_grant`, the change
     /// did land), sees Redis behind SQL and finishes the step (`finish_pending_change`).
+    ///
+    /// `proof`: the current password, or (for an account without one, or
+    /// any) a fresh ID token of a linked identity; the change then adds
+    /// the password.
     pub async fn change_password(
         &self,
         who: Identity,
-        current: &str,
+        proof: FreshProof<'_>,
         new: &str,
         client: &Client,
     ) -> Result<(), AuthError> {
         let new = new_password(new)?;
-        let current = presented_password(current)?;
         let credentials = self.caller(who).await?;
         self.step_up(who, &credentials).await?;
-        let email = Email::stored(&credentials.user.email);
-        let checked = self
-            .checked(&email, client.ip, async {
-                let matched = match current {
-                    Some(current) => self.password_matches(current, Some(&credentials)).await?,
-                    None => false,
-                };
-                Ok(matched.then_some(()))
-            })
-            .await;
+        let checked = self.fresh_proof(&credentials, proof, client).await;
         if let Err(AuthError::InvalidCredentials) = checked {
             self.finish_pending_change(&credentials).await?;
         }

@@ -46,6 +46,7 @@ pub struct VerifiedIdToken {
     pub email_verified: bool,
     /// The token's `nonce` claim: the SHA-256 hex of the app's nonce.
     pub nonce_digest: String,
+    pub issued_at: u64,
     pub expires_at: u64,
 }
 
@@ -155,6 +156,7 @@ impl Provider {
             email: claims.email.filter(|e| !e.is_empty()),
             email_verified,
             nonce_digest: sent,
+            issued_at: claims.iat,
             expires_at: claims.exp,
         })
     }

@@ -64,6 +64,10 @@ pub enum ApiError {
     IdTokenRefused(&'static str),
     #[error("account exists")]
     AccountExists,
+    #[error("identity in use")]
+    IdentityInUse,
+    #[error("last sign-in method")]
+    LastSignInMethod,
     /// 409 `email_not_verified`: the provider has not verified the address.
     #[error("address not verified by the provider")]
     AddressNotVerified,
@@ -102,6 +106,8 @@ impl From<AuthError> for ApiError {
             AuthError::AlreadyEnrolled => Self::AlreadyEnrolled,
             AuthError::IdTokenRefused(text) => Self::IdTokenRefused(text),
             AuthError::AccountExists => Self::AccountExists,
+            AuthError::IdentityInUse => Self::IdentityInUse,
+            AuthError::LastSignInMethod => Self::LastSignInMethod,
             AuthError::AddressNotVerified => Self::AddressNotVerified,
             AuthError::ProviderUnavailable(cause) => Self::Unavailable(Box::new(cause)),
             AuthError::InsufficientAuthentication => Self::InsufficientAuthentication,
@@ -129,6 +135,7 @@ pub struct ErrorBody<'a> {
     /// `email_taken`, `email_not_verified`,
     /// `already_verified`, `mfa_required`, `already_enrolled`,
     /// `insufficient_user_authentication`, `account_exists`,
+    /// `identity_in_use`, `last_sign_in_method`,
     /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
     /// `temporarily_unavailable` or `server_error`.
     error: &'a str,
@@ -183,6 +190,8 @@ impl ApiError {
             Self::AlreadyEnrolled => "already_enrolled",
             Self::IdTokenRefused(_) => "invalid_grant",
             Self::AccountExists => "account_exists",
+            Self::IdentityInUse => "identity_in_use",
+            Self::LastSignInMethod => "last_sign_in_method",
             Self::AddressNotVerified => "email_not_verified",
             Self::InsufficientAuthentication => "insufficient_user_authentication",
             Self::Unavailable(_) => "temporarily_unavailable",
@@ -220,6 +229,10 @@ impl ApiError {
             Self::AccountExists => {
                 "an account holds this address but has not verified it: log in to it and link the provider at /api/identities"
             }
+            Self::IdentityInUse => "this identity is linked to another account",
+            Self::LastSignInMethod => {
+                "this is the account's last way in: add a password, a passkey or another provider first"
+            }
             Self::AddressNotVerified => {
                 "the provider has not verified this address: verify it with the provider, or sign in another way"
             }
@@ -243,9 +256,11 @@ impl ResponseError for ApiError {
             | Self::InvalidFactor(_)
             | Self::IdTokenRefused(_) => StatusCode::BAD_REQUEST,
             Self::MfaRequired(_) | Self::InsufficientAuthentication => StatusCode::FORBIDDEN,
-            Self::AlreadyEnrolled | Self::AccountExists | Self::AddressNotVerified => {
-                StatusCode::CONFLICT
-            }
+            Self::AlreadyEnrolled
+            | Self::AccountExists
+            | Self::AddressNotVerified
+            | Self::IdentityInUse
+            | Self::LastSignInMethod => StatusCode::CONFLICT,
             Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
             Self::NotFound | Self::Off(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

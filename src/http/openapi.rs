@@ -10,8 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::routes::{
-    account, admin, health, jwks, login, metrics, mfa, oauth, passkeys, recovery, sessions,
-    verification,
+    account, admin, health, identities, jwks, login, metrics, mfa, oauth, passkeys, recovery,
+    sessions, verification,
 };
 
 #[derive(OpenApi)]
@@ -54,9 +54,13 @@ use super::routes::{
         admin::verify_email,
         admin::delete,
         admin::remove_factors,
+        admin::unlink_identity,
         account::me,
         account::delete,
         account::secure,
+        identities::list,
+        identities::link,
+        identities::unlink,
         oauth::revoke,
         oauth::introspect,
         oauth::metadata,

@@ -39,3 +39,28 @@ impl Ceremony {
         })
     }
 }
+
+/// An identity at a provider, linked to the user.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct LinkedIdentity {
+    id: String,
+    /// The provider's name (`apple`, `google`, …).
+    provider: String,
+    /// The user's `sub` at the provider.
+    subject: String,
+    /// The address the provider gave when it was linked, if any.
+    email: Option<String>,
+    created_at: String,
+}
+
+impl From<crate::users::IdentityRow> for LinkedIdentity {
+    fn from(row: crate::users::IdentityRow) -> Self {
+        Self {
+            id: row.id.to_string(),
+            provider: row.provider,
+            subject: row.subject,
+            email: row.email,
+            created_at: crate::common::clock::rfc3339(row.created_at),
+        }
+    }
+}

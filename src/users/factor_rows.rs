@@ -4,10 +4,20 @@
 
 use uuid::Uuid;
 
+use super::identities::{another_way_in, lock_user, Except};
 use super::store::{get, UserStore};
 use crate::common::clock::unix_now;
 use crate::connections::StoreError;
 use crate::mail::{outbox, Rendered};
+
+/// What deleting a passkey came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyDeleted {
+    Deleted,
+    NotFound,
+    /// The user's last way in (no password, no other passkey or identity).
+    LastWayIn,
+}
 
 /// A user's TOTP row.
 #[derive(Clone)]
@@ -323,11 +333,27 @@ impl UserStore {
         user: Uuid,
         id: Uuid,
         notice: Rendered,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<PasskeyDeleted, StoreError> {
         let (user, id) = (user.to_string(), id.to_string());
         self.sql()
             .run(move |pool| async move {
                 let mut tx = pool.begin().await?;
+                lock_user(&mut tx, &user).await?;
+                // An account made by a provider sign-in may have no password:
+                // its last passkey stays while it is its only way in.
+                if !another_way_in(&mut tx, &user, Except::Passkey(&id)).await? {
+                    let mine = sqlx::query("SELECT 1 FROM passkeys WHERE id = $1 AND user_id = $2")
+                        .bind(id.clone())
+                        .bind(user.clone())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .is_some();
+                    return Ok(if mine {
+                        PasskeyDeleted::LastWayIn
+                    } else {
+                        PasskeyDeleted::NotFound
+                    });
+                }
                 let deleted = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
                     .bind(id)
                     .bind(user)
@@ -335,11 +361,12 @@ impl UserStore {
                     .await?
                     .rows_affected()
                     == 1;
-                if deleted {
-                    outbox::insert(&mut *tx, &notice).await?;
+                if !deleted {
+                    return Ok(PasskeyDeleted::NotFound);
                 }
+                outbox::insert(&mut *tx, &notice).await?;
                 tx.commit().await?;
-                Ok(deleted)
+                Ok(PasskeyDeleted::Deleted)
             })
             .await
     }

@@ -11,9 +11,9 @@ pub mod mailed_tokens;
 pub mod settings;
 pub mod store;
 
-pub use factor_rows::{FactorAdded, PasskeyRow, TotpEnrolment};
+pub use factor_rows::{FactorAdded, PasskeyDeleted, PasskeyRow, TotpEnrolment};
 pub use hasher::{HashError, PasswordHasher};
-pub use identities::{AccountForIdentity, NewIdentity};
+pub use identities::{AccountForIdentity, IdentityRow, NewIdentity, Unlinked};
 pub use input::{Email, Password};
 pub use mailed_tokens::{MailedToken, TokenKind};
 pub use settings::HashingSettings;

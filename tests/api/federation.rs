@@ -12,21 +12,21 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 use authd_test_support::provider::TestProvider;
 
-const APPLE_BUNDLE: &str = "com.example.app";
+pub(crate) const APPLE_BUNDLE: &str = "com.example.app";
 const APPLE_SERVICES: &str = "com.example.web";
-const GOOGLE_WEB: &str = "1234-web.apps.googleusercontent.com";
-const GOOGLE_IOS: &str = "1234-ios.apps.googleusercontent.com";
+pub(crate) const GOOGLE_WEB: &str = "1234-web.apps.googleusercontent.com";
+pub(crate) const GOOGLE_IOS: &str = "1234-ios.apps.googleusercontent.com";
 const GOOGLE_ANDROID: &str = "1234-android.apps.googleusercontent.com";
-const ADMIN_SECRET: &str = "the-operators-admin-secret-32-bytes-at-least";
+pub(crate) const ADMIN_SECRET: &str = "the-operators-admin-secret-32-bytes-at-least";
 
 /// Apple and Google, each a provider of its own on loopback.
-struct Providers {
-    apple: TestProvider,
-    google: TestProvider,
+pub(crate) struct Providers {
+    pub(crate) apple: TestProvider,
+    pub(crate) google: TestProvider,
 }
 
 impl Providers {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self {
             apple: TestProvider::start().await,
             google: TestProvider::start().await,
@@ -34,7 +34,7 @@ impl Providers {
     }
 
     /// An app that signs in with both (and has the admin API on).
-    fn app(&self) -> AppBuilder {
+    pub(crate) fn app(&self) -> AppBuilder {
         app()
             .var("AUTHD_OIDC_PROVIDERS", "apple,google")
             .var("AUTHD_OIDC_APPLE_ISSUER", &self.apple.issuer)
@@ -51,17 +51,17 @@ impl Providers {
     }
 }
 
-fn fresh_nonce() -> String {
+pub(crate) fn fresh_nonce() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn fresh_sub() -> String {
+pub(crate) fn fresh_sub() -> String {
     format!("000{}.apple", uuid::Uuid::new_v4().simple())
 }
 
 /// What Sign in with Apple gives an iOS app: the bundle id as audience,
 /// `email_verified` and `is_private_email` as strings, a relay address.
-fn apple_claims(apple: &TestProvider, sub: &str, email: &str, nonce: &str) -> Value {
+pub(crate) fn apple_claims(apple: &TestProvider, sub: &str, email: &str, nonce: &str) -> Value {
     let mut claims = apple.claims(APPLE_BUNDLE, sub, nonce);
     claims["email"] = json!(email);
     claims["email_verified"] = json!("true");
@@ -72,7 +72,7 @@ fn apple_claims(apple: &TestProvider, sub: &str, email: &str, nonce: &str) -> Va
 
 /// What Google's Android sign-in gives: the web client as audience and the
 /// Android client as `azp`, `email_verified` a boolean.
-fn google_claims(google: &TestProvider, sub: &str, email: &str, nonce: &str) -> Value {
+pub(crate) fn google_claims(google: &TestProvider, sub: &str, email: &str, nonce: &str) -> Value {
     let mut claims = google.claims(GOOGLE_WEB, sub, nonce);
     claims["azp"] = json!(GOOGLE_ANDROID);
     claims["email"] = json!(email);
@@ -80,7 +80,12 @@ fn google_claims(google: &TestProvider, sub: &str, email: &str, nonce: &str) -> 
     claims
 }
 
-async fn sign_in(app: &TestApp, provider: &str, id_token: &str, nonce: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    provider: &str,
+    id_token: &str,
+    nonce: &str,
+) -> reqwest::Response {
     app.post_json(
         "/api/login/id-token",
         &json!({"provider": provider, "id_token": id_token, "nonce": nonce}),
@@ -89,13 +94,18 @@ async fn sign_in(app: &TestApp, provider: &str, id_token: &str, nonce: &str) -> 
 }
 
 /// Signs in and expects a session; its tokens.
-async fn signed_in(app: &TestApp, provider: &str, id_token: &str, nonce: &str) -> Tokens {
+pub(crate) async fn signed_in(
+    app: &TestApp,
+    provider: &str,
+    id_token: &str,
+    nonce: &str,
+) -> Tokens {
     let res = sign_in(app, provider, id_token, nonce).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     res.json().await.unwrap()
 }
 
-fn relay_address() -> String {
+pub(crate) fn relay_address() -> String {
     format!("{}@privaterelay.appleid.com", uuid::Uuid::new_v4().simple())
 }
 
@@ -487,7 +497,7 @@ async fn a_provider_down_when_a_key_is_needed_is_503_and_a_cached_key_needs_nobo
 }
 
 /// A password account whose address is verified by an operator.
-async fn verified_account(app: &TestApp) -> (String, Tokens) {
+pub(crate) async fn verified_account(app: &TestApp) -> (String, Tokens) {
     let (email, tokens) = app.signed_in_user().await;
     let user = claims_of(&tokens.access_token)["sub"]
         .as_str()

@@ -13,6 +13,7 @@ mod faults;
 mod federation;
 mod health;
 mod helpers;
+mod identities;
 mod instances;
 mod keys;
 mod liveness;

@@ -636,3 +636,58 @@ async fn with_a_public_url_on_an_ip_address_passkeys_are_off_and_say_what_turns_
     let listed = app.get_with("/api/passkeys", &tokens.access_token).await;
     assert_eq!(listed.status(), 200);
 }
+
+#[tokio::test]
+async fn a_passkey_that_is_the_last_way_in_of_an_account_without_a_password_stays() {
+    use authd_test_support::provider::TestProvider;
+    let provider = TestProvider::start().await;
+    let app = app()
+        .var("AUTHD_OIDC_PROVIDERS", "corp")
+        .var("AUTHD_OIDC_CORP_ISSUER", &provider.issuer)
+        .var("AUTHD_OIDC_CORP_CLIENT_IDS", "authd-app")
+        .spawn()
+        .await;
+    let (sub, email) = (uuid::Uuid::new_v4().to_string(), unique_email());
+    let nonce = uuid::Uuid::new_v4().to_string();
+    let mut claims = provider.claims("authd-app", &sub, &nonce);
+    claims["email"] = json!(email);
+    claims["email_verified"] = json!(true);
+    let res = app
+        .post_json(
+            "/api/login/id-token",
+            &json!({"provider": "corp", "id_token": provider.sign(&claims), "nonce": nonce}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let federated: Tokens = res.json().await.unwrap();
+    let mut phone = Phone::new();
+    let res = register(&app, &app, &federated.access_token, &mut phone, ORIGIN).await;
+    assert_eq!(res.status(), 201);
+    let passkey: Value = res.json().await.unwrap();
+
+    // A passkey login, then the identity goes: the passkey is a way in.
+    let ceremony = login_start(&app, json!({ "email": email })).await;
+    let assertion = phone.get(&ceremony["publicKey"], ORIGIN);
+    let res = login_finish(&app, &ceremony["challenge_id"], assertion).await;
+    assert_eq!(res.status(), 200);
+    let strong: Tokens = res.json().await.unwrap();
+    let listed: Value = app
+        .get_with("/api/identities", &strong.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let identity = listed["identities"][0]["id"].as_str().unwrap().to_string();
+    let res = app
+        .delete_with(
+            &app.url(&format!("/api/identities/{identity}")),
+            &strong.access_token,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+
+    // Now the passkey is the only way in: it stays.
+    let path = format!("/api/passkeys/{}", passkey["id"].as_str().unwrap());
+    let res = app.delete_with(&app.url(&path), &strong.access_token).await;
+    assert_error(res, 409, "last_sign_in_method").await;
+}

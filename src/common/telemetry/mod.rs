@@ -224,13 +224,14 @@ pub fn mail_queue_oldest(age: Duration) {
 }
 
 /// The admin actions, for the zeroed counters of a first scrape.
-pub const ADMIN_ACTIONS_ALL: [&str; 6] = [
+pub const ADMIN_ACTIONS_ALL: [&str; 7] = [
     "disable",
     "enable",
     "logout_all",
     "verify_email",
     "delete",
     "remove_factors",
+    "unlink_identity",
 ];
 
 pub fn admin_action(action: &'static str) {

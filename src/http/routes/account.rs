@@ -6,13 +6,14 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::FreshProof;
 use crate::common::clock::rfc3339;
 use crate::common::identity::Identity;
 use crate::http::body;
 use crate::http::client::client;
 use crate::http::mount::{guarded, open, Guards};
 use crate::http::state::AppState;
-use crate::http::ApiResult;
+use crate::http::{ApiError, ApiResult};
 use crate::users::User;
 
 #[derive(Deserialize, ToSchema)]
@@ -29,21 +30,31 @@ struct RegisterRequest {
 struct UserResponse {
     /// UUID.
     id: String,
-    email: String,
+    /// `null` for an account a provider sign-in made without an address.
+    email: Option<String>,
     /// RFC 3339.
     created_at: String,
-    /// Whether the address has been proven by the mailed link.
+    /// Whether the address has been proven (by the mailed link, an
+    /// operator, or the provider that made the account).
     email_verified: bool,
+    /// `/api/me`: the providers the user signs in with (`apple`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    providers: Option<Vec<String>>,
 }
 
-fn user_response(status: actix_web::http::StatusCode, user: User) -> HttpResponse {
+fn user_response(
+    status: actix_web::http::StatusCode,
+    user: User,
+    providers: Option<Vec<String>>,
+) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(UserResponse {
             id: user.id.to_string(),
-            email: user.email,
+            email: (!user.email.is_empty()).then_some(user.email),
             created_at: rfc3339(user.created_at),
             email_verified: user.email_verified,
+            providers,
         })
 }
 
@@ -70,16 +81,61 @@ pub async fn register(
         .auth
         .register(&input.email, &input.password, &client)
         .await?;
-    Ok(user_response(actix_web::http::StatusCode::CREATED, user))
+    Ok(user_response(
+        actix_web::http::StatusCode::CREATED,
+        user,
+        None,
+    ))
+}
+
+/// A fresh ID token of one of the caller's identities, in place of the
+/// password (an account made by a provider sign-in has none).
+#[derive(Deserialize, ToSchema)]
+struct IdTokenProof {
+    /// The provider of the identity.
+    #[schema(min_length = 1)]
+    provider: Option<String>,
+    /// An ID token of a linked identity, issued in the last 10 minutes.
+    #[schema(min_length = 1)]
+    id_token: Option<String>,
+    /// The nonce whose SHA-256 the ID token carries.
+    #[schema(min_length = 1, max_length = 512)]
+    nonce: Option<String>,
+}
+
+/// The password, or the ID token: exactly one.
+fn fresh_proof<'a>(
+    password: Option<&'a str>,
+    token: &'a IdTokenProof,
+) -> Result<FreshProof<'a>, ApiError> {
+    match (password, token.id_token.as_deref()) {
+        (Some(password), None) => Ok(FreshProof::Password(password)),
+        (None, Some(id_token)) => Ok(FreshProof::IdToken {
+            provider: token.provider.as_deref().ok_or(ApiError::InvalidRequest(
+                "provider is required with id_token",
+            ))?,
+            id_token,
+            nonce: token.nonce.as_deref().ok_or(ApiError::InvalidRequest(
+                "nonce is required with id_token",
+            ))?,
+        }),
+        _ => Err(ApiError::InvalidRequest(
+            "send the password, or an ID token of a linked identity (id_token, provider, nonce): exactly one",
+        )),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
 struct PasswordChange {
+    /// The current password; or, instead, an ID token of a linked identity.
     #[schema(min_length = 1, max_length = 1024)]
-    current_password: String,
+    current_password: Option<String>,
     /// 8 to 1024 characters, any Unicode (normalized to NFC).
     #[schema(min_length = 8, max_length = 1024)]
     new_password: String,
+    #[serde(flatten)]
+    #[schema(inline)]
+    id_token: IdTokenProof,
 }
 
 /// Changes the password; every other session of the user ends.
@@ -87,7 +143,7 @@ struct PasswordChange {
     request_body(content = PasswordChange, content_type = "application/json"),
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Invalid input, or the current password is wrong (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
+        (status = 400, description = "Invalid input, or the current password is wrong, or the ID token is refused or not of a linked identity (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
@@ -107,7 +163,7 @@ pub async fn change_password(
         .auth
         .change_password(
             *identity,
-            &input.current_password,
+            fresh_proof(input.current_password.as_deref(), &input.id_token)?,
             &input.new_password,
             &client,
         )
@@ -119,9 +175,12 @@ pub async fn change_password(
 
 #[derive(Deserialize, ToSchema)]
 struct AccountDeletion {
-    /// The current password.
+    /// The current password; or, instead, an ID token of a linked identity.
     #[schema(min_length = 1, max_length = 1024)]
-    password: String,
+    password: Option<String>,
+    #[serde(flatten)]
+    #[schema(inline)]
+    id_token: IdTokenProof,
 }
 
 /// Deletes the caller's account: every session ends on every instance, a
@@ -130,7 +189,7 @@ struct AccountDeletion {
     request_body(content = AccountDeletion, content_type = "application/json"),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "Invalid input, or the password is wrong (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
+        (status = 400, description = "Invalid input, or the password is wrong, or the ID token is refused or not of a linked identity (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
         (status = 401, description = "No valid access token, or the account is gone (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
@@ -148,7 +207,11 @@ pub async fn delete(
     let client = client(&req, &state.trusted_proxies);
     state
         .auth
-        .delete_account(*identity, &input.password, &client)
+        .delete_account(
+            *identity,
+            fresh_proof(input.password.as_deref(), &input.id_token)?,
+            &client,
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -165,8 +228,12 @@ pub async fn me(
     identity: web::ReqData<Identity>,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    let user = state.auth.me(*identity).await?;
-    Ok(user_response(actix_web::http::StatusCode::OK, user))
+    let (user, providers) = state.auth.me(*identity).await?;
+    Ok(user_response(
+        actix_web::http::StatusCode::OK,
+        user,
+        Some(providers),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AdminUser;
 use crate::common::clock::rfc3339;
 use crate::http::mount::open;
+use crate::http::responses::LinkedIdentity;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 use crate::users::User;
@@ -86,6 +87,7 @@ struct AdminUserDetail {
     #[serde(flatten)]
     user: AdminUserSummary,
     sessions: Vec<AdminSession>,
+    identities: Vec<LinkedIdentity>,
 }
 
 /// Lists users by id, a page at a time.
@@ -133,7 +135,11 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     admin(&req, &state)?;
-    let AdminUser { user, sessions } = state.auth.admin_user(&id).await?;
+    let AdminUser {
+        user,
+        sessions,
+        identities,
+    } = state.auth.admin_user(&id).await?;
     let ms = |t: i64| rfc3339(t / 1000);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -151,6 +157,7 @@ pub async fn show(
                     ip: s.ip,
                 })
                 .collect(),
+            identities: identities.into_iter().map(LinkedIdentity::from).collect(),
         }))
 }
 
@@ -203,6 +210,32 @@ admin_action!(
     remove_factors, delete, "/api/admin/users/{id}/factors", admin_remove_factors
 );
 
+/// Unlinks one identity of the user (even the last way in).
+#[utoipa::path(delete, path = "/api/admin/users/{id}/identities/{identity}", operation_id = "admin_unlink_identity", tag = "admin", security(("admin" = [])),
+    params(
+        ("id" = String, Path, description = "The user id"),
+        ("identity" = String, Path, description = "The identity's id"),
+    ),
+    responses(
+        (status = 204, description = "Done (idempotent)"),
+        (status = 401, description = "No or a wrong admin secret (`invalid_token`)", body = crate::http::error::ErrorBody),
+        (status = 404, description = "No such user, or the admin API is off (`not_found`)", body = crate::http::error::ErrorBody),
+        crate::http::responses::Unavailable
+    ))]
+pub async fn unlink_identity(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let label = admin(&req, &state)?;
+    let (id, identity) = path.into_inner();
+    state
+        .auth
+        .admin_unlink_identity(&label, &id, &identity)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Mounts the admin API (each route checks the admin secret itself: not
 /// the user guard).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -228,5 +261,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(open(
             "/api/admin/users/{id}/factors",
             web::delete().to(remove_factors),
+        ))
+        .service(open(
+            "/api/admin/users/{id}/identities/{identity}",
+            web::delete().to(unlink_identity),
         ));
 }

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod admin;
 pub mod health;
+pub mod identities;
 pub mod jwks;
 pub mod login;
 pub mod metrics;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards, with_metrics: bo
     }
     account::configure(cfg, guards);
     login::configure(cfg, guards);
+    identities::configure(cfg, guards);
     mfa::configure(cfg, guards);
     passkeys::configure(cfg, guards);
     sessions::configure(cfg, guards);
