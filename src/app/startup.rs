@@ -16,7 +16,7 @@ use crate::common::sealing::Sealer;
 use crate::common::telemetry;
 use crate::connections::{Connections, Durability};
 use crate::factors::{Challenges, RelyingParty, StandIns};
-use crate::federation::{Federation, NonceLog};
+use crate::federation::{Federation, Flows, NonceLog};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::http::error::render_framework_error;
 use crate::http::mount::Guards;
@@ -136,6 +136,9 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         Federation::new(
             settings.providers.clone(),
             NonceLog::new(connections.redis.clone(), &redis.prefix),
+            Flows::new(connections.redis.clone(), &redis.prefix),
+            settings.federation.redirect_urls.clone(),
+            settings.server.public_url.as_deref(),
         ),
     );
     Ok(Assembled {

@@ -50,13 +50,7 @@ impl Auth {
             .find(who.user_id)
             .await?
             .ok_or(AuthError::InvalidToken { token_sent: true })?;
-        let mut providers: Vec<String> = Vec::new();
-        for identity in self.users.identities_of(who.user_id).await? {
-            if !providers.contains(&identity.provider) {
-                providers.push(identity.provider);
-            }
-        }
-        Ok((user, providers))
+        Ok((user, self.providers_of(who.user_id).await?))
     }
 
     /// `DELETE /api/account`: with the current password (checked and

@@ -3,7 +3,7 @@
 //! (issuer, `sub`), never by the email, then a session as after a
 //! password, or the second step for a user with a second factor.
 
-use authd_guard::{Amr, Presented};
+use authd_guard::{Amr, Presented, Thumbprint};
 
 use super::login::{device_name, LoginOutcome};
 use super::{Auth, AuthError, Client};
@@ -44,24 +44,47 @@ impl Auth {
                 .map(|p| p.thumbprint);
             let verified = self.verified_id_token(provider, id_token, nonce).await?;
             let credentials = self.user_of(provider, &verified).await?;
-            // A disabled account answers as a refused token would.
-            if credentials.user.disabled {
-                return Err(AuthError::InvalidCredentials);
-            }
-            if self.settings.require_verified_email && !credentials.user.email_verified {
-                return Err(AuthError::EmailNotVerified);
-            }
-            if credentials.factors.any() {
-                let challenge = self
-                    .second_step(&credentials, device, Amr::FEDERATED)
-                    .await?;
-                return Ok(LoginOutcome::SecondStep(challenge));
-            }
-            self.open_session(&credentials, device, client, key, Amr::FEDERATED)
+            self.federated_session(&credentials, device, client, key)
                 .await
-                .map(LoginOutcome::Session)
         }
         .await;
+        self.count_id_token_login(provider, &outcome);
+        outcome
+    }
+
+    /// What a user the provider vouched for gets, as after a password: a
+    /// session, or the second step when they have a second factor.
+    pub(super) async fn federated_session(
+        &self,
+        credentials: &Credentials,
+        device: Option<String>,
+        client: &Client,
+        key: Option<Thumbprint>,
+    ) -> Result<LoginOutcome, AuthError> {
+        // A disabled account answers as a refused token would.
+        if credentials.user.disabled {
+            return Err(AuthError::InvalidCredentials);
+        }
+        if self.settings.require_verified_email && !credentials.user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
+        if credentials.factors.any() {
+            let challenge = self
+                .second_step(credentials, device, Amr::FEDERATED)
+                .await?;
+            return Ok(LoginOutcome::SecondStep(challenge));
+        }
+        self.open_session(credentials, device, client, key, Amr::FEDERATED)
+            .await
+            .map(LoginOutcome::Session)
+    }
+
+    /// `authd_id_token_logins_total`, by provider and outcome.
+    pub(super) fn count_id_token_login(
+        &self,
+        provider: &str,
+        outcome: &Result<LoginOutcome, AuthError>,
+    ) {
         let label = if self.federation.provider(provider).is_some() {
             provider
         } else {
@@ -69,7 +92,7 @@ impl Auth {
         };
         telemetry::id_token_login(
             label,
-            match &outcome {
+            match outcome {
                 Ok(LoginOutcome::Session(_)) => IdTokenLogin::Success,
                 Ok(LoginOutcome::SecondStep(_)) => IdTokenLogin::SecondStep,
                 Err(AuthError::AccountExists | AuthError::AddressNotVerified) => {
@@ -84,7 +107,6 @@ impl Auth {
                 Err(_) => IdTokenLogin::Invalid,
             },
         );
-        outcome
     }
 
     /// The account of a verified ID token's identity. A first sign-in makes
@@ -97,7 +119,7 @@ impl Auth {
     /// - a verified address of nobody's: a new account with it, verified;
     /// - an unverified address: 409 `email_not_verified`;
     /// - no address: a new account without one.
-    async fn user_of(
+    pub(super) async fn user_of(
         &self,
         provider: &str,
         token: &VerifiedIdToken,

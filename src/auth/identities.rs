@@ -61,6 +61,30 @@ impl Auth {
             })
     }
 
+    /// The providers the user signs in with, each once, in the order they
+    /// were linked.
+    pub(super) async fn providers_of(&self, user: Uuid) -> Result<Vec<String>, AuthError> {
+        let mut providers: Vec<String> = Vec::new();
+        for identity in self.users.identities_of(user).await? {
+            if !providers.contains(&identity.provider) {
+                providers.push(identity.provider);
+            }
+        }
+        Ok(providers)
+    }
+
+    /// What introspection lists: the user's providers while sign-in with
+    /// providers is on (none asked of SQL otherwise).
+    pub(super) async fn introspected_providers(
+        &self,
+        user: Uuid,
+    ) -> Result<Option<Vec<String>>, AuthError> {
+        if !self.federation.is_on() {
+            return Ok(None);
+        }
+        self.providers_of(user).await.map(Some)
+    }
+
     /// `GET /api/identities`.
     pub async fn identities(&self, who: Identity) -> Result<Vec<IdentityRow>, AuthError> {
         Ok(self.users.identities_of(who.user_id).await?)
@@ -145,6 +169,11 @@ impl Auth {
                 id_token,
                 nonce,
             } => {
+                if !self.federation.is_on() {
+                    return Err(AuthError::InvalidRequest(
+                        "sign-in with providers is off here: send the password",
+                    ));
+                }
                 let token = self.verified_id_token(provider, id_token, nonce).await?;
                 let owner = self
                     .users

@@ -22,6 +22,7 @@ mod recovery;
 mod refresh;
 mod settings;
 mod verification;
+mod web_flow;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use mfa::{MfaRequired, SecondFactor, TotpEnrolmentStarted};
 pub use oauth::TokenState;
 pub use passkeys::PasskeyInfo;
 pub use settings::{AccessTokenCheck, AuthSettings};
+pub use web_flow::Callback;
 
 use crate::common::sealing::Sealer;
 use crate::factors::{Challenges, RelyingParty, StandIns};

@@ -15,8 +15,9 @@ use crate::sessions::RefreshToken;
 pub enum TokenState {
     /// Not a token authd would accept now (RFC 7662 §2.2 says no more).
     Inactive,
-    /// A valid access token of a live session.
-    Access(AccessClaims),
+    /// A valid access token of a live session, and (with sign-in with
+    /// providers on) the providers its user signs in with.
+    Access(AccessClaims, Option<Vec<String>>),
     /// The current refresh token of a live session.
     Refresh {
         identity: Identity,
@@ -25,6 +26,7 @@ pub enum TokenState {
         expires_at: u64,
         issued_at: u64,
         email_verified: bool,
+        providers: Option<Vec<String>>,
     },
 }
 
@@ -78,6 +80,7 @@ impl Auth {
                 expires_at: unix_now() + current.expires_in.as_secs(),
                 issued_at: (current.issued_at_ms.max(0) / 1000) as u64,
                 email_verified: current.email_verified,
+                providers: self.introspected_providers(refresh.user_id).await?,
             });
         }
         // Verification tolerates clock skew (`AUTHD_JWT_LEEWAY`); a token
@@ -90,6 +93,7 @@ impl Auth {
         if !self.sessions.is_live(who.user_id, who.session_id).await? {
             return Ok(TokenState::Inactive);
         }
-        Ok(TokenState::Access(claims))
+        let providers = self.introspected_providers(who.user_id).await?;
+        Ok(TokenState::Access(claims, providers))
     }
 }

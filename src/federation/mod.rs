@@ -4,6 +4,8 @@
 //! nonces already used (`nonces`). Who the user then is, and the session,
 //! are `auth`'s to decide.
 
+pub mod apple_secret;
+pub mod flows;
 pub mod id_token;
 pub mod nonces;
 pub mod provider;
@@ -12,18 +14,26 @@ pub mod settings;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub use flows::{s256, Flows, IssuedCode, PendingFlow};
 pub use id_token::{nonce_digest, IdTokenError, Refused, VerifiedIdToken, LEEWAY};
 pub use nonces::NonceLog;
-pub use provider::{Provider, ProviderUnavailable, FETCHES_PER_MINUTE};
+pub use provider::{ExchangeError, Provider, ProviderUnavailable, FETCHES_PER_MINUTE};
 pub use settings::{FederationSettings, ProviderSettings};
 
 use crate::common::clock::unix_now;
 use crate::connections::StoreError;
 
-/// The configured providers, by name, and the nonces they have seen.
+/// The configured providers, by name, the nonces they have seen, and the
+/// web flow's state.
 pub struct Federation {
     providers: HashMap<String, Provider>,
     nonces: NonceLog,
+    pub flows: Flows,
+    /// `AUTHD_OIDC_REDIRECT_URLS`.
+    pub redirect_urls: Vec<String>,
+    /// `AUTHD_PUBLIC_URL` + `/api/oauth/callback`; none without a public URL
+    /// (the web flow is then off).
+    pub callback_url: Option<String>,
 }
 
 /// Why an ID token did not sign anybody in.
@@ -39,9 +49,18 @@ pub enum FederationError {
 }
 
 impl Federation {
-    pub fn new(providers: Vec<ProviderSettings>, nonces: NonceLog) -> Self {
+    pub fn new(
+        providers: Vec<ProviderSettings>,
+        nonces: NonceLog,
+        flows: Flows,
+        redirect_urls: Vec<String>,
+        public_url: Option<&str>,
+    ) -> Self {
         let client = provider::http_client();
         Self {
+            flows,
+            redirect_urls,
+            callback_url: public_url.map(|base| format!("{base}/api/oauth/callback")),
             providers: providers
                 .into_iter()
                 .map(|settings| {

@@ -76,10 +76,32 @@ struct Fetches {
 struct Metadata {
     issuer: String,
     jwks_uri: String,
+    /// The web flow's: where users are sent, where codes are exchanged.
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint: Option<String>,
 }
 
 struct Discovered {
     keys: Jwks,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+}
+
+/// Why a code exchange gave no ID token.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// The provider refused the code (4xx), or answered without an
+    /// `id_token`.
+    Refused(String),
+    Unavailable(ProviderUnavailable),
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    id_token: Option<String>,
 }
 
 impl Provider {
@@ -152,7 +174,11 @@ impl Provider {
             KEYS_MAX_AGE,
         )
         .inferring_algorithms();
-        Ok(Discovered { keys })
+        Ok(Discovered {
+            keys,
+            authorization_endpoint: metadata.authorization_endpoint,
+            token_endpoint: metadata.token_endpoint,
+        })
     }
 
     /// The key named `kid`: from the held set, else from the set fetched
@@ -192,6 +218,101 @@ impl Provider {
             None if keys.fetched() => Ok(KeyLookup::Unknown),
             None => Err(self.unavailable("its JWKS could not be fetched")),
         }
+    }
+
+    /// The client secret the web flow authenticates with at the token
+    /// endpoint, if any (a public client proves itself with PKCE alone).
+    pub fn client_secret(&self) -> Option<String> {
+        if let Some(key) = &self.settings.apple_key {
+            let client_id = self.settings.client_ids.first()?;
+            return match key.secret(client_id) {
+                Ok(secret) => Some(secret),
+                Err(e) => {
+                    log::error!("provider {}: {e}", self.settings.name);
+                    None
+                }
+            };
+        }
+        self.settings
+            .client_secret
+            .as_ref()
+            .map(|s| s.expose().to_string())
+    }
+
+    /// Where the web flow sends the user (the discovery document's).
+    pub async fn authorization_endpoint(&self) -> Result<String, ProviderUnavailable> {
+        self.discovered()
+            .await?
+            .authorization_endpoint
+            .clone()
+            .ok_or_else(|| {
+                self.unavailable("its discovery document names no authorization_endpoint")
+            })
+    }
+
+    /// Exchanges an authorization `code` (RFC 6749 §4.1.3, with the PKCE
+    /// `verifier`, RFC 7636 §4.5) for the provider's ID token; the client
+    /// authenticates with `client_secret` in the body when there is one.
+    pub async fn exchange(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        client_secret: Option<&str>,
+    ) -> Result<String, ExchangeError> {
+        let endpoint = self
+            .discovered()
+            .await
+            .map_err(ExchangeError::Unavailable)?
+            .token_endpoint
+            .clone()
+            .ok_or_else(|| {
+                ExchangeError::Unavailable(
+                    self.unavailable("its discovery document names no token_endpoint"),
+                )
+            })?;
+        let client_id = self
+            .settings
+            .client_ids
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default();
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", client_id),
+            ("code_verifier", verifier),
+        ];
+        if let Some(secret) = client_secret {
+            form.push(("client_secret", secret));
+        }
+        let response = self
+            .client
+            .post(&endpoint)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| {
+                ExchangeError::Unavailable(self.unavailable(format!("{endpoint}: {e}")))
+            })?;
+        let status = response.status();
+        if status.is_server_error() {
+            return Err(ExchangeError::Unavailable(
+                self.unavailable(format!("{endpoint} answered {status}")),
+            ));
+        }
+        if !status.is_success() {
+            return Err(ExchangeError::Refused(format!(
+                "{endpoint} answered {status}"
+            )));
+        }
+        response
+            .json::<TokenAnswer>()
+            .await
+            .ok()
+            .and_then(|answer| answer.id_token)
+            .ok_or_else(|| ExchangeError::Refused(format!("{endpoint} gave no id_token")))
     }
 
     /// Whether `iss` is one this provider signs with.

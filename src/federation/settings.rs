@@ -4,7 +4,11 @@
 //! here for the names `AUTHD_OIDC_PROVIDERS` lists, and documented in its
 //! text.
 
-use crate::common::settings::{list, ConfigError, Environment, Secret, Vars};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::apple_secret::AppleKey;
+use crate::common::settings::{list, path, text, ConfigError, Environment, Secret, Vars};
 use crate::settings_section;
 
 fn names(value: &str) -> Result<Vec<String>, String> {
@@ -28,6 +32,17 @@ fn names(value: &str) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
+fn redirect_urls(value: &str) -> Result<Vec<String>, String> {
+    list(value)
+        .map(|u| match url::Url::parse(u) {
+            Ok(parsed) if parsed.fragment().is_none() => Ok(u.to_string()),
+            _ => Err(format!(
+                "`{u}` is not an absolute URL without a fragment (https://app.example.com/auth/callback, com.example.app:/oauth)"
+            )),
+        })
+        .collect()
+}
+
 settings_section! {
     /// Sign in with Apple, Google and any OpenID provider.
     pub struct FederationSettings in "sign in with OpenID providers" {
@@ -41,6 +56,22 @@ settings_section! {
         /// accepted `aud` of an ID token: an iOS bundle id, an Apple services id,
         /// an Android or web client id) and `AUTHD_OIDC_<NAME>_CLIENT_SECRET`.
         pub providers: Vec<String> = "AUTHD_OIDC_PROVIDERS" [""] => names;
+        /// Comma-separated URLs the web flow may send the user back to with
+        /// authd's code, each matched exactly: web pages
+        /// (`https://app.example.com/auth/callback`) and apps' custom schemes
+        /// (`com.example.app:/oauth`). Empty: the web flow is off. The flow
+        /// also needs `AUTHD_PUBLIC_URL`: the provider sends the user to
+        /// `AUTHD_PUBLIC_URL` + `/api/oauth/callback`, registered with it.
+        pub redirect_urls: Vec<String> = "AUTHD_OIDC_REDIRECT_URLS" [""] => redirect_urls;
+        /// Sign in with Apple's web flow: instead of a client secret that expires
+        /// within six months, authd signs its own (an ES256 JWT, renewed daily)
+        /// with the team's key. The team id (10 characters), with
+        /// `AUTHD_OIDC_APPLE_KEY_ID` and `AUTHD_OIDC_APPLE_PRIVATE_KEY_FILE`.
+        pub apple_team_id: Option<String> = "AUTHD_OIDC_APPLE_TEAM_ID" [] => text;
+        /// The id of the Sign in with Apple key (10 characters).
+        pub apple_key_id: Option<String> = "AUTHD_OIDC_APPLE_KEY_ID" [] => text;
+        /// The key's `.p8` file Apple gives (PKCS#8 PEM, P-256).
+        pub apple_private_key_file: Option<PathBuf> = "AUTHD_OIDC_APPLE_PRIVATE_KEY_FILE" [] => path;
     }
 }
 
@@ -57,6 +88,8 @@ pub struct ProviderSettings {
     /// Accepted audiences; the first is the web flow's client.
     pub client_ids: Vec<String>,
     pub client_secret: Option<Secret>,
+    /// Apple's team key, which signs the client secret (`apple` only).
+    pub apple_key: Option<Arc<AppleKey>>,
 }
 
 /// The issuer of a built-in provider, and the other `iss` it sends.
@@ -80,8 +113,38 @@ impl FederationSettings {
     ) -> Result<Vec<ProviderSettings>, ConfigError> {
         self.providers
             .iter()
-            .map(|name| read_provider(name, vars, environment))
+            .map(|name| {
+                let mut provider = read_provider(name, vars, environment)?;
+                if name == "apple" {
+                    provider.apple_key = self.apple_key()?;
+                    if provider.apple_key.is_some() && provider.client_secret.is_some() {
+                        return Err(ConfigError::new(
+                            "AUTHD_OIDC_APPLE_CLIENT_SECRET",
+                            "set either it or the team key (AUTHD_OIDC_APPLE_TEAM_ID, _KEY_ID, _PRIVATE_KEY_FILE), not both",
+                        ));
+                    }
+                }
+                Ok(provider)
+            })
             .collect()
+    }
+
+    /// Apple's team key, when its three variables are set (all or none).
+    fn apple_key(&self) -> Result<Option<Arc<AppleKey>>, ConfigError> {
+        match (
+            &self.apple_team_id,
+            &self.apple_key_id,
+            &self.apple_private_key_file,
+        ) {
+            (None, None, None) => Ok(None),
+            (Some(team), Some(key_id), Some(file)) => AppleKey::load(team, key_id, file)
+                .map(|key| Some(Arc::new(key)))
+                .map_err(|e| ConfigError::new("AUTHD_OIDC_APPLE_PRIVATE_KEY_FILE", e)),
+            _ => Err(ConfigError::new(
+                "AUTHD_OIDC_APPLE_TEAM_ID",
+                "AUTHD_OIDC_APPLE_TEAM_ID, AUTHD_OIDC_APPLE_KEY_ID and AUTHD_OIDC_APPLE_PRIVATE_KEY_FILE go together: set all three, or none",
+            )),
+        }
     }
 
     /// Whether `variable` is one of a listed provider's own.
@@ -144,6 +207,7 @@ fn read_provider(
         client_secret: vars
             .get(&provider_variable(name, "CLIENT_SECRET"))
             .map(Secret::new),
+        apple_key: None,
     })
 }
 
@@ -201,6 +265,43 @@ mod tests {
         assert_eq!(http.variable, "AUTHD_OIDC_CORP_ISSUER");
         let bad_name = FederationSettings::read(&vars(&[("AUTHD_OIDC_PROVIDERS", "my-idp")]));
         assert!(bad_name.is_err());
+    }
+
+    #[test]
+    fn apples_team_key_takes_its_three_variables_and_no_pasted_secret_beside() {
+        let partial = providers(&[
+            ("AUTHD_OIDC_PROVIDERS", "apple"),
+            ("AUTHD_OIDC_APPLE_CLIENT_IDS", "com.example.web"),
+            ("AUTHD_OIDC_APPLE_TEAM_ID", "TEAM123456"),
+        ])
+        .unwrap_err();
+        assert_eq!(partial.variable, "AUTHD_OIDC_APPLE_TEAM_ID");
+        let missing_file = providers(&[
+            ("AUTHD_OIDC_PROVIDERS", "apple"),
+            ("AUTHD_OIDC_APPLE_CLIENT_IDS", "com.example.web"),
+            ("AUTHD_OIDC_APPLE_TEAM_ID", "TEAM123456"),
+            ("AUTHD_OIDC_APPLE_KEY_ID", "KEY1234567"),
+            (
+                "AUTHD_OIDC_APPLE_PRIVATE_KEY_FILE",
+                "/nonexistent/AuthKey.p8",
+            ),
+        ])
+        .unwrap_err();
+        assert_eq!(missing_file.variable, "AUTHD_OIDC_APPLE_PRIVATE_KEY_FILE");
+    }
+
+    #[test]
+    fn redirect_urls_are_absolute_web_or_app_urls() {
+        let read = |value: &str| {
+            FederationSettings::read(&vars(&[("AUTHD_OIDC_REDIRECT_URLS", value)]))
+                .map(|s| s.redirect_urls)
+        };
+        assert_eq!(
+            read("https://app.example.com/cb, com.example.app:/oauth").unwrap(),
+            ["https://app.example.com/cb", "com.example.app:/oauth"]
+        );
+        assert!(read("/relative").is_err());
+        assert!(read("https://app.example.com/cb#frag").is_err());
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl ApiError {
         match self {
             Self::InvalidRequest(text) => text,
             Self::InvalidGrant { .. } => "the credentials or refresh token are invalid",
-            Self::UnsupportedGrantType => "only grant_type=refresh_token is supported",
+            Self::UnsupportedGrantType => "grant_type must be refresh_token or authorization_code",
             Self::InvalidToken { .. } => authd_guard::INVALID_TOKEN_DESCRIPTION,
             Self::InvalidDpopProof(e) => e.description(),
             Self::UseDpopNonce(_) => {

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::routes::{
     account, admin, health, identities, jwks, login, metrics, mfa, oauth, passkeys, recovery,
-    sessions, verification,
+    sessions, verification, web_flow,
 };
 
 #[derive(OpenApi)]
@@ -30,6 +30,9 @@ use super::routes::{
         login::passkey_login_start,
         login::passkey_login_finish,
         login::refresh,
+        web_flow::authorize,
+        web_flow::callback_get,
+        web_flow::callback_post,
         login::logout,
         login::logout_all,
         sessions::list,

@@ -183,7 +183,13 @@ async fn the_last_way_in_cannot_be_unlinked_and_two_unlinks_at_once_leave_one() 
     assert_eq!(statuses, [204, 409]);
     assert_eq!(identities(&app, &tokens.access_token).await.len(), 1);
 
-    // Someone else's identity, or none: 404.
+    // Someone else's identity, or none: 404, and it stays.
+    let (_, _, other) = apple_user(&providers, &app).await;
+    let others = identities(&app, &other.access_token).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/identities/{others}");
     let res = with_token(
         &app,
         reqwest::Method::DELETE,
@@ -193,6 +199,7 @@ async fn the_last_way_in_cannot_be_unlinked_and_two_unlinks_at_once_leave_one() 
     )
     .await;
     assert_eq!(res.status(), 404);
+    assert_eq!(identities(&app, &other.access_token).await.len(), 1);
     let res = with_token(
         &app,
         reqwest::Method::DELETE,
@@ -429,4 +436,29 @@ async fn an_account_without_an_address_shows_none_and_queues_no_mail() {
         .await
         .unwrap();
     assert_eq!(unaddressed, 0);
+}
+
+#[tokio::test]
+async fn introspection_lists_the_users_providers() {
+    let secret = "an-introspection-secret-of-32-bytes-or-more";
+    let providers = Providers::start().await;
+    let app = providers
+        .app()
+        .var("AUTHD_INTROSPECTION_SECRETS", secret)
+        .spawn()
+        .await;
+    let (_, _, tokens) = apple_user(&providers, &app).await;
+    for token in [&tokens.access_token, &tokens.refresh_token] {
+        let res = app
+            .client
+            .post(app.url("/api/introspect"))
+            .bearer_auth(secret)
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["active"], json!(true));
+        assert_eq!(body["providers"], json!(["apple"]), "{body}");
+    }
 }

@@ -33,3 +33,4 @@ mod storage;
 mod throttle;
 mod tls;
 mod verification;
+mod web_flow;

@@ -44,6 +44,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/login/mfa"),
     ("post", "/api/login/id-token"),
     ("get", "/api/identities"),
+    ("get", "/api/oauth/authorize"),
+    ("get", "/api/oauth/callback"),
+    ("post", "/api/oauth/callback"),
     ("post", "/api/identities"),
     ("delete", "/api/identities/{id}"),
     ("post", "/api/login/passkey/start"),
@@ -89,7 +92,7 @@ async fn the_document_covers_every_route_with_its_schemas() {
                 // A login's 403 may be `mfa_required`: the error body with
                 // the second step's fields.
                 let expected = match (*path, status.as_str()) {
-                    ("/api/login" | "/api/login/id-token", "403") => {
+                    ("/api/login" | "/api/login/id-token" | "/api/token", "403") => {
                         "#/components/schemas/MfaRequiredBody"
                     }
                     _ => "#/components/schemas/ErrorBody",

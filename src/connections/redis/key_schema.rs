@@ -117,6 +117,17 @@ impl KeySchema {
         format!("{}{{ip:{client}}}:register", self.prefix)
     }
 
+    /// A web flow waiting for the provider's callback, by the digest of
+    /// authd's `state`.
+    pub fn oauth_state(&self, digest: &str) -> String {
+        format!("{}{{oauth_state:{digest}}}", self.prefix)
+    }
+
+    /// The one-use code handed to the app, by its digest.
+    pub fn oauth_code(&self, digest: &str) -> String {
+        format!("{}{{oauth_code:{digest}}}", self.prefix)
+    }
+
     /// An ID token's nonce, by the SHA-256 hex its token carries.
     pub fn id_token_nonce(&self, digest: &str) -> String {
         format!("{}{{oidc_nonce:{digest}}}", self.prefix)

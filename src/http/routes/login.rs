@@ -303,15 +303,25 @@ pub async fn passkey_login_finish(
     Ok(token_response(pair, &state))
 }
 
-/// JSON `{"refresh_token"}` or RFC 6749 §6 form fields.
+/// JSON `{"refresh_token"}` or RFC 6749 §6 form fields; or, to finish the
+/// web flow of a provider sign-in, `grant_type=authorization_code` with
+/// `code` and `code_verifier` (RFC 6749 §4.1.3, RFC 7636 §4.5).
 #[derive(Deserialize, ToSchema)]
 struct RefreshRequest {
-    /// Form encoding only, and then required: `refresh_token`.
-    #[schema(pattern = "^refresh_token$")]
+    /// `refresh_token` (form encoding requires it) or
+    /// `authorization_code`.
+    #[schema(pattern = "^(refresh_token|authorization_code)$")]
     grant_type: Option<String>,
-    /// Required: the refresh token the last response returned.
+    /// With `refresh_token`: the refresh token the last response returned.
     #[schema(min_length = 107, max_length = 107, pattern = "^[A-Za-z0-9_-]+$")]
     refresh_token: Option<String>,
+    /// With `authorization_code`: the code the web flow's redirect carried.
+    #[schema(min_length = 1, max_length = 256)]
+    code: Option<String>,
+    /// With `authorization_code`: the verifier of the app's
+    /// `code_challenge`.
+    #[schema(min_length = 43, max_length = 128)]
+    code_verifier: Option<String>,
 }
 
 /// Rotates a refresh token: a new refresh token and access token.
@@ -323,7 +333,9 @@ struct RefreshRequest {
     )),
     responses(
         (status = 200, description = "Rotated", body = TokenResponse),
-        (status = 400, description = "`invalid_request`, `unsupported_grant_type`, or `invalid_grant` with `reason`; `invalid_dpop_proof` (a bad proof, or a bound session without a proof by its key: nothing changes) or `use_dpop_nonce`", body = crate::http::error::ErrorBody),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type`, or `invalid_grant` with `reason`; `invalid_dpop_proof` (a bad proof, or a bound session without a proof by its key: nothing changes) or `use_dpop_nonce`; with `authorization_code`, `invalid_grant` for an unknown, used or expired code or a `code_verifier` that does not match (the code is spent)", body = crate::http::error::ErrorBody),
+        (status = 403, description = "`authorization_code` for a user with a second factor (`mfa_required`): finish at `/api/login/mfa`; or `email_not_verified`", body = crate::http::error::MfaRequiredBody),
+        (status = 404, description = "`authorization_code` while sign-in with providers is off (`not_found`)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
@@ -336,6 +348,7 @@ pub async fn refresh(
     let (input, encoding) = body::required::<RefreshRequest>(&req, &body, true)?;
     match (encoding, input.grant_type.as_deref()) {
         (_, Some("refresh_token")) | (Encoding::Json, None) => {}
+        (_, Some("authorization_code")) => return code_exchange(&req, input, &state).await,
         (Encoding::Form, None) => return Err(ApiError::InvalidRequest("grant_type is required")),
         (_, Some(_)) => return Err(ApiError::UnsupportedGrantType),
     }
@@ -347,6 +360,31 @@ pub async fn refresh(
         state.auth.refresh(&presented, &request).await?,
         &state,
     ))
+}
+
+/// `grant_type=authorization_code`: authd's code from the web flow and the
+/// app's verifier; a session, or the second step.
+async fn code_exchange(
+    req: &HttpRequest,
+    input: RefreshRequest,
+    state: &AppState,
+) -> ApiResult<HttpResponse> {
+    let code = input
+        .code
+        .ok_or(ApiError::InvalidRequest("code is required"))?;
+    let verifier = input
+        .code_verifier
+        .ok_or(ApiError::InvalidRequest("code_verifier is required"))?;
+    let client = client(req, &state.trusted_proxies);
+    let presented = Presented::from_request(req, state.auth.dpop_public_base());
+    match state
+        .auth
+        .exchange_code(&code, &verifier, &client, &presented)
+        .await?
+    {
+        LoginOutcome::Session(pair) => Ok(token_response(pair, state)),
+        LoginOutcome::SecondStep(challenge) => Err(ApiError::MfaRequired(Box::new(challenge))),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]

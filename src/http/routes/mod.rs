@@ -15,6 +15,7 @@ pub mod passkeys;
 pub mod recovery;
 pub mod sessions;
 pub mod verification;
+pub mod web_flow;
 
 use actix_web::web;
 
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards, with_metrics: bo
     verification::configure(cfg, guards);
     recovery::configure(cfg);
     oauth::configure(cfg);
+    web_flow::configure(cfg);
     admin::configure(cfg);
     jwks::configure(cfg);
     health::configure(cfg);

@@ -97,6 +97,10 @@ struct IntrospectionResponse {
     /// else `aal1`.
     #[serde(skip_serializing_if = "Option::is_none")]
     acr: Option<&'static str>,
+    /// With sign-in with providers on: the providers the user signs in
+    /// with (`apple`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    providers: Option<Vec<String>>,
 }
 
 /// Token introspection (RFC 7662) for resource servers holding one of
@@ -133,7 +137,7 @@ pub async fn introspect(
     let token = token_of(&req, &body)?;
     let answer = match state.auth.introspect(&token).await? {
         TokenState::Inactive => IntrospectionResponse::default(),
-        TokenState::Access(claims) => IntrospectionResponse {
+        TokenState::Access(claims, providers) => IntrospectionResponse {
             active: true,
             token_type: Some("access_token"),
             sub: Some(claims.identity.user_id.to_string()),
@@ -150,6 +154,7 @@ pub async fn introspect(
                 .map(|key| serde_json::json!({ "jkt": key.to_base64() })),
             amr: Some(claims.identity.amr.names().collect()),
             acr: Some(claims.identity.amr.acr()),
+            providers,
         },
         TokenState::Refresh {
             identity,
@@ -158,6 +163,7 @@ pub async fn introspect(
             expires_at,
             issued_at,
             email_verified,
+            providers,
         } => IntrospectionResponse {
             active: true,
             token_type: Some("refresh_token"),
@@ -172,6 +178,7 @@ pub async fn introspect(
             cnf: None,
             amr: None,
             acr: None,
+            providers,
         },
     };
     Ok(HttpResponse::Ok()

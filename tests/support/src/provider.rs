@@ -2,7 +2,10 @@
 //! free port of 127.0.0.1 serving a discovery document and a JWKS, with
 //! RSA keys of its own to mint ID tokens shaped like Apple's or Google's.
 //! It counts its JWKS fetches, can rotate its key, and can be taken down
-//! (every answer a 503) and brought back.
+//! (every answer a 503) and brought back. For the web flow it has an
+//! `/authorize` that signs in the user it was told to at once (consent
+//! given) and a `/token` that checks the code, the redirect URI, the client
+//! id and secret and the PKCE verifier before it mints the ID token.
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -48,8 +51,27 @@ impl ProviderKey {
     }
 }
 
+/// A code the provider's `/authorize` handed out, waiting for `/token`.
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    nonce: String,
+    code_challenge: String,
+    claims: Value,
+}
+
 struct Shared {
     issuer: String,
+    /// Who `/authorize` signs in (consent given at once): extra claims of
+    /// the ID token (`sub`, `email`, …).
+    user: Mutex<Option<Value>>,
+    /// What `/token` requires as `client_secret` (none: no check).
+    client_secret: Mutex<Option<String>>,
+    /// The `client_secret` `/token` was last sent.
+    last_client_secret: Mutex<Option<String>>,
+    grants: Mutex<std::collections::HashMap<String, Grant>>,
+    /// Every `/authorize` query, as received.
+    authorizations: Mutex<Vec<std::collections::HashMap<String, String>>>,
     /// Published, newest last; tokens are signed with the newest.
     keys: Mutex<Vec<ProviderKey>>,
     jwks_fetches: AtomicUsize,
@@ -114,6 +136,142 @@ async fn jwks(shared: web::Data<Arc<Shared>>) -> HttpResponse {
     HttpResponse::Ok().json(JwkSet { keys })
 }
 
+async fn authorize(
+    shared: web::Data<Arc<Shared>>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    let q = query.into_inner();
+    shared
+        .authorizations
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(q.clone());
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let Some(claims) = shared
+        .user
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+    else {
+        return HttpResponse::BadRequest().body("nobody to sign in");
+    };
+    if get("response_type") != "code" || get("code_challenge_method") != "S256" {
+        return HttpResponse::BadRequest().body("response_type=code and S256 PKCE only");
+    }
+    let code = uuid::Uuid::new_v4().simple().to_string();
+    shared
+        .grants
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(
+            code.clone(),
+            Grant {
+                client_id: get("client_id"),
+                redirect_uri: get("redirect_uri"),
+                nonce: get("nonce"),
+                code_challenge: get("code_challenge"),
+                claims,
+            },
+        );
+    let location = format!(
+        "{}?code={code}&state={}",
+        get("redirect_uri"),
+        urlencode(&get("state"))
+    );
+    HttpResponse::Found()
+        .insert_header(("location", location))
+        .finish()
+}
+
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn token(
+    shared: web::Data<Arc<Shared>>,
+    form: web::Form<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    if shared.down.load(Ordering::SeqCst) {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
+    let f = form.into_inner();
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    *shared
+        .last_client_secret
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = f.get("client_secret").cloned();
+    let refuse = |why: &str| {
+        HttpResponse::BadRequest().json(json!({"error": "invalid_grant", "error_description": why}))
+    };
+    let Some(grant) = shared
+        .grants
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&get("code"))
+    else {
+        return refuse("unknown code");
+    };
+    if get("grant_type") != "authorization_code"
+        || get("redirect_uri") != grant.redirect_uri
+        || get("client_id") != grant.client_id
+    {
+        return refuse("grant_type, redirect_uri or client_id");
+    }
+    let challenge = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(get("code_verifier").as_bytes()))
+    };
+    if challenge != grant.code_challenge {
+        return refuse("code_verifier");
+    }
+    let expected = shared
+        .client_secret
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if expected.is_some_and(|secret| secret != get("client_secret")) {
+        return HttpResponse::Unauthorized().json(json!({"error": "invalid_client"}));
+    }
+    let key = shared
+        .keys
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .last()
+        .cloned()
+        .expect("a key");
+    let now = now();
+    let mut claims = json!({
+        "iss": shared.issuer,
+        "aud": grant.client_id,
+        "iat": now,
+        "exp": now + 600,
+        "nonce": grant.nonce,
+    });
+    if let (Some(extra), Some(map)) = (grant.claims.as_object(), claims.as_object_mut()) {
+        for (k, v) in extra {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(key.kid.clone());
+    let id_token = jsonwebtoken::encode(&header, &claims, &key.encoding).expect("sign");
+    HttpResponse::Ok().json(json!({
+        "access_token": "provider-access-token",
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "id_token": id_token,
+    }))
+}
+
 /// The lowercase hex SHA-256 of `nonce`, as an app hands it to the
 /// provider (written here, not taken from authd).
 pub fn hashed(nonce: &str) -> String {
@@ -142,6 +300,11 @@ impl TestProvider {
             discovery_fetches: AtomicUsize::new(0),
             down: AtomicBool::new(false),
             without_alg: AtomicBool::new(false),
+            user: Mutex::new(None),
+            client_secret: Mutex::new(None),
+            last_client_secret: Mutex::new(None),
+            grants: Mutex::new(std::collections::HashMap::new()),
+            authorizations: Mutex::new(Vec::new()),
         });
         let data = web::Data::new(shared.clone());
         let server = HttpServer::new(move || {
@@ -152,6 +315,8 @@ impl TestProvider {
                     web::get().to(discovery),
                 )
                 .route("/jwks", web::get().to(jwks))
+                .route("/authorize", web::get().to(authorize))
+                .route("/token", web::post().to(token))
         })
         .workers(1)
         .disable_signals()
@@ -194,6 +359,39 @@ impl TestProvider {
     /// A key of the provider's kind it never publishes.
     pub fn unpublished_key(&self) -> ProviderKey {
         ProviderKey::nth(self.keys_made.fetch_add(1, Ordering::SeqCst))
+    }
+
+    /// Who the sign-in page signs in: the ID token's `sub`, `email` and
+    /// whatever else `claims` holds.
+    pub fn signs_in(&self, claims: Value) {
+        *self.shared.user.lock().unwrap_or_else(|p| p.into_inner()) = Some(claims);
+    }
+
+    /// The client secret `/token` requires.
+    pub fn requires_client_secret(&self, secret: &str) {
+        *self
+            .shared
+            .client_secret
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(secret.to_string());
+    }
+
+    /// The `client_secret` the token endpoint was last sent.
+    pub fn last_client_secret(&self) -> Option<String> {
+        self.shared
+            .last_client_secret
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The query of every `/authorize` request so far.
+    pub fn authorizations(&self) -> Vec<std::collections::HashMap<String, String>> {
+        self.shared
+            .authorizations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn jwks_fetches(&self) -> usize {
