@@ -2,10 +2,12 @@ import { authedFetch, authedJson, type Authorized } from "./authedFetch.js";
 import { ServerClock } from "./clock.js";
 import { DpopSigner, MemoryKeyStore, indexedDbKeyStore, type DpopKeyStore } from "./dpop.js";
 import type { AuthdEvents, Listener } from "./events.js";
+import { AuthdError } from "./errors.js";
 import { requestJson, type FetchLike, type HttpOptions } from "./http.js";
 import { TokenKeeper } from "./keeper.js";
 import { passkeyAssertion, type CredentialsLike, type PasskeyCredentialJson, type PasskeyRequestOptionsJson } from "./passkey.js";
-import type { TokenStorage } from "./storage.js";
+import { codeFrom, pkcePair, PendingRedirects, type IdTokenSignIn, type LinkedIdentity } from "./providers.js";
+import { MemoryStorage, type TokenStorage } from "./storage.js";
 import type { SessionInfo } from "./tokens.js";
 
 export interface AuthdClientOptions {
@@ -59,6 +61,7 @@ export class AuthdClient {
   private readonly clock = new ServerClock();
   private readonly keeper: TokenKeeper;
   private readonly authorized: Authorized;
+  private readonly redirects: PendingRedirects;
 
   constructor(private readonly options: AuthdClientOptions) {
     const now = options.now ?? (() => Date.now());
@@ -73,7 +76,9 @@ export class AuthdClient {
       // Proofs carry the server's time, so a device whose clock is off still gets them accepted.
       dpop: keys && new DpopSigner(keys, () => now() + this.clock.skew),
     };
-    this.keeper = new TokenKeeper(this.http, options.storage, {
+    const storage = options.storage ?? new MemoryStorage();
+    this.redirects = new PendingRedirects(storage, `${key}.pkce`);
+    this.keeper = new TokenKeeper(this.http, storage, {
       storageKey: key,
       timeoutMs: this.timeoutMs,
       refreshTimeoutMs: options.refreshTimeoutMs,
@@ -170,6 +175,80 @@ export class AuthdClient {
     const { challenge_id, publicKey } = start.body;
     const credential = await passkeyAssertion(publicKey, options.credentials);
     return this.signIn("/api/login/passkey/finish", { challenge_id, credential, device: options.device });
+  }
+
+  /**
+   * Sign-in with a provider's ID token (`POST /api/login/id-token`): the
+   * token a platform's sheet gave (Sign in with Apple, Google's Credential
+   * Manager) for the `hashedNonce` of `createNonce()`, and that `nonce`.
+   * Signs in as `login()` does; a user with a second factor gets an
+   * `MfaRequiredError`. A new identity whose address an account holds
+   * unverified is `account_exists`; an unverified address `email_not_verified`.
+   */
+  signInWithIdToken(input: IdTokenSignIn & { device?: string }): Promise<{ sessionId: string }> {
+    return this.signIn("/api/login/id-token", {
+      provider: input.provider,
+      id_token: input.idToken,
+      nonce: input.nonce,
+      device: input.device,
+    });
+  }
+
+  /**
+   * The web flow: the URL of `GET /api/oauth/authorize` that sends the user
+   * to `provider` and back to `redirectTo` (one of authd's
+   * `AUTHD_OIDC_REDIRECT_URLS`). The PKCE verifier is kept in the client's
+   * `storage` (use one that outlives a page load, e.g.
+   * `localStorageStorage()`, in browsers). With `navigate` (the default
+   * where there is a `location`), the page goes there at once.
+   */
+  async signInWithRedirect(input: { provider: string; redirectTo: string; navigate?: boolean }): Promise<string> {
+    const { verifier, challenge } = await pkcePair();
+    await this.redirects.save({ verifier, provider: input.provider, redirectTo: input.redirectTo });
+    const query = new URLSearchParams({
+      provider: input.provider,
+      redirect_to: input.redirectTo,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
+    const url = `${this.http.baseUrl}/api/oauth/authorize?${query}`;
+    const location = (globalThis as { location?: { assign(url: string): void } }).location;
+    if (input.navigate ?? location !== undefined) location?.assign(url);
+    return url;
+  }
+
+  /**
+   * Finishes the web flow on the page (or deep link) `redirectTo` opened
+   * with: trades authd's `code` in `url` and the kept verifier at
+   * `POST /api/token`. Signs in as `login()` does. An `error` in the URL
+   * (the user declined: `access_denied`) is thrown as an `AuthdError`.
+   */
+  async exchangeCode(url: string | URL): Promise<{ sessionId: string }> {
+    const pending = await this.redirects.take();
+    const code = codeFrom(url);
+    if (!pending) {
+      throw new AuthdError({ status: 0, code: "invalid_request", description: "no sign-in with a provider was started here" });
+    }
+    return this.signIn("/api/token", { grant_type: "authorization_code", code, code_verifier: pending.verifier });
+  }
+
+  /** `GET /api/identities`: the providers the user signs in with. */
+  async identities(): Promise<LinkedIdentity[]> {
+    return (await authedJson<{ identities: LinkedIdentity[] }>(this.authorized, { method: "GET", path: "/api/identities" })).identities;
+  }
+
+  /** `POST /api/identities`: links another provider's identity (a fresh ID token of it) to the user. */
+  linkIdentity(input: IdTokenSignIn): Promise<LinkedIdentity> {
+    return authedJson<LinkedIdentity>(this.authorized, {
+      method: "POST",
+      path: "/api/identities",
+      body: { provider: input.provider, id_token: input.idToken, nonce: input.nonce },
+    });
+  }
+
+  /** `DELETE /api/identities/{id}`; `last_sign_in_method` when it is the user's last way in. */
+  async unlinkIdentity(id: string): Promise<void> {
+    await authedJson<unknown>(this.authorized, { method: "DELETE", path: `/api/identities/${encodeURIComponent(id)}` });
   }
 
   /**

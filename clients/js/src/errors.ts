@@ -17,6 +17,9 @@ export type AuthdServerErrorCode =
   | "already_enrolled"
   | "insufficient_user_authentication"
   | "already_verified"
+  | "account_exists"
+  | "identity_in_use"
+  | "last_sign_in_method"
   | "rate_limited"
   | "temporarily_unavailable";
 

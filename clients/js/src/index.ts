@@ -31,3 +31,4 @@ export {
   type PasskeyAssertionLike,
   type CredentialsLike,
 } from "./passkey.js";
+export { createNonce, type IdTokenSignIn, type LinkedIdentity } from "./providers.js";

@@ -1,0 +1,69 @@
+// The web flow in Chromium, end to end: the page calls signInWithRedirect(),
+// the browser follows authd's redirect to the provider (helpers/provider.mjs,
+// consent at once), the provider's back to authd's callback, and authd's to
+// the page with its code; the page calls exchangeCode(location.href) with
+// the verifier it kept in localStorage across the navigation.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { noChromium, servePage, stopPage } from "../helpers/browser.mjs";
+import { startProvider } from "../helpers/provider.mjs";
+import { freePort } from "../helpers/world.mjs";
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>authd web flow</title>
+<script type="module">
+  import { AuthdClient, localStorageStorage } from "/client.js";
+  const client = new AuthdClient({ baseUrl: "", storage: localStorageStorage(), autoRefresh: false });
+  window.client = client;
+  await client.ready;
+  const query = new URLSearchParams(location.search);
+  if (query.has("code") || query.has("error")) {
+    try {
+      await client.exchangeCode(location.href);
+      const claims = JSON.parse(atob((await client.getAccessToken()).split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      window.result = { signedIn: client.signedIn, amr: claims.amr, identities: await client.identities() };
+    } catch (e) {
+      window.result = { error: e.code };
+    }
+  }
+  window.ready = true;
+</script>`;
+
+let provider, served, port;
+before(async () => {
+  if (noChromium) return;
+  provider = await startProvider();
+  port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  served = await servePage(PAGE, {
+    port,
+    env: {
+      AUTHD_OIDC_PROVIDERS: "corp",
+      AUTHD_OIDC_CORP_ISSUER: provider.issuer,
+      AUTHD_OIDC_CORP_CLIENT_IDS: "web-client",
+      AUTHD_OIDC_REDIRECT_URLS: `${origin}/`,
+      AUTHD_PUBLIC_URL: origin,
+    },
+  });
+});
+after(async () => {
+  await stopPage(served ?? {});
+  await provider?.stop();
+});
+
+test("signInWithRedirect and exchangeCode sign a browser in through the provider's page", { skip: noChromium }, async (t) => {
+  const { proxy, browser } = served;
+  provider.signsIn({ sub: `user-${crypto.randomUUID()}`, email: `${crypto.randomUUID()}@example.com`, email_verified: true });
+  const page = await (await browser.newContext()).newPage();
+  page.on("pageerror", (e) => t.diagnostic(`page: ${e}`));
+  await page.goto(`${proxy.url}/`);
+  await page.waitForFunction(() => window.ready === true);
+  await page.evaluate((redirectTo) => window.client.signInWithRedirect({ provider: "corp", redirectTo }), `${proxy.url}/`);
+  await page.waitForFunction(() => window.result !== undefined, null, { timeout: 15_000 });
+  const result = await page.evaluate(() => window.result);
+  assert.equal(result.signedIn, true, JSON.stringify(result));
+  assert.deepEqual(result.amr, ["fed"]);
+  assert.equal(result.identities[0].provider, "corp");
+  assert.ok(page.url().startsWith(`${proxy.url}/?code=`), page.url());
+  assert.equal(await page.evaluate(() => localStorage.getItem("authd.pkce")), null, "the verifier is spent");
+  assert.equal(provider.state.tokenRequests, 1, "authd exchanged the provider's code once");
+});
