@@ -18,10 +18,18 @@ if ! "$venv/bin/schemathesis" --version >/dev/null 2>&1 ||
 fi
 source bench/world.sh
 start_redis
+# A provider on loopback, so the routes of sign-in with providers answer
+# past their 404 (clients/js/scripts/dev-provider.mjs: node builtins only).
+pport=$(free_port)
+node clients/js/scripts/dev-provider.mjs "$pport" >"$work/provider.log" 2>&1 &
+pids+=($!)
 port=$(free_port)
 run_authd "$bin" "$port" AUTHD_REDIS_URL="redis://127.0.0.1:$rport" \
   AUTHD_DATABASE_URL="sqlite://$work/authd.db" \
-  AUTHD_INTROSPECTION_SECRETS=schemathesis-introspection-secret-0123456789
+  AUTHD_INTROSPECTION_SECRETS=schemathesis-introspection-secret-0123456789 \
+  AUTHD_OIDC_PROVIDERS=dev AUTHD_OIDC_DEV_ISSUER="http://127.0.0.1:$pport" \
+  AUTHD_OIDC_DEV_CLIENT_IDS=conformance-app AUTHD_PUBLIC_URL="http://localhost:$port" \
+  AUTHD_OIDC_REDIRECT_URLS="http://localhost:$port/done,com.example.app:/oauth"
 base=http://127.0.0.1:$port
 echo "-- openapi-spec-validator: the document itself against the OpenAPI 3.1 schema"
 curl -fsS "$base/openapi.json" >"$work/openapi.json"

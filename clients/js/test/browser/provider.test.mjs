@@ -7,26 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { noChromium, servePage, stopPage } from "../helpers/browser.mjs";
 import { startProvider } from "../helpers/provider.mjs";
+import { WEB_FLOW_PAGE as PAGE } from "../helpers/webflow.mjs";
 import { freePort } from "../helpers/world.mjs";
-
-const PAGE = `<!doctype html><meta charset="utf-8"><title>authd web flow</title>
-<script type="module">
-  import { AuthdClient, localStorageStorage } from "/client.js";
-  const client = new AuthdClient({ baseUrl: "", storage: localStorageStorage(), autoRefresh: false });
-  window.client = client;
-  await client.ready;
-  const query = new URLSearchParams(location.search);
-  if (query.has("code") || query.has("error")) {
-    try {
-      await client.exchangeCode(location.href);
-      const claims = JSON.parse(atob((await client.getAccessToken()).split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-      window.result = { signedIn: client.signedIn, amr: claims.amr, identities: await client.identities() };
-    } catch (e) {
-      window.result = { error: e.code };
-    }
-  }
-  window.ready = true;
-</script>`;
 
 let provider, served, port;
 before(async () => {
