@@ -36,16 +36,15 @@ impl Providers {
     /// An app that signs in with both (and has the admin API on).
     pub(crate) fn app(&self) -> AppBuilder {
         app()
-            .var("AUTHD_OIDC_PROVIDERS", "apple,google")
-            .var("AUTHD_OIDC_APPLE_ISSUER", &self.apple.issuer)
-            .var(
-                "AUTHD_OIDC_APPLE_CLIENT_IDS",
-                format!("{APPLE_SERVICES},{APPLE_BUNDLE}"),
+            .provider(
+                "apple",
+                &self.apple.issuer,
+                &format!("{APPLE_SERVICES},{APPLE_BUNDLE}"),
             )
-            .var("AUTHD_OIDC_GOOGLE_ISSUER", &self.google.issuer)
-            .var(
-                "AUTHD_OIDC_GOOGLE_CLIENT_IDS",
-                format!("{GOOGLE_WEB},{GOOGLE_IOS},{GOOGLE_ANDROID}"),
+            .provider(
+                "google",
+                &self.google.issuer,
+                &format!("{GOOGLE_WEB},{GOOGLE_IOS},{GOOGLE_ANDROID}"),
             )
             .var("AUTHD_ADMIN_SECRETS", format!("ops:{ADMIN_SECRET}"))
     }
@@ -503,13 +502,13 @@ pub(crate) async fn verified_account(app: &TestApp) -> (String, Tokens) {
         .as_str()
         .unwrap()
         .to_string();
-    let res = app
-        .client
-        .post(app.url(&format!("/api/admin/users/{user}/verify-email")))
-        .bearer_auth(ADMIN_SECRET)
-        .send()
-        .await
-        .unwrap();
+    let res = as_admin(
+        app,
+        ADMIN_SECRET,
+        reqwest::Method::POST,
+        &format!("/api/admin/users/{user}/verify-email"),
+    )
+    .await;
     assert_eq!(res.status(), 204);
     (email, tokens)
 }
@@ -650,13 +649,13 @@ async fn deleting_the_account_deletes_its_identity() {
         .as_str()
         .unwrap()
         .to_string();
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/admin/users/{user}")))
-        .bearer_auth(ADMIN_SECRET)
-        .send()
-        .await
-        .unwrap();
+    let res = as_admin(
+        &app,
+        ADMIN_SECRET,
+        reqwest::Method::DELETE,
+        &format!("/api/admin/users/{user}"),
+    )
+    .await;
     assert_eq!(res.status(), 204);
     // The identity went with it: signing in again makes a new account.
     let nonce = fresh_nonce();

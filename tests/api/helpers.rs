@@ -175,3 +175,28 @@ pub async fn metrics_text(app: &TestApp) -> String {
         .await
         .expect("metrics text")
 }
+
+/// A request with a Bearer token and, if any, a JSON body.
+pub async fn with_token(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap()
+}
+
+/// A request with the admin secret `secret` as its Bearer token.
+pub async fn as_admin(
+    app: &TestApp,
+    secret: &str,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::Response {
+    with_token(app, method, path, secret, None).await
+}

@@ -12,18 +12,19 @@ use crate::federation::*;
 use crate::helpers::*;
 use authd_test_support::smtp::SmtpCatcher;
 
-async fn with_token(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    req.send().await.unwrap()
+async fn link(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    with_token(
+        app,
+        reqwest::Method::POST,
+        "/api/identities",
+        token,
+        Some(body),
+    )
+    .await
+}
+
+async fn unlink(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    with_token(app, reqwest::Method::DELETE, path, token, None).await
 }
 
 async fn identities(app: &TestApp, token: &str) -> Vec<Value> {
@@ -74,12 +75,10 @@ async fn a_user_links_another_provider_and_signs_in_with_either() {
     assert_eq!(listed[0]["email"], json!(email));
 
     let google_sub = fresh_sub();
-    let res = with_token(
+    let res = link(
         &app,
-        reqwest::Method::POST,
-        "/api/identities",
         &tokens.access_token,
-        Some(google_token(&providers, &google_sub)),
+        google_token(&providers, &google_sub),
     )
     .await;
     assert_eq!(res.status(), 201);
@@ -87,12 +86,10 @@ async fn a_user_links_another_provider_and_signs_in_with_either() {
     assert_eq!(linked["provider"], "google");
     assert_eq!(linked["subject"], json!(google_sub));
     // Linking it again is the same answer.
-    let res = with_token(
+    let res = link(
         &app,
-        reqwest::Method::POST,
-        "/api/identities",
         &tokens.access_token,
-        Some(google_token(&providers, &google_sub)),
+        google_token(&providers, &google_sub),
     )
     .await;
     assert_eq!(res.status(), 201);
@@ -120,12 +117,10 @@ async fn another_users_identity_cannot_be_linked() {
     let app = providers.app().spawn().await;
     let (victim_sub, _, _) = apple_user(&providers, &app).await;
     let (_, attacker) = app.signed_in_user().await;
-    let res = with_token(
+    let res = link(
         &app,
-        reqwest::Method::POST,
-        "/api/identities",
         &attacker.access_token,
-        Some(apple_token(&providers, &victim_sub)),
+        apple_token(&providers, &victim_sub),
     )
     .await;
     assert_error(res, 409, "identity_in_use").await;
@@ -142,23 +137,14 @@ async fn the_last_way_in_cannot_be_unlinked_and_two_unlinks_at_once_leave_one() 
         .unwrap()
         .to_string();
     let path = format!("/api/identities/{only}");
-    let res = with_token(
-        &app,
-        reqwest::Method::DELETE,
-        &path,
-        &tokens.access_token,
-        None,
-    )
-    .await;
+    let res = unlink(&app, &path, &tokens.access_token).await;
     assert_error(res, 409, "last_sign_in_method").await;
 
     // With a second identity, either may go, but not both at once.
-    let res = with_token(
+    let res = link(
         &app,
-        reqwest::Method::POST,
-        "/api/identities",
         &tokens.access_token,
-        Some(google_token(&providers, &fresh_sub())),
+        google_token(&providers, &fresh_sub()),
     )
     .await;
     assert_eq!(res.status(), 201);
@@ -190,14 +176,7 @@ async fn the_last_way_in_cannot_be_unlinked_and_two_unlinks_at_once_leave_one() 
         .unwrap()
         .to_string();
     let path = format!("/api/identities/{others}");
-    let res = with_token(
-        &app,
-        reqwest::Method::DELETE,
-        &path,
-        &tokens.access_token,
-        None,
-    )
-    .await;
+    let res = unlink(&app, &path, &tokens.access_token).await;
     assert_eq!(res.status(), 404);
     assert_eq!(identities(&app, &other.access_token).await.len(), 1);
     let res = with_token(
@@ -216,24 +195,15 @@ async fn a_password_account_unlinks_its_only_identity() {
     let providers = Providers::start().await;
     let app = providers.app().spawn().await;
     let (_, tokens) = app.signed_in_user().await;
-    let res = with_token(
+    let res = link(
         &app,
-        reqwest::Method::POST,
-        "/api/identities",
         &tokens.access_token,
-        Some(google_token(&providers, &fresh_sub())),
+        google_token(&providers, &fresh_sub()),
     )
     .await;
     let linked: Value = res.json().await.unwrap();
     let path = format!("/api/identities/{}", linked["id"].as_str().unwrap());
-    let res = with_token(
-        &app,
-        reqwest::Method::DELETE,
-        &path,
-        &tokens.access_token,
-        None,
-    )
-    .await;
+    let res = unlink(&app, &path, &tokens.access_token).await;
     assert_eq!(res.status(), 204);
 }
 
@@ -364,26 +334,26 @@ async fn the_admin_view_lists_identities_and_an_operator_unlinks_one() {
         .as_str()
         .unwrap()
         .to_string();
-    let admin_get = app
-        .client
-        .get(app.url(&format!("/api/admin/users/{user}")))
-        .bearer_auth(ADMIN_SECRET)
-        .send()
-        .await
-        .unwrap();
+    let admin_get = as_admin(
+        &app,
+        ADMIN_SECRET,
+        reqwest::Method::GET,
+        &format!("/api/admin/users/{user}"),
+    )
+    .await;
     let view: Value = admin_get.json().await.unwrap();
     let listed = view["identities"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["subject"], json!(sub));
     let id = listed[0]["id"].as_str().unwrap();
     for _ in 0..2 {
-        let res = app
-            .client
-            .delete(app.url(&format!("/api/admin/users/{user}/identities/{id}")))
-            .bearer_auth(ADMIN_SECRET)
-            .send()
-            .await
-            .unwrap();
+        let res = as_admin(
+            &app,
+            ADMIN_SECRET,
+            reqwest::Method::DELETE,
+            &format!("/api/admin/users/{user}/identities/{id}"),
+        )
+        .await;
         assert_eq!(res.status(), 204);
     }
     assert!(identities(&app, &tokens.access_token).await.is_empty());

@@ -55,20 +55,6 @@ async fn clear_of_a_step_boundary() {
     }
 }
 
-async fn with_token(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    req.send().await.unwrap()
-}
-
 /// Starts an enrolment; the app's secret and the response body.
 async fn enrol(app: &TestApp, token: &str) -> (App, Value) {
     let res = with_token(app, reqwest::Method::POST, "/api/mfa/totp", token, None).await;
@@ -794,9 +780,7 @@ async fn an_id_token_is_a_first_step_like_a_password_for_a_user_with_totp() {
     use authd_test_support::provider::TestProvider;
     let provider = TestProvider::start().await;
     let app = app()
-        .var("AUTHD_OIDC_PROVIDERS", "corp")
-        .var("AUTHD_OIDC_CORP_ISSUER", &provider.issuer)
-        .var("AUTHD_OIDC_CORP_CLIENT_IDS", "authd-app")
+        .provider("corp", &provider.issuer, "authd-app")
         .spawn()
         .await;
     let sub = uuid::Uuid::new_v4().to_string();

@@ -642,9 +642,7 @@ async fn a_passkey_that_is_the_last_way_in_of_an_account_without_a_password_stay
     use authd_test_support::provider::TestProvider;
     let provider = TestProvider::start().await;
     let app = app()
-        .var("AUTHD_OIDC_PROVIDERS", "corp")
-        .var("AUTHD_OIDC_CORP_ISSUER", &provider.issuer)
-        .var("AUTHD_OIDC_CORP_CLIENT_IDS", "authd-app")
+        .provider("corp", &provider.issuer, "authd-app")
         .spawn()
         .await;
     let (sub, email) = (uuid::Uuid::new_v4().to_string(), unique_email());

@@ -27,6 +27,15 @@ struct TokenResponse {
     session_id: String,
 }
 
+/// What a sign-in answers: the token response, or the contract's 403 with
+/// the second step to come.
+fn signed_in(outcome: LoginOutcome, state: &AppState) -> ApiResult<HttpResponse> {
+    match outcome {
+        LoginOutcome::Session(pair) => Ok(token_response(pair, state)),
+        LoginOutcome::SecondStep(challenge) => Err(ApiError::MfaRequired(Box::new(challenge))),
+    }
+}
+
 fn token_response(pair: TokenPair, state: &AppState) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CACHE_CONTROL, "no-store"))
@@ -90,11 +99,7 @@ pub async fn login(
             &presented,
         )
         .await?;
-    match outcome {
-        LoginOutcome::Session(pair) => Ok(token_response(pair, &state)),
-        // The contract's 403: a right password, a second step to come.
-        LoginOutcome::SecondStep(challenge) => Err(ApiError::MfaRequired(Box::new(challenge))),
-    }
+    signed_in(outcome, &state)
 }
 
 /// A sign-in with an OpenID provider's ID token (docs/api.md, "Sign in with
@@ -150,10 +155,7 @@ pub async fn login_id_token(
             &presented,
         )
         .await?;
-    match outcome {
-        LoginOutcome::Session(pair) => Ok(token_response(pair, &state)),
-        LoginOutcome::SecondStep(challenge) => Err(ApiError::MfaRequired(Box::new(challenge))),
-    }
+    signed_in(outcome, &state)
 }
 
 /// The second step of a login: the `mfa_token` and one answer.
@@ -377,14 +379,11 @@ async fn code_exchange(
         .ok_or(ApiError::InvalidRequest("code_verifier is required"))?;
     let client = client(req, &state.trusted_proxies);
     let presented = Presented::from_request(req, state.auth.dpop_public_base());
-    match state
+    let outcome = state
         .auth
         .exchange_code(&code, &verifier, &client, &presented)
-        .await?
-    {
-        LoginOutcome::Session(pair) => Ok(token_response(pair, state)),
-        LoginOutcome::SecondStep(challenge) => Err(ApiError::MfaRequired(Box::new(challenge))),
-    }
+        .await?;
+    signed_in(outcome, state)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -79,6 +79,22 @@ impl AppBuilder {
         self
     }
 
+    /// Sign in with the OpenID provider at `issuer` as `name` (added to
+    /// `AUTHD_OIDC_PROVIDERS`), its ID tokens issued for `client_ids`
+    /// (comma-separated).
+    pub fn provider(self, name: &str, issuer: &str, client_ids: &str) -> Self {
+        let listed = self
+            .vars
+            .iter()
+            .find(|(k, _)| k == "AUTHD_OIDC_PROVIDERS")
+            .map(|(_, v)| format!("{v},{name}"))
+            .unwrap_or_else(|| name.to_string());
+        let upper = name.to_ascii_uppercase();
+        self.var("AUTHD_OIDC_PROVIDERS", listed)
+            .var(&format!("AUTHD_OIDC_{upper}_ISSUER"), issuer)
+            .var(&format!("AUTHD_OIDC_{upper}_CLIENT_IDS"), client_ids)
+    }
+
     /// Send mail to this SMTP server.
     pub fn mail_to(self, catcher: &crate::smtp::SmtpCatcher) -> Self {
         self.var("AUTHD_SMTP_URL", catcher.url())
