@@ -22,6 +22,14 @@ dpop_proofs="$CARGO_TARGET_DIR/release/examples/dpop_proofs"
 source bench/world.sh
 start_redis
 "$bin" keygen > "$work/key.pem"
+# An OpenID provider on loopback, and sign-in bodies with its ID tokens
+# (bench/id_tokens.mjs), made before the first case so that making them
+# takes no core from it; every instance knows the provider.
+pport=$(free_port)
+node bench/id_tokens.mjs "$pport" $((secs * 15000)) "$work/id_tokens" >"$work/provider.log" 2>&1 &
+pids+=($!)
+export AUTHD_OIDC_PROVIDERS=bench AUTHD_OIDC_BENCH_ISSUER="http://127.0.0.1:$pport" \
+  AUTHD_OIDC_BENCH_CLIENT_IDS=bench-app
 
 start_authd() { # mode port [guard cache entries]
   run_authd "$bin" "$2" AUTHD_REDIS_URL="redis://127.0.0.1:$rport" \
@@ -95,11 +103,16 @@ hash_ticks() {
   done
   echo "$sum"
 }
+for _ in $(seq 1200); do [ -e "$work/id_tokens.ready" ] && break; sleep 0.1; done
+[ -e "$work/id_tokens.ready" ] || { echo "bench/id_tokens.mjs made no ID tokens" >&2; exit 1; }
 ticks0=$(hash_ticks); started=$(date +%s.%N)
 COST=1 run "login flood c16" -t2 -c16 -s bench/login.lua "$S/api/login"
 ticks1=$(hash_ticks); ended=$(date +%s.%N)
 python3 -c "import os; print((($ticks1 - $ticks0) / os.sysconf('SC_CLK_TCK')) / ($ended - $started))" > "$work/hash_busy.txt"
 rss_logins=$(rss)
+# Sign-ins with a provider's ID token: one RS256 verification (the key is
+# held after the first), the nonce spent in Redis, one SQL read, the session.
+BODIES="$work/id_tokens" THREADS=2 run "id-token login c16" -t2 -c16 -s bench/id_token.lua "$S/api/login/id-token"
 # The guard while logins flood the same instance: hashing must not stall it.
 wrk -t1 -c16 -d"${secs}s" -s bench/login.lua "$S/api/login" >/dev/null &
 flood=$!
@@ -273,6 +286,10 @@ ceiling_line = (f"Logins: {logins:,.0f}/s in the flood; Argon2id takes {hash_ms:
                 f"{busy:.0%} of the time, {loaded_ms:.1f} ms of CPU per login: {busy:.2f} of the ceiling "
                 f"at that hash time.")
 print(ceiling_line)
+id_logins = r.get("id-token login c16", float("nan"))
+id_line = (f"Sign-ins with an ID token: {id_logins:,.0f}/s, {id_logins / logins:.1f} x password logins "
+           f"in the same run (one RS256 verification, the nonce in Redis, one SQL read, the session).")
+print(id_line)
 broken_file = d / "broken.txt"
 broken = broken_file.read_text().strip() if broken_file.exists() else "broken chains: not measured"
 prop_file = d / "propagation.txt"
@@ -293,7 +310,7 @@ for c in ("c32", "c1"):
         print(f"  {k:<40} {r[k] / h:6.3f} x healthz throughput")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-order = ["login flood c16", "guarded session-mode c8 during a login flood", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
+order = ["login flood c16", "id-token login c16", "guarded session-mode c8 during a login flood", "healthz c32", "guarded session-mode c32", "guarded signature-mode c32",
          "guarded signature-mode no-cache c32", "resource server bare c32", "resource server guarded c32", "healthz c1", "guarded session-mode c1",
          "guarded signature-mode c1", "refresh chain c1", "refresh 32 chains c32",
          "guarded DPoP session-mode c32", "refresh chain DPoP c1"]
@@ -324,6 +341,9 @@ in the same run; absolute numbers drift on a shared machine, ratios less.
 - login flood: 8 accounts, 16 connections; one Argon2 slot on 2 cores.
   The guard is then measured while a second flood of logins runs.
   {ceiling_line}
+- id-token login: `POST /api/login/id-token` with RS256 ID tokens of a
+  provider on loopback (`bench/id_tokens.mjs` makes them before the case,
+  each with a nonce of its own), 16 connections. {id_line}
 - guarded: one access token reused by every request; `no-cache` turns the
   verified-token cache off (`AUTHD_GUARD_CACHE_ENTRIES=0`), so each request
   pays a full Ed25519 verification, as a new token would.

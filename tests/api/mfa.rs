@@ -821,3 +821,46 @@ async fn an_id_token_is_a_first_step_like_a_password_for_a_user_with_totp() {
         json!(["fed", "otp", "mfa"])
     );
 }
+
+#[tokio::test]
+async fn the_web_flow_is_a_first_step_like_a_password_for_a_user_with_totp() {
+    use crate::federation::{fresh_sub, Providers};
+    use crate::web_flow::*;
+    let providers = Providers::start().await;
+    let app = web_app(&providers).spawn().await;
+    providers
+        .google
+        .signs_in(json!({"sub": fresh_sub(), "email": unique_email(), "email_verified": true}));
+    let through_the_provider = || async {
+        let (verifier, challenge) = pkce();
+        let page = authorize(&app, "google", WEB_APP, &challenge).await;
+        let (code, state) = at_the_provider(&app, &page).await;
+        let back = location(&callback(&app, &code, &state).await);
+        trade(&app, &query_of(&back)["code"], &verifier).await
+    };
+    clear_of_a_step_boundary().await;
+    let res = through_the_provider().await;
+    assert_eq!(res.status(), 200);
+    let tokens: Tokens = res.json().await.unwrap();
+    let (totp, _) = enrol(&app, &tokens.access_token).await;
+    assert_eq!(
+        confirm(&app, &tokens.access_token, &totp.code(1))
+            .await
+            .status(),
+        200
+    );
+
+    let body = assert_error(through_the_provider().await, 403, "mfa_required").await;
+    let res = second_step(
+        &app,
+        body["mfa_token"].as_str().unwrap(),
+        json!({"code": totp.code(0)}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let strong: Tokens = res.json().await.unwrap();
+    assert_eq!(
+        claims_of(&strong.access_token)["amr"],
+        json!(["fed", "otp", "mfa"])
+    );
+}

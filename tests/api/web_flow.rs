@@ -12,12 +12,12 @@ use serde_json::{json, Value};
 use crate::federation::*;
 use crate::helpers::*;
 
-const WEB_APP: &str = "https://app.example.com/auth/callback";
+pub(crate) const WEB_APP: &str = "https://app.example.com/auth/callback";
 const MOBILE_APP: &str = "com.example.app:/oauth";
 const PUBLIC_URL: &str = "https://auth.example.com";
 const GOOGLE_SECRET: &str = "google-web-client-secret";
 
-fn web_app(providers: &Providers) -> AppBuilder {
+pub(crate) fn web_app(providers: &Providers) -> AppBuilder {
     providers
         .app()
         .var("AUTHD_PUBLIC_URL", PUBLIC_URL)
@@ -30,7 +30,7 @@ fn web_app(providers: &Providers) -> AppBuilder {
 
 /// The app's PKCE pair: a verifier and its S256 challenge (written here,
 /// not taken from authd).
-fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     use base64::Engine as _;
     use sha2::Digest as _;
     let verifier = format!(
@@ -43,7 +43,7 @@ fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-fn location(res: &reqwest::Response) -> String {
+pub(crate) fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get("location")
         .unwrap_or_else(|| panic!("no Location on a {}", res.status()))
@@ -52,7 +52,7 @@ fn location(res: &reqwest::Response) -> String {
         .to_string()
 }
 
-fn query_of(url: &str) -> HashMap<String, String> {
+pub(crate) fn query_of(url: &str) -> HashMap<String, String> {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -73,7 +73,12 @@ async fn get(app: &TestApp, url: &str) -> reqwest::Response {
 
 /// `/api/oauth/authorize` for `provider`, back to `redirect_to`; the
 /// provider's page it sends the user to.
-async fn authorize(app: &TestApp, provider: &str, redirect_to: &str, challenge: &str) -> String {
+pub(crate) async fn authorize(
+    app: &TestApp,
+    provider: &str,
+    redirect_to: &str,
+    challenge: &str,
+) -> String {
     let url = url_with(
         app.url("/api/oauth/authorize"),
         &[
@@ -90,7 +95,7 @@ async fn authorize(app: &TestApp, provider: &str, redirect_to: &str, challenge: 
 
 /// The provider's page, consent given at once: its redirect's code and
 /// state (meant for authd's callback).
-async fn at_the_provider(app: &TestApp, page: &str) -> (String, String) {
+pub(crate) async fn at_the_provider(app: &TestApp, page: &str) -> (String, String) {
     let res = get(app, page).await;
     assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
     let back = location(&res);
@@ -102,7 +107,7 @@ async fn at_the_provider(app: &TestApp, page: &str) -> (String, String) {
     (q["code"].clone(), q["state"].clone())
 }
 
-async fn callback(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
+pub(crate) async fn callback(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
     let url = url_with(
         app.url("/api/oauth/callback"),
         &[("code", code), ("state", state)],
@@ -110,7 +115,7 @@ async fn callback(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
     get(app, &url).await
 }
 
-async fn trade(app: &TestApp, code: &str, verifier: &str) -> reqwest::Response {
+pub(crate) async fn trade(app: &TestApp, code: &str, verifier: &str) -> reqwest::Response {
     app.post_form(
         "/api/token",
         &[

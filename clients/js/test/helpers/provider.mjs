@@ -4,7 +4,7 @@
 // that signs in the user it was told to at once and a /token that checks
 // the code, the redirect URI and the PKCE verifier. `/mint` hands out an ID
 // token, for trying authd by hand (scripts/dev-provider.mjs).
-import { createHash, createSign, generateKeyPairSync, randomUUID } from "node:crypto";
+import { createHash, createSign, generateKeyPairSync, randomUUID, sign as signWith } from "node:crypto";
 import http from "node:http";
 
 const b64u = (x) => Buffer.from(x).toString("base64url");
@@ -100,6 +100,12 @@ export async function startProvider(port = 0) {
     state,
     /** An ID token for `aud` carrying the hash of `nonce` and `extra` claims (`sub`, `email`, …). */
     idToken: (aud, nonceHash, extra) => sign(claims(aud, { nonce: nonceHash, ...extra })),
+    /** The same as `idToken`, signed on libuv's thread pool (many at once). */
+    idTokenAsync: (aud, nonceHash, extra) =>
+      new Promise((resolve, reject) => {
+        const input = `${b64u(JSON.stringify({ alg: "RS256", kid, typ: "JWT" }))}.${b64u(JSON.stringify(claims(aud, { nonce: nonceHash, ...extra })))}`;
+        signWith("sha256", Buffer.from(input), privateKey, (e, sig) => (e ? reject(e) : resolve(`${input}.${sig.toString("base64url")}`)));
+      }),
     /** Who /authorize signs in: the ID token's `sub`, `email`, … */
     signsIn: (user) => (state.user = user),
     stop: () => new Promise((resolve) => server.close(resolve)),
