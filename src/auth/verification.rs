@@ -1,8 +1,10 @@
 //! Proving an email address: registration mails a link (`account`); its
 //! token, used once, marks the address verified in SQL and on the user's
 //! live sessions, so their next access tokens carry `email_verified: true`.
+//! A lost link is replaced for the signed-in user, or by address for
+//! anyone (the same answer for every address, as a forgotten password).
 
-use super::{Auth, AuthError, Client};
+use super::{lookup_email, Auth, AuthError, Client};
 use crate::common::error_chain;
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
@@ -57,6 +59,51 @@ impl Auth {
             .issue_token(user.id, TokenKind::Verify, verification)
             .await?;
         self.mailer.queued(MailKind::Verify);
+        Ok(())
+    }
+
+    /// `POST /api/email/verify/resend` with `{"email"}` and no Bearer: a new
+    /// link for an account of that address that is not verified yet. The
+    /// answer is the same, at once, for every address (the lookup and the
+    /// mail happen after it); throttled as a forgotten password.
+    pub async fn resend_verification_to(
+        &self,
+        email: &str,
+        client: &Client,
+    ) -> Result<(), AuthError> {
+        let email = lookup_email(email)?;
+        if let Some(retry_after_secs) = self
+            .throttle
+            .admit_mail(&email.normalized, client.ip)
+            .await?
+        {
+            return Err(AuthError::RateLimited { retry_after_secs });
+        }
+        let (users, mailer) = (self.users.clone(), self.mailer.clone());
+        let ttl = self.settings.verify_token_ttl;
+        tokio::spawn(async move {
+            let outcome = async {
+                let Some(account) = users
+                    .credentials_by_email(&email)
+                    .await?
+                    .filter(|a| !a.user.email_verified && !a.user.disabled)
+                else {
+                    return Ok(());
+                };
+                let verification = mailed_tokens::issue(ttl, |token, until| {
+                    mailer.verify(&account.user.email, token, until)
+                });
+                users
+                    .issue_token(account.user.id, TokenKind::Verify, verification)
+                    .await?;
+                mailer.queued(MailKind::Verify);
+                Ok::<(), crate::connections::StoreError>(())
+            }
+            .await;
+            if let Err(e) = outcome {
+                log::warn!("verification resend: no mail queued ({})", error_chain(&e));
+            }
+        });
         Ok(())
     }
 }

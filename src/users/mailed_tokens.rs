@@ -269,8 +269,9 @@ impl UserStore {
                     return Ok(None);
                 }
                 sqlx::query(
+                    // The link reached the address's owner: it is verified.
                     "UPDATE users SET password_hash = $1, credential_version = credential_version + 1, \
-                     credential_changed_by = NULL, updated_at = $2 WHERE id = $3",
+                     credential_changed_by = NULL, email_verified = 1, updated_at = $2 WHERE id = $3",
                 )
                 .bind(password_hash)
                 .bind(unix_now() as i64)

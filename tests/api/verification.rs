@@ -157,3 +157,85 @@ async fn two_uses_of_one_link_at_once_verify_once() {
     statuses.sort();
     assert_eq!(statuses, [204, 400]);
 }
+
+async fn resend_to(app: &TestApp, email: &str) -> reqwest::Response {
+    app.post_json("/api/email/verify/resend", &json!({ "email": email }))
+        .await
+}
+
+#[tokio::test]
+async fn a_lost_link_is_replaced_by_address_without_logging_in_and_the_answer_tells_nothing() {
+    let catcher = SmtpCatcher::start();
+    let app = app()
+        .mail_to(&catcher)
+        .var("AUTHD_REQUIRE_VERIFIED_EMAIL", "true")
+        .var("AUTHD_MAIL_MAX_PER_ADDRESS", "2")
+        .spawn()
+        .await;
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    // The owner lost the first link, and cannot log in to ask for another.
+    assert_error(app.login(&email, PASSWORD).await, 403, "email_not_verified").await;
+
+    let mut answers = Vec::new();
+    for address in [email.clone(), unique_email()] {
+        let res = resend_to(&app, &address).await;
+        answers.push((res.status().as_u16(), res.text().await.unwrap()));
+    }
+    assert_eq!(answers[0], (202, "{}".to_string()));
+    assert_eq!(
+        answers[0], answers[1],
+        "the same answer for an address without an account"
+    );
+
+    // The second link works (the first was replaced); the login then does.
+    let token = link_token(&catcher, &email, 2).await;
+    assert_eq!(verify(&app, &token).await.status().as_u16(), 204);
+    app.login_tokens(&email).await;
+    // Nothing more is mailed to a verified address.
+    assert_eq!(resend_to(&app, &email).await.status().as_u16(), 202);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(catcher.mail(&email, "verify-email?token=").len(), 2);
+
+    // Throttled as a forgotten password: per address, whether or not it
+    // has an account, the same answer.
+    let stranger = unique_email();
+    for address in [&email, &stranger] {
+        for _ in 0..2 {
+            resend_to(&app, address).await;
+        }
+        assert_error(resend_to(&app, address).await, 429, "rate_limited").await;
+    }
+    assert_error(
+        app.post_json("/api/email/verify/resend", &json!({})).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_password_reset_by_mail_verifies_the_address() {
+    let catcher = SmtpCatcher::start();
+    let app = app().mail_to(&catcher).spawn().await;
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status(), 201);
+    let res = app
+        .post_json("/api/password/forgot", &json!({ "email": email }))
+        .await;
+    assert_eq!(res.status(), 202);
+    let mails = catcher
+        .wait_for_mail(&email, "reset-password?token=", 1, MAIL_WAIT)
+        .await;
+    let res = app
+        .post_json(
+            "/api/password/reset",
+            &json!({ "token": mails[0].token().unwrap(), "new_password": "a new passphrase 2" }),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app.login(&email, "a new passphrase 2").await;
+    let tokens: Tokens = res.json().await.unwrap();
+    assert_eq!(claims_of(&tokens.access_token)["email_verified"], true);
+    assert!(verified_per_me(&app, &tokens.access_token).await);
+}

@@ -1,6 +1,8 @@
 //! Proving an email address: the token from the mailed link, and asking for
 //! a new link.
 
+use actix_web::guard;
+use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -9,9 +11,9 @@ use utoipa::ToSchema;
 use crate::common::identity::Identity;
 use crate::http::body;
 use crate::http::client::client;
-use crate::http::mount::{guarded, open, Guards};
+use crate::http::mount::{open, Guards};
 use crate::http::state::AppState;
-use crate::http::ApiResult;
+use crate::http::{ApiError, ApiResult};
 
 #[derive(Deserialize, ToSchema)]
 struct VerifyRequest {
@@ -40,12 +42,26 @@ pub async fn verify(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Mails the caller a new verification link (the older one stops working).
-#[utoipa::path(post, path = "/api/email/verify/resend", tag = "account", security(("bearer" = [])),
+#[derive(Deserialize, ToSchema)]
+struct ResendRequest {
+    /// Without a Bearer token: the address to mail a new link to (if it has
+    /// an account not verified yet).
+    #[schema(format = "email", max_length = 254)]
+    email: String,
+}
+
+/// Mails a new verification link (the older one stops working): to the
+/// caller with a Bearer token, or, without one, to the account of
+/// `{"email"}` (the same answer for every address).
+#[utoipa::path(post, path = "/api/email/verify/resend", tag = "account", security((), ("bearer" = [])),
+    request_body(content = Option<ResendRequest>, content_type = "application/json"),
     responses(
-        (status = 202, description = "A new link is mailed", body = Object),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
-        (status = 409, description = "The address is verified already (`already_verified`)", body = crate::http::error::ErrorBody),
+        (status = 202, description = "A new link is mailed (by address: if the address has an account not verified yet)", body = Object),
+        (status = 400, description = "No Bearer token and no valid `email` (`invalid_request`)", body = crate::http::error::ErrorBody),
+        (status = 401, description = "A Bearer token that is not valid (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 409, description = "The caller's address is verified already (`already_verified`)", body = crate::http::error::ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
+        (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Throttled (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
@@ -59,12 +75,37 @@ pub async fn resend(
     Ok(HttpResponse::Accepted().json(serde_json::json!({})))
 }
 
-/// Mounts email verification.
+/// The resend without a Bearer token: by address.
+pub async fn resend_by_address(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let (input, _) = body::optional::<ResendRequest>(&req, &body, false)?.ok_or(
+        ApiError::InvalidRequest("send {\"email\"}, or a Bearer access token"),
+    )?;
+    let client = client(&req, &state.trusted_proxies);
+    state
+        .auth
+        .resend_verification_to(&input.email, &client)
+        .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({})))
+}
+
+/// Mounts email verification: the resend behind the guard when a Bearer
+/// token comes, by address when none does.
 pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards) {
+    let with_token =
+        guard::fn_guard(|ctx| ctx.head().headers().contains_key(header::AUTHORIZATION));
     cfg.service(open("/api/email/verify", web::post().to(verify)))
-        .service(guarded(
-            &guards.require,
+        .service(
+            web::resource("/api/email/verify/resend")
+                .guard(with_token)
+                .wrap(guards.require.clone())
+                .route(web::post().to(resend)),
+        )
+        .service(open(
             "/api/email/verify/resend",
-            web::post().to(resend),
+            web::post().to(resend_by_address),
         ));
 }
