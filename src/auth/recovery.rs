@@ -20,6 +20,28 @@ impl Auth {
     /// an account; answers the same either way. Throttled per address and
     /// per client IP.
     pub async fn forgot_password(&self, email: &str, client: &Client) -> Result<(), AuthError> {
+        let ttl = self.settings.reset_token_ttl;
+        self.mail_by_address(email, client, "password reset", move |users, mailer, email| async move {
+            send_reset(&users, &mailer, &email, ttl).await
+        })
+        .await
+    }
+
+    /// What every mail asked for by address does: the same answer, at once,
+    /// for every address (throttled per address and per client IP); the
+    /// lookup and the mail (`job`) happen after it, so neither the status,
+    /// the body nor the time tells whether an account exists.
+    pub(super) async fn mail_by_address<F, Fut>(
+        &self,
+        email: &str,
+        client: &Client,
+        what: &'static str,
+        job: F,
+    ) -> Result<(), AuthError>
+    where
+        F: FnOnce(UserStore, Mailer, Email) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), crate::connections::StoreError>> + Send,
+    {
         let email = lookup_email(email)?;
         if let Some(retry_after_secs) = self
             .throttle
@@ -29,10 +51,9 @@ impl Auth {
             return Err(AuthError::RateLimited { retry_after_secs });
         }
         let (users, mailer) = (self.users.clone(), self.mailer.clone());
-        let ttl = self.settings.reset_token_ttl;
         tokio::spawn(async move {
-            if let Err(e) = send_reset(&users, &mailer, &email, ttl).await {
-                log::warn!("password reset: no mail queued ({})", error_chain(&e));
+            if let Err(e) = job(users, mailer, email).await {
+                log::warn!("{what}: no mail queued ({})", error_chain(&e));
             }
         });
         Ok(())

@@ -4,7 +4,7 @@
 //! A lost link is replaced for the signed-in user, or by address for
 //! anyone (the same answer for every address, as a forgotten password).
 
-use super::{lookup_email, Auth, AuthError, Client};
+use super::{Auth, AuthError, Client};
 use crate::common::error_chain;
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
@@ -71,18 +71,12 @@ impl Auth {
         email: &str,
         client: &Client,
     ) -> Result<(), AuthError> {
-        let email = lookup_email(email)?;
-        if let Some(retry_after_secs) = self
-            .throttle
-            .admit_mail(&email.normalized, client.ip)
-            .await?
-        {
-            return Err(AuthError::RateLimited { retry_after_secs });
-        }
-        let (users, mailer) = (self.users.clone(), self.mailer.clone());
         let ttl = self.settings.verify_token_ttl;
-        tokio::spawn(async move {
-            let outcome = async {
+        self.mail_by_address(
+            email,
+            client,
+            "verification resend",
+            move |users, mailer, email| async move {
                 let Some(account) = users
                     .credentials_by_email(&email)
                     .await?
@@ -97,13 +91,9 @@ impl Auth {
                     .issue_token(account.user.id, TokenKind::Verify, verification)
                     .await?;
                 mailer.queued(MailKind::Verify);
-                Ok::<(), crate::connections::StoreError>(())
-            }
-            .await;
-            if let Err(e) = outcome {
-                log::warn!("verification resend: no mail queued ({})", error_chain(&e));
-            }
-        });
-        Ok(())
+                Ok(())
+            },
+        )
+        .await
     }
 }

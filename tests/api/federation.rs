@@ -454,23 +454,14 @@ async fn a_provider_down_when_a_key_is_needed_is_503_and_a_cached_key_needs_nobo
     assert_error(res, 503, "temporarily_unavailable").await;
 
     // Apple's key is cached: Apple down changes nothing for its tokens…
-    let nonce = fresh_nonce();
-    signed_in(
-        &app,
-        "apple",
-        &apple.sign(&apple.claims(APPLE_BUNDLE, &fresh_sub(), &nonce)),
-        &nonce,
-    )
-    .await;
+    let apple_sign_in = || async {
+        let nonce = fresh_nonce();
+        let token = apple.sign(&apple.claims(APPLE_BUNDLE, &fresh_sub(), &nonce));
+        signed_in(&app, "apple", &token, &nonce).await
+    };
+    apple_sign_in().await;
     apple.set_down(true);
-    let nonce = fresh_nonce();
-    signed_in(
-        &app,
-        "apple",
-        &apple.sign(&apple.claims(APPLE_BUNDLE, &fresh_sub(), &nonce)),
-        &nonce,
-    )
-    .await;
+    apple_sign_in().await;
     // …but a key it rotated to cannot be fetched: 503, not a refusal.
     apple.rotate(false);
     let nonce = fresh_nonce();
