@@ -27,7 +27,6 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use deadpool_redis::redis::{self, Value};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::common::random_token;
@@ -248,8 +247,7 @@ fn is_token(text: &str) -> bool {
 /// The key name part of a token: its SHA-256, base64url (the token itself
 /// never reaches Redis).
 fn digest(token: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+    crate::common::sha256_base64url(token)
 }
 
 #[cfg(test)]

@@ -6,13 +6,11 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use deadpool_redis::redis;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::common::random_token;
+use crate::common::{random_token, sha256_base64url as digest};
 use crate::connections::{KeySchema, Redis, StoreError};
 
 /// How long a user may take at the provider.
@@ -48,10 +46,6 @@ pub struct IssuedCode {
 pub struct Flows {
     redis: Redis,
     keys: KeySchema,
-}
-
-fn digest(handle: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(handle.as_bytes()))
 }
 
 impl Flows {
@@ -124,20 +118,4 @@ impl Flows {
 }
 
 /// The S256 PKCE challenge of `verifier` (RFC 7636 §4.2).
-pub fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn s256_is_the_unpadded_base64url_sha256() {
-        // Computed apart with Python's hashlib and base64.
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gXFrTMjXk"),
-            "SBY8fz4oc0r-c-z59B7buC57-mXnbfH38ulirz18jyI"
-        );
-    }
-}
+pub use crate::common::sha256_base64url as s256;

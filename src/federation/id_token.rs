@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use jsonwebtoken::{decode, decode_header, Validation};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::provider::{KeyLookup, Provider, ProviderUnavailable};
 use crate::common::clock::unix_now;
@@ -69,10 +68,7 @@ struct Claims {
 
 /// The lowercase hex SHA-256 of `nonce`: what the app gives the provider.
 pub fn nonce_digest(nonce: &str) -> String {
-    Sha256::digest(nonce.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::common::sha256_hex(nonce)
 }
 
 impl Provider {
@@ -159,18 +155,5 @@ impl Provider {
             issued_at: claims.iat,
             expires_at: claims.exp,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_nonce_digest_is_lowercase_hex_sha256() {
-        assert_eq!(
-            nonce_digest("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

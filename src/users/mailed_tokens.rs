@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::store::UserStore;
@@ -120,10 +119,7 @@ pub fn presented_hash(token: &str) -> Option<String> {
 
 /// What the database keeps of a token: its SHA-256, hex.
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::common::sha256_hex(token)
 }
 
 impl UserStore {

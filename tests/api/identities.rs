@@ -27,6 +27,17 @@ async fn unlink(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
     with_token(app, reqwest::Method::DELETE, path, token, None).await
 }
 
+async fn change_password(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    with_token(
+        app,
+        reqwest::Method::POST,
+        "/api/password",
+        token,
+        Some(body),
+    )
+    .await
+}
+
 async fn identities(app: &TestApp, token: &str) -> Vec<Value> {
     let res = with_token(app, reqwest::Method::GET, "/api/identities", token, None).await;
     assert_eq!(res.status(), 200);
@@ -217,21 +228,12 @@ async fn an_account_without_a_password_changes_it_and_deletes_itself_with_a_fres
     // refused.
     let mut body = apple_token(&providers, &fresh_sub());
     body["new_password"] = json!(PASSWORD);
-    let res = with_token(
-        &app,
-        reqwest::Method::POST,
-        "/api/password",
-        &tokens.access_token,
-        Some(body),
-    )
-    .await;
+    let res = change_password(&app, &tokens.access_token, body).await;
     assert_error(res, 400, "invalid_grant").await;
-    let res = with_token(
+    let res = change_password(
         &app,
-        reqwest::Method::POST,
-        "/api/password",
         &tokens.access_token,
-        Some(json!({"current_password": "anything at all", "new_password": PASSWORD})),
+        json!({"current_password": "anything at all", "new_password": PASSWORD}),
     )
     .await;
     assert_error(res, 400, "invalid_grant").await;
@@ -239,27 +241,13 @@ async fn an_account_without_a_password_changes_it_and_deletes_itself_with_a_fres
     let mut both = apple_token(&providers, &sub);
     both["current_password"] = json!("anything at all");
     both["new_password"] = json!(PASSWORD);
-    let res = with_token(
-        &app,
-        reqwest::Method::POST,
-        "/api/password",
-        &tokens.access_token,
-        Some(both),
-    )
-    .await;
+    let res = change_password(&app, &tokens.access_token, both).await;
     assert_error(res, 400, "invalid_request").await;
 
     // A fresh token of its own identity adds the password.
     let mut body = apple_token(&providers, &sub);
     body["new_password"] = json!(PASSWORD);
-    let res = with_token(
-        &app,
-        reqwest::Method::POST,
-        "/api/password",
-        &tokens.access_token,
-        Some(body),
-    )
-    .await;
+    let res = change_password(&app, &tokens.access_token, body).await;
     assert_eq!(res.status(), 204);
     let by_password = app.login_tokens(&email).await;
 

@@ -74,6 +74,17 @@ async fn confirm(app: &TestApp, token: &str, code: &str) -> reqwest::Response {
     .await
 }
 
+/// Turns TOTP on with the session a sign-in answered (`res`, a 200),
+/// confirmed with the code of the step before; the authenticator app.
+async fn totp_turned_on(app: &TestApp, res: reqwest::Response) -> App {
+    assert_eq!(res.status(), 200);
+    let tokens: Tokens = res.json().await.unwrap();
+    let (totp, _) = enrol(app, &tokens.access_token).await;
+    let res = confirm(app, &tokens.access_token, &totp.code(1)).await;
+    assert_eq!(res.status(), 200);
+    totp
+}
+
 /// A signed-in user with TOTP on, confirmed with the code of the step
 /// before (so the current step's code is still unused); the app, the
 /// recovery codes, the email and the tokens of that first session.
@@ -799,16 +810,7 @@ async fn an_id_token_is_a_first_step_like_a_password_for_a_user_with_totp() {
         }
     };
     clear_of_a_step_boundary().await;
-    let res = sign_in(uuid::Uuid::new_v4().to_string()).await;
-    assert_eq!(res.status(), 200);
-    let tokens: Tokens = res.json().await.unwrap();
-    let (totp, _) = enrol(&app, &tokens.access_token).await;
-    assert_eq!(
-        confirm(&app, &tokens.access_token, &totp.code(1))
-            .await
-            .status(),
-        200
-    );
+    let totp = totp_turned_on(&app, sign_in(uuid::Uuid::new_v4().to_string()).await).await;
 
     let res = sign_in(uuid::Uuid::new_v4().to_string()).await;
     let body = assert_error(res, 403, "mfa_required").await;
@@ -839,16 +841,7 @@ async fn the_web_flow_is_a_first_step_like_a_password_for_a_user_with_totp() {
         trade(&app, &query_of(&back)["code"], &verifier).await
     };
     clear_of_a_step_boundary().await;
-    let res = through_the_provider().await;
-    assert_eq!(res.status(), 200);
-    let tokens: Tokens = res.json().await.unwrap();
-    let (totp, _) = enrol(&app, &tokens.access_token).await;
-    assert_eq!(
-        confirm(&app, &tokens.access_token, &totp.code(1))
-            .await
-            .status(),
-        200
-    );
+    let totp = totp_turned_on(&app, through_the_provider().await).await;
 
     let body = assert_error(through_the_provider().await, 403, "mfa_required").await;
     let res = second_step(
