@@ -10,13 +10,14 @@ use authd_guard::GuardCacheSettings;
 
 use crate::auth::AuthSettings;
 use crate::common::settings::{
-    address, env_example_lines, environment, list, markdown_table, Variable, Vars,
+    address, env_example_lines, environment, list, markdown_table, text, Variable, Vars,
 };
 pub use crate::common::settings::{ConfigError, Environment};
 use crate::connections::{DatabaseSettings, RedisSettings};
 use crate::factors::FactorSettings;
 use crate::federation::{FederationSettings, ProviderSettings};
 use crate::http::client_ip::TrustedProxies;
+use crate::http::cors::parse_origins;
 use crate::jwt::{JwtSettings, SigningKeySource};
 use crate::mail::MailSettings;
 use crate::sessions::SessionSettings;
@@ -87,6 +88,13 @@ settings_section! {
         /// `/metrics` on the main address, which production warns about at
         /// startup (its login counters show an attacker how their guessing goes).
         pub metrics_bind: Option<SocketAddr> = "AUTHD_METRICS_BIND" [] => address;
+        /// Comma-separated origins of web apps allowed to call authd from a
+        /// browser (CORS), each exact as browsers send it:
+        /// `https://app.example.com`, `http://localhost:5173`; never `*`. Empty:
+        /// no CORS headers, so only same-origin pages and non-browser clients.
+        pub cors_origins: Vec<String> = "AUTHD_CORS_ORIGINS" [""] => parse_origins;
+        /// The product's name on authd's own pages (behind the mailed links).
+        pub pages_title: String = "AUTHD_PAGES_TITLE" ["authd"] => text;
     }
 }
 

@@ -22,7 +22,7 @@ use crate::http::error::render_framework_error;
 use crate::http::mount::Guards;
 use crate::http::routes;
 use crate::http::state::AppState;
-use crate::http::{observe, request_id};
+use crate::http::{cors, observe, request_id};
 use crate::jwt::{AccessTokens, KeySet};
 use crate::mail::{Mailer, Sender};
 use crate::sessions::{ProofLog, SessionStore};
@@ -59,7 +59,7 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
     )?;
     if keys.ephemeral {
         log::warn!(
-            "no signing key configured: using an ephemeral {} key; every token dies with this process (run `authd keygen` and set AUTHD_JWT_PRIVATE_KEY_FILE)",
+            "no signing key configured: using an ephemeral {} key, so access tokens stop verifying when this process ends (sessions and refresh tokens live in Redis and go on: clients refresh for new access tokens); for keys that survive a restart, run `authd keygen > authd-key.pem` and set AUTHD_JWT_PRIVATE_KEY_FILE=authd-key.pem",
             jwt.algorithm.as_str()
         );
     }
@@ -201,25 +201,9 @@ async fn second_factors(
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, ConfigError> {
-        // Keys, stores and mail first: a bad setting is reported before the
-        // listener is taken. Links in mail point at AUTHD_PUBLIC_URL, or at
-        // the configured address.
-        let configured_url = settings
-            .server
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", settings.server.bind));
-        let Assembled {
-            auth,
-            connections,
-            mail_sender,
-        } = assemble(&settings, &configured_url).await?;
-        connections
-            .warn_about_redis(settings.redis.min_replicas)
-            .await;
-        for warning in settings.startup_warnings() {
-            log::warn!("{warning}");
-        }
+        // The listener first (it serves nothing until the server runs):
+        // links in mail point at AUTHD_PUBLIC_URL, or at the address taken,
+        // whose port is the real one when AUTHD_BIND asks for any (port 0).
         let listener = TcpListener::bind(settings.server.bind).map_err(|e| {
             ConfigError::new(
                 "AUTHD_BIND",
@@ -234,6 +218,17 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
+        let Assembled {
+            auth,
+            connections,
+            mail_sender,
+        } = assemble(&settings, &public_url).await?;
+        connections
+            .warn_about_redis(settings.redis.min_replicas)
+            .await;
+        for warning in settings.startup_warnings() {
+            log::warn!("{warning}");
+        }
         // Delivers queued mail until the application stops.
         let mail_task = tokio::spawn(mail_sender.run());
         let introspection = IntrospectionCallers::new(&settings.auth.introspection_secrets);
@@ -249,6 +244,7 @@ impl Application {
             ),
             introspection,
             admin: AdminCallers::new(&settings.auth.admin_secrets),
+            pages_title: settings.server.pages_title.clone(),
         });
         log::info!("authd listening on http://{address}");
 
@@ -258,6 +254,7 @@ impl Application {
         };
         let metrics_here = metrics.is_none();
         let shared = state.clone();
+        let cors_origins = settings.server.cors_origins.clone();
         let guards = Guards {
             require: RequireToken::new(Arc::new(state.auth.guard())),
             enrol: RequireToken::new(Arc::new(state.auth.enrolment_guard())),
@@ -268,6 +265,9 @@ impl Application {
             App::new()
                 .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                // Inside the error renderer, which keeps its headers.
+                .wrap(cors::middleware(&cors_origins))
+                .wrap(from_fn(cors::fit_to_contract))
                 .wrap(ErrorHandlers::new().default_handler(render_framework_error))
                 // After the response, inside the request id's scope.
                 .wrap(from_fn(observe::record))

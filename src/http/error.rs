@@ -245,6 +245,17 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Logs what lies underneath a 503 or a 500 (nothing for the others).
+    pub fn log_cause(&self) {
+        match self {
+            Self::Unavailable(cause) => log::warn!("answering 503: {}", error_chain(&**cause)),
+            Self::Internal(cause) => log::error!("answering 500: {}", error_chain(&**cause)),
+            _ => {}
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -276,11 +287,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Unavailable(cause) => log::warn!("answering 503: {}", error_chain(&**cause)),
-            Self::Internal(cause) => log::error!("answering 500: {}", error_chain(&**cause)),
-            _ => {}
-        }
+        self.log_cause();
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         match self {
@@ -331,12 +338,13 @@ impl ResponseError for ApiError {
 pub fn render_framework_error<B>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = res
+    // authd's own answers: JSON, and the pages' HTML.
+    let rendered = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if rendered {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let error = match res.status() {
@@ -349,9 +357,15 @@ pub fn render_framework_error<B>(
     };
     let (req, original) = res.into_parts();
     let mut response = error.error_response();
-    // RFC 9110 §15.5.6: a 405 says which methods the route takes.
-    if let Some(allow) = original.headers().get(header::ALLOW) {
-        response.headers_mut().insert(header::ALLOW, allow.clone());
+    // RFC 9110 §15.5.6: a 405 says which methods the route takes; and the
+    // CORS headers stay, so a browser on an allowed origin can read it.
+    for (name, value) in original.headers() {
+        if name == header::ALLOW
+            || name == header::VARY
+            || name.as_str().starts_with("access-control-")
+        {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
     }
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),

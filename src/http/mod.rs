@@ -5,7 +5,9 @@
 pub mod body;
 pub mod client;
 pub mod client_ip;
+pub mod cors;
 pub mod error;
+pub mod html;
 pub mod mount;
 pub mod observe;
 pub mod openapi;

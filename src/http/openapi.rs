@@ -10,8 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::routes::{
-    account, admin, health, identities, jwks, login, metrics, mfa, oauth, passkeys, recovery,
-    sessions, verification, web_flow,
+    account, admin, health, identities, index, jwks, login, metrics, mfa, oauth, passkeys,
+    recovery, sessions, verification, web_flow,
 };
 
 #[derive(OpenApi)]
@@ -72,6 +72,7 @@ use super::routes::{
         metrics::metrics,
         health::healthz,
         health::readyz,
+        index::index,
     ),
     modifiers(&Schemes),
     tags(

@@ -14,4 +14,6 @@ pub struct AppState {
     pub admin: Option<AdminCallers>,
     /// RFC 8414 metadata, rendered once.
     pub metadata: String,
+    /// `AUTHD_PAGES_TITLE`: the product named on authd's pages.
+    pub pages_title: String,
 }

@@ -143,6 +143,24 @@ async fn an_ephemeral_development_key_works_until_restart() {
     assert_eq!(other.guard_status(&t.access_token).await, 401);
 }
 
+/// What the startup warning promises: only access tokens die with an
+/// ephemeral key; the session goes on, and its refresh token gets access
+/// tokens from the next key.
+#[tokio::test]
+async fn after_a_restart_with_a_new_ephemeral_key_a_session_refreshes() {
+    let before = app().var("AUTHD_JWT_PRIVATE_KEY_FILE", "").spawn().await;
+    let (_, t) = before.signed_in_user().await;
+    let after = app()
+        .var("AUTHD_JWT_PRIVATE_KEY_FILE", "")
+        .var("AUTHD_ACCESS_TOKEN_CHECK", "signature")
+        .sharing(&before)
+        .spawn()
+        .await;
+    assert_eq!(after.guard_status(&t.access_token).await, 401);
+    let fresh = after.refreshed(&t.refresh_token).await;
+    assert_eq!(after.guard_status(&fresh.access_token).await, 200);
+}
+
 async fn app_like_restart() -> TestApp {
     app()
         .var("AUTHD_JWT_PRIVATE_KEY_FILE", "")

@@ -31,6 +31,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("get", "/metrics"),
     ("get", "/healthz"),
+    ("get", "/"),
     ("get", "/readyz"),
     ("get", "/api/admin/users"),
     ("get", "/api/admin/users/{id}"),

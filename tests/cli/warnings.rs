@@ -177,3 +177,38 @@ async fn a_public_url_on_an_ip_address_starts_with_passkeys_off_and_a_warning() 
         "{err}"
     );
 }
+
+/// Without a signing key, development warns that access tokens (not
+/// sessions or refresh tokens) end with the process, and says how to
+/// make a key.
+#[tokio::test]
+async fn an_ephemeral_key_is_warned_about_for_access_tokens_only() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database(dir.path()).await;
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let service = Service::start(
+        authd_bin!(),
+        dir.path(),
+        &[("AUTHD_DATABASE_URL", &db), ("AUTHD_REDIS_URL", &url)],
+    );
+    let log = service.startup_log.join("\n");
+    let warning = log
+        .lines()
+        .find(|l| l.contains("ephemeral"))
+        .unwrap_or_else(|| panic!("no warning about the key: {log}"));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(
+        warning.contains("access tokens stop verifying when this process ends"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("refresh tokens live in Redis and go on"),
+        "{warning}"
+    );
+    assert!(!warning.contains("every token"), "{warning}");
+    assert!(
+        warning.contains("authd keygen > authd-key.pem"),
+        "{warning}"
+    );
+}

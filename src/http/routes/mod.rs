@@ -6,11 +6,13 @@ pub mod account;
 pub mod admin;
 pub mod health;
 pub mod identities;
+pub mod index;
 pub mod jwks;
 pub mod login;
 pub mod metrics;
 pub mod mfa;
 pub mod oauth;
+pub mod pages;
 pub mod passkeys;
 pub mod recovery;
 pub mod sessions;
@@ -41,9 +43,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, guards: &Guards, with_metrics: bo
     recovery::configure(cfg);
     oauth::configure(cfg);
     web_flow::configure(cfg);
+    pages::configure(cfg);
     admin::configure(cfg);
     jwks::configure(cfg);
     health::configure(cfg);
+    index::configure(cfg);
     cfg.service(open("/openapi.json", web::get().to(openapi::openapi)))
         .default_service(web::to(not_found));
 }
