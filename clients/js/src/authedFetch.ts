@@ -54,7 +54,7 @@ async function send(a: Authorized, url: string, init: RequestInit, t: StoredToke
       res = await a.http.fetch(url, { ...init, headers, signal: deadline.signal });
       if (url.startsWith(a.http.baseUrl)) a.http.clock.observe(res.headers.get("date"), sentAt, a.http.now());
     } catch (e) {
-      throw deadline.fail(e);
+      throw deadline.fail(e, init.method ?? "GET", url);
     } finally {
       deadline.done();
     }

@@ -1,17 +1,23 @@
+import type { RegisteredUser, TotpEnrolment, UserInfo } from "./account.js";
 import { authedFetch, authedJson, type Authorized } from "./authedFetch.js";
 import { ServerClock } from "./clock.js";
 import { DpopSigner, MemoryKeyStore, indexedDbKeyStore, type DpopKeyStore } from "./dpop.js";
 import type { AuthdEvents, Listener } from "./events.js";
 import { AuthdError } from "./errors.js";
 import { requestJson, type FetchLike, type HttpOptions } from "./http.js";
+import { jwtClaims } from "./jwt.js";
 import { TokenKeeper } from "./keeper.js";
 import { passkeyAssertion, type CredentialsLike, type PasskeyCredentialJson, type PasskeyRequestOptionsJson } from "./passkey.js";
 import { codeFrom, pkcePair, PendingRedirects, type IdTokenSignIn, type LinkedIdentity } from "./providers.js";
 import { MemoryStorage, type TokenStorage } from "./storage.js";
-import type { SessionInfo } from "./tokens.js";
+import type { AccessTokenClaims, Session, SessionInfo } from "./tokens.js";
 
 export interface AuthdClientOptions {
-  /** authd's origin, e.g. `https://auth.example.com`; `""` for the page's own origin. */
+  /**
+   * authd's origin with its scheme, e.g. `https://auth.example.com`; `""`
+   * for the page's own origin. Anything else without `http://` or
+   * `https://` throws a `TypeError` at construction.
+   */
   baseUrl: string;
   /** Where tokens live (default: memory, gone with the process). */
   storage?: TokenStorage;
@@ -49,38 +55,44 @@ export type MfaAnswer = { code: string } | { recoveryCode: string } | { credenti
 
 /**
  * authd's client: the account calls of an app (register, login with a
- * password, a second factor or a passkey, sessions, logout), over a token
- * keeper (`TokenKeeper`: storage, rotation, tabs, the timer) and
- * `authedFetch` (the access token, DPoP proofs and their retries).
+ * password, a second factor or a passkey, sessions, logout, the account
+ * itself), over a token keeper (`TokenKeeper`: storage, rotation, tabs, the
+ * timer) and `authedFetch` (the access token, DPoP proofs and their
+ * retries). Its state is in `#private` fields: nothing of it is in the
+ * published types.
  */
 export class AuthdClient {
   /** Settles once the stored session has been read. */
   readonly ready: Promise<void>;
 
-  private readonly http: HttpOptions;
-  private readonly clock = new ServerClock();
-  private readonly keeper: TokenKeeper;
-  private readonly authorized: Authorized;
-  private readonly redirects: PendingRedirects;
+  readonly #http: HttpOptions;
+  readonly #clock = new ServerClock();
+  readonly #keeper: TokenKeeper;
+  readonly #authorized: Authorized;
+  readonly #redirects: PendingRedirects;
+  readonly #timeoutMs: number;
 
-  constructor(private readonly options: AuthdClientOptions) {
+  constructor(options: AuthdClientOptions) {
+    checkBaseUrl(options.baseUrl);
     const now = options.now ?? (() => Date.now());
     const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const key = options.storageKey ?? "authd";
     const keys = options.dpop === true ? defaultKeyStore(key) : options.dpop || undefined;
-    this.http = {
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    const clock = this.#clock;
+    this.#http = {
       baseUrl: options.baseUrl.replace(/\/+$/, ""),
       fetch: fetchImpl,
       now,
-      clock: this.clock,
+      clock,
       // Proofs carry the server's time, so a device whose clock is off still gets them accepted.
-      dpop: keys && new DpopSigner(keys, () => now() + this.clock.skew),
+      dpop: keys && new DpopSigner(keys, () => now() + clock.skew),
     };
     const storage = options.storage ?? new MemoryStorage();
-    this.redirects = new PendingRedirects(storage, `${key}.pkce`);
-    this.keeper = new TokenKeeper(this.http, storage, {
+    this.#redirects = new PendingRedirects(storage, `${key}.pkce`);
+    this.#keeper = new TokenKeeper(this.#http, storage, {
       storageKey: key,
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.#timeoutMs,
       refreshTimeoutMs: options.refreshTimeoutMs,
       refreshMarginMs: options.refreshMarginMs,
       refreshReuseGraceMs: options.refreshReuseGraceMs,
@@ -88,52 +100,51 @@ export class AuthdClient {
       broadcast: options.broadcast,
       autoRefresh: options.autoRefresh !== false,
     });
-    this.authorized = { keeper: this.keeper, http: this.http, timeoutMs: this.timeoutMs };
-    this.ready = this.keeper.ready;
+    this.#authorized = { keeper: this.#keeper, http: this.#http, timeoutMs: this.#timeoutMs };
+    this.ready = this.#keeper.ready;
   }
 
   /** Listens to `signedOut` or `tokens`; returns the unsubscribe function. */
   on<E extends keyof AuthdEvents>(event: E, listener: Listener<E>): () => void {
-    return this.keeper.events.on(event, listener);
+    return this.#keeper.events.on(event, listener);
   }
 
   /** Whether a session is held (as far as this client knows). */
   get signedIn(): boolean {
-    return this.keeper.held !== null;
+    return this.#keeper.held !== null;
   }
 
   /**
    * The current session, or null. `accessToken` may have expired:
    * `getAccessToken()` refreshes it. `tokenType` `DPoP`: the session is
    * bound to this installation's key, and its access token is accepted only
-   * with a proof of that key (`authHeaders()`).
+   * with a proof of that key (`authHeaders()`). `userId` and `claims` are
+   * read from the access token's payload on the client: decoded, **not
+   * verified** (no signature is checked here), for showing who is signed
+   * in and how, not for deciding what a request may do.
    */
-  get session(): { sessionId: string; accessToken: string; accessTokenExpiresAt: number; tokenType: "Bearer" | "DPoP" } | null {
-    const t = this.keeper.held;
-    return (
-      t && {
-        sessionId: t.sessionId,
-        accessToken: t.accessToken,
-        accessTokenExpiresAt: t.accessTokenExpiresAt,
-        tokenType: t.tokenType ?? "Bearer",
-      }
-    );
+  get session(): Session | null {
+    const t = this.#keeper.held;
+    if (!t) return null;
+    const claims = (jwtClaims(t.accessToken) ?? {}) as AccessTokenClaims;
+    return {
+      sessionId: t.sessionId,
+      userId: typeof claims.sub === "string" ? claims.sub : "",
+      accessToken: t.accessToken,
+      accessTokenExpiresAt: t.accessTokenExpiresAt,
+      tokenType: t.tokenType ?? "Bearer",
+      claims,
+    };
   }
 
   /** Server time minus local time, ms, as measured from `Date` headers. */
   get clockSkew(): number {
-    return this.clock.skew;
+    return this.#clock.skew;
   }
 
-  /** `POST /api/register`. Does not sign in. */
-  async register(email: string, password: string): Promise<{ id: string; email: string; created_at: string }> {
-    const res = await requestJson<{ id: string; email: string; created_at: string }>(this.http, {
-      method: "POST",
-      path: "/api/register",
-      body: { email, password },
-      timeoutMs: this.timeoutMs,
-    });
-    return res.body;
+  /** `POST /api/register`. Does not sign in; a verification link is mailed (`verifyEmail`). */
+  async register(email: string, password: string): Promise<RegisteredUser> {
+    return this.#open<RegisteredUser>("POST", "/api/register", { email, password });
   }
 
   /**
@@ -142,7 +153,7 @@ export class AuthdClient {
    * instead: answer it with `completeMfaLogin`.
    */
   login(email: string, password: string, device?: string): Promise<{ sessionId: string }> {
-    return this.signIn("/api/login", { email, password, device });
+    return this.#signIn("/api/login", { email, password, device });
   }
 
   /**
@@ -154,7 +165,7 @@ export class AuthdClient {
    */
   completeMfaLogin(mfaToken: string, answer: MfaAnswer): Promise<{ sessionId: string }> {
     const a = answer as { code?: string; recoveryCode?: string; credential?: PasskeyCredentialJson };
-    return this.signIn("/api/login/mfa", { mfa_token: mfaToken, code: a.code, recovery_code: a.recoveryCode, credential: a.credential });
+    return this.#signIn("/api/login/mfa", { mfa_token: mfaToken, code: a.code, recovery_code: a.recoveryCode, credential: a.credential });
   }
 
   /**
@@ -166,15 +177,15 @@ export class AuthdClient {
    * does.
    */
   async loginWithPasskey(options: { email?: string; device?: string; credentials?: CredentialsLike } = {}): Promise<{ sessionId: string }> {
-    const start = await requestJson<{ challenge_id: string; publicKey: PasskeyRequestOptionsJson }>(this.http, {
+    const start = await requestJson<{ challenge_id: string; publicKey: PasskeyRequestOptionsJson }>(this.#http, {
       method: "POST",
       path: "/api/login/passkey/start",
       body: options.email === undefined ? undefined : { email: options.email },
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.#timeoutMs,
     });
     const { challenge_id, publicKey } = start.body;
     const credential = await passkeyAssertion(publicKey, options.credentials);
-    return this.signIn("/api/login/passkey/finish", { challenge_id, credential, device: options.device });
+    return this.#signIn("/api/login/passkey/finish", { challenge_id, credential, device: options.device });
   }
 
   /**
@@ -186,7 +197,7 @@ export class AuthdClient {
    * unverified is `account_exists`; an unverified address `email_not_verified`.
    */
   signInWithIdToken(input: IdTokenSignIn & { device?: string }): Promise<{ sessionId: string }> {
-    return this.signIn("/api/login/id-token", {
+    return this.#signIn("/api/login/id-token", {
       provider: input.provider,
       id_token: input.idToken,
       nonce: input.nonce,
@@ -204,14 +215,14 @@ export class AuthdClient {
    */
   async signInWithRedirect(input: { provider: string; redirectTo: string; navigate?: boolean }): Promise<string> {
     const { verifier, challenge } = await pkcePair();
-    await this.redirects.save({ verifier, provider: input.provider, redirectTo: input.redirectTo });
+    await this.#redirects.save({ verifier, provider: input.provider, redirectTo: input.redirectTo });
     const query = new URLSearchParams({
       provider: input.provider,
       redirect_to: input.redirectTo,
       code_challenge: challenge,
       code_challenge_method: "S256",
     });
-    const url = `${this.http.baseUrl}/api/oauth/authorize?${query}`;
+    const url = `${this.#http.baseUrl}/api/oauth/authorize?${query}`;
     const location = (globalThis as { location?: { assign(url: string): void } }).location;
     if (input.navigate ?? location !== undefined) location?.assign(url);
     return url;
@@ -224,22 +235,22 @@ export class AuthdClient {
    * (the user declined: `access_denied`) is thrown as an `AuthdError`.
    */
   async exchangeCode(url: string | URL): Promise<{ sessionId: string }> {
-    const pending = await this.redirects.take();
+    const pending = await this.#redirects.take();
     const code = codeFrom(url);
     if (!pending) {
       throw new AuthdError({ status: 0, code: "invalid_request", description: "no sign-in with a provider was started here" });
     }
-    return this.signIn("/api/token", { grant_type: "authorization_code", code, code_verifier: pending.verifier });
+    return this.#signIn("/api/token", { grant_type: "authorization_code", code, code_verifier: pending.verifier });
   }
 
   /** `GET /api/identities`: the providers the user signs in with. */
   async identities(): Promise<LinkedIdentity[]> {
-    return (await authedJson<{ identities: LinkedIdentity[] }>(this.authorized, { method: "GET", path: "/api/identities" })).identities;
+    return (await authedJson<{ identities: LinkedIdentity[] }>(this.#authorized, { method: "GET", path: "/api/identities" })).identities;
   }
 
   /** `POST /api/identities`: links another provider's identity (a fresh ID token of it) to the user. */
   linkIdentity(input: IdTokenSignIn): Promise<LinkedIdentity> {
-    return authedJson<LinkedIdentity>(this.authorized, {
+    return authedJson<LinkedIdentity>(this.#authorized, {
       method: "POST",
       path: "/api/identities",
       body: { provider: input.provider, id_token: input.idToken, nonce: input.nonce },
@@ -248,7 +259,7 @@ export class AuthdClient {
 
   /** `DELETE /api/identities/{id}`; `last_sign_in_method` when it is the user's last way in. */
   async unlinkIdentity(id: string): Promise<void> {
-    await authedJson<unknown>(this.authorized, { method: "DELETE", path: `/api/identities/${encodeURIComponent(id)}` });
+    await authedJson<unknown>(this.#authorized, { method: "DELETE", path: `/api/identities/${encodeURIComponent(id)}` });
   }
 
   /**
@@ -257,7 +268,7 @@ export class AuthdClient {
    * `authHeaders()` or `fetch()`.
    */
   async getAccessToken(): Promise<string> {
-    return (await this.keeper.current()).accessToken;
+    return (await this.#keeper.current()).accessToken;
   }
 
   /**
@@ -267,17 +278,17 @@ export class AuthdClient {
    * than `fetch()` (a WebSocket's first request, a third-party SDK).
    */
   async authHeaders(url: string | URL, method = "GET"): Promise<Record<string, string>> {
-    const t = await this.keeper.current();
-    const signer = this.keeper.signerFor(t);
+    const t = await this.#keeper.current();
+    const signer = this.#keeper.signerFor(t);
     const headers: Record<string, string> = { authorization: `${signer ? "DPoP" : "Bearer"} ${t.accessToken}` };
-    if (signer) headers["dpop"] = await signer.proof(method, this.resolve(url), t.accessToken);
+    if (signer) headers["dpop"] = await signer.proof(method, this.#resolve(url), t.accessToken);
     return headers;
   }
 
   /** Rotates the refresh token now (joining a rotation already under way). */
   async refresh(): Promise<void> {
     await this.ready;
-    await this.keeper.rotate({ force: true });
+    await this.#keeper.rotate({ force: true });
   }
 
   /**
@@ -288,37 +299,140 @@ export class AuthdClient {
    * against `baseUrl`. The body must be repeatable (not a stream).
    */
   fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
-    return authedFetch(this.authorized, this.resolve(input), init);
+    return authedFetch(this.#authorized, this.#resolve(input), init);
   }
 
   /** `GET /api/sessions`. */
   async sessions(): Promise<SessionInfo[]> {
-    return (await authedJson<{ sessions: SessionInfo[] }>(this.authorized, { method: "GET", path: "/api/sessions" })).sessions;
+    return (await authedJson<{ sessions: SessionInfo[] }>(this.#authorized, { method: "GET", path: "/api/sessions" })).sessions;
+  }
+
+  /** `GET /api/me`: the signed-in user's account. */
+  me(): Promise<UserInfo> {
+    return authedJson<UserInfo>(this.#authorized, { method: "GET", path: "/api/me" });
+  }
+
+  /**
+   * `POST /api/email/verify` with the token of the mailed link (your page or
+   * deep link reads it from `?token=`). Needs no session. The address is
+   * verified at once; a session's access token says so from its next
+   * refresh (`refresh()`). An unknown, used, replaced or expired token is
+   * `invalid_grant`.
+   */
+  async verifyEmail(token: string): Promise<void> {
+    await this.#open("POST", "/api/email/verify", { token });
+  }
+
+  /**
+   * `POST /api/email/verify/resend`: mails a new verification link (the
+   * older one stops working). Without `email`, to the signed-in user, with
+   * the session's access token (`already_verified` when it is). With
+   * `email`, by address and without a session (for a user whose login is
+   * refused as `email_not_verified`): the same answer for every address,
+   * and a link only to an account not verified yet. Throttled
+   * (`rate_limited`).
+   */
+  async resendVerification(email?: string): Promise<void> {
+    if (email === undefined) await authedJson<unknown>(this.#authorized, { method: "POST", path: "/api/email/verify/resend" });
+    else await this.#open("POST", "/api/email/verify/resend", { email });
+  }
+
+  /**
+   * `POST /api/password/forgot`: mails a reset link to `email` if it has an
+   * account. Needs no session; the same answer for every address.
+   * Throttled (`rate_limited`).
+   */
+  async forgotPassword(email: string): Promise<void> {
+    await this.#open("POST", "/api/password/forgot", { email });
+  }
+
+  /**
+   * `POST /api/password/reset` with the token of the mailed link: sets the
+   * password and verifies the address. Needs no session. Every session of
+   * that user ends (one held here is signed out at its next refresh, as
+   * `invalid`); a user with a second factor still needs it at the next
+   * login. An unknown, used, replaced or expired token is `invalid_grant`.
+   */
+  async resetPassword(token: string, newPassword: string): Promise<void> {
+    await this.#open("POST", "/api/password/reset", { token, new_password: newPassword });
+  }
+
+  /**
+   * `POST /api/password`: changes the signed-in user's password, proven by
+   * the current one (or, for an account without one, a fresh ID token of a
+   * linked identity). This session stays; every other one of the user ends.
+   * A wrong password is `invalid_grant`; a user with a second factor needs a
+   * session that used it (`insufficient_user_authentication`).
+   */
+  async changePassword(current: string | IdTokenSignIn, newPassword: string): Promise<void> {
+    await authedJson<unknown>(this.#authorized, {
+      method: "POST",
+      path: "/api/password",
+      body: { ...proofBody(current, "current_password"), new_password: newPassword },
+    });
+  }
+
+  /**
+   * `DELETE /api/account`: deletes the signed-in user's account, proven by
+   * the password (or a fresh ID token of a linked identity). Every session
+   * ends; this client signs out (`signedOut`, reason `logout`). A wrong
+   * password is `invalid_grant` and changes nothing; a user with a second
+   * factor needs a session that used it (`insufficient_user_authentication`).
+   */
+  async deleteAccount(proof: string | IdTokenSignIn): Promise<void> {
+    const sessionId = this.#keeper.held?.sessionId;
+    await authedJson<unknown>(this.#authorized, { method: "DELETE", path: "/api/account", body: proofBody(proof, "password") });
+    if (sessionId) await this.#keeper.signOut("logout", sessionId);
+  }
+
+  /**
+   * `POST /api/mfa/totp`: starts a TOTP enrolment (a second one meanwhile
+   * replaces it). Show `otpauth_uri` as a QR code (or `secret`), then
+   * `confirmTotp` with a code from the app. `already_enrolled` when TOTP is on.
+   */
+  enrolTotp(): Promise<TotpEnrolment> {
+    return authedJson<TotpEnrolment>(this.#authorized, { method: "POST", path: "/api/mfa/totp" });
+  }
+
+  /**
+   * `POST /api/mfa/totp/confirm` with a current code: TOTP is on, and the
+   * answer is the ten recovery codes, shown this once. Every other session
+   * of the user ends; this one stays. A wrong code is `invalid_grant`.
+   */
+  async confirmTotp(code: string): Promise<string[]> {
+    const res = await authedJson<{ recovery_codes: string[] }>(this.#authorized, { method: "POST", path: "/api/mfa/totp/confirm", body: { code } });
+    return res.recovery_codes;
+  }
+
+  /** `DELETE /api/mfa/totp` with a current code or a recovery code: TOTP is off, the recovery codes are gone. */
+  async disableTotp(answer: { code: string } | { recoveryCode: string }): Promise<void> {
+    const a = answer as { code?: string; recoveryCode?: string };
+    await authedJson<unknown>(this.#authorized, { method: "DELETE", path: "/api/mfa/totp", body: { code: a.code, recovery_code: a.recoveryCode } });
   }
 
   /** `POST /api/logout`: ends this session; the local one ends even if the server cannot be reached. */
   async logout(): Promise<void> {
     await this.ready;
-    const t = (await this.keeper.stored()) ?? this.keeper.held;
+    const t = (await this.#keeper.stored()) ?? this.#keeper.held;
     if (!t) return;
     try {
-      await requestJson(this.http, {
+      await requestJson(this.#http, {
         method: "POST",
         path: "/api/logout",
         body: { refresh_token: t.refreshToken },
         proof: true, // a bound session ends only with a proof of its key
-        timeoutMs: this.timeoutMs,
+        timeoutMs: this.#timeoutMs,
       });
     } finally {
-      await this.keeper.signOut("logout", t.sessionId);
+      await this.#keeper.signOut("logout", t.sessionId);
     }
   }
 
   /** `POST /api/logout-all`: ends every session of the user, this one too. */
   async logoutAll(): Promise<void> {
-    const sessionId = this.keeper.held?.sessionId;
-    await authedJson<unknown>(this.authorized, { method: "POST", path: "/api/logout-all" });
-    if (sessionId) await this.keeper.signOut("logout", sessionId);
+    const sessionId = this.#keeper.held?.sessionId;
+    await authedJson<unknown>(this.#authorized, { method: "POST", path: "/api/logout-all" });
+    if (sessionId) await this.#keeper.signOut("logout", sessionId);
   }
 
   /**
@@ -328,12 +442,12 @@ export class AuthdClient {
    * on `visibilitychange` by themselves.
    */
   resume(): Promise<void> {
-    return this.keeper.resume();
+    return this.#keeper.resume();
   }
 
   /** Stops timers and listeners. The stored session stays. */
   close(): void {
-    this.keeper.close();
+    this.#keeper.close();
   }
 
   /**
@@ -341,20 +455,40 @@ export class AuthdClient {
    * left out): with a DPoP proof, so the session is bound to the key; stores
    * it, replacing any, and tells other tabs.
    */
-  private async signIn(path: string, body: Record<string, unknown>): Promise<{ sessionId: string }> {
+  async #signIn(path: string, body: Record<string, unknown>): Promise<{ sessionId: string }> {
     await this.ready;
-    const res = await requestJson<unknown>(this.http, { method: "POST", path, body, proof: true, timeoutMs: this.timeoutMs });
-    const tokens = await this.keeper.install(res);
+    const res = await requestJson<unknown>(this.#http, { method: "POST", path, body, proof: true, timeoutMs: this.#timeoutMs });
+    const tokens = await this.#keeper.install(res);
     return { sessionId: tokens.sessionId };
   }
 
-  private get timeoutMs(): number {
-    return this.options.timeoutMs ?? 10_000;
+  /** A route of authd that takes no access token. */
+  async #open<T>(method: "POST", path: string, body: unknown): Promise<T> {
+    return (await requestJson<T>(this.#http, { method, path, body, timeoutMs: this.#timeoutMs })).body;
   }
 
-  private resolve(input: string | URL): string {
-    return typeof input === "string" && input.startsWith("/") ? this.http.baseUrl + input : String(input);
+  #resolve(input: string | URL): string {
+    return typeof input === "string" && input.startsWith("/") ? this.#http.baseUrl + input : String(input);
   }
+}
+
+/** The proof of a password change or deletion in authd's names: the password under `field`, or the ID token. */
+function proofBody(proof: string | IdTokenSignIn, field: string): Record<string, string> {
+  return typeof proof === "string" ? { [field]: proof } : { provider: proof.provider, id_token: proof.idToken, nonce: proof.nonce };
+}
+
+/** `baseUrl` is `""` or starts with a scheme; anything else fails now, with what to write instead. */
+function checkBaseUrl(baseUrl: string): void {
+  if (baseUrl === "" || /^https?:\/\/[^/]/i.test(baseUrl)) return;
+  const host = baseUrl.includes("://")
+    ? baseUrl.slice(baseUrl.indexOf("://") + 3)
+    : /^\/(?!\/)/.test(baseUrl)
+      ? `auth.example.com${baseUrl}` // a path: authd's origin goes before it
+      : baseUrl.replace(/^\/+/, "");
+  throw new TypeError(
+    `AuthdClient: baseUrl ${JSON.stringify(baseUrl)} has no http:// or https:// scheme: give authd's origin with its scheme, ` +
+      `e.g. "https://${host || "auth.example.com"}", or "" for the page's own origin`,
+  );
 }
 
 /** IndexedDB where there is one, so the key outlives a reload; else memory. */

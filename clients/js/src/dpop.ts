@@ -26,12 +26,12 @@ export interface DpopKeyStore {
 
 /** Keeps the key pair in this object only: a new key, so a new session, per process. */
 export class MemoryKeyStore implements DpopKeyStore {
-  private keys: CryptoKeyPair | null = null;
+  #keys: CryptoKeyPair | null = null;
   load(): CryptoKeyPair | null {
-    return this.keys;
+    return this.#keys;
   }
   saveIfAbsent(keys: CryptoKeyPair): CryptoKeyPair {
-    return (this.keys ??= keys);
+    return (this.#keys ??= keys);
   }
 }
 

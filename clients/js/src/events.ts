@@ -1,6 +1,6 @@
 /** Why the client no longer holds a session. */
 export type SignedOutReason =
-  /** `logout()` or `logoutAll()` here. */
+  /** `logout()`, `logoutAll()` or `deleteAccount()` here. */
   | "logout"
   /** authd saw a refresh token used twice and ended the session (`reason: "reused"`). */
   | "reused"

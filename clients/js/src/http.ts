@@ -58,13 +58,18 @@ export class Deadline {
     }
   }
 
-  /** What a failed fetch or body read threw, as the error to raise. */
-  fail(e: unknown): unknown {
+  /**
+   * What a failed fetch or body read of `method` `url` threw, as the error
+   * to raise: its description names the request (the URL without query or
+   * fragment), and `cause` is what was thrown.
+   */
+  fail(e: unknown, method: string, url: string): unknown {
     if (e instanceof AuthdError || this.outer?.aborted) return e;
+    const request = `${method.toUpperCase()} ${url.replace(/[?#].*$/s, "")}`;
     return new AuthdError(
       this.timedOut
-        ? { status: 0, code: "timeout", description: `no answer within ${this.timeoutMs} ms`, cause: e }
-        : { status: 0, code: "network_error", description: describe(e), cause: e },
+        ? { status: 0, code: "timeout", description: `${request}: no answer within ${this.timeoutMs} ms`, cause: e }
+        : { status: 0, code: "network_error", description: `${request}: ${describe(e)}`, cause: e },
     );
   }
 
@@ -74,8 +79,11 @@ export class Deadline {
   }
 }
 
+/** An error's message, with its cause's (Node's fetch says "fetch failed" and puts ECONNREFUSED there). */
 function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Error)) return String(e);
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error && cause.message && !e.message.includes(cause.message) ? `${e.message} (${cause.message})` : e.message;
 }
 
 /** `Retry-After` in seconds (delta-seconds or an HTTP date). */
@@ -180,7 +188,7 @@ async function attempt<T>(http: HttpOptions, req: JsonRequest): Promise<JsonResp
     }
     return { body: body as T, status: res.status, sentAt, receivedAt };
   } catch (e) {
-    throw deadline.fail(e);
+    throw deadline.fail(e, req.method, url);
   } finally {
     deadline.done();
   }

@@ -21,7 +21,8 @@ export {
   type StoredTokens,
   type InflightRefresh,
 } from "./storage.js";
-export type { TokenResponse, SessionInfo } from "./tokens.js";
+export type { TokenResponse, SessionInfo, Session, AccessTokenClaims } from "./tokens.js";
+export type { RegisteredUser, UserInfo, TotpEnrolment } from "./account.js";
 export {
   passkeyAssertion,
   passkeyRequestOptions,

@@ -1,12 +1,15 @@
+import { fromBase64url } from "./base64url.js";
+
 /** The claims of a JWT, unverified: the server checks it, we only read what it says. */
 export function jwtClaims(token: string): Record<string, unknown> | null {
   const part = token.split(".")[1];
-  const atob = (globalThis as { atob?: (s: string) => string }).atob;
-  if (!part || !atob) return null;
+  if (!part) return null;
   try {
-    const b64 = part.replace(/-/g, "+").replace(/_/g, "/");
-    const claims: unknown = JSON.parse(atob(b64 + "===".slice((b64.length + 3) % 4)));
-    return claims && typeof claims === "object" ? (claims as Record<string, unknown>) : null;
+    const bytes = fromBase64url(part);
+    // UTF-8 where TextDecoder exists; else (older React Native) byte by byte, right for ASCII claims.
+    const text = typeof TextDecoder === "function" ? new TextDecoder().decode(bytes) : String.fromCharCode(...new Uint8Array(bytes));
+    const claims: unknown = JSON.parse(text);
+    return claims && typeof claims === "object" && !Array.isArray(claims) ? (claims as Record<string, unknown>) : null;
   } catch {
     return null;
   }

@@ -23,15 +23,15 @@ export interface TokenStorage {
 
 /** Keeps tokens in this object only: gone with the process. */
 export class MemoryStorage implements TokenStorage {
-  private readonly items = new Map<string, string>();
+  readonly #items = new Map<string, string>();
   getItem(key: string): string | null {
-    return this.items.get(key) ?? null;
+    return this.#items.get(key) ?? null;
   }
   setItem(key: string, value: string): void {
-    this.items.set(key, value);
+    this.#items.set(key, value);
   }
   removeItem(key: string): void {
-    this.items.delete(key);
+    this.#items.delete(key);
   }
 }
 

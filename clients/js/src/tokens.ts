@@ -24,6 +24,52 @@ export interface SessionInfo {
   user_agent: string | null;
   ip: string | null;
   current: boolean;
+  /** The session is bound to a DPoP key: only requests proving that key refresh or use it. */
+  dpop_bound: boolean;
+}
+
+/**
+ * The claims of an authd access token (docs/api.md, Access tokens), as the
+ * token says them: decoded on the client, **not verified** (no signature
+ * is checked here; resource servers and authd verify). Use them to show who
+ * is signed in and how, never to decide what a request may do.
+ */
+export interface AccessTokenClaims {
+  /** The user's id. */
+  sub: string;
+  /** The session's id. */
+  sid: string;
+  iss: string;
+  aud: string | string[];
+  jti: string;
+  /** Issued at, epoch seconds (the server's clock). */
+  iat: number;
+  /** Expires at, epoch seconds (the server's clock). */
+  exp: number;
+  /** Whether the address was verified when the token was issued (a verification shows from the next refresh). */
+  email_verified: boolean;
+  /** How the user logged in (RFC 8176): `["pwd"]`, `["pwd", "otp", "mfa"]`, `["hwk", "mfa"]`, `["fed"]`, … */
+  amr: string[];
+  /** `aal1`, or `aal2` after a second factor or a passkey. */
+  acr: string;
+  /** A DPoP-bound session's key thumbprint. */
+  cnf?: { jkt: string };
+  [claim: string]: unknown;
+}
+
+/** The session a client holds (`client.session`). */
+export interface Session {
+  sessionId: string;
+  /** The user's id: the access token's `sub` (decoded, not verified). */
+  userId: string;
+  /** May have expired: `getAccessToken()` refreshes it. */
+  accessToken: string;
+  /** When the access token expires, epoch ms on the local clock. */
+  accessTokenExpiresAt: number;
+  /** `DPoP`: bound to this installation's key; the token is accepted only with a proof of it (`authHeaders()`). */
+  tokenType: "Bearer" | "DPoP";
+  /** The access token's claims, decoded and **not verified** (see `AccessTokenClaims`). */
+  claims: AccessTokenClaims;
 }
 
 function isTokenResponse(v: unknown): v is TokenResponse {

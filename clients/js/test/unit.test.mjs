@@ -11,6 +11,7 @@ import { jwtJkt, jwtTimes } from "../dist/jwt.js";
 import { SingleFlight } from "../dist/singleFlight.js";
 import { TokenStore } from "../dist/storage.js";
 import { verifyProof } from "./helpers/dpop.mjs";
+import { freePort } from "./helpers/world.mjs";
 
 test("error bodies of docs/api.md become AuthdError with every field", async () => {
   const res = new Response(JSON.stringify({ error: "invalid_grant", error_description: "reused", reason: "reused" }), {
@@ -77,6 +78,121 @@ test("completeMfaLogin sends mfa_token and exactly the one answer given, in auth
   await assert.rejects(busy.completeMfaLogin("tok", { code: "123456" }), (e) => e.code === "rate_limited" && e.retryAfter === 7 && e.transient);
   assert.equal(busy.signedIn, false);
   busy.close();
+});
+
+test("the account helpers send authd's routes and names: a password or an ID token as the proof, a code or a recovery code", async () => {
+  const sent = [];
+  const fetch = async (url, init) => {
+    sent.push([init.method, new URL(url).pathname, init.body === undefined ? undefined : JSON.parse(init.body), init.headers.authorization]);
+    return new Response(null, { status: 204 });
+  };
+  const storage = new pkg.MemoryStorage();
+  const payload = Buffer.from(JSON.stringify({ sub: "u1", sid: "s1", iat: 1, exp: 4102444800, amr: ["pwd"] })).toString("base64url");
+  const accessToken = `h.${payload}.sig`;
+  storage.setItem("authd.tokens", JSON.stringify({ accessToken, refreshToken: "r", sessionId: "s1", accessTokenExpiresAt: Date.now() + 3_600_000, accessTokenLifetime: 3_600_000, refreshTokenExpiresAt: Date.now() + 3_600_000 }));
+  const client = new pkg.AuthdClient({ baseUrl: "http://auth.test", storage, autoRefresh: false, refreshReuseGraceMs: 1, fetch });
+  await client.ready;
+  assert.equal(client.session.userId, "u1");
+  assert.deepEqual(client.session.claims.amr, ["pwd"]);
+  const idToken = { provider: "google", idToken: "id.tok.en", nonce: "n" };
+  await client.changePassword("old password", "new password");
+  await client.changePassword(idToken, "new password");
+  await client.disableTotp({ code: "123456" });
+  await client.disableTotp({ recoveryCode: "abcd-efgh" });
+  await client.verifyEmail("t");
+  await client.resetPassword("t", "new password");
+  await client.forgotPassword("a@example.com");
+  await client.resendVerification("a@example.com");
+  await client.deleteAccount(idToken);
+  const bearer = `Bearer ${accessToken}`;
+  assert.deepEqual(sent, [
+    ["POST", "/api/password", { current_password: "old password", new_password: "new password" }, bearer],
+    ["POST", "/api/password", { provider: "google", id_token: "id.tok.en", nonce: "n", new_password: "new password" }, bearer],
+    ["DELETE", "/api/mfa/totp", { code: "123456" }, bearer],
+    ["DELETE", "/api/mfa/totp", { recovery_code: "abcd-efgh" }, bearer],
+    ["POST", "/api/email/verify", { token: "t" }, undefined],
+    ["POST", "/api/password/reset", { token: "t", new_password: "new password" }, undefined],
+    ["POST", "/api/password/forgot", { email: "a@example.com" }, undefined],
+    ["POST", "/api/email/verify/resend", { email: "a@example.com" }, undefined],
+    ["DELETE", "/api/account", { provider: "google", id_token: "id.tok.en", nonce: "n" }, bearer],
+  ]);
+  assert.equal(client.signedIn, false, "signed out once the account is deleted");
+  client.close();
+});
+
+test("a baseUrl without http:// or https:// is refused at construction, saying what to write", () => {
+  for (const [baseUrl, suggestion] of [
+    ["auth.example.com", "https://auth.example.com"],
+    ["localhost:8080", "https://localhost:8080"],
+    ["//auth.example.com", "https://auth.example.com"],
+    ["ftp://auth.example.com", "https://auth.example.com"],
+    ["/auth", "https://auth.example.com/auth"],
+    ["https://", "https://auth.example.com"],
+  ]) {
+    assert.throws(
+      () => new pkg.AuthdClient({ baseUrl }),
+      (e) => {
+        assert.ok(e instanceof TypeError, String(e));
+        assert.ok(e.message.includes(`baseUrl "${baseUrl}" has no http:// or https:// scheme`), e.message);
+        assert.ok(e.message.includes(`"${suggestion}"`), e.message);
+        assert.ok(e.message.includes('"" for the page\'s own origin'), e.message);
+        return true;
+      },
+      baseUrl,
+    );
+  }
+  for (const baseUrl of ["", "http://127.0.0.1:1", "https://auth.example.com/", "HTTPS://AUTH.EXAMPLE.COM"]) {
+    new pkg.AuthdClient({ baseUrl, autoRefresh: false, refreshReuseGraceMs: 1 }).close();
+  }
+});
+
+test("a request that gets no answer names its method and URL, with what fetch threw as the cause", async () => {
+  const port = await freePort(); // closed: nothing listens there
+  const client = new pkg.AuthdClient({ baseUrl: `http://127.0.0.1:${port}`, autoRefresh: false, refreshReuseGraceMs: 1 });
+  await assert.rejects(client.login("a@example.com", "password"), (e) => {
+    assert.ok(e instanceof pkg.AuthdError, String(e));
+    assert.deepEqual([e.status, e.code, e.transient], [0, "network_error", true]);
+    assert.ok(e.description.startsWith(`POST http://127.0.0.1:${port}/api/login: `), e.description);
+    assert.ok(e.message.includes(`POST http://127.0.0.1:${port}/api/login`), e.message);
+    assert.ok(e.cause instanceof TypeError, "what fetch threw");
+    assert.ok(e.description.includes(e.cause.message), e.description);
+    return true;
+  });
+  await assert.rejects(client.forgotPassword("a@example.com"), (e) => e.description.startsWith(`POST http://127.0.0.1:${port}/api/password/forgot: `));
+  client.close();
+
+  // fetch() of the app's own API: the URL without its query, the method it used.
+  const storage = new pkg.MemoryStorage();
+  storage.setItem("authd.tokens", JSON.stringify({ accessToken: "a.e30.s", refreshToken: "r", sessionId: "s", accessTokenExpiresAt: Date.now() + 3_600_000, accessTokenLifetime: 3_600_000, refreshTokenExpiresAt: Date.now() + 3_600_000 }));
+  const held = new pkg.AuthdClient({ baseUrl: `http://127.0.0.1:${port}`, storage, autoRefresh: false, refreshReuseGraceMs: 1 });
+  await assert.rejects(held.fetch(`http://127.0.0.1:${port}/api/orders?secret=x#frag`, { method: "PUT", body: "{}" }), (e) => {
+    assert.equal(e.code, "network_error");
+    assert.ok(e.description.startsWith(`PUT http://127.0.0.1:${port}/api/orders: `), e.description);
+    assert.ok(!e.description.includes("secret"), e.description);
+    assert.ok(e.cause instanceof TypeError);
+    return true;
+  });
+  held.close();
+
+  // A timeout names the request too.
+  const slow = new pkg.AuthdClient({
+    baseUrl: "http://auth.test",
+    timeoutMs: 50,
+    autoRefresh: false,
+    refreshReuseGraceMs: 1,
+    fetch: (url, init) => new Promise((_, reject) => init.signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")))),
+  });
+  await assert.rejects(slow.verifyEmail("t"), (e) => e.code === "timeout" && e.description === "POST http://auth.test/api/email/verify: no answer within 50 ms");
+  slow.close();
+});
+
+test("docs/clients.md names every method of AuthdClient", () => {
+  const docs = readFileSync(new URL("../../../docs/clients.md", import.meta.url), "utf8");
+  const methods = Object.getOwnPropertyNames(pkg.AuthdClient.prototype).filter((m) => m !== "constructor");
+  assert.ok(methods.includes("me") && methods.includes("deleteAccount"), methods.join());
+  // As `name(…)`, `name` or auth.name(…).
+  const missing = methods.filter((m) => !new RegExp(`(\`|auth\\.)${m}[(\`]`).test(docs));
+  assert.deepEqual(missing, []);
 });
 
 test("Retry-After: seconds or an HTTP date", () => {
