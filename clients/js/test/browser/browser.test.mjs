@@ -12,7 +12,7 @@ const TABS = 5;
 const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client test</title>
 <script type="module">
   import { AuthdClient, localStorageStorage } from "/client.js";
-  const client = new AuthdClient({ baseUrl: "", storage: localStorageStorage(), autoRefresh: false });
+  const client = new AuthdClient({ baseUrl: "__AUTHD_URL__", storage: localStorageStorage(), autoRefresh: false });
   window.signedOut = [];
   client.on("signedOut", (e) => window.signedOut.push(e));
   window.client = client;
@@ -31,12 +31,12 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client test</tit
   window.ready = true;
 </script>`;
 
-let world, proxy, browser;
+let world, proxy, browser, site;
 before(async () => {
   if (noChromium) return;
-  ({ world, proxy, browser } = await servePage(PAGE));
+  ({ world, proxy, browser, site } = await servePage(PAGE));
 });
-after(() => stopPage({ world, proxy, browser }));
+after(() => stopPage({ world, proxy, browser, site }));
 
 test(`${TABS} tabs refresh at once: no sign-out, one set of tokens`, { skip: noChromium }, async (t) => {
   const context = await browser.newContext();
@@ -44,7 +44,7 @@ test(`${TABS} tabs refresh at once: no sign-out, one set of tokens`, { skip: noC
   for (let i = 0; i < TABS; i++) {
     const page = await context.newPage();
     page.on("pageerror", (e) => t.diagnostic(`tab ${i}: ${e}`));
-    await page.goto(`${proxy.url}/`);
+    await page.goto(`${site.url}/`);
     await page.waitForFunction(() => window.ready === true);
     tabs.push(page);
   }

@@ -13,7 +13,7 @@ import { PASSWORD, registerUser } from "../helpers/world.mjs";
 const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client DPoP test</title>
 <script type="module">
   import { AuthdClient, indexedDbKeyStore, localStorageStorage } from "/client.js";
-  const client = new AuthdClient({ baseUrl: "", storage: localStorageStorage(), autoRefresh: false, dpop: true });
+  const client = new AuthdClient({ baseUrl: "__AUTHD_URL__", storage: localStorageStorage(), autoRefresh: false, dpop: true });
   window.client = client;
   window.burst = async (n) => {
     const res = await Promise.all(Array.from({ length: n }, () => client.fetch("/api/secure")));
@@ -44,17 +44,17 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client DPoP test
   window.ready = true;
 </script>`;
 
-let world, proxy, browser;
+let world, proxy, browser, site;
 before(async () => {
   if (noChromium) return;
-  ({ world, proxy, browser } = await servePage(PAGE));
+  ({ world, proxy, browser, site } = await servePage(PAGE));
 });
-after(() => stopPage({ world, proxy, browser }));
+after(() => stopPage({ world, proxy, browser, site }));
 
 async function open(context, t) {
   const page = await context.newPage();
   page.on("pageerror", (e) => t.diagnostic(`page: ${e}`));
-  await page.goto(`${proxy.url}/`);
+  await page.goto(`${site.url}/`);
   await page.waitForFunction(() => window.ready === true);
   return page;
 }

@@ -18,7 +18,7 @@ let provider, server, served;
 before(async () => {
   if (noChromium) return;
   const { default: Provider } = await import("oidc-provider");
-  const [providerPort, port] = [await freePort(), await freePort()];
+  const [providerPort, port, sitePort] = [await freePort(), await freePort(), await freePort()];
   const origin = `http://127.0.0.1:${port}`;
   const issuer = `http://127.0.0.1:${providerPort}`;
   provider = new Provider(issuer, {
@@ -45,12 +45,13 @@ before(async () => {
   await new Promise((resolve) => (server = provider.listen(providerPort, "127.0.0.1", resolve)));
   served = await servePage(WEB_FLOW_PAGE, {
     port,
+    sitePort,
     env: {
       AUTHD_OIDC_PROVIDERS: "corp",
       AUTHD_OIDC_CORP_ISSUER: issuer,
       AUTHD_OIDC_CORP_CLIENT_IDS: CLIENT_ID,
       AUTHD_OIDC_CORP_CLIENT_SECRET: CLIENT_SECRET,
-      AUTHD_OIDC_REDIRECT_URLS: `${origin}/`,
+      AUTHD_OIDC_REDIRECT_URLS: `http://127.0.0.1:${sitePort}/`,
       AUTHD_PUBLIC_URL: origin,
     },
   });
@@ -61,13 +62,13 @@ after(async () => {
 });
 
 test("the web flow through oidc-provider's login and consent pages signs the browser in", { skip: noChromium }, async (t) => {
-  const { proxy, browser } = served;
+  const { site, browser } = served;
   const page = await (await browser.newContext()).newPage();
   page.on("pageerror", (e) => t.diagnostic(`page: ${e}`));
-  await page.goto(`${proxy.url}/`);
+  await page.goto(`${site.url}/`);
   await page.waitForFunction(() => window.ready === true);
   const login = `ada-${crypto.randomUUID().slice(0, 8)}`;
-  await page.evaluate((redirectTo) => window.client.signInWithRedirect({ provider: "corp", redirectTo }), `${proxy.url}/`);
+  await page.evaluate((redirectTo) => window.client.signInWithRedirect({ provider: "corp", redirectTo }), `${site.url}/`);
 
   // The provider's own pages: sign in, then consent.
   await page.waitForSelector("input[name=login]");

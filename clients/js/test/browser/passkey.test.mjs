@@ -12,7 +12,7 @@ import { PASSWORD, freePort, registerUser } from "../helpers/world.mjs";
 const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client passkey test</title>
 <script type="module">
   import { AuthdClient, MfaRequiredError, localStorageStorage, passkeyAssertion, passkeyCredentialJson } from "/client.js";
-  const client = new AuthdClient({ baseUrl: "", storage: localStorageStorage(), autoRefresh: false, dpop: true });
+  const client = new AuthdClient({ baseUrl: "__AUTHD_URL__", storage: localStorageStorage(), autoRefresh: false, dpop: true });
   window.client = client;
   const post = (path, body) => client.fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   // Registration (the client has no helper for it): the browser's own JSON parsing and serialisation.
@@ -35,7 +35,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client passkey t
   };
   // One real assertion, serialised by the client and by the browser (challenge from a passkey login start).
   window.compareJson = async (email) => {
-    const start = await (await fetch("/api/login/passkey/start", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) })).json();
+    const start = await (await fetch("__AUTHD_URL__/api/login/passkey/start", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) })).json();
     let native;
     const ours = await passkeyAssertion(start.publicKey, { get: async (o) => (native = await navigator.credentials.get(o)) });
     return { ours, again: passkeyCredentialJson(native), browser: native.toJSON() };
@@ -44,15 +44,16 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>authd client passkey t
   window.ready = true;
 </script>`;
 
-let world, proxy, browser, origin;
+let world, proxy, browser, site, origin;
 before(async () => {
   if (noChromium) return;
-  // A secure context whose origin authd accepts for its relying party "localhost".
-  const port = await freePort();
-  origin = `http://localhost:${port}`;
-  ({ world, proxy, browser } = await servePage(PAGE, { port, env: { AUTHD_WEBAUTHN_RP_ID: "localhost", AUTHD_WEBAUTHN_ORIGINS: origin } }));
+  // A secure context (the page's site, on another origin than authd) whose
+  // origin authd accepts for its relying party "localhost".
+  const sitePort = await freePort();
+  origin = `http://localhost:${sitePort}`;
+  ({ world, proxy, browser, site } = await servePage(PAGE, { sitePort, env: { AUTHD_WEBAUTHN_RP_ID: "localhost", AUTHD_WEBAUTHN_ORIGINS: origin } }));
 });
-after(() => stopPage({ world, proxy, browser }));
+after(() => stopPage({ world, proxy, browser, site }));
 
 /** A page at `origin` with a virtual platform authenticator that verifies its user. */
 async function openWithAuthenticator(t) {

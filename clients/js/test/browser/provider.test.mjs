@@ -14,15 +14,17 @@ let provider, served, port;
 before(async () => {
   if (noChromium) return;
   provider = await startProvider();
-  port = await freePort();
+  // authd (behind the proxy) on one origin, the app's page on another.
+  const [port, sitePort] = [await freePort(), await freePort()];
   const origin = `http://127.0.0.1:${port}`;
   served = await servePage(PAGE, {
     port,
+    sitePort,
     env: {
       AUTHD_OIDC_PROVIDERS: "corp",
       AUTHD_OIDC_CORP_ISSUER: provider.issuer,
       AUTHD_OIDC_CORP_CLIENT_IDS: "web-client",
-      AUTHD_OIDC_REDIRECT_URLS: `${origin}/`,
+      AUTHD_OIDC_REDIRECT_URLS: `http://127.0.0.1:${sitePort}/`,
       AUTHD_PUBLIC_URL: origin,
     },
   });
@@ -33,19 +35,19 @@ after(async () => {
 });
 
 test("signInWithRedirect and exchangeCode sign a browser in through the provider's page", { skip: noChromium }, async (t) => {
-  const { proxy, browser } = served;
+  const { site, browser } = served;
   provider.signsIn({ sub: `user-${crypto.randomUUID()}`, email: `${crypto.randomUUID()}@example.com`, email_verified: true });
   const page = await (await browser.newContext()).newPage();
   page.on("pageerror", (e) => t.diagnostic(`page: ${e}`));
-  await page.goto(`${proxy.url}/`);
+  await page.goto(`${site.url}/`);
   await page.waitForFunction(() => window.ready === true);
-  await page.evaluate((redirectTo) => window.client.signInWithRedirect({ provider: "corp", redirectTo }), `${proxy.url}/`);
+  await page.evaluate((redirectTo) => window.client.signInWithRedirect({ provider: "corp", redirectTo }), `${site.url}/`);
   await page.waitForFunction(() => window.result !== undefined, null, { timeout: 15_000 });
   const result = await page.evaluate(() => window.result);
   assert.equal(result.signedIn, true, JSON.stringify(result));
   assert.deepEqual(result.amr, ["fed"]);
   assert.equal(result.identities[0].provider, "corp");
-  assert.ok(page.url().startsWith(`${proxy.url}/?code=`), page.url());
+  assert.ok(page.url().startsWith(`${site.url}/?code=`), page.url());
   assert.equal(await page.evaluate(() => localStorage.getItem("authd.pkce")), null, "the verifier is spent");
   assert.equal(provider.state.tokenRequests, 1, "authd exchanged the provider's code once");
 });

@@ -31,6 +31,8 @@ export async function startProxy(target, { dropRate = 0, files = {}, port = 0 } 
     /** Every forwarded request: { method, path, authorization, proof, status, nonce } (DPoP header, DPoP-Nonce answered) */
     requests: [],
     dropped: 0,
+    /** CORS preflights passed on (not in `requests` or the counts). */
+    preflights: 0,
     /** Called with each exchange once authd answered (before any fault). */
     onTokenAnswer: null,
   };
@@ -41,6 +43,20 @@ export async function startProxy(target, { dropRate = 0, files = {}, port = 0 } 
     if (files[path]) {
       res.writeHead(200, { "content-type": files[path].type, "cache-control": "no-store" });
       return res.end(files[path].body);
+    }
+    if (req.method === "OPTIONS") {
+      // A browser's CORS preflight (the page is on another origin): passed
+      // on untouched, and neither counted nor recorded as a request.
+      state.preflights++;
+      for await (const _ of req);
+      try {
+        const answer = await forward(upstream, agent, req, Buffer.alloc(0));
+        res.writeHead(answer.status, answer.headers);
+        return res.end(answer.body);
+      } catch (e) {
+        res.writeHead(502);
+        return res.end();
+      }
     }
     counts.set(path, (counts.get(path) ?? 0) + 1);
     const chunks = [];

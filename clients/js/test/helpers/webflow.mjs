@@ -4,7 +4,7 @@
 export const WEB_FLOW_PAGE = `<!doctype html><meta charset="utf-8"><title>authd web flow</title>
 <script type="module">
   import { AuthdClient, localStorageStorage } from "/client.js";
-  const client = new AuthdClient({ baseUrl: "", storage: localStorageStorage(), autoRefresh: false });
+  const client = new AuthdClient({ baseUrl: "__AUTHD_URL__", storage: localStorageStorage(), autoRefresh: false });
   window.client = client;
   await client.ready;
   const query = new URLSearchParams(location.search);
