@@ -36,13 +36,14 @@ mod middleware;
 mod presented;
 mod revocation;
 mod session_check;
+mod token_problem;
 mod unavailable;
 mod verifier;
 mod verifying_key;
 
 pub use amr::Amr;
 pub use authd_redis::{first_use, session_key, AuthdRedis};
-pub use authd_settings::{ConfigError, Secret};
+pub use authd_settings::{ConfigError, ConfigErrors, Secret};
 pub use config::{
     GuardCacheSettings, GuardConfig, GuardSettings, NonceSecret, RevocationConfig, RevocationMode,
 };
@@ -61,6 +62,7 @@ pub use middleware::RequireToken;
 pub use presented::{access_token, Presented, Scheme, Target};
 pub use revocation::Revocation;
 pub use session_check::SessionCheck;
+pub use token_problem::TokenProblem;
 pub use unavailable::Unavailable;
 pub use verifier::{Claims, Rejected, Rules, Verifier, ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_BYTES};
 pub use verifying_key::VerifyingKey;
