@@ -13,10 +13,6 @@ use crate::dpop::{ProofError, SIGNING_ALGORITHMS};
 use crate::token_problem::TokenProblem;
 use crate::unavailable::Unavailable;
 
-/// The `error_description` of a 401 `invalid_token` when no token was sent
-/// (what was wrong with a token that was: [`TokenProblem::description`];
-/// authd's own errors use the same texts).
-pub const INVALID_TOKEN_DESCRIPTION: &str = "a valid Bearer access token is required";
 /// The `error_description` of a 503 `temporarily_unavailable`.
 pub const UNAVAILABLE_DESCRIPTION: &str = "a backing store is unavailable; retry shortly";
 

@@ -6,6 +6,11 @@
 
 use crate::verifier::Rejected;
 
+/// The `error_description` of a 401 `invalid_token` when no token was sent
+/// (what was wrong with a token that was: [`TokenProblem::description`];
+/// authd's own errors use the same texts).
+pub const INVALID_TOKEN_DESCRIPTION: &str = "a valid Bearer access token is required";
+
 /// What was wrong with the access token of a 401 `invalid_token`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
@@ -37,7 +42,7 @@ macro_rules! problems {
             /// The `error_description` (RFC 6750 §3).
             pub const fn description(self) -> &'static str {
                 match self {
-                    Self::Missing => crate::error::INVALID_TOKEN_DESCRIPTION,
+                    Self::Missing => INVALID_TOKEN_DESCRIPTION,
                     $(Self::$problem => $description,)+
                 }
             }
