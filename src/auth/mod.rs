@@ -30,7 +30,7 @@ use std::sync::Arc;
 pub use admin::{AdminUser, UserPage};
 pub use callers::{AdminCallers, IntrospectionCallers};
 pub use devices::DeviceSession;
-pub use error::{AuthError, InternalError};
+pub use error::{AuthError, InternalError, Mailed};
 pub use guard::{AuthdGuard, LiveSessions};
 pub use identities::FreshProof;
 pub use login::LoginOutcome;

@@ -12,7 +12,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use tokio::runtime::Handle;
 
-use super::StoreError;
+use super::{hints, StoreError};
 use crate::common::telemetry;
 
 #[derive(Clone)]
@@ -24,9 +24,16 @@ pub struct Sql {
 
 impl Sql {
     /// Connects (on the I/O runtime) and applies `migrations/`. A SQLite
-    /// file is created if missing. Errors never quote the URL.
+    /// file is created if missing. Errors quote the URL only with its
+    /// password hidden, and say how to start a database that does not
+    /// answer.
     pub async fn connect(url: &str, budget: Duration, io: Handle) -> Result<Self, String> {
         sqlx::any::install_default_drivers();
+        let unanswered = format!(
+            "tried {}: {}",
+            hints::redacted(url),
+            hints::database_hint(url)
+        );
         let is_sqlite = url.starts_with("sqlite:");
         let url = if is_sqlite && !url.contains("mode=") {
             let sep = if url.contains('?') { '&' } else { '?' };
@@ -40,7 +47,12 @@ impl Sql {
                 .acquire_timeout(budget)
                 .connect(&url)
                 .await
-                .map_err(|e| format!("cannot connect to the database ({})", redact(&e)))?;
+                .map_err(|e| {
+                    format!(
+                        "cannot connect to the database ({}); {unanswered}",
+                        redact(&e)
+                    )
+                })?;
             if is_sqlite {
                 // Readers do not block the writer; survives restarts (stored in the file).
                 sqlx::query("PRAGMA journal_mode = WAL")

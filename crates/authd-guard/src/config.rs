@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use authd_settings::{
     count, flag, list, markdown_table, path, positive_millis, positive_seconds, read_file, seconds,
-    secret, settings_section, text, ConfigError, Secret, Variable, Vars, MIN_SECRET_BYTES,
+    secret, settings_section, text, ConfigError, ConfigErrors, Problems, Secret, Variable, Vars,
+    MIN_SECRET_BYTES,
 };
 
 use jsonwebtoken::Algorithm;
@@ -252,28 +253,40 @@ impl GuardConfig {
         warnings
     }
 
-    /// From the process environment (`GuardSettings`, `GuardCacheSettings`).
-    pub fn from_env() -> Result<Self, ConfigError> {
+    /// From the process environment (`GuardSettings`, `GuardCacheSettings`):
+    /// every setting that is wrong is reported, not only the first.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
         Self::from_vars(std::env::vars())
     }
 
     /// As `from_env`, from any list of variables.
     pub fn from_vars<I: IntoIterator<Item = (String, String)>>(
         vars: I,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, ConfigErrors> {
         let vars = Vars::new(vars);
-        let settings = GuardSettings::read(&vars)?;
-        let cache = GuardCacheSettings::read(&vars)?;
+        let mut problems = Problems::default();
+        let settings = problems.take(GuardSettings::read(&vars));
+        let cache = problems.take(GuardCacheSettings::read(&vars));
+        let (Some(settings), Some(cache)) = (settings, cache) else {
+            return Err(problems.into_errors());
+        };
         let required = |name: &str| ConfigError::new(name, "is required but not set");
-        let authd_url = settings
-            .authd_url
-            .clone()
-            .ok_or_else(|| required("AUTHD_URL"))?;
+        let authd_url = problems.take(
+            settings
+                .authd_url
+                .clone()
+                .ok_or_else(|| required("AUTHD_URL")),
+        );
+        let mode = problems.take(
+            settings
+                .revocation
+                .ok_or_else(|| required("AUTHD_GUARD_REVOCATION")),
+        );
+        let (Some(authd_url), Some(mode)) = (authd_url, mode) else {
+            return Err(problems.into_errors());
+        };
         let base = authd_url.trim_end_matches('/');
-        let revocation = match settings
-            .revocation
-            .ok_or_else(|| required("AUTHD_GUARD_REVOCATION"))?
-        {
+        let revocation = match mode {
             RevocationMode::Signature => RevocationConfig::SignatureOnly,
             RevocationMode::Redis => RevocationConfig::Redis {
                 urls: settings
@@ -405,6 +418,18 @@ mod tests {
         let err =
             |pairs: &[(&str, &str)]| GuardConfig::from_vars(vars(pairs)).unwrap_err().to_string();
         assert!(err(&[("AUTHD_URL", "http://a")]).contains("AUTHD_GUARD_REVOCATION"));
+        // Every error at once, one a line.
+        let all = err(&[]);
+        assert_eq!(all.lines().count(), 2, "{all}");
+        assert!(all.contains("AUTHD_URL") && all.contains("AUTHD_GUARD_REVOCATION"));
+        let all = err(&[
+            ("AUTHD_GUARD_TIMEOUT_MS", "soon"),
+            ("AUTHD_GUARD_CACHE_ENTRIES", "many"),
+        ]);
+        assert_eq!(all.lines().count(), 2, "{all}");
+        assert!(
+            all.contains("AUTHD_GUARD_TIMEOUT_MS") && all.contains("AUTHD_GUARD_CACHE_ENTRIES")
+        );
         assert!(err(&[
             ("AUTHD_URL", "http://a"),
             ("AUTHD_GUARD_REVOCATION", "maybe")
