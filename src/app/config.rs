@@ -10,8 +10,7 @@ use authd_guard::GuardCacheSettings;
 
 use crate::auth::AuthSettings;
 use crate::common::settings::{
-    address, env_example_lines, environment, list, markdown_table, text, Problems, Variable,
-    Vars,
+    address, env_example_lines, environment, list, markdown_table, text, Problems, Variable, Vars,
 };
 pub use crate::common::settings::{ConfigError, ConfigErrors, Environment};
 use crate::connections::{DatabaseSettings, RedisSettings};
