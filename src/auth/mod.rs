@@ -27,7 +27,7 @@ mod web_flow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use admin::{AdminUser, UserPage};
+pub use admin::{AdminUser, UserPage, MAX_PAGE};
 pub use callers::{AdminCallers, IntrospectionCallers};
 pub use devices::DeviceSession;
 pub use error::{AuthError, InternalError};
