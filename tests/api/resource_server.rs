@@ -389,3 +389,25 @@ async fn the_example_resource_server_runs_against_authd() {
     let took = refused_after_logout(&app, &server, &tokens).await;
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
+
+/// A bad setting stops the example at once, with one line naming it (not
+/// Rust's `Debug` of an error): here an `AUTHD_URL` without its scheme.
+#[test]
+fn the_example_resource_server_refuses_a_bad_setting_in_one_line() {
+    let out = std::process::Command::new(example_binary())
+        .env_clear()
+        .env("AUTHD_URL", "127.0.0.1:8080")
+        .env("AUTHD_GUARD_REVOCATION", "signature")
+        .env("BIND", "127.0.0.1:0")
+        .output()
+        .expect("cargo test builds the example");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("AUTHD_URL") && err.contains("http://"),
+        "{err}"
+    );
+    assert!(!err.contains("Custom {") && !err.contains("kind:"), "{err}");
+    assert!(out.stdout.is_empty());
+}
