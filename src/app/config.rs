@@ -8,9 +8,10 @@ use std::net::SocketAddr;
 
 use authd_guard::GuardCacheSettings;
 
-use crate::auth::AuthSettings;
+use crate::auth::{AccountRules, AuthSettings, DpopRules, TokenRules};
 use crate::common::settings::{
-    address, env_example_lines, environment, list, markdown_table, text, Problems, Variable, Vars,
+    address, env_example_lines, environment, help_lines, list, markdown_table, text, Problems,
+    Variable, Vars,
 };
 pub use crate::common::settings::{ConfigError, ConfigErrors, Environment};
 use crate::connections::{DatabaseSettings, RedisSettings};
@@ -158,8 +159,10 @@ impl Settings {
             DatabaseSettings::VARIABLES,
             JwtSettings::VARIABLES,
             GuardCacheSettings::VARIABLES,
+            TokenRules::VARIABLES,
+            DpopRules::VARIABLES,
             SessionSettings::VARIABLES,
-            AuthSettings::VARIABLES,
+            AccountRules::VARIABLES,
             ThrottleSettings::VARIABLES,
             HashingSettings::VARIABLES,
             MailSettings::VARIABLES,
@@ -340,22 +343,10 @@ impl Settings {
         self.jwt.signing_key(self.server.environment)
     }
 
-    /// The `SETTINGS` part of `authd --help`.
+    /// The settings' part of `authd --help`: by section, each with its
+    /// default and meaning.
     pub fn help() -> String {
-        let mut text = String::new();
-        let mut section = "";
-        for var in Self::variables() {
-            if var.section != section {
-                section = var.section;
-                text.push_str(&format!("  {section}:\n"));
-            }
-            text.push_str(&format!(
-                "    {} [{}]\n",
-                var.name,
-                var.default.unwrap_or("")
-            ));
-        }
-        text
+        help_lines(Self::variables())
     }
 
     /// The text of `.env.example`: each variable with its default and what
@@ -405,7 +396,7 @@ mod tests {
         assert_eq!(s.sessions.max_age, Duration::from_secs(7_776_000));
         assert_eq!(s.sessions.reuse_grace, Duration::from_secs(10));
         assert_eq!(s.jwt.leeway, Duration::from_secs(30));
-        assert_eq!(s.auth.access_token_check, AccessTokenCheck::Session);
+        assert_eq!(s.auth.tokens.access_token_check, AccessTokenCheck::Session);
         assert_eq!(s.throttle.login_max_failures, 5);
         assert_eq!(s.redis.timeout, Duration::from_millis(1000));
         assert_eq!(s.database.timeout, Duration::from_millis(2000));
@@ -788,7 +779,7 @@ mod tests {
     fn operations_settings_have_their_defaults_and_refuse_nonsense() {
         let s = Settings::from_vars(vars(&[])).unwrap();
         assert_eq!(s.server.public_url, None);
-        assert!(s.auth.introspection_secrets.is_empty());
+        assert!(s.auth.tokens.introspection_secrets.is_empty());
         assert_eq!(s.server.log_format, LogFormat::Text);
         let s = Settings::from_vars(vars(&[
             ("AUTHD_PUBLIC_URL", "https://auth.example.com/"),
@@ -804,7 +795,7 @@ mod tests {
             Some("https://auth.example.com")
         );
         assert_eq!(s.server.log_format, LogFormat::Json);
-        assert_eq!(s.auth.introspection_secrets.len(), 2);
+        assert_eq!(s.auth.tokens.introspection_secrets.len(), 2);
         assert!(!format!("{s:?}").contains("0123456789abcdef"));
         for (name, value) in [
             ("AUTHD_PUBLIC_URL", "auth.example.com"),

@@ -29,9 +29,10 @@ impl Auth {
             return Err(AuthError::EmailTaken);
         }
         let hash = self.hasher.hash(password).await?;
-        let verification = mailed_tokens::issue(self.settings.verify_token_ttl, |token, until| {
-            self.mailer.verify(&email.display, token, until)
-        });
+        let verification =
+            mailed_tokens::issue(self.settings.accounts.verify_token_ttl, |token, until| {
+                self.mailer.verify(&email.display, token, until)
+            });
         let user = self
             .users
             .create(&email, &hash, verification)

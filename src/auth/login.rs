@@ -80,7 +80,7 @@ impl Auth {
                 .await?;
             // Only once the password is right, so this tells nothing more
             // than a successful login would.
-            if self.settings.require_verified_email && !credentials.user.email_verified {
+            if self.settings.accounts.require_verified_email && !credentials.user.email_verified {
                 return Err(AuthError::EmailNotVerified);
             }
             if credentials.factors.any() {

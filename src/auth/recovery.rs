@@ -20,7 +20,7 @@ impl Auth {
     /// an account; answers the same either way. Throttled per address and
     /// per client IP.
     pub async fn forgot_password(&self, email: &str, client: &Client) -> Result<(), AuthError> {
-        let ttl = self.settings.reset_token_ttl;
+        let ttl = self.settings.accounts.reset_token_ttl;
         self.mail_by_address(email, client, "password reset", move |users, mailer, email| async move {
             send_reset(&users, &mailer, &email, ttl).await
         })

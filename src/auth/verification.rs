@@ -53,9 +53,10 @@ impl Auth {
         if let Some(retry_after_secs) = self.throttle.admit_mail(&normalized, client.ip).await? {
             return Err(AuthError::RateLimited { retry_after_secs });
         }
-        let verification = mailed_tokens::issue(self.settings.verify_token_ttl, |token, until| {
-            self.mailer.verify(&user.email, token, until)
-        });
+        let verification =
+            mailed_tokens::issue(self.settings.accounts.verify_token_ttl, |token, until| {
+                self.mailer.verify(&user.email, token, until)
+            });
         self.users
             .issue_token(user.id, TokenKind::Verify, verification)
             .await?;
@@ -72,7 +73,7 @@ impl Auth {
         email: &str,
         client: &Client,
     ) -> Result<(), AuthError> {
-        let ttl = self.settings.verify_token_ttl;
+        let ttl = self.settings.accounts.verify_token_ttl;
         self.mail_by_address(
             email,
             client,

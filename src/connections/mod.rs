@@ -17,7 +17,7 @@ pub use redis::key_schema::KeySchema;
 pub use redis::script::{Call, Durability, Function, Library};
 pub use redis::{client_for, pipeline_at, serve_from_this_thread, Connection, Redis};
 pub use settings::{DatabaseSettings, RedisSettings};
-pub use sql::Sql;
+pub use sql::{sqlite_file, Sql};
 
 /// The runtime every store connection does its I/O on: one thread, alive as
 /// long as the application, independent of the HTTP workers (which stop

@@ -135,3 +135,48 @@ fn redact(e: &sqlx::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// The file a SQLite database URL names (as sqlx reads it: relative to the
+/// working directory, percent-decoded); `None` for another database or an
+/// in-memory one. [`Sql::connect`] creates it when missing; tools that must
+/// not create one (`authd admin`) check it first.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr;
+    let rest = url.strip_prefix("sqlite:")?;
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    if database.trim_start_matches("//") == ":memory:"
+        || params.split('&').any(|param| param == "mode=memory")
+    {
+        return None;
+    }
+    sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .ok()
+        .map(|options| options.get_filename().to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+    use std::path::Path;
+
+    #[test]
+    fn the_file_of_a_sqlite_url() {
+        let file = |url| sqlite_file(url);
+        assert_eq!(
+            file("sqlite://authd.db").as_deref(),
+            Some(Path::new("authd.db"))
+        );
+        assert_eq!(
+            file("sqlite:authd.db?mode=rwc").as_deref(),
+            Some(Path::new("authd.db"))
+        );
+        assert_eq!(
+            file("sqlite:///var/lib/authd/a%20b.db").as_deref(),
+            Some(Path::new("/var/lib/authd/a b.db"))
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://:memory:"), None);
+        assert_eq!(file("sqlite://shared?mode=memory&cache=shared"), None);
+        assert_eq!(file("postgres://u:p@db/authd"), None);
+    }
+}

@@ -438,3 +438,57 @@ async fn the_example_resource_server_runs_against_authd() {
     let took = refused_after_logout(&app, &server, &tokens).await;
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
+
+/// A bad setting stops the example at once, with one line naming it (not
+/// Rust's `Debug` of an error): here an `AUTHD_URL` without its scheme,
+/// with which it used to start and fail every JWKS fetch.
+#[test]
+fn the_example_resource_server_refuses_a_bad_setting_in_one_line() {
+    use std::io::Read;
+    let mut child = Running(
+        std::process::Command::new(example_binary())
+            .env_clear()
+            .env("AUTHD_URL", "127.0.0.1:8080")
+            .env("AUTHD_GUARD_REVOCATION", "signature")
+            .env("BIND", "127.0.0.1:0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cargo test builds the example"),
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "it started with AUTHD_URL lacking its scheme"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    let mut out = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(status.code(), Some(78), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("AUTHD_URL") && err.contains("http://"),
+        "{err}"
+    );
+    assert!(!err.contains("Custom {") && !err.contains("kind:"), "{err}");
+    assert!(out.is_empty(), "{out}");
+}

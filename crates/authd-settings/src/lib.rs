@@ -504,6 +504,27 @@ pub fn env_example_lines<'a>(variables: impl IntoIterator<Item = &'a Variable>) 
     text
 }
 
+/// Each variable as a program's `--help` shows it: `NAME [default]`, then
+/// its doc wrapped and indented, under a heading where a section starts.
+pub fn help_lines<'a>(variables: impl IntoIterator<Item = &'a Variable>) -> String {
+    let mut text = String::new();
+    let mut section = "";
+    for var in variables {
+        if var.section != section {
+            if !section.is_empty() {
+                text.push('\n');
+            }
+            section = var.section;
+            text.push_str(&format!("{section}:\n"));
+        }
+        text.push_str(&format!("  {} [{}]\n", var.name, var.default.unwrap_or("")));
+        for line in wrap(&var.text(), 72) {
+            text.push_str(&format!("      {line}\n"));
+        }
+    }
+    text
+}
+
 /// Words of `text` in lines of at most `width` characters (a longer word
 /// stands alone).
 fn wrap(text: &str, width: usize) -> Vec<String> {
