@@ -171,3 +171,26 @@ fn every_configuration_error_is_reported_in_one_start() {
         "{err}"
     );
 }
+
+/// The rules' three sections (tokens, DPoP, accounts) report their errors
+/// together, as the other sections do.
+#[test]
+fn the_rules_sections_report_their_errors_together() {
+    let out = authd(
+        &[],
+        &[
+            ("AUTHD_REVOKE_ACCESS_TOKENS", "maybe"),
+            ("AUTHD_DPOP_NONCE", "maybe"),
+            ("AUTHD_RESET_TOKEN_TTL", "soon"),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for name in [
+        "AUTHD_REVOKE_ACCESS_TOKENS",
+        "AUTHD_DPOP_NONCE",
+        "AUTHD_RESET_TOKEN_TTL",
+    ] {
+        assert!(err.contains(&format!("{name}: ")), "{name}: {err}");
+    }
+}
