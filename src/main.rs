@@ -1,51 +1,40 @@
-//! The `authd` binary: `authd` serves, `authd keygen` prints a key.
+//! The `authd` binary: `authd` (or `authd serve`) serves, `authd keygen`
+//! prints a key, `authd hash-time` times a password hash, `authd admin …`
+//! runs an admin action. The command line is declared in `cli.rs`; the
+//! admin actions run in `cli_admin.rs`.
 
 use std::process::ExitCode;
 
 use authd::app::config::Settings;
-use authd::app::startup::assemble;
 use authd::app::startup::Application;
 use authd::jwt::{generate_private_key_pem, JwtAlgorithm};
 
-const HELP: &str = "\
-authd: login, short-lived JWT access tokens, rotating refresh tokens
+mod cli;
+mod cli_admin;
 
-USAGE:
-    authd                         run the service (settings from AUTHD_* and .env)
-    authd keygen [--alg ALG]      print a fresh PKCS#8 PEM private key
-                                  ALG: EdDSA (default), ES256, RS256
-    authd hash-time               time Argon2id here: the login ceiling
-    authd admin list [--email-prefix P] [--cursor C] [--limit N]
-    authd admin show|disable|enable|logout-all|verify-email|remove-factors|delete USER_ID
-                                  the admin API's actions, from a shell (same
-                                  settings as the service; logged as `cli`)
-    authd --help | --version
-
-SETTINGS (environment, defaults in brackets; see .env.example):
-";
+use cli::Command;
 
 /// sysexits.h EX_CONFIG: the settings (or what they point at) are wrong.
 const EX_CONFIG: u8 = 78;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None => serve(),
-        Some("-h" | "--help" | "help") => {
-            print!("{HELP}{}", Settings::help());
-            ExitCode::SUCCESS
+    let command = match cli::parse() {
+        Ok(command) => command,
+        // Help and --version on stdout (0); a wrong argument on stderr (2).
+        Err((text, 0)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
         }
-        Some("-V" | "--version") => {
-            println!("authd {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+        Err((text, code)) => {
+            eprint!("{text}");
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
         }
-        Some("keygen") => keygen(&args[1..]),
-        Some("hash-time") => hash_time(),
-        Some("admin") => admin(&args[1..]),
-        Some(other) => {
-            eprintln!("authd: unknown argument `{other}`; see `authd --help`");
-            ExitCode::from(2)
-        }
+    };
+    match command {
+        Command::Serve => serve(),
+        Command::Keygen { alg } => keygen(alg.into()),
+        Command::HashTime => hash_time(),
+        Command::Admin { action } => cli_admin::run(&action),
     }
 }
 
@@ -83,23 +72,7 @@ fn hash_time() -> ExitCode {
     }
 }
 
-fn keygen(args: &[String]) -> ExitCode {
-    let alg = match args {
-        [] => JwtAlgorithm::EdDSA,
-        [flag, alg] if flag == "--alg" => {
-            match alg.parse::<JwtAlgorithm>() {
-                Ok(JwtAlgorithm::HS256) | Err(_) => {
-                    eprintln!("authd keygen: --alg takes EdDSA, ES256 or RS256 (HS256 uses AUTHD_JWT_SECRET)");
-                    return ExitCode::from(2);
-                }
-                Ok(alg) => alg,
-            }
-        }
-        _ => {
-            eprintln!("authd keygen: usage: authd keygen [--alg EdDSA|ES256|RS256]");
-            return ExitCode::from(2);
-        }
-    };
+fn keygen(alg: JwtAlgorithm) -> ExitCode {
     match generate_private_key_pem(alg) {
         Ok(pem) => {
             print!("{pem}");
@@ -110,112 +83,6 @@ fn keygen(args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `authd admin …`: one admin action against the stores the settings name,
-/// printed as JSON.
-fn admin(args: &[String]) -> ExitCode {
-    let _ = dotenvy::dotenv();
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("authd: configuration error: {e}");
-            return ExitCode::from(EX_CONFIG);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("authd admin: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
-        let public_url = settings
-            .server
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", settings.server.bind));
-        let assembled = match assemble(&settings, &public_url).await {
-            Ok(assembled) => assembled,
-            Err(e) => {
-                eprintln!("authd admin: cannot reach the stores: {e}");
-                return ExitCode::from(EX_CONFIG);
-            }
-        };
-        let auth = &assembled.auth;
-        let flag = |name: &str| {
-            args.iter()
-                .position(|a| a == name)
-                .and_then(|i| args.get(i + 1))
-                .map(String::as_str)
-        };
-        let outcome = match args.first().map(String::as_str) {
-            Some("list") => {
-                let limit = flag("--limit").and_then(|n| n.parse().ok());
-                auth.admin_list_users(flag("--cursor"), limit, flag("--email-prefix"))
-                    .await
-                    .map(|page| {
-                        let users: Vec<_> = page
-                            .users
-                            .into_iter()
-                            .map(|u| {
-                                serde_json::json!({
-                                    "id": u.id.to_string(), "email": u.email,
-                                    "email_verified": u.email_verified, "disabled": u.disabled,
-                                })
-                            })
-                            .collect();
-                        serde_json::json!({ "users": users, "next_cursor": page.next_cursor })
-                    })
-            }
-            Some("show") if args.len() == 2 => auth.admin_user(&args[1]).await.map(|u| {
-                serde_json::json!({
-                    "id": u.user.id.to_string(), "email": u.user.email,
-                    "email_verified": u.user.email_verified, "disabled": u.user.disabled,
-                    "sessions": u.sessions.iter().map(|s| s.id.to_string()).collect::<Vec<_>>(),
-                })
-            }),
-            Some(action) if args.len() == 2 => {
-                let id = &args[1];
-                let done = match action {
-                    "disable" => auth.admin_disable("cli", id).await,
-                    "enable" => auth.admin_enable("cli", id).await,
-                    "logout-all" => auth.admin_logout_all("cli", id).await,
-                    "verify-email" => auth.admin_verify_email("cli", id).await,
-                    "remove-factors" => auth.admin_remove_factors("cli", id).await,
-                    "delete" => auth.admin_delete("cli", id).await,
-                    _ => {
-                        eprintln!("authd admin: unknown action `{action}`; see `authd --help`");
-                        return ExitCode::from(2);
-                    }
-                };
-                done.map(|()| serde_json::json!({ "done": action }))
-            }
-            _ => {
-                eprintln!("authd admin: see `authd --help` for the actions");
-                return ExitCode::from(2);
-            }
-        };
-        assembled.connections.close().await;
-        match outcome {
-            Ok(json) => {
-                println!("{json}");
-                ExitCode::SUCCESS
-            }
-            Err(authd::auth::AuthError::NotFound) => {
-                eprintln!("authd admin: no such user");
-                ExitCode::FAILURE
-            }
-            Err(e) => {
-                eprintln!("authd admin: {}", authd::common::error_chain(&e));
-                ExitCode::FAILURE
-            }
-        }
-    })
 }
 
 fn serve() -> ExitCode {

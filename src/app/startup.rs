@@ -74,7 +74,7 @@ pub async fn assemble(settings: &Settings, public_url: &str) -> Result<Assembled
         }
     }
     // Session liveness is tracked only where the guard asks for it.
-    let tracked = match settings.auth.access_token_check {
+    let tracked = match settings.auth.tokens.access_token_check {
         AccessTokenCheck::Session => cache_entries,
         AccessTokenCheck::Signature => 0,
     };
@@ -231,7 +231,7 @@ impl Application {
         }
         // Delivers queued mail until the application stops.
         let mail_task = tokio::spawn(mail_sender.run());
-        let introspection = IntrospectionCallers::new(&settings.auth.introspection_secrets);
+        let introspection = IntrospectionCallers::new(&settings.auth.tokens.introspection_secrets);
         let state = web::Data::new(AppState {
             auth,
             connections,
@@ -243,7 +243,7 @@ impl Application {
                 settings.sessions.reuse_grace.as_secs(),
             ),
             introspection,
-            admin: AdminCallers::new(&settings.auth.admin_secrets),
+            admin: AdminCallers::new(&settings.auth.accounts.admin_secrets),
             pages_title: settings.server.pages_title.clone(),
         });
         log::info!("authd listening on http://{address}");

@@ -1,6 +1,8 @@
 //! The account itself: registration, who-am-I, logout everywhere,
 //! deletion. (A password change is in `password`.)
 
+use authd_guard::TokenProblem;
+
 use super::password::{new_password, presented_password};
 use super::{parse_email, Auth, AuthError, Client, FreshProof};
 use crate::common::identity::Identity;
@@ -27,9 +29,10 @@ impl Auth {
             return Err(AuthError::EmailTaken);
         }
         let hash = self.hasher.hash(password).await?;
-        let verification = mailed_tokens::issue(self.settings.verify_token_ttl, |token, until| {
-            self.mailer.verify(&email.display, token, until)
-        });
+        let verification =
+            mailed_tokens::issue(self.settings.accounts.verify_token_ttl, |token, until| {
+                self.mailer.verify(&email.display, token, until)
+            });
         let user = self
             .users
             .create(&email, &hash, verification)
@@ -49,7 +52,7 @@ impl Auth {
             .users
             .find(who.user_id)
             .await?
-            .ok_or(AuthError::InvalidToken { token_sent: true })?;
+            .ok_or(AuthError::InvalidToken(TokenProblem::SessionEnded))?;
         Ok((user, self.providers_of(who.user_id).await?))
     }
 
@@ -88,7 +91,7 @@ impl Auth {
             // Gone already (a retry after a lost answer), or a password
             // change or a first factor landed since the checks above: the
             // sessions are ended either way, and the account stays.
-            return Err(AuthError::InvalidToken { token_sent: true });
+            return Err(AuthError::InvalidToken(TokenProblem::SessionEnded));
         }
         self.mailer.queued(MailKind::AccountDeleted);
         Ok(())

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authd_guard::dpop::{self, Expected, Nonces, Proof, ProofError, ProofRules};
+use authd_guard::TokenProblem;
 use authd_guard::{DpopPolicy, Identity, Presented, Scheme};
 
 use super::{Auth, AuthError};
@@ -121,7 +122,7 @@ impl Auth {
                     Err(AuthError::InvalidDpopProof(ProofError::WrongKey))
                 }
             }
-            _ => Err(AuthError::InvalidToken { token_sent: true }),
+            _ => Err(AuthError::InvalidToken(TokenProblem::WrongScheme)),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! failure for the log (never for the client).
 
 use authd_guard::dpop::ProofError;
+use authd_guard::TokenProblem;
 
 use crate::connections::StoreError;
 use crate::users::HashError;
@@ -12,18 +13,30 @@ pub enum AuthError {
     /// Input that breaks a rule of the contract (the text says which).
     #[error("{0}")]
     InvalidRequest(&'static str),
-    /// Wrong email or password, or a password change that lost a race.
+    /// Wrong email or password at login (or a disabled account: the same
+    /// answer).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The current password, asked again before a password change or an
+    /// account's deletion, is wrong.
+    #[error("wrong current password")]
+    WrongPassword,
+    /// The password changed while this login or change was being checked.
+    #[error("the password changed meanwhile")]
+    CredentialsChanged,
+    /// A mailed token that is unknown, spent, replaced by a newer mail, or
+    /// expired.
+    #[error("{0:?} token invalid")]
+    MailedTokenInvalid(Mailed),
     /// A refresh token that is unknown, expired, revoked or forged.
     #[error("refresh token invalid")]
     RefreshInvalid,
     /// A refresh token that had been replaced: its session is now revoked.
     #[error("refresh token reused")]
     RefreshReused,
-    /// No valid access token (`token_sent`: whether one was presented).
-    #[error("invalid access token")]
-    InvalidToken { token_sent: bool },
+    /// No valid access token: none sent, or what was wrong with it.
+    #[error("invalid access token: {0:?}")]
+    InvalidToken(TokenProblem),
     /// A DPoP proof missing, invalid, replayed, or by another key than
     /// the session's (RFC 9449 `invalid_dpop_proof`).
     #[error("invalid DPoP proof: {}", .0.description())]
@@ -90,6 +103,15 @@ pub enum AuthError {
     /// A fault in authd itself.
     #[error("internal error")]
     Internal(#[source] InternalError),
+}
+
+/// Which mail a token came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mailed {
+    /// A password reset (`/api/password/reset`).
+    Reset,
+    /// An address verification (`/api/email/verify`).
+    Verify,
 }
 
 #[derive(Debug, thiserror::Error)]

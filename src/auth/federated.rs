@@ -65,7 +65,7 @@ impl Auth {
         if credentials.user.disabled {
             return Err(AuthError::InvalidCredentials);
         }
-        if self.settings.require_verified_email && !credentials.user.email_verified {
+        if self.settings.accounts.require_verified_email && !credentials.user.email_verified {
             return Err(AuthError::EmailNotVerified);
         }
         if credentials.factors.any() {

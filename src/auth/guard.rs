@@ -28,14 +28,14 @@ pub type AuthdGuard = Guard<Option<LiveSessions>>;
 impl Auth {
     pub fn guard(&self) -> AuthdGuard {
         self.enrolment_guard()
-            .with_required_mfa(self.settings.require_mfa)
+            .with_required_mfa(self.settings.tokens.require_mfa)
     }
 
     /// The guard of the routes that enrol a second factor: a token from a
     /// password alone passes even with `AUTHD_REQUIRE_MFA` (else nobody
     /// could enrol a first factor).
     pub fn enrolment_guard(&self) -> AuthdGuard {
-        let check = (self.settings.access_token_check == AccessTokenCheck::Session)
+        let check = (self.settings.tokens.access_token_check == AccessTokenCheck::Session)
             .then(|| LiveSessions(self.sessions.clone()));
         Guard::new(self.access_tokens.verifier(), check).with_dpop(self.dpop_policy())
     }

@@ -163,6 +163,10 @@ impl Auth {
                     Ok(matched.then_some(()))
                 })
                 .await
+                .map_err(|e| match e {
+                    AuthError::InvalidCredentials => AuthError::WrongPassword,
+                    other => other,
+                })
             }
             FreshProof::IdToken {
                 provider,

@@ -80,7 +80,7 @@ impl Auth {
                 .await?;
             // Only once the password is right, so this tells nothing more
             // than a successful login would.
-            if self.settings.require_verified_email && !credentials.user.email_verified {
+            if self.settings.accounts.require_verified_email && !credentials.user.email_verified {
                 return Err(AuthError::EmailNotVerified);
             }
             if credentials.factors.any() {
@@ -99,6 +99,7 @@ impl Auth {
             Ok(LoginOutcome::SecondStep(_)) => Login::SecondStep,
             Err(
                 AuthError::InvalidCredentials
+                | AuthError::CredentialsChanged
                 | AuthError::InvalidRequest(_)
                 | AuthError::EmailNotVerified
                 | AuthError::InvalidDpopProof(_)
@@ -144,7 +145,7 @@ impl Auth {
             {
                 Created::Session(refresh) => return self.token_pair(refresh, key),
                 // A password change landed while this login was being checked.
-                Created::Stale => return Err(AuthError::InvalidCredentials),
+                Created::Stale => return Err(AuthError::CredentialsChanged),
                 // The change this login verified never ran its Redis step:
                 // finish it before this session joins the others.
                 Created::Lagging if !finished_change => {

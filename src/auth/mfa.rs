@@ -9,7 +9,7 @@
 //! the login throttle, and the step closes after five. A password change
 //! meanwhile makes the step fail (the session would be stale).
 
-use authd_guard::{Amr, Presented};
+use authd_guard::{Amr, Presented, TokenProblem};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -397,7 +397,7 @@ impl Auth {
         self.users
             .credentials_by_id(who.user_id)
             .await?
-            .ok_or(AuthError::InvalidToken { token_sent: true })
+            .ok_or(AuthError::InvalidToken(TokenProblem::SessionEnded))
     }
 
     /// RFC 9470 step-up before what could take the account over: changing
@@ -421,7 +421,7 @@ impl Auth {
         if self.finish_pending_change(credentials).await?
             && credentials.changed_by != Some(who.session_id)
         {
-            return Err(AuthError::InvalidToken { token_sent: true });
+            return Err(AuthError::InvalidToken(TokenProblem::SessionEnded));
         }
         if !proves_a_factor_of(who.amr, credentials.factors) {
             return Err(AuthError::InsufficientAuthentication);

@@ -27,17 +27,17 @@ mod web_flow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use admin::{AdminUser, UserPage};
+pub use admin::{AdminUser, UserPage, MAX_PAGE};
 pub use callers::{AdminCallers, IntrospectionCallers};
 pub use devices::DeviceSession;
-pub use error::{AuthError, InternalError};
+pub use error::{AuthError, InternalError, Mailed};
 pub use guard::{AuthdGuard, LiveSessions};
 pub use identities::FreshProof;
 pub use login::LoginOutcome;
 pub use mfa::{MfaRequired, SecondFactor, TotpEnrolmentStarted};
 pub use oauth::TokenState;
 pub use passkeys::PasskeyInfo;
-pub use settings::{AccessTokenCheck, AuthSettings};
+pub use settings::{AccessTokenCheck, AccountRules, AuthSettings, DpopRules, TokenRules};
 pub use web_flow::Callback;
 
 use crate::common::sealing::Sealer;
@@ -119,12 +119,12 @@ impl Auth {
     ) -> Self {
         let dpop = dpop::Dpop {
             rules: authd_guard::dpop::ProofRules {
-                max_age: settings.dpop_max_age,
+                max_age: settings.dpop.dpop_max_age,
                 future_skew: dpop::FUTURE_SKEW,
             },
             public_base: public_url,
-            required: settings.dpop_required,
-            nonces: settings.dpop_nonce.then(|| {
+            required: settings.dpop.dpop_required,
+            nonces: settings.dpop.dpop_nonce.then(|| {
                 Arc::new(authd_guard::dpop::Nonces::new(
                     access_tokens.keys().nonce_key,
                 ))

@@ -42,7 +42,7 @@ impl Auth {
         if let Some(refresh) = RefreshToken::parse(token) {
             self.end_by_refresh_token(&refresh, request, Ended::Revoked)
                 .await?;
-        } else if self.settings.revoke_access_tokens {
+        } else if self.settings.tokens.revoke_access_tokens {
             if let Ok(who) = self.access_tokens.verify(token) {
                 let scheme = if who.key.is_some() {
                     Scheme::Dpop

@@ -310,7 +310,7 @@ impl Auth {
             .await?
             .filter(|c| !c.user.disabled)
             .ok_or(AuthError::InvalidFactor(REFUSED))?;
-        if self.settings.require_verified_email && !credentials.user.email_verified {
+        if self.settings.accounts.require_verified_email && !credentials.user.email_verified {
             return Err(AuthError::EmailNotVerified);
         }
         self.open_session(&credentials, device, client, key, amr)

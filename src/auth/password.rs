@@ -42,7 +42,7 @@ impl Auth {
         let credentials = self.caller(who).await?;
         self.step_up(who, &credentials).await?;
         let checked = self.fresh_proof(&credentials, proof, client).await;
-        if let Err(AuthError::InvalidCredentials) = checked {
+        if let Err(AuthError::WrongPassword) = checked {
             self.finish_pending_change(&credentials).await?;
         }
         checked?;
@@ -52,7 +52,7 @@ impl Auth {
             .replace_password(who.user_id, credentials.version, &hash, who.session_id)
             .await?
             // Another change from the same version won.
-            .ok_or(AuthError::InvalidCredentials)?;
+            .ok_or(AuthError::CredentialsChanged)?;
         self.end_sessions_behind(who.user_id, Some(who.session_id), version)
             .await
     }

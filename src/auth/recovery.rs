@@ -9,7 +9,7 @@
 //! Any password change or reset spends every pending reset link.
 
 use super::password::new_password;
-use super::{lookup_email, Auth, AuthError, Client};
+use super::{lookup_email, Auth, AuthError, Client, Mailed};
 use crate::common::error_chain;
 use crate::mail::{MailKind, Mailer};
 use crate::users::mailed_tokens;
@@ -20,7 +20,7 @@ impl Auth {
     /// an account; answers the same either way. Throttled per address and
     /// per client IP.
     pub async fn forgot_password(&self, email: &str, client: &Client) -> Result<(), AuthError> {
-        let ttl = self.settings.reset_token_ttl;
+        let ttl = self.settings.accounts.reset_token_ttl;
         self.mail_by_address(email, client, "password reset", move |users, mailer, email| async move {
             send_reset(&users, &mailer, &email, ttl).await
         })
@@ -61,16 +61,17 @@ impl Auth {
 
     /// `POST /api/password/reset`: spends the token and sets the password;
     /// every session of the user ends. An unknown, spent, replaced or
-    /// expired token is `InvalidCredentials` (`invalid_grant`).
+    /// expired token is `MailedTokenInvalid` (`invalid_grant`).
     pub async fn reset_password(&self, token: &str, new: &str) -> Result<(), AuthError> {
         let new = new_password(new)?;
-        let hash = mailed_tokens::presented_hash(token).ok_or(AuthError::InvalidCredentials)?;
+        let invalid = || AuthError::MailedTokenInvalid(Mailed::Reset);
+        let hash = mailed_tokens::presented_hash(token).ok_or_else(invalid)?;
         let Some((user, email)) = self
             .users
             .token_owner(TokenKind::Reset, hash.clone())
             .await?
         else {
-            return Err(AuthError::InvalidCredentials);
+            return Err(invalid());
         };
         let password_hash = self.hasher.hash(new).await?;
         let notice = self.mailer.notice(MailKind::PasswordChanged, &email);
@@ -79,7 +80,7 @@ impl Auth {
             .consume_reset(user, hash, password_hash, notice)
             .await?
             // Spent by a concurrent reset, or replaced, meanwhile.
-            .ok_or(AuthError::InvalidCredentials)?;
+            .ok_or_else(invalid)?;
         self.mailer.queued(MailKind::PasswordChanged);
         self.end_sessions_behind(user, None, version).await
     }

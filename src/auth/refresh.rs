@@ -1,6 +1,6 @@
 //! Refresh, logout, and the access-token check the guard makes.
 
-use authd_guard::{Presented, Thumbprint};
+use authd_guard::{Presented, Thumbprint, TokenProblem};
 
 use super::dpop::wrong_key;
 use super::{Auth, AuthError, InternalError, TokenPair};
@@ -113,10 +113,10 @@ impl Auth {
 
     /// Signature and claims only, no I/O (the scheme is the caller's).
     pub fn verify_signature(&self, bearer: Option<&str>) -> Result<Identity, AuthError> {
-        let token = bearer.ok_or(AuthError::InvalidToken { token_sent: false })?;
+        let token = bearer.ok_or(AuthError::InvalidToken(TokenProblem::Missing))?;
         self.access_tokens.verify(token).map_err(|rejected| {
             log::debug!("access token rejected: {}", rejected.as_str());
-            AuthError::InvalidToken { token_sent: true }
+            AuthError::InvalidToken(rejected.into())
         })
     }
 

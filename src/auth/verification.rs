@@ -4,7 +4,9 @@
 //! A lost link is replaced for the signed-in user, or by address for
 //! anyone (the same answer for every address, as a forgotten password).
 
-use super::{Auth, AuthError, Client};
+use authd_guard::TokenProblem;
+
+use super::{Auth, AuthError, Client, Mailed};
 use crate::common::error_chain;
 use crate::common::identity::Identity;
 use crate::mail::MailKind;
@@ -13,14 +15,13 @@ use crate::users::{Email, TokenKind};
 
 impl Auth {
     /// `POST /api/email/verify`: an unknown, spent, replaced or expired
-    /// token is `InvalidCredentials` (`invalid_grant`).
+    /// token is `MailedTokenInvalid` (`invalid_grant`).
     pub async fn verify_email(&self, token: &str) -> Result<(), AuthError> {
-        let hash = mailed_tokens::presented_hash(token).ok_or(AuthError::InvalidCredentials)?;
-        let user = self
-            .users
-            .consume_verify(hash)
-            .await?
-            .ok_or(AuthError::InvalidCredentials)?;
+        let invalid = AuthError::MailedTokenInvalid(Mailed::Verify);
+        let Some(hash) = mailed_tokens::presented_hash(token) else {
+            return Err(invalid);
+        };
+        let user = self.users.consume_verify(hash).await?.ok_or(invalid)?;
         // The address is verified in SQL: /api/me and new logins say so. The
         // sessions' copy only decides what their refreshed tokens claim; a
         // failure here is no reason to fail the request, whose token is spent.
@@ -44,7 +45,7 @@ impl Auth {
             .users
             .find(who.user_id)
             .await?
-            .ok_or(AuthError::InvalidToken { token_sent: true })?;
+            .ok_or(AuthError::InvalidToken(TokenProblem::SessionEnded))?;
         if user.email_verified {
             return Err(AuthError::AlreadyVerified);
         }
@@ -52,9 +53,10 @@ impl Auth {
         if let Some(retry_after_secs) = self.throttle.admit_mail(&normalized, client.ip).await? {
             return Err(AuthError::RateLimited { retry_after_secs });
         }
-        let verification = mailed_tokens::issue(self.settings.verify_token_ttl, |token, until| {
-            self.mailer.verify(&user.email, token, until)
-        });
+        let verification =
+            mailed_tokens::issue(self.settings.accounts.verify_token_ttl, |token, until| {
+                self.mailer.verify(&user.email, token, until)
+            });
         self.users
             .issue_token(user.id, TokenKind::Verify, verification)
             .await?;
@@ -71,7 +73,7 @@ impl Auth {
         email: &str,
         client: &Client,
     ) -> Result<(), AuthError> {
-        let ttl = self.settings.verify_token_ttl;
+        let ttl = self.settings.accounts.verify_token_ttl;
         self.mail_by_address(
             email,
             client,

@@ -4,6 +4,7 @@
 //! receive the handle they need (`Redis` or `Sql`) and nothing else.
 
 mod error;
+mod hints;
 mod plaintext;
 pub mod redis;
 mod settings;
@@ -16,7 +17,7 @@ pub use redis::key_schema::KeySchema;
 pub use redis::script::{Call, Durability, Function, Library};
 pub use redis::{client_for, pipeline_at, serve_from_this_thread, Connection, Redis};
 pub use settings::{DatabaseSettings, RedisSettings};
-pub use sql::Sql;
+pub use sql::{sqlite_file, Sql};
 
 /// The runtime every store connection does its I/O on: one thread, alive as
 /// long as the application, independent of the HTTP workers (which stop
@@ -82,23 +83,33 @@ impl Connections {
         })
     }
 
-    /// Readiness: both stores answer within their budgets.
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    /// Readiness: the stores that do not answer within their budgets, by
+    /// name (`redis`, `database`), each with why; empty when both do.
+    pub async fn unanswered(&self) -> Vec<(&'static str, StoreError)> {
         let (redis, sql) = tokio::join!(self.redis.ping(), self.sql.ping());
-        redis.and(sql)
+        [("redis", redis), ("database", sql)]
+            .into_iter()
+            .filter_map(|(store, answer)| answer.err().map(|e| (store, e)))
+            .collect()
     }
 
     /// Startup warnings about each Redis node: an evicting Redis silently
     /// logs users out or forgets revocations; replicas without
     /// `AUTHD_REDIS_MIN_REPLICAS` can lose acknowledged changes in a failover.
     pub async fn warn_about_redis(&self, min_replicas: u32) {
-        for (node, facts) in self.redis.node_facts().await {
+        let urls = self
+            .redis
+            .nodes()
+            .iter()
+            .map(|url| hints::redacted(url.expose()));
+        for ((node, facts), tried) in self.redis.node_facts().await.into_iter().zip(urls) {
             let facts = match facts {
                 Ok(facts) => facts,
                 Err(e) => {
                     log::warn!(
-                        "Redis {node} did not answer at startup ({}); requests that need it will get 503 until it does",
-                        crate::common::error_chain(&e)
+                        "Redis {node} did not answer at startup ({}; tried {tried}): {}; requests that need it will get 503 until it does",
+                        crate::common::error_chain(&e),
+                        hints::START_REDIS,
                     );
                     continue;
                 }

@@ -12,7 +12,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use tokio::runtime::Handle;
 
-use super::StoreError;
+use super::{hints, StoreError};
 use crate::common::telemetry;
 
 #[derive(Clone)]
@@ -24,9 +24,16 @@ pub struct Sql {
 
 impl Sql {
     /// Connects (on the I/O runtime) and applies `migrations/`. A SQLite
-    /// file is created if missing. Errors never quote the URL.
+    /// file is created if missing. Errors quote the URL only with its
+    /// password hidden, and say how to start a database that does not
+    /// answer.
     pub async fn connect(url: &str, budget: Duration, io: Handle) -> Result<Self, String> {
         sqlx::any::install_default_drivers();
+        let unanswered = format!(
+            "tried {}: {}",
+            hints::redacted(url),
+            hints::database_hint(url)
+        );
         let is_sqlite = url.starts_with("sqlite:");
         let url = if is_sqlite && !url.contains("mode=") {
             let sep = if url.contains('?') { '&' } else { '?' };
@@ -40,7 +47,12 @@ impl Sql {
                 .acquire_timeout(budget)
                 .connect(&url)
                 .await
-                .map_err(|e| format!("cannot connect to the database ({})", redact(&e)))?;
+                .map_err(|e| {
+                    format!(
+                        "cannot connect to the database ({}); {unanswered}",
+                        redact(&e)
+                    )
+                })?;
             if is_sqlite {
                 // Readers do not block the writer; survives restarts (stored in the file).
                 sqlx::query("PRAGMA journal_mode = WAL")
@@ -121,5 +133,50 @@ fn redact(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Configuration(_) => "invalid database URL".to_string(),
         other => other.to_string(),
+    }
+}
+
+/// The file a SQLite database URL names (as sqlx reads it: relative to the
+/// working directory, percent-decoded); `None` for another database or an
+/// in-memory one. [`Sql::connect`] creates it when missing; tools that must
+/// not create one (`authd admin`) check it first.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr;
+    let rest = url.strip_prefix("sqlite:")?;
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    if database.trim_start_matches("//") == ":memory:"
+        || params.split('&').any(|param| param == "mode=memory")
+    {
+        return None;
+    }
+    sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .ok()
+        .map(|options| options.get_filename().to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+    use std::path::Path;
+
+    #[test]
+    fn the_file_of_a_sqlite_url() {
+        let file = |url| sqlite_file(url);
+        assert_eq!(
+            file("sqlite://authd.db").as_deref(),
+            Some(Path::new("authd.db"))
+        );
+        assert_eq!(
+            file("sqlite:authd.db?mode=rwc").as_deref(),
+            Some(Path::new("authd.db"))
+        );
+        assert_eq!(
+            file("sqlite:///var/lib/authd/a%20b.db").as_deref(),
+            Some(Path::new("/var/lib/authd/a b.db"))
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://:memory:"), None);
+        assert_eq!(file("sqlite://shared?mode=memory&cache=shared"), None);
+        assert_eq!(file("postgres://u:p@db/authd"), None);
     }
 }

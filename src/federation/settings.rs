@@ -221,7 +221,10 @@ mod tests {
 
     fn providers(pairs: &[(&str, &str)]) -> Result<Vec<ProviderSettings>, ConfigError> {
         let vars = vars(pairs);
-        FederationSettings::read(&vars)?.read_providers(&vars, Environment::Production)
+        // The first error of the section, as `read_providers` reports one.
+        let settings =
+            FederationSettings::read(&vars).map_err(|e| e.into_iter().next().expect("an error"))?;
+        settings.read_providers(&vars, Environment::Production)
     }
 
     #[test]

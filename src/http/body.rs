@@ -1,5 +1,8 @@
 //! Request bodies: JSON everywhere, form encoding where RFC 6749 allows it.
 //! The size limit (16 KiB) is enforced by the `Bytes` extractor's config.
+//! A body of the wrong shape is answered with the field to fix (`shape`).
+
+mod shape;
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::Bytes;
@@ -47,14 +50,12 @@ pub fn optional<T: DeserializeOwned>(
         return Ok(None);
     }
     match encoding(req) {
-        Some(Encoding::Json) => serde_json::from_slice(body)
+        Some(Encoding::Json) => shape::json(body)
             .map(|v| Some((v, Encoding::Json)))
-            .map_err(|_| {
-                ApiError::InvalidRequest("the body is not valid JSON of the expected shape")
-            }),
-        Some(Encoding::Form) if form => serde_urlencoded::from_bytes(body)
+            .map_err(ApiError::InvalidBody),
+        Some(Encoding::Form) if form => shape::form(body)
             .map(|v| Some((v, Encoding::Form)))
-            .map_err(|_| ApiError::InvalidRequest("the form body is malformed")),
+            .map_err(ApiError::InvalidBody),
         _ => Err(ApiError::UnsupportedMediaType),
     }
 }

@@ -11,8 +11,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use authd_guard::dpop::ProofError;
+use authd_guard::TokenProblem;
 
-use crate::auth::AuthError;
+use crate::auth::{AuthError, Mailed};
 use crate::common::error_chain;
 
 /// Seconds a client should wait before retrying after a 503.
@@ -22,12 +23,17 @@ const RETRY_AFTER_UNAVAILABLE: &str = "1";
 pub enum ApiError {
     #[error("{0}")]
     InvalidRequest(&'static str),
-    #[error("invalid grant")]
-    InvalidGrant { reason: Option<GrantFailure> },
+    /// `invalid_request` for a body of the wrong shape: the text names the
+    /// field (never its value).
+    #[error("{0}")]
+    InvalidBody(String),
+    /// `invalid_grant`: which credential or token was refused, and why.
+    #[error("invalid grant: {0:?}")]
+    InvalidGrant(Grant),
     #[error("unsupported grant type")]
     UnsupportedGrantType,
-    #[error("invalid token")]
-    InvalidToken { token_sent: bool },
+    #[error("invalid token: {0:?}")]
+    InvalidToken(TokenProblem),
     #[error("invalid DPoP proof")]
     InvalidDpopProof(ProofError),
     /// The nonce the proof must carry, sent as `DPoP-Nonce`.
@@ -75,8 +81,30 @@ pub enum ApiError {
     InsufficientAuthentication,
     #[error("store unavailable")]
     Unavailable(#[source] Cause),
+    /// `/readyz`: 503 `temporarily_unavailable` naming the stores that do
+    /// not answer (`redis`, `database`).
+    #[error("{description}")]
+    NotReady {
+        stores: Vec<&'static str>,
+        description: String,
+    },
     #[error("internal error")]
     Internal(#[source] Cause),
+}
+
+impl ApiError {
+    /// `/readyz`'s answer when `stores` (`redis`, `database`) do not answer.
+    pub fn not_ready(stores: Vec<&'static str>) -> Self {
+        let description = match stores.as_slice() {
+            [one] => format!("{one} does not answer"),
+            [all @ .., last] => format!("{} and {last} do not answer", all.join(", ")),
+            [] => "a store does not answer".to_string(),
+        };
+        Self::NotReady {
+            stores,
+            description,
+        }
+    }
 }
 
 /// What went wrong underneath a 503 or 500, for the log.
@@ -86,14 +114,14 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::InvalidRequest(text) => Self::InvalidRequest(text),
-            AuthError::InvalidCredentials => Self::InvalidGrant { reason: None },
-            AuthError::RefreshInvalid => Self::InvalidGrant {
-                reason: Some(GrantFailure::Invalid),
-            },
-            AuthError::RefreshReused => Self::InvalidGrant {
-                reason: Some(GrantFailure::Reused),
-            },
-            AuthError::InvalidToken { token_sent } => Self::InvalidToken { token_sent },
+            AuthError::InvalidCredentials => Self::InvalidGrant(Grant::Credentials),
+            AuthError::WrongPassword => Self::InvalidGrant(Grant::CurrentPassword),
+            AuthError::CredentialsChanged => Self::InvalidGrant(Grant::CredentialsChanged),
+            AuthError::MailedTokenInvalid(Mailed::Reset) => Self::InvalidGrant(Grant::ResetToken),
+            AuthError::MailedTokenInvalid(Mailed::Verify) => Self::InvalidGrant(Grant::VerifyToken),
+            AuthError::RefreshInvalid => Self::InvalidGrant(Grant::Refresh(GrantFailure::Invalid)),
+            AuthError::RefreshReused => Self::InvalidGrant(Grant::Refresh(GrantFailure::Reused)),
+            AuthError::InvalidToken(problem) => Self::InvalidToken(problem),
             AuthError::InvalidDpopProof(e) => Self::InvalidDpopProof(e),
             AuthError::UseDpopNonce(nonce) => Self::UseDpopNonce(nonce),
             AuthError::NotFound => Self::NotFound,
@@ -114,6 +142,55 @@ impl From<AuthError> for ApiError {
             AuthError::Store(cause) => Self::Unavailable(Box::new(cause)),
             busy @ AuthError::HashingBusy => Self::Unavailable(Box::new(busy)),
             AuthError::Internal(cause) => Self::Internal(Box::new(cause)),
+        }
+    }
+}
+
+/// What an `invalid_grant` refused; each says so in its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Wrong email or password at login.
+    Credentials,
+    /// The current password, asked before a change or a deletion.
+    CurrentPassword,
+    /// The password changed while the request was checked.
+    CredentialsChanged,
+    /// A password reset token: unknown, used, replaced or expired.
+    ResetToken,
+    /// An address verification token: unknown, used, replaced or expired.
+    VerifyToken,
+    /// A refresh token, with the `reason` `/api/token` reports.
+    Refresh(GrantFailure),
+}
+
+impl Grant {
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Credentials => "the email or password is wrong",
+            Self::CurrentPassword => "the current password is wrong",
+            Self::CredentialsChanged => {
+                "the password changed while this request was checked: use the new one"
+            }
+            Self::ResetToken => {
+                "the reset token is unknown, used, replaced by a newer mail, or expired: ask for a new one at /api/password/forgot"
+            }
+            Self::VerifyToken => {
+                "the verification token is unknown, used, replaced by a newer mail, or expired: ask for a new one at /api/email/verify/resend"
+            }
+            Self::Refresh(GrantFailure::Invalid) => {
+                "the refresh token is unknown, expired or revoked: log in again"
+            }
+            Self::Refresh(GrantFailure::Reused) => {
+                "the refresh token had already been used, so its session was revoked: log in again"
+            }
+        }
+    }
+
+    /// `reason`, on `/api/token`'s answers only.
+    fn reason(self) -> Option<GrantFailure> {
+        match self {
+            Self::Refresh(reason) => Some(reason),
+            _ => None,
         }
     }
 }
@@ -139,11 +216,21 @@ pub struct ErrorBody<'a> {
     /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
     /// `temporarily_unavailable` or `server_error`.
     error: &'a str,
+    /// What to fix, in words: the field missing or of the wrong type (by
+    /// name, never its value); which token or credential was refused and
+    /// why (an expired access token, an ended session, a reused refresh
+    /// token, a used reset link…); the store `/readyz` found not answering.
+    /// The table in docs/api.md lists them.
     error_description: &'a str,
     /// With `invalid_grant` from `/api/token`: `reused` when the token had
     /// been rotated already and its session was revoked, else `invalid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<GrantFailure>,
+    /// With a 503 from `/readyz`: the stores that do not answer, of
+    /// `redis` and `database`.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(value_type = Vec<String>, required = false)]
+    unavailable: &'a [&'static str],
 }
 
 /// A login's 403: `mfa_required`, the second step of a login (docs/api.md),
@@ -171,10 +258,10 @@ pub struct MfaRequiredBody<'a> {
 impl ApiError {
     fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::InvalidGrant { .. } => "invalid_grant",
+            Self::InvalidRequest(_) | Self::InvalidBody(_) => "invalid_request",
+            Self::InvalidGrant(_) => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
-            Self::InvalidToken { .. } => "invalid_token",
+            Self::InvalidToken(_) => "invalid_token",
             Self::InvalidDpopProof(_) => "invalid_dpop_proof",
             Self::UseDpopNonce(_) => "use_dpop_nonce",
             Self::NotFound | Self::Off(_) => "not_found",
@@ -194,17 +281,18 @@ impl ApiError {
             Self::LastSignInMethod => "last_sign_in_method",
             Self::AddressNotVerified => "email_not_verified",
             Self::InsufficientAuthentication => "insufficient_user_authentication",
-            Self::Unavailable(_) => "temporarily_unavailable",
+            Self::Unavailable(_) | Self::NotReady { .. } => "temporarily_unavailable",
             Self::Internal(_) => "server_error",
         }
     }
 
-    fn description(&self) -> &'static str {
+    fn description(&self) -> &str {
         match self {
             Self::InvalidRequest(text) => text,
-            Self::InvalidGrant { .. } => "the credentials or refresh token are invalid",
+            Self::InvalidBody(text) => text,
+            Self::InvalidGrant(grant) => grant.description(),
             Self::UnsupportedGrantType => "grant_type must be refresh_token or authorization_code",
-            Self::InvalidToken { .. } => authd_guard::INVALID_TOKEN_DESCRIPTION,
+            Self::InvalidToken(problem) => problem.description(),
             Self::InvalidDpopProof(e) => e.description(),
             Self::UseDpopNonce(_) => {
                 "the DPoP proof must carry the server nonce given in the DPoP-Nonce header"
@@ -240,6 +328,7 @@ impl ApiError {
                 authd_guard::INSUFFICIENT_AUTHENTICATION_DESCRIPTION
             }
             Self::Unavailable(_) => authd_guard::UNAVAILABLE_DESCRIPTION,
+            Self::NotReady { description, .. } => description,
             Self::Internal(_) => "internal error",
         }
     }
@@ -260,7 +349,8 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidRequest(_)
-            | Self::InvalidGrant { .. }
+            | Self::InvalidBody(_)
+            | Self::InvalidGrant(_)
             | Self::UnsupportedGrantType
             | Self::InvalidDpopProof(_)
             | Self::UseDpopNonce(_)
@@ -272,7 +362,7 @@ impl ResponseError for ApiError {
             | Self::AddressNotVerified
             | Self::IdentityInUse
             | Self::LastSignInMethod => StatusCode::CONFLICT,
-            Self::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound | Self::Off(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
@@ -281,7 +371,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -291,16 +381,13 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         match self {
-            Self::InvalidToken { token_sent } => {
-                res.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    authd_guard::challenge(*token_sent),
-                ));
+            Self::InvalidToken(problem) => {
+                res.insert_header((header::WWW_AUTHENTICATE, problem.challenge()));
             }
             Self::RateLimited { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::NotReady { .. } => {
                 res.insert_header((header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE));
             }
             Self::UseDpopNonce(nonce) => {
@@ -321,13 +408,18 @@ impl ResponseError for ApiError {
             });
         }
         let reason = match self {
-            Self::InvalidGrant { reason } => *reason,
+            Self::InvalidGrant(grant) => grant.reason(),
             _ => None,
+        };
+        let unavailable = match self {
+            Self::NotReady { stores, .. } => stores.as_slice(),
+            _ => &[],
         };
         res.json(ErrorBody {
             error: self.code(),
             error_description: self.description(),
             reason,
+            unavailable,
         })
     }
 }

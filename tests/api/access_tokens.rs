@@ -60,21 +60,32 @@ impl Forge {
         self.app.guard_status(token).await
     }
 
-    async fn assert_rejected(&self, token: &str, what: &str) {
-        let res = self.app.guarded_request(token).await;
-        let challenge = res
-            .headers()
-            .get("www-authenticate")
-            .map(|v| v.to_str().unwrap().to_string());
-        let (status, body) = error_of(res).await;
-        assert_eq!(status, 401, "{what}");
-        assert_eq!(body["error"], "invalid_token", "{what}");
-        assert_eq!(
-            challenge.as_deref(),
-            Some(r#"Bearer realm="authd", error="invalid_token""#),
-            "{what}"
-        );
+    /// A 401 `invalid_token`; its `error_description`, which the
+    /// challenge carries too (RFC 6750 §3).
+    async fn assert_rejected(&self, token: &str, what: &str) -> String {
+        refused_saying(self.app.guarded_request(token).await, what).await
     }
+}
+
+/// A 401 `invalid_token` for a token that was sent: its
+/// `error_description`, the same in the body and the challenge.
+async fn refused_saying(res: reqwest::Response, what: &str) -> String {
+    let challenge = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string());
+    let (status, body) = error_of(res).await;
+    assert_eq!(status, 401, "{what}");
+    assert_eq!(body["error"], "invalid_token", "{what}");
+    let description = body["error_description"].as_str().unwrap().to_string();
+    assert_eq!(
+        challenge,
+        Some(format!(
+            r#"Bearer realm="authd", error="invalid_token", error_description="{description}""#
+        )),
+        "{what}"
+    );
+    description
 }
 
 fn now() -> i64 {
@@ -205,11 +216,85 @@ async fn expiry_is_checked_with_the_configured_leeway() {
     let expired = f.with_claims(|c| {
         c.insert("exp".into(), json!(now() - 60));
     });
-    f.assert_rejected(&expired, "expired").await;
+    let said = f.assert_rejected(&expired, "expired").await;
+    assert!(said.contains("expired"), "{said}");
     let within_leeway = f.with_claims(|c| {
         c.insert("exp".into(), json!(now() - 10));
     });
     assert_eq!(f.status(&within_leeway).await, 200);
+}
+
+/// Issue 31: a client learns what to do about its token, not only that it
+/// was refused: expired, session ended, not an access token at all.
+#[tokio::test]
+async fn a_refusal_says_what_was_wrong_with_the_token() {
+    let f = Forge::new().await;
+    let expired = f.with_claims(|c| {
+        c.insert("exp".into(), json!(now() - 60));
+    });
+    let expired = f.assert_rejected(&expired, "expired").await;
+    assert!(expired.contains("expired"), "{expired}");
+    assert!(expired.contains("refresh token"), "{expired}");
+
+    let garbage = f.assert_rejected("abc", "garbage").await;
+    let refresh = f
+        .assert_rejected(&f.tokens.refresh_token, "a refresh token as Bearer")
+        .await;
+    assert_eq!(garbage, refresh);
+    assert!(refresh.contains("not a JWT access token"), "{refresh}");
+
+    let other_issuer = f.with_claims(|c| {
+        c.insert("iss".into(), json!("someone-else"));
+    });
+    let invalid = f.assert_rejected(&other_issuer, "wrong issuer").await;
+    // Expired and for another issuer: not valid here, whatever its age.
+    let expired_elsewhere = f.with_claims(|c| {
+        c.insert("iss".into(), json!("someone-else"));
+        c.insert("exp".into(), json!(now() - 60));
+    });
+    let said = f
+        .assert_rejected(&expired_elsewhere, "expired, wrong issuer")
+        .await;
+    assert_eq!(said, invalid);
+
+    assert_eq!(
+        f.app
+            .post_with("/api/logout", &f.tokens.access_token)
+            .await
+            .status(),
+        204
+    );
+    let ended = f
+        .assert_rejected(&f.tokens.access_token, "logged out")
+        .await;
+    assert!(ended.contains("session"), "{ended}");
+    assert!(ended.contains("log in again"), "{ended}");
+
+    let mut said = [expired, refresh, invalid, ended];
+    said.sort();
+    let all = said.len();
+    let mut distinct = said.to_vec();
+    distinct.dedup();
+    assert_eq!(distinct.len(), all, "{said:?}");
+    assert!(
+        said.iter()
+            .all(|s| s != "a valid Bearer access token is required"),
+        "{said:?}"
+    );
+    // No token at all: the challenge has no error (RFC 6750 §3.1).
+    let res = f
+        .app
+        .client
+        .get(f.app.url("/api/secure"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["www-authenticate"], r#"Bearer realm="authd""#);
+    let body = assert_error(res, 401, "invalid_token").await;
+    assert_eq!(
+        body["error_description"],
+        "a valid Bearer access token is required"
+    );
 }
 
 #[tokio::test]

@@ -28,7 +28,8 @@ async fn a_deleted_account_is_gone_everywhere_and_its_address_is_free() {
     let user = user_key_of(&on_a.access_token);
 
     let wrong = delete_account(&a, &on_a.access_token, "not the password").await;
-    assert_error(wrong, 400, "invalid_grant").await;
+    let body = assert_error(wrong, 400, "invalid_grant").await;
+    assert_eq!(body["error_description"], "the current password is wrong");
     accepted_by(&[&a, &b], &on_b.access_token).await;
 
     let res = delete_account(&a, &on_a.access_token, PASSWORD).await;

@@ -60,6 +60,70 @@ async fn missing_or_ill_typed_fields_are_invalid_requests() {
     );
 }
 
+/// Issue 31: the answer names the field to fix, never the value sent (it
+/// may be a password).
+#[tokio::test]
+async fn a_missing_or_ill_typed_field_is_named_never_its_value() {
+    let app = spawn_app().await;
+    let secret = "hunter2-never-echoed";
+    for (path, body, said) in [
+        (
+            "/api/login",
+            json!({"email": unique_email()}),
+            "the field `password` is required",
+        ),
+        (
+            "/api/register",
+            json!({"email": unique_email(), "password": 12345678}),
+            "the field `password` must be a string",
+        ),
+        (
+            "/api/login",
+            json!({"email": secret, "password": [secret]}),
+            "the field `password` must be a string",
+        ),
+        (
+            "/api/token",
+            json!({"refresh_token": {"token": secret}}),
+            "the field `refresh_token` must be a string",
+        ),
+        (
+            "/api/login",
+            json!([secret]),
+            "the body must be a JSON object",
+        ),
+    ] {
+        let text = body.to_string();
+        let err = assert_error(app.post_json(path, &body).await, 400, "invalid_request").await;
+        assert_eq!(err["error_description"], said, "{path} {text}");
+        assert!(!err.to_string().contains(secret), "{err}");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/token"))
+        .form(&[("grant_type", "refresh_token")])
+        .send()
+        .await
+        .unwrap();
+    let err = assert_error(res, 400, "invalid_request").await;
+    assert_eq!(err["error_description"], "refresh_token is required");
+    let res = app
+        .client
+        .post(app.url("/api/login"))
+        .header("content-type", "application/json")
+        .body(format!("{{\"password\": \"{secret}"))
+        .send()
+        .await
+        .unwrap();
+    let err = assert_error(res, 400, "invalid_request").await;
+    let said = err["error_description"].as_str().unwrap();
+    assert!(
+        said.starts_with("the body is not valid JSON (line 1, column"),
+        "{said}"
+    );
+    assert!(!said.contains(secret), "{said}");
+}
+
 #[tokio::test]
 async fn a_body_that_is_not_json_is_unsupported_media() {
     let app = spawn_app().await;

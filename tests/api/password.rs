@@ -25,7 +25,8 @@ async fn changed_on_one_of_two_sessions() -> (TestApp, String, Tokens, Tokens) {
 async fn a_password_change_replaces_the_hash_and_ends_the_other_sessions() {
     let (app, email, me, other) = changed_on_one_of_two_sessions().await;
 
-    assert_error(app.login(&email, PASSWORD).await, 400, "invalid_grant").await;
+    let old = assert_error(app.login(&email, PASSWORD).await, 400, "invalid_grant").await;
+    assert_eq!(old["error_description"], "the email or password is wrong");
     assert_eq!(app.login(&email, NEW).await.status(), 200);
     assert_eq!(app.guard_status(&other.access_token).await, 401);
     assert_error(
@@ -44,13 +45,14 @@ async fn a_wrong_current_password_is_an_invalid_grant_and_counts_as_a_failed_log
     let app = app().var("AUTHD_LOGIN_MAX_FAILURES", 2).spawn().await;
     let (email, me) = app.signed_in_user().await;
     for _ in 0..2 {
-        assert_error(
+        let wrong = assert_error(
             app.change_password(&me.access_token, "not my password", NEW)
                 .await,
             400,
             "invalid_grant",
         )
         .await;
+        assert_eq!(wrong["error_description"], "the current password is wrong");
     }
     assert_error(app.login(&email, PASSWORD).await, 429, "rate_limited").await;
     // Throttled: even the right current password is refused for now.

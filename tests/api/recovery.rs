@@ -155,12 +155,19 @@ async fn a_newer_token_replaces_the_older_and_a_token_expires() {
     forgot(&app, &email).await;
     let newer = reset_token(&catcher, &email, 2).await;
     assert_ne!(older, newer);
-    assert_error(
+    let replaced = assert_error(
         reset(&app, &older, NEW_PASSWORD).await,
         400,
         "invalid_grant",
     )
     .await;
+    // Issue 31: it says which token, and where a new one comes from.
+    let said = replaced["error_description"].as_str().unwrap();
+    assert!(
+        said.starts_with("the reset token is unknown, used, replaced"),
+        "{said}"
+    );
+    assert!(said.contains("/api/password/forgot"), "{said}");
 
     tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_error(

@@ -9,6 +9,13 @@ use crate::helpers::*;
 
 async fn reason_of(res: reqwest::Response) -> (u16, String, String) {
     let (status, body) = error_of(res).await;
+    // Issue 31: the description says the same as `reason`, in words.
+    let said = body["error_description"].as_str().unwrap_or_default();
+    match body["reason"].as_str() {
+        Some("invalid") => assert!(said.starts_with("the refresh token is unknown"), "{said}"),
+        Some("reused") => assert!(said.contains("already been used"), "{said}"),
+        _ => {}
+    }
     (
         status,
         body["error"].as_str().unwrap_or_default().to_string(),

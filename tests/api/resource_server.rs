@@ -91,8 +91,15 @@ async fn refused_after_logout(app: &TestApp, server: &str, tokens: &Tokens) -> D
                 .to_str()
                 .unwrap()
                 .to_string();
-            assert_eq!(challenge, r#"Bearer realm="authd", error="invalid_token""#);
-            assert_error(res, 401, "invalid_token").await;
+            // The guard crate says why, as authd does (issue 31).
+            assert!(
+                challenge.starts_with(
+                    r#"Bearer realm="authd", error="invalid_token", error_description="the session"#
+                ),
+                "{challenge}"
+            );
+            let body = assert_error(res, 401, "invalid_token").await;
+            assert!(challenge.contains(body["error_description"].as_str().unwrap()));
             return ended.elapsed();
         }
         assert_eq!(res.status(), 200);
@@ -176,6 +183,48 @@ async fn signature_only_accepts_a_revoked_token_until_it_expires() {
     assert_eq!(
         call(&server, Some(&tokens.access_token)).await.status(),
         200
+    );
+}
+
+/// The guard crate says what was wrong with a token, as authd does: an
+/// expired one is refused as expired, in the body and the challenge.
+#[tokio::test]
+async fn a_resource_server_says_a_token_has_expired() {
+    use base64::Engine as _;
+    let app = spawn_app().await;
+    let server = resource_server(GuardConfig::for_authd(
+        &app.address,
+        RevocationConfig::SignatureOnly,
+    ))
+    .await;
+    let (_, tokens) = app.signed_in_user().await;
+    let head = tokens.access_token.split('.').next().unwrap();
+    let head: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(head)
+            .unwrap(),
+    )
+    .unwrap();
+    let mut claims = claims_of(&tokens.access_token);
+    claims["exp"] = serde_json::json!(claims["iat"].as_i64().unwrap() - 120);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.typ = Some("at+jwt".into());
+    header.kid = head["kid"].as_str().map(str::to_string);
+    let key =
+        jsonwebtoken::EncodingKey::from_ed_pem(app.key_pem.as_ref().unwrap().as_bytes()).unwrap();
+    let expired = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+
+    let res = call(&server, Some(&expired)).await;
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body = assert_error(res, 401, "invalid_token").await;
+    let said = body["error_description"].as_str().unwrap();
+    assert!(said.contains("expired"), "{said}");
+    assert!(
+        challenge.ends_with(&format!(r#"error_description="{said}""#)),
+        "{challenge}"
     );
 }
 
@@ -388,4 +437,58 @@ async fn the_example_resource_server_runs_against_authd() {
     let (_, tokens) = app.signed_in_user().await;
     let took = refused_after_logout(&app, &server, &tokens).await;
     assert!(took < Duration::from_secs(1), "{took:?}");
+}
+
+/// A bad setting stops the example at once, with one line naming it (not
+/// Rust's `Debug` of an error): here an `AUTHD_URL` without its scheme,
+/// with which it used to start and fail every JWKS fetch.
+#[test]
+fn the_example_resource_server_refuses_a_bad_setting_in_one_line() {
+    use std::io::Read;
+    let mut child = Running(
+        std::process::Command::new(example_binary())
+            .env_clear()
+            .env("AUTHD_URL", "127.0.0.1:8080")
+            .env("AUTHD_GUARD_REVOCATION", "signature")
+            .env("BIND", "127.0.0.1:0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cargo test builds the example"),
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "it started with AUTHD_URL lacking its scheme"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    let mut out = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(status.code(), Some(78), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("AUTHD_URL") && err.contains("http://"),
+        "{err}"
+    );
+    assert!(!err.contains("Custom {") && !err.contains("kind:"), "{err}");
+    assert!(out.is_empty(), "{out}");
 }

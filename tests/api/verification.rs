@@ -141,7 +141,13 @@ async fn a_new_link_replaces_the_older_is_throttled_and_ends_with_verification()
         "already_verified",
     )
     .await;
-    assert_error(verify(&app, "made-up").await, 400, "invalid_grant").await;
+    let garbage = assert_error(verify(&app, "made-up").await, 400, "invalid_grant").await;
+    let said = garbage["error_description"].as_str().unwrap();
+    assert!(
+        said.starts_with("the verification token is unknown"),
+        "{said}"
+    );
+    assert!(said.contains("/api/email/verify/resend"), "{said}");
 }
 
 #[tokio::test]

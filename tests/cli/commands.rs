@@ -1,18 +1,7 @@
-//! The subcommands: help, keygen, hash-time, admin.
+//! The subcommands at work: keygen, hash-time, admin (their help and
+//! usage errors: `usage.rs`).
 
 use crate::world::*;
-
-#[test]
-fn help_lists_subcommands_and_settings() {
-    let out = authd(&["--help"], &[]);
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("keygen"));
-    assert!(text.contains("hash-time"));
-    for var in authd::app::config::Settings::variables().map(|v| v.name) {
-        assert!(text.contains(var), "{var}");
-    }
-}
 
 #[test]
 fn keygen_prints_a_pkcs8_pem_key_for_each_algorithm() {
@@ -44,16 +33,6 @@ fn hash_time_prints_the_login_ceiling() {
         text.contains(" ms per hash") && text.contains(" logins/s"),
         "{text}"
     );
-}
-
-#[test]
-fn every_declared_setting_is_in_the_help_with_its_default() {
-    let out = authd(&["--help"], &[]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    for var in authd::app::config::Settings::variables() {
-        let line = format!("{} [{}]", var.name, var.default.unwrap_or(""));
-        assert!(text.contains(&line), "{line} is not in --help");
-    }
 }
 
 /// `authd admin …` does from a shell what the admin API does, against the
@@ -94,5 +73,5 @@ async fn an_operator_at_a_shell_lists_and_disables_a_user() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no such user"));
     let out = authd(&["admin", "frobnicate", id], &vars);
-    assert_eq!(out.status.code(), Some(2));
+    assert_usage_error(&out);
 }

@@ -236,3 +236,70 @@ async fn development_without_smtp_writes_mail_to_the_log() {
     }
     assert!(log.contains(email));
 }
+
+/// Issue 31: a Redis that does not answer at startup is named by the URL
+/// tried (its password hidden) with how to start one.
+#[tokio::test]
+async fn a_redis_that_does_not_answer_at_startup_is_named_with_how_to_start_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(dir.path()).await;
+    let redis_url = format!("redis://:redis-s3cret@127.0.0.1:{}", free_port());
+    let service = Service::start(
+        authd_bin!(),
+        dir.path(),
+        &[
+            ("AUTHD_DATABASE_URL", database_url.as_str()),
+            ("AUTHD_REDIS_URL", redis_url.as_str()),
+            ("AUTHD_REDIS_TIMEOUT_MS", "300"),
+        ],
+    );
+    let log = service.startup_log.join("\n");
+    let tried = redis_url.replace("redis-s3cret", "***");
+    let line = service
+        .startup_log
+        .iter()
+        .find(|l| l.contains("did not answer at startup"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains(&format!("tried {tried}")), "{line}");
+    assert!(line.contains("`redis-server`"), "{line}");
+    assert!(line.contains("`docker compose up -d redis`"), "{line}");
+    assert!(!log.contains("redis-s3cret"), "{log}");
+}
+
+/// Issue 31: a database that cannot be reached or opened stops startup
+/// with the URL tried (its password hidden) and what to do.
+#[test]
+fn a_database_that_does_not_answer_at_startup_is_named_with_how_to_start_one() {
+    let postgres = format!("postgres://authd:pg-s3cret@127.0.0.1:{}/authd", free_port());
+    let out = authd(
+        &[],
+        &[
+            ("AUTHD_DATABASE_URL", postgres.as_str()),
+            ("AUTHD_DATABASE_TIMEOUT_MS", "500"),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.contains("AUTHD_DATABASE_URL"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let tried = postgres.replace("pg-s3cret", "***");
+    assert!(line.contains(&format!("tried {tried}")), "{line}");
+    assert!(line.contains("--profile scaled up -d postgres"), "{line}");
+    assert!(!err.contains("pg-s3cret"), "{err}");
+
+    let out = authd(
+        &[],
+        &[(
+            "AUTHD_DATABASE_URL",
+            "sqlite:///nonexistent-authd-dir/authd.db",
+        )],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("the SQLite file /nonexistent-authd-dir/authd.db could not be opened"),
+        "{err}"
+    );
+}

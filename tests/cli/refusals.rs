@@ -131,3 +131,66 @@ fn production_refuses_to_start_without_an_https_public_url() {
     plain.push(("AUTHD_PUBLIC_URL", "http://auth.example.com"));
     assert_refuses(&plain, "AUTHD_PUBLIC_URL");
 }
+
+/// Issue 31: one start reports every configuration error, one a line (the
+/// first on the line that says it is one), not one error per start.
+#[test]
+fn every_configuration_error_is_reported_in_one_start() {
+    let out = authd(
+        &[],
+        &[
+            ("AUTHD_ENV", "production"),
+            ("AUTHD_REFRESH_TOKEN_TTL", "fifteen"),
+            ("AUTHD_BIND", "everywhere"),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let first = err
+        .lines()
+        .position(|l| l.starts_with("authd: configuration error: AUTHD_"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let further: Vec<&str> = err
+        .lines()
+        .skip(first + 1)
+        .take_while(|l| l.starts_with("  AUTHD_"))
+        .collect();
+    assert_eq!(further.len(), 4, "{err}");
+    for name in [
+        "AUTHD_BIND",
+        "AUTHD_REFRESH_TOKEN_TTL",
+        "AUTHD_JWT_PRIVATE_KEY_FILE",
+        "AUTHD_SMTP_URL",
+        "AUTHD_PUBLIC_URL",
+    ] {
+        assert!(err.contains(&format!("{name}: ")), "{name}: {err}");
+    }
+    assert_eq!(
+        err.lines().filter(|l| l.contains("error")).count(),
+        1,
+        "{err}"
+    );
+}
+
+/// The rules' three sections (tokens, DPoP, accounts) report their errors
+/// together, as the other sections do.
+#[test]
+fn the_rules_sections_report_their_errors_together() {
+    let out = authd(
+        &[],
+        &[
+            ("AUTHD_REVOKE_ACCESS_TOKENS", "maybe"),
+            ("AUTHD_DPOP_NONCE", "maybe"),
+            ("AUTHD_RESET_TOKEN_TTL", "soon"),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for name in [
+        "AUTHD_REVOKE_ACCESS_TOKENS",
+        "AUTHD_DPOP_NONCE",
+        "AUTHD_RESET_TOKEN_TTL",
+    ] {
+        assert!(err.contains(&format!("{name}: ")), "{name}: {err}");
+    }
+}

@@ -14,9 +14,14 @@ pub use authd_test_support::values::PASSWORD;
 /// Runs authd in an empty directory (no stray .env) with only `vars` set.
 pub fn authd(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
+    authd_in(dir.path(), args, vars)
+}
+
+/// Runs authd in `dir` with only `vars` set.
+pub fn authd_in(dir: &std::path::Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
     Command::new(authd_bin!())
         .args(args)
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(vars.iter().copied())
@@ -27,6 +32,19 @@ pub fn authd(args: &[&str], vars: &[(&str, &str)]) -> Output {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// What a mistyped command line gets: exit 2, one line on stderr.
+pub fn assert_usage_error(out: &Output) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(out.stdout.is_empty(), "{}", stdout(out));
+    err
 }
 
 /// Starts on bad settings fail with one line naming the variable.

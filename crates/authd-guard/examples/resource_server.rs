@@ -7,7 +7,10 @@
 //!     cargo run -p authd-guard --example resource_server
 //!
 //! Settings: `AUTHD_URL`, `AUTHD_GUARD_*` (see docs/clients.md) and `BIND`
-//! (default `127.0.0.1:8081`). Prints `listening on http://<address>`.
+//! (default `127.0.0.1:8081`). Prints `listening on http://<address>`; a
+//! bad setting stops it with one line naming the variable (exit 78).
+
+use std::process::ExitCode;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use authd_guard::{GuardConfig, Identity, RequireToken};
@@ -24,11 +27,34 @@ async fn whoami(who: Identity) -> HttpResponse {
     }))
 }
 
-#[actix_web::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> ExitCode {
     env_logger::init_from_env(env_logger::Env::default().default_filter_or("warn"));
-    let config = GuardConfig::from_env().map_err(std::io::Error::other)?;
-    let guard = config.build().await.map_err(std::io::Error::other)?;
+    // A setting (or what it points at) that keeps the server from starting:
+    // one line naming it, and sysexits.h EX_CONFIG; any other failure: 1.
+    match actix_web::rt::System::new().block_on(serve()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(e)) => {
+            eprintln!("resource_server: configuration error: {e}");
+            ExitCode::from(78)
+        }
+        Err(Failure::Io(e)) => {
+            eprintln!("resource_server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum Failure {
+    Config(String),
+    Io(String),
+}
+
+async fn serve() -> Result<(), Failure> {
+    let config = GuardConfig::from_env().map_err(|e| Failure::Config(e.to_string()))?;
+    let guard = config
+        .build()
+        .await
+        .map_err(|e| Failure::Config(e.to_string()))?;
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8081".into());
     let server = HttpServer::new(move || {
         App::new().route("/hello", web::get().to(hello)).service(
@@ -37,9 +63,13 @@ async fn main() -> std::io::Result<()> {
                 .route("/whoami", web::get().to(whoami)),
         )
     })
-    .bind(&bind)?;
+    .bind(&bind)
+    .map_err(|e| Failure::Config(format!("BIND: cannot listen on {bind}: {e}")))?;
     for address in server.addrs() {
         println!("listening on http://{address}");
     }
-    server.run().await
+    server
+        .run()
+        .await
+        .map_err(|e| Failure::Io(format!("stopped serving: {e}")))
 }

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use authd_settings::{
     count, flag, list, markdown_table, path, positive_millis, positive_seconds, read_file, seconds,
-    secret, settings_section, text, ConfigError, Secret, Variable, Vars, MIN_SECRET_BYTES,
+    secret, settings_section, text, ConfigError, ConfigErrors, Problems, Secret, Variable, Vars,
+    MIN_SECRET_BYTES,
 };
 
 use jsonwebtoken::Algorithm;
@@ -57,6 +58,23 @@ fn urls(value: &str) -> Result<Vec<String>, String> {
     Ok(urls)
 }
 
+/// An absolute `http://` or `https://` URL without query or fragment, its
+/// trailing `/` dropped: the base other URLs are made under (a URL without
+/// its scheme would make every JWKS fetch fail, long after startup).
+fn base_url(value: &str) -> Result<String, String> {
+    let url = value.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match host {
+        Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => Ok(url.to_string()),
+        Some(_) => Err("must be an absolute URL without query or fragment, such as https://auth.example.com".into()),
+        None => Err(format!(
+            "`{url}` has no scheme: it must start with http:// or https:// (e.g. https://auth.example.com)"
+        )),
+    }
+}
+
 /// Milliseconds, 0 allowed.
 fn millis(value: &str) -> Result<Duration, String> {
     count::<u64>(value).map(Duration::from_millis)
@@ -75,9 +93,10 @@ fn nonce_secret(value: &str) -> Result<NonceSecret, String> {
 settings_section! {
     /// A resource server's guard (`GuardConfig::from_env`).
     pub struct GuardSettings in "authd-guard" {
-        /// authd's base URL: the JWKS is `<url>/.well-known/jwks.json`,
-        /// introspection `<url>/api/introspect`. Required.
-        pub authd_url: Option<String> = "AUTHD_URL" [] => text;
+        /// authd's base URL, `http://` or `https://`: the JWKS is
+        /// `<url>/.well-known/jwks.json`, introspection `<url>/api/introspect`.
+        /// Required.
+        pub authd_url: Option<String> = "AUTHD_URL" [] => base_url;
         /// The `iss` tokens must carry (authd's `AUTHD_ISSUER`).
         pub issuer: String = "AUTHD_GUARD_ISSUER" ["authd"] => text;
         /// The `aud` tokens must carry (authd's `AUTHD_AUDIENCE`).
@@ -103,7 +122,7 @@ settings_section! {
         /// `htu` must be it plus the request's path. Unset: the listener's scheme
         /// and the request's `Host`, which the client chooses (a startup warning
         /// says so).
-        pub public_url: Option<String> = "AUTHD_GUARD_PUBLIC_URL" [] => text;
+        pub public_url: Option<String> = "AUTHD_GUARD_PUBLIC_URL" [] => base_url;
         /// `true`: tokens whose `amr` lacks a second factor or a passkey get 403
         /// `insufficient_user_authentication` (RFC 9470); in code,
         /// `Guard::with_required_mfa` on the guard of one scope.
@@ -252,28 +271,40 @@ impl GuardConfig {
         warnings
     }
 
-    /// From the process environment (`GuardSettings`, `GuardCacheSettings`).
-    pub fn from_env() -> Result<Self, ConfigError> {
+    /// From the process environment (`GuardSettings`, `GuardCacheSettings`):
+    /// every setting that is wrong is reported, not only the first.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
         Self::from_vars(std::env::vars())
     }
 
     /// As `from_env`, from any list of variables.
     pub fn from_vars<I: IntoIterator<Item = (String, String)>>(
         vars: I,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, ConfigErrors> {
         let vars = Vars::new(vars);
-        let settings = GuardSettings::read(&vars)?;
-        let cache = GuardCacheSettings::read(&vars)?;
+        let mut problems = Problems::default();
+        let settings = problems.take(GuardSettings::read(&vars));
+        let cache = problems.take(GuardCacheSettings::read(&vars));
+        let (Some(settings), Some(cache)) = (settings, cache) else {
+            return Err(problems.into_errors());
+        };
         let required = |name: &str| ConfigError::new(name, "is required but not set");
-        let authd_url = settings
-            .authd_url
-            .clone()
-            .ok_or_else(|| required("AUTHD_URL"))?;
+        let authd_url = problems.take(
+            settings
+                .authd_url
+                .clone()
+                .ok_or_else(|| required("AUTHD_URL")),
+        );
+        let mode = problems.take(
+            settings
+                .revocation
+                .ok_or_else(|| required("AUTHD_GUARD_REVOCATION")),
+        );
+        let (Some(authd_url), Some(mode)) = (authd_url, mode) else {
+            return Err(problems.into_errors());
+        };
         let base = authd_url.trim_end_matches('/');
-        let revocation = match settings
-            .revocation
-            .ok_or_else(|| required("AUTHD_GUARD_REVOCATION"))?
-        {
+        let revocation = match mode {
             RevocationMode::Signature => RevocationConfig::SignatureOnly,
             RevocationMode::Redis => RevocationConfig::Redis {
                 urls: settings
@@ -405,6 +436,18 @@ mod tests {
         let err =
             |pairs: &[(&str, &str)]| GuardConfig::from_vars(vars(pairs)).unwrap_err().to_string();
         assert!(err(&[("AUTHD_URL", "http://a")]).contains("AUTHD_GUARD_REVOCATION"));
+        // Every error at once, one a line.
+        let all = err(&[]);
+        assert_eq!(all.lines().count(), 2, "{all}");
+        assert!(all.contains("AUTHD_URL") && all.contains("AUTHD_GUARD_REVOCATION"));
+        let all = err(&[
+            ("AUTHD_GUARD_TIMEOUT_MS", "soon"),
+            ("AUTHD_GUARD_CACHE_ENTRIES", "many"),
+        ]);
+        assert_eq!(all.lines().count(), 2, "{all}");
+        assert!(
+            all.contains("AUTHD_GUARD_TIMEOUT_MS") && all.contains("AUTHD_GUARD_CACHE_ENTRIES")
+        );
         assert!(err(&[
             ("AUTHD_URL", "http://a"),
             ("AUTHD_GUARD_REVOCATION", "maybe")
@@ -415,6 +458,36 @@ mod tests {
             ("AUTHD_GUARD_REVOCATION", "introspection")
         ])
         .contains("AUTHD_GUARD_INTROSPECTION_SECRET"));
+    }
+
+    #[test]
+    fn urls_must_name_their_scheme() {
+        let signature = ("AUTHD_GUARD_REVOCATION", "signature");
+        for (name, value) in [
+            ("AUTHD_URL", "127.0.0.1:8080"),
+            ("AUTHD_URL", "auth.example.com"),
+            ("AUTHD_URL", "ftp://auth.example.com"),
+            ("AUTHD_URL", "https://"),
+            ("AUTHD_GUARD_PUBLIC_URL", "api.example.com"),
+        ] {
+            let mut pairs = vec![("AUTHD_URL", "http://a"), signature];
+            pairs.retain(|(n, _)| *n != name);
+            pairs.push((name, value));
+            let errors = GuardConfig::from_vars(vars(&pairs)).unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors}");
+            let e = errors.first().unwrap();
+            assert_eq!(e.variable, name, "{value}");
+            assert!(e.reason.contains("https://"), "{e}");
+        }
+        let config = GuardConfig::from_vars(vars(&[
+            ("AUTHD_URL", " https://auth.example.com/ "),
+            signature,
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.jwks_url,
+            "https://auth.example.com/.well-known/jwks.json"
+        );
     }
 
     #[test]

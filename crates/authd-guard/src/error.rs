@@ -10,22 +10,17 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::dpop::{ProofError, SIGNING_ALGORITHMS};
+use crate::token_problem::TokenProblem;
 use crate::unavailable::Unavailable;
 
-/// The `error_description` of a 401 `invalid_token` (authd's own errors use
-/// it too: one text for both).
-pub const INVALID_TOKEN_DESCRIPTION: &str = "a valid Bearer access token is required";
 /// The `error_description` of a 503 `temporarily_unavailable`.
 pub const UNAVAILABLE_DESCRIPTION: &str = "a backing store is unavailable; retry shortly";
 
 /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3): with
-/// `error="invalid_token"` only when a token was sent.
-pub fn challenge(token_sent: bool) -> &'static str {
-    if token_sent {
-        r#"Bearer realm="authd", error="invalid_token""#
-    } else {
-        r#"Bearer realm="authd""#
-    }
+/// `error="invalid_token"` and the `error_description` only when a token
+/// was sent.
+pub fn challenge(problem: TokenProblem) -> &'static str {
+    problem.challenge()
 }
 
 /// The `WWW-Authenticate` challenge of a refused DPoP proof (RFC 9449
@@ -52,8 +47,9 @@ pub fn nonce_challenge() -> String {
 
 #[derive(Debug)]
 pub enum Refusal {
-    /// No token, or one that is not valid or whose session has ended.
-    InvalidToken { token_sent: bool },
+    /// No token, or one that is not valid, expired, or whose session has
+    /// ended: the problem says which.
+    InvalidToken(TokenProblem),
     /// The session could not be checked: fail closed, ask to retry.
     Unavailable(Unavailable),
     /// A DPoP-bound token without a valid proof by its key (RFC 9449 §7.1).
@@ -77,7 +73,7 @@ pub const STEP_UP_CHALLENGE: &str = r#"Bearer realm="authd", error="insufficient
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidToken { .. } => f.write_str("invalid token"),
+            Self::InvalidToken(problem) => write!(f, "invalid token: {problem:?}"),
             Self::Unavailable(cause) => write!(f, "session check unavailable: {cause}"),
             Self::InvalidDpopProof(e) => write!(f, "invalid DPoP proof: {}", e.description()),
             Self::UseDpopNonce(_) => f.write_str("a DPoP nonce is required"),
@@ -95,7 +91,7 @@ struct Body {
 impl ResponseError for Refusal {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidToken { .. } | Self::InvalidDpopProof(_) | Self::UseDpopNonce(_) => {
+            Self::InvalidToken(_) | Self::InvalidDpopProof(_) | Self::UseDpopNonce(_) => {
                 StatusCode::UNAUTHORIZED
             }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -107,11 +103,11 @@ impl ResponseError for Refusal {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         let body = match self {
-            Self::InvalidToken { token_sent } => {
-                res.insert_header((header::WWW_AUTHENTICATE, challenge(*token_sent)));
+            Self::InvalidToken(problem) => {
+                res.insert_header((header::WWW_AUTHENTICATE, problem.challenge()));
                 Body {
                     error: "invalid_token",
-                    error_description: INVALID_TOKEN_DESCRIPTION,
+                    error_description: problem.description(),
                 }
             }
             Self::InvalidDpopProof(e) => {

@@ -12,6 +12,7 @@ use crate::error::Refusal;
 use crate::guard::Guard;
 use crate::identity::Identity;
 use crate::presented::Presented;
+use crate::token_problem::TokenProblem;
 
 impl FromRequest for Identity {
     type Error = Refusal;
@@ -28,7 +29,7 @@ impl FromRequest for Identity {
                 log::error!(
                     "Identity extracted on a route without RequireToken or web::Data<Guard>"
                 );
-                return Err(Refusal::InvalidToken { token_sent: false });
+                return Err(Refusal::InvalidToken(TokenProblem::Missing));
             };
             let public_base = guard.dpop().public_base.as_deref();
             let identity = guard

@@ -12,6 +12,7 @@ use crate::identity::Identity;
 use crate::presented::{access_token, Presented, Scheme};
 use crate::revocation::Revocation;
 use crate::session_check::SessionCheck;
+use crate::token_problem::TokenProblem;
 use crate::verifier::{Rejected, Verifier};
 
 pub struct Guard<C = Revocation> {
@@ -72,7 +73,7 @@ impl<C: SessionCheck> Guard<C> {
     ) -> Result<Identity, Refusal> {
         let token = presented
             .token
-            .ok_or(Refusal::InvalidToken { token_sent: false })?;
+            .ok_or(Refusal::InvalidToken(TokenProblem::Missing))?;
         let identity = self.verified(token).await?;
         let proof = match (identity.key, presented.scheme) {
             (None, Scheme::Bearer) => None,
@@ -98,11 +99,11 @@ impl<C: SessionCheck> Guard<C> {
                 Some(proof)
             }
             // A bound token as a Bearer token, or an unbound one as DPoP.
-            _ => return Err(Refusal::InvalidToken { token_sent: true }),
+            _ => return Err(Refusal::InvalidToken(TokenProblem::WrongScheme)),
         };
         match self.check.is_live(identity, token).await {
             Ok(true) => {}
-            Ok(false) => return Err(Refusal::InvalidToken { token_sent: true }),
+            Ok(false) => return Err(Refusal::InvalidToken(TokenProblem::SessionEnded)),
             Err(unavailable) => return Err(Refusal::Unavailable(unavailable)),
         }
         // After the session check: an ended session is a 401, whatever its
@@ -149,7 +150,7 @@ impl<C: SessionCheck> Guard<C> {
         };
         verified.map_err(|rejected| {
             log::debug!("access token rejected: {}", rejected.as_str());
-            Refusal::InvalidToken { token_sent: true }
+            Refusal::InvalidToken(rejected.into())
         })
     }
 }

@@ -36,21 +36,21 @@ mod middleware;
 mod presented;
 mod revocation;
 mod session_check;
+mod token_problem;
 mod unavailable;
 mod verifier;
 mod verifying_key;
 
 pub use amr::Amr;
 pub use authd_redis::{first_use, session_key, AuthdRedis};
-pub use authd_settings::{ConfigError, Secret};
+pub use authd_settings::{ConfigError, ConfigErrors, Secret};
 pub use config::{
     GuardCacheSettings, GuardConfig, GuardSettings, NonceSecret, RevocationConfig, RevocationMode,
 };
 pub use dpop::{DpopPolicy, MemoryReplay, Nonces, ProofReplay, Thumbprint};
 pub use error::{
     challenge, dpop_challenge, nonce_challenge, Refusal, INSUFFICIENT_AUTHENTICATION_DESCRIPTION,
-    INVALID_TOKEN_DESCRIPTION, STEP_UP_CHALLENGE, UNAVAILABLE_DESCRIPTION,
-    USE_DPOP_NONCE_DESCRIPTION,
+    STEP_UP_CHALLENGE, UNAVAILABLE_DESCRIPTION, USE_DPOP_NONCE_DESCRIPTION,
 };
 pub use guard::{bearer_token, Guard};
 pub use identity::Identity;
@@ -61,6 +61,7 @@ pub use middleware::RequireToken;
 pub use presented::{access_token, Presented, Scheme, Target};
 pub use revocation::Revocation;
 pub use session_check::SessionCheck;
+pub use token_problem::{TokenProblem, INVALID_TOKEN_DESCRIPTION};
 pub use unavailable::Unavailable;
 pub use verifier::{Claims, Rejected, Rules, Verifier, ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_BYTES};
 pub use verifying_key::VerifyingKey;

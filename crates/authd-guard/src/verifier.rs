@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -79,6 +80,8 @@ pub enum Rejected {
     AlgorithmNotAllowed,
     WrongType,
     UnknownKid,
+    /// Signature, issuer and audience right, `exp` past (with the leeway).
+    Expired,
     SignatureOrClaims,
     BadSubject,
     BadConfirmation,
@@ -92,6 +95,7 @@ impl Rejected {
             Self::AlgorithmNotAllowed => "algorithm not allowed",
             Self::WrongType => "wrong typ",
             Self::UnknownKid => "unknown kid",
+            Self::Expired => "expired",
             Self::SignatureOrClaims => "signature or claims invalid",
             Self::BadSubject => "bad sub or sid",
             Self::BadConfirmation => "cnf without a valid jkt",
@@ -101,7 +105,9 @@ impl Rejected {
 
 pub struct Verifier {
     keys: Keys,
-    validations: Vec<(Algorithm, Validation)>,
+    /// Per algorithm: the validation, and the same without `exp` (to tell
+    /// an expired token from one that fails anything else).
+    validations: Vec<(Algorithm, Validation, Validation)>,
     rules: Rules,
     verified: VerifiedTokens,
 }
@@ -119,7 +125,9 @@ impl Verifier {
                 validation.set_issuer(&[&rules.issuer]);
                 validation.set_audience(&[&rules.audience]);
                 validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-                (alg, validation)
+                let mut ignoring_exp = validation.clone();
+                ignoring_exp.validate_exp = false;
+                (alg, validation, ignoring_exp)
             })
             .collect();
         Self {
@@ -168,11 +176,11 @@ impl Verifier {
             return Err(Rejected::TooLarge);
         }
         let header = decode_header(token).map_err(|_| Rejected::MalformedHeader)?;
-        let validation = self
+        let (validation, ignoring_exp) = self
             .validations
             .iter()
-            .find(|(alg, _)| *alg == header.alg)
-            .map(|(_, v)| v)
+            .find(|(alg, _, _)| *alg == header.alg)
+            .map(|(_, v, ignoring_exp)| (v, ignoring_exp))
             .ok_or(Rejected::AlgorithmNotAllowed)?;
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
@@ -190,8 +198,16 @@ impl Verifier {
         if header.alg != key.algorithm {
             return Err(Rejected::AlgorithmNotAllowed);
         }
-        let data = decode::<Payload>(token, &key.key, validation)
-            .map_err(|_| Rejected::SignatureOrClaims)?;
+        let data = decode::<Payload>(token, &key.key, validation).map_err(|e| {
+            // jsonwebtoken checks `exp` before `iss` and `aud`: "expired"
+            // only for a token that passes everything else.
+            let expired = *e.kind() == ErrorKind::ExpiredSignature
+                && decode::<Payload>(token, &key.key, ignoring_exp).is_ok();
+            match expired {
+                true => Rejected::Expired,
+                false => Rejected::SignatureOrClaims,
+            }
+        })?;
         let payload = data.claims;
         let user_id = Uuid::parse_str(&payload.sub).map_err(|_| Rejected::BadSubject)?;
         let session_id = Uuid::parse_str(&payload.sid).map_err(|_| Rejected::BadSubject)?;

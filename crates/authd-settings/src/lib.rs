@@ -82,6 +82,105 @@ impl ConfigError {
     }
 }
 
+/// Every setting that keeps a program from starting, in the order found,
+/// so that one start reports them all. Displayed one a line: the first as
+/// a single error reads (`AUTHD_X: reason`), each further one indented
+/// below it.
+#[derive(Debug)]
+pub struct ConfigErrors(Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// The errors, in the order found (never empty).
+    pub fn iter(&self) -> impl Iterator<Item = &ConfigError> {
+        self.0.iter()
+    }
+
+    /// The first error found.
+    pub fn first(&self) -> Option<&ConfigError> {
+        self.0.first()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, error) in self.0.iter().enumerate() {
+            if n > 0 {
+                f.write_str("\n  ")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl IntoIterator for ConfigErrors {
+    type Item = ConfigError;
+    type IntoIter = std::vec::IntoIter<ConfigError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(error: ConfigError) -> Self {
+        Self(vec![error])
+    }
+}
+
+/// Gathers what is wrong while reading settings, to report it all at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    /// The value, or `None` with its errors noted.
+    pub fn take<T, E: Into<ConfigErrors>>(&mut self, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(errors) => {
+                self.0.extend(errors.into().0);
+                None
+            }
+        }
+    }
+
+    /// Notes an error found by a check of several settings together.
+    pub fn push(&mut self, error: ConfigError) {
+        self.0.push(error);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Everything noted: `Ok` when nothing was.
+    pub fn finish(self) -> Result<(), ConfigErrors> {
+        match self.0.is_empty() {
+            true => Ok(()),
+            false => Err(ConfigErrors(self.0)),
+        }
+    }
+
+    /// Everything noted, for a caller that is missing a value: an error
+    /// (saying so) even if, wrongly, nothing was.
+    pub fn into_errors(self) -> ConfigErrors {
+        match self.0.is_empty() {
+            true => ConfigErrors::from(ConfigError::new("settings", "a setting could not be read")),
+            false => ConfigErrors(self.0),
+        }
+    }
+}
+
 /// The `AUTHD_*` variables that are set and not empty (an empty value means
 /// unset, as in most `.env` files).
 pub struct Vars(HashMap<String, String>);
@@ -197,19 +296,23 @@ macro_rules! settings_section {
                 )+
             ];
 
-            /// Each variable through its parser, defaults applied.
+            /// Each variable through its parser, defaults applied; every
+            /// variable that is wrong is reported, not only the first.
             pub fn read(
                 vars: &$crate::Vars,
-            ) -> Result<Self, $crate::ConfigError> {
-                Ok(Self {
-                    $(
-                        $field: vars.parse(
-                            $var,
-                            $crate::default_of(&[$($default)?]),
-                            $parse,
-                        )?,
-                    )+
-                })
+            ) -> Result<Self, $crate::ConfigErrors> {
+                let mut problems = $crate::Problems::default();
+                $(
+                    let $field = problems.take(vars.parse(
+                        $var,
+                        $crate::default_of(&[$($default)?]),
+                        $parse,
+                    ));
+                )+
+                match ($($field,)+) {
+                    ($(Some($field),)+) => Ok(Self { $($field,)+ }),
+                    _ => Err(problems.into_errors()),
+                }
             }
         }
     };
@@ -401,6 +504,27 @@ pub fn env_example_lines<'a>(variables: impl IntoIterator<Item = &'a Variable>) 
     text
 }
 
+/// Each variable as a program's `--help` shows it: `NAME [default]`, then
+/// its doc wrapped and indented, under a heading where a section starts.
+pub fn help_lines<'a>(variables: impl IntoIterator<Item = &'a Variable>) -> String {
+    let mut text = String::new();
+    let mut section = "";
+    for var in variables {
+        if var.section != section {
+            if !section.is_empty() {
+                text.push('\n');
+            }
+            section = var.section;
+            text.push_str(&format!("{section}:\n"));
+        }
+        text.push_str(&format!("  {} [{}]\n", var.name, var.default.unwrap_or("")));
+        for line in wrap(&var.text(), 72) {
+            text.push_str(&format!("      {line}\n"));
+        }
+    }
+    text
+}
+
 /// Words of `text` in lines of at most `width` characters (a longer word
 /// stands alone).
 fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -452,12 +576,29 @@ mod tests {
         assert_eq!(s.limit, 7);
         assert_eq!(s.file, Some(PathBuf::from("/k.pem")));
         let e = Sample::read(&vars(&[("AUTHD_SAMPLE_LIMIT", "0")])).unwrap_err();
-        assert_eq!(e.variable, "AUTHD_SAMPLE_LIMIT");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e.first().unwrap().variable, "AUTHD_SAMPLE_LIMIT");
         assert_eq!(Sample::VARIABLES.len(), 2);
         assert_eq!(Sample::VARIABLES[0].default, Some("5"));
         assert_eq!(Sample::VARIABLES[1].default, None);
         assert_eq!(Sample::VARIABLES[1].text(), "An optional path.");
         assert_eq!(Sample::VARIABLES[1].section, "sample");
+    }
+
+    #[test]
+    fn every_wrong_variable_is_reported_one_a_line() {
+        let e = Sample::read(&vars(&[
+            ("AUTHD_SAMPLE_LIMIT", "zero"),
+            ("AUTHD_SAMPLE_FILE", "  "),
+        ]))
+        .unwrap_err();
+        let named: Vec<&str> = e.iter().map(|e| e.variable.as_str()).collect();
+        assert_eq!(named, ["AUTHD_SAMPLE_LIMIT", "AUTHD_SAMPLE_FILE"]);
+        let text = e.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("AUTHD_SAMPLE_LIMIT: "), "{text}");
+        assert!(lines[1].starts_with("  AUTHD_SAMPLE_FILE: "), "{text}");
     }
 
     #[test]

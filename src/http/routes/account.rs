@@ -144,7 +144,7 @@ struct PasswordChange {
     responses(
         (status = 204, description = "Changed"),
         (status = 400, description = "Invalid input, or the current password is wrong, or the ID token is refused or not of a linked identity (`invalid_request`, `invalid_grant`)", body = crate::http::error::ErrorBody),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login used none of theirs (`insufficient_user_authentication`, RFC 9470 step-up)", body = crate::http::error::ErrorBody),
@@ -220,7 +220,7 @@ pub async fn delete(
 #[utoipa::path(get, path = "/api/me", tag = "account", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = UserResponse),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 404, description = "Not found (`not_found`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
@@ -246,7 +246,7 @@ struct SecureResponse {
 #[utoipa::path(get, path = "/api/secure", tag = "account", security(("bearer" = [])),
     responses(
         (status = 200, description = "The token is valid", body = SecureResponse),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
 pub async fn secure(identity: web::ReqData<Identity>) -> HttpResponse {

@@ -15,7 +15,7 @@ use crate::http::responses::LinkedIdentity;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 use crate::users::User;
-use authd_guard::bearer_token;
+use authd_guard::{bearer_token, TokenProblem};
 
 /// The label of the admin secret the request carries: 404 while the admin
 /// API is off, 401 for anything but a configured secret.
@@ -27,9 +27,10 @@ fn admin(req: &HttpRequest, state: &AppState) -> Result<String, ApiError> {
     presented
         .and_then(|secret| callers.admits(secret))
         .map(str::to_string)
-        .ok_or(ApiError::InvalidToken {
-            token_sent: presented.is_some(),
-        })
+        .ok_or(ApiError::InvalidToken(match presented {
+            Some(_) => TokenProblem::UnknownSecret,
+            None => TokenProblem::Missing,
+        }))
 }
 
 #[derive(Deserialize, IntoParams)]

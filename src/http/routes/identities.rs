@@ -22,7 +22,7 @@ struct IdentityList {
 #[utoipa::path(get, path = "/api/identities", operation_id = "list_identities", tag = "account", security(("bearer" = [])),
     responses(
         (status = 200, description = "The identities", body = IdentityList),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
 pub async fn list(
@@ -59,7 +59,7 @@ struct IdentityLink {
     responses(
         (status = 201, description = "Linked (or linked already)", body = LinkedIdentity),
         (status = 400, description = "`invalid_request`; `invalid_grant` for an ID token that fails a check", body = crate::http::error::ErrorBody),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login used none of theirs (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 404, description = "Sign-in with providers is off (`not_found`)", body = crate::http::error::ErrorBody),
         (status = 409, description = "The identity is another user's (`identity_in_use`)", body = crate::http::error::ErrorBody),
@@ -88,7 +88,7 @@ pub async fn link(
     params(("id" = String, Path, description = "The identity's id")),
     responses(
         (status = 204, description = "Unlinked"),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login used none of theirs (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 404, description = "None of the caller's (`not_found`)", body = crate::http::error::ErrorBody),
         (status = 409, description = "The user's last way in: no password, passkey or other identity (`last_sign_in_method`)", body = crate::http::error::ErrorBody),

@@ -400,7 +400,7 @@ struct LogoutRequest {
     responses(
         (status = 204, description = "Ended, or already ended"),
         (status = 400, description = "Malformed or invalid input (`invalid_request`); a bad DPoP proof, or a bound session without a proof by its key (`invalid_dpop_proof`, nothing ends), or `use_dpop_nonce`", body = crate::http::error::ErrorBody),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body neither JSON nor (where allowed) form-encoded (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
@@ -421,7 +421,7 @@ pub async fn logout(
 #[utoipa::path(post, path = "/api/logout-all", tag = "tokens", security(("bearer" = [])),
     responses(
         (status = 204, description = "Ended"),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
 pub async fn logout_all(

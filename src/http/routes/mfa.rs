@@ -28,7 +28,7 @@ struct TotpEnrolment {
 #[utoipa::path(post, path = "/api/mfa/totp", tag = "second factors", security(("bearer" = [])),
     responses(
         (status = 200, description = "A pending enrolment", body = TotpEnrolment),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 409, description = "TOTP is on already (`already_enrolled`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
@@ -65,7 +65,7 @@ struct RecoveryCodes {
     responses(
         (status = 200, description = "TOTP is on", body = RecoveryCodes),
         (status = 400, description = "`invalid_request`; `invalid_grant` for a wrong or used code, or no pending enrolment", body = crate::http::error::ErrorBody),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 409, description = "TOTP is on already (`already_enrolled`)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
@@ -107,7 +107,7 @@ struct TotpRemoval {
     responses(
         (status = 204, description = "TOTP is off"),
         (status = 400, description = "`invalid_request`; `invalid_grant` for a wrong or used code, or TOTP not on", body = crate::http::error::ErrorBody),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
         (status = 415, description = "Body not JSON (`unsupported_media_type`)", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login used none of theirs (`insufficient_user_authentication`, RFC 9470 step-up)", body = crate::http::error::ErrorBody),

@@ -13,7 +13,7 @@ use crate::http::mount::open;
 use crate::http::state::AppState;
 use crate::http::{ApiError, ApiResult};
 use authd_guard::dpop::SIGNING_ALGORITHMS;
-use authd_guard::{bearer_token, Presented};
+use authd_guard::{bearer_token, Presented, TokenProblem};
 
 /// RFC 7009 §2.1 and RFC 7662 §2.1, form or JSON. The hint is accepted
 /// and not needed: refresh and access tokens differ in form.
@@ -129,9 +129,10 @@ pub async fn introspect(
     };
     let caller = bearer_token(req.headers());
     if !caller.is_some_and(|secret| callers.admits(secret)) {
-        return Err(AuthError::InvalidToken {
-            token_sent: caller.is_some(),
-        }
+        return Err(AuthError::InvalidToken(match caller {
+            Some(_) => TokenProblem::UnknownSecret,
+            None => TokenProblem::Missing,
+        })
         .into());
     }
     let token = token_of(&req, &body)?;

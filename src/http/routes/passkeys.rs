@@ -29,7 +29,7 @@ struct RegistrationStart {
     responses(
         (status = 200, description = "A challenge", body = crate::http::responses::Ceremony),
         (status = 400, description = "Invalid input (`invalid_request`)", body = crate::http::error::ErrorBody),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 404, description = "Passkeys are off on this server (`not_found`, naming the settings that turn them on)", body = crate::http::error::ErrorBody),
         (status = 429, description = "Ten registrations started this minute (`rate_limited`), with `Retry-After`", body = crate::http::error::ErrorBody),
@@ -93,7 +93,7 @@ impl From<PasskeyInfo> for Passkey {
     responses(
         (status = 201, description = "Registered", body = Passkey),
         (status = 400, description = "`invalid_request`; `invalid_grant` for an unknown, expired or used `challenge_id`, a refused attestation (e.g. a wrong origin) or a passkey registered already", body = crate::http::error::ErrorBody),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The user has a second factor and the token's login did not use one (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 404, description = "Passkeys are off on this server (`not_found`, naming the settings that turn them on)", body = crate::http::error::ErrorBody),
         (status = 413, description = "Body over 16 KiB (`payload_too_large`)", body = crate::http::error::ErrorBody),
@@ -120,7 +120,7 @@ pub async fn register_finish(
 #[utoipa::path(get, path = "/api/passkeys", operation_id = "list_passkeys", tag = "passkeys", security(("bearer" = [])),
     responses(
         (status = 200, description = "The passkeys", body = Vec<Passkey>),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
 pub async fn list(
@@ -144,7 +144,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The passkey's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 403, description = "The token's login did not use a second factor or passkey (`insufficient_user_authentication`)", body = crate::http::error::ErrorBody),
         (status = 404, description = "None of the caller's (`not_found`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable

@@ -35,7 +35,7 @@ struct SessionView {
 #[utoipa::path(get, path = "/api/sessions", operation_id = "list_sessions", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "The sessions", body = SessionList),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
 pub async fn list(
@@ -69,7 +69,7 @@ pub async fn list(
     params(("id" = String, Path, description = "A session id (UUID)")),
     responses(
         (status = 204, description = "Ended"),
-        (status = 401, description = "No valid access token (`invalid_token`), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
+        (status = 401, description = "No valid access token (`invalid_token`: the description says why, e.g. expired or its session ended), with `WWW-Authenticate`", body = crate::http::error::ErrorBody),
         (status = 404, description = "Not found (`not_found`)", body = crate::http::error::ErrorBody),
         crate::http::responses::Unavailable
     ))]
