@@ -439,17 +439,18 @@ async fn the_example_resource_server_runs_against_authd() {
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
 
-/// A bad setting stops the example at once, with one line naming it (not
+/// Bad settings stop the example at once, each on a line naming it (not
 /// Rust's `Debug` of an error): here an `AUTHD_URL` without its scheme,
-/// with which it used to start and fail every JWKS fetch.
+/// with which it used to start and fail every JWKS fetch, and a revocation
+/// mode it does not know.
 #[test]
-fn the_example_resource_server_refuses_a_bad_setting_in_one_line() {
+fn the_example_resource_server_refuses_bad_settings_a_line_each() {
     use std::io::Read;
     let mut child = Running(
         std::process::Command::new(example_binary())
             .env_clear()
             .env("AUTHD_URL", "127.0.0.1:8080")
-            .env("AUTHD_GUARD_REVOCATION", "signature")
+            .env("AUTHD_GUARD_REVOCATION", "sometimes")
             .env("BIND", "127.0.0.1:0")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -484,7 +485,9 @@ fn the_example_resource_server_refuses_a_bad_setting_in_one_line() {
         .read_to_string(&mut out)
         .unwrap();
     assert_eq!(status.code(), Some(78), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    // Every bad setting in the one start, a line each.
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.contains("AUTHD_GUARD_REVOCATION: `sometimes`"), "{err}");
     assert!(
         err.contains("AUTHD_URL") && err.contains("http://"),
         "{err}"
