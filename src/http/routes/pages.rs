@@ -112,22 +112,34 @@ fn failure(title: &str, error: AuthError, mail: &str, form_again: Option<&str>) 
     }
 }
 
-/// `GET /verify-email?token=…`: a button that verifies; the token is not
-/// looked at.
+/// The page a link opens: `heading` over `body` made from the link's
+/// token, which is not looked at (a GET spends nothing); a link without
+/// its token says it was cut.
+fn link_page(
+    req: &HttpRequest,
+    title: &str,
+    heading: &str,
+    body: impl FnOnce(&str) -> String,
+) -> HttpResponse {
+    match link_token(req) {
+        Some(token) => page(StatusCode::OK, title, heading, &body(&token)),
+        None => incomplete_link(title),
+    }
+}
+
+/// `GET /verify-email?token=…`: a button that verifies.
 pub async fn verify_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let title = &state.pages_title;
-    let Some(token) = link_token(&req) else {
-        return incomplete_link(title);
-    };
-    page(
-        StatusCode::OK,
-        title,
+    link_page(
+        &req,
+        &state.pages_title,
         "Verify your email address",
-        &format!(
-            "{}{}",
-            paragraph("Confirm that this address is yours."),
-            form(VERIFY_ACTION, &token, "", "Verify my address")
-        ),
+        |token| {
+            format!(
+                "{}{}",
+                paragraph("Confirm that this address is yours."),
+                form(VERIFY_ACTION, token, "", "Verify my address")
+            )
+        },
     )
 }
 
@@ -168,19 +180,11 @@ fn reset_form(token: &str, note: &str) -> String {
 const RESET_NOTE: &str =
     "At least 8 characters. Every device signed in to the account will be signed out.";
 
-/// `GET /reset-password?token=…`: the new password, twice; the token is
-/// not looked at.
+/// `GET /reset-password?token=…`: the new password, twice.
 pub async fn reset_form_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let title = &state.pages_title;
-    let Some(token) = link_token(&req) else {
-        return incomplete_link(title);
-    };
-    page(
-        StatusCode::OK,
-        title,
-        "Choose a new password",
-        &reset_form(&token, &paragraph(RESET_NOTE)),
-    )
+    link_page(&req, &state.pages_title, "Choose a new password", |token| {
+        reset_form(token, &paragraph(RESET_NOTE))
+    })
 }
 
 /// `POST /reset-password`: both passwords equal, then spends the token.
