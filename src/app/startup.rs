@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 
 use crate::app::config::{ConfigError, Environment, Settings};
@@ -267,7 +267,10 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 // Inside the error renderer, which keeps its headers.
                 .wrap(cors::middleware(&cors_origins))
-                .wrap(from_fn(cors::fit_to_contract))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    from_fn(cors::fit_to_contract),
+                ))
                 .wrap(ErrorHandlers::new().default_handler(render_framework_error))
                 // After the response, inside the request id's scope.
                 .wrap(from_fn(observe::record))

@@ -45,7 +45,8 @@ pub fn middleware(origins: &[String]) -> Condition<Cors> {
 /// it: an accepted preflight is 204, not 200 (it has no body); and an
 /// answer to an origin not listed carries no CORS header at all (actix-cors
 /// sends its `Access-Control-Expose-Headers` to every origin). `Vary:
-/// Origin` stays: the answer does depend on the origin.
+/// Origin` stays: the answer does depend on the origin. Mounted only with
+/// origins listed, as the CORS middleware is.
 pub async fn fit_to_contract(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

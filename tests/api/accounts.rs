@@ -201,12 +201,7 @@ async fn me_returns_the_callers_account() {
 async fn secure_greets_the_caller_by_id() {
     let app = spawn_app().await;
     let (_, tokens) = app.signed_in_user().await;
-    let me: Value = app
-        .get_with("/api/me", &tokens.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(&tokens.access_token).await;
     let res = app.guarded_request(&tokens.access_token).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();

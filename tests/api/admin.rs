@@ -164,12 +164,7 @@ async fn an_operator_ends_sessions_vouches_for_an_address_and_deletes() {
     .await;
     assert_eq!(res.status().as_u16(), 204);
     let fresh = app.login_tokens(&email).await;
-    let me: Value = app
-        .get_with("/api/me", &fresh.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(&fresh.access_token).await;
     assert_eq!(me["email_verified"], true);
 
     for _ in 0..2 {

@@ -121,12 +121,7 @@ async fn an_apple_id_token_makes_an_account_and_a_session_like_a_password_login(
     let claims = claims_of(&tokens.access_token);
     assert_eq!(claims["amr"], json!(["fed"]));
     assert_eq!(claims["email_verified"], json!(true));
-    let me: Value = app
-        .get_with("/api/me", &tokens.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(&tokens.access_token).await;
     assert_eq!(me["email"], json!(email));
     assert_eq!(me["email_verified"], json!(true));
     // The session is an ordinary one: it refreshes, the guard takes it.

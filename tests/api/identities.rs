@@ -113,12 +113,7 @@ async fn a_user_links_another_provider_and_signs_in_with_either() {
     let via_google: Tokens = res.json().await.unwrap();
     assert_eq!(claims_of(&via_google.access_token)["sub"], user);
 
-    let me: Value = app
-        .get_with("/api/me", &tokens.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(&tokens.access_token).await;
     assert_eq!(me["providers"], json!(["apple", "google"]));
 }
 
@@ -360,12 +355,7 @@ async fn an_account_without_an_address_shows_none_and_queues_no_mail() {
     let body = google_token(&providers, &sub);
     let res = app.post_json("/api/login/id-token", &body).await;
     let tokens: Tokens = res.json().await.unwrap();
-    let me: Value = app
-        .get_with("/api/me", &tokens.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(&tokens.access_token).await;
     assert_eq!(me["email"], Value::Null);
     assert_eq!(me["email_verified"], json!(false));
     assert_eq!(me["providers"], json!(["google"]));

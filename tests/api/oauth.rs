@@ -198,12 +198,7 @@ async fn an_access_token_is_active_while_its_session_lives_in_either_mode() {
     for check in ["session", "signature"] {
         let app = introspecting_app(check).await;
         let (_, t) = app.signed_in_user().await;
-        let me: Value = app
-            .get_with("/api/me", &t.access_token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let me: Value = app.me(&t.access_token).await;
         let got = introspected(&app, &t.access_token).await;
         assert_eq!(got["active"], true, "{check}: {got}");
         assert_eq!(got["token_type"], "access_token");

@@ -66,12 +66,7 @@ async fn page(res: reqwest::Response, status: u16) -> String {
 
 async fn verified(app: &TestApp, email: &str) -> bool {
     let tokens = app.login_tokens(email).await;
-    let me: Value = app
-        .get_with("/api/me", &tokens.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(&tokens.access_token).await;
     me["email_verified"].as_bool().unwrap()
 }
 

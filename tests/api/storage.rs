@@ -216,12 +216,7 @@ async fn keys_of_one_user_share_a_hash_tag_under_the_prefix() {
     let (email, t) = app.signed_in_user().await;
     app.login_tokens(&email).await;
     app.refreshed(&t.refresh_token).await;
-    let me: serde_json::Value = app
-        .get_with("/api/me", &t.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = app.me(&t.access_token).await;
     let tag = format!("{{u:{}}}", me["id"].as_str().unwrap().replace('-', ""));
     let dump = session_keys(app.redis_dump().await);
     assert!(!dump.is_empty());

@@ -23,12 +23,7 @@ async fn resend(app: &TestApp, access_token: &str) -> reqwest::Response {
 }
 
 async fn verified_per_me(app: &TestApp, access_token: &str) -> bool {
-    let me: Value = app
-        .get_with("/api/me", access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(access_token).await;
     me["email_verified"].as_bool().unwrap()
 }
 

@@ -167,12 +167,7 @@ async fn the_web_flow_signs_a_user_in_with_pkce_on_both_legs() {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let tokens: Tokens = res.json().await.unwrap();
     assert_eq!(claims_of(&tokens.access_token)["amr"], json!(["fed"]));
-    let me: Value = app
-        .get_with("/api/me", &tokens.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.me(&tokens.access_token).await;
     assert_eq!(me["email"], json!(email));
     assert_eq!(me["providers"], json!(["google"]));
 

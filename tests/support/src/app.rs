@@ -230,6 +230,15 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `GET /api/me` with `access_token`, as JSON (whatever its status).
+    pub async fn me(&self, access_token: &str) -> Value {
+        self.get_with("/api/me", access_token)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn post_with(&self, path: &str, access_token: &str) -> reqwest::Response {
         self.client
             .post(self.url(path))
